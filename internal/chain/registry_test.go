@@ -1,0 +1,40 @@
+package chain
+
+import "testing"
+
+func TestRegistryValid(t *testing.T) {
+	t.Parallel()
+	if err := Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Wrong decimals lose money: pin the entries TOKENS.md singles out.
+func TestRegistryDecimals(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		chain, symbol string
+		decimals      int
+	}{
+		{"bsc", "USDT", 18}, {"bsc", "USDC", 18}, {"ethereum", "USDT", 6}, {"ethereum", "DAI", 18},
+		{"tron", "USDT", 6}, {"arbitrum", "USDT", 6}, {"devnet", "USDT", 6}, {"devnet", "DAI", 18},
+	}
+	for _, tt := range tests {
+		c, ok := Lookup(tt.chain)
+		if !ok {
+			t.Fatalf("chain %s missing", tt.chain)
+		}
+		tok, ok := c.Token(tt.symbol)
+		if !ok || tok.Decimals != tt.decimals {
+			t.Errorf("%s %s decimals = %d (found %v), want %d", tt.chain, tt.symbol, tok.Decimals, ok, tt.decimals)
+		}
+	}
+	if c, _ := Lookup("tron"); func() bool { _, ok := c.Token("USDC"); return ok }() {
+		t.Error("TRON USDC must stay out of the default registry")
+	}
+	for _, slug := range []string{"ethereum", "ethereum-sepolia", "polygon", "polygon-amoy", "bsc", "arbitrum", "base", "tron", "tron-nile", "devnet"} {
+		if _, ok := Lookup(slug); !ok {
+			t.Errorf("chain %s missing", slug)
+		}
+	}
+}

@@ -1,0 +1,133 @@
+package gateway
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// lower-case base32 without padding: URL- and copy-paste-safe identifiers.
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// randomToken returns n random bytes encoded as lower-case base32.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error()) // the OS has no randomness; nothing is safe
+	}
+	return idEncoding.EncodeToString(b)
+}
+
+// NewID returns a fresh identifier with a type prefix, e.g. "ord_…" (120 random bits).
+func NewID(prefix string) string { return prefix + "_" + randomToken(15) }
+
+// The lengths of generated credentials. A secret is longer than SHA-256's 64-byte block, so
+// HMAC-SHA256 keyed with the secret equals HMAC-SHA256 keyed with SHA-256(secret) (RFC 2104 hashes
+// long keys first): the X-Signature proof can be checked against the stored hash, and the secret
+// itself is never stored.
+const (
+	keyRandomBytes    = 20 // 32 base32 characters
+	secretRandomBytes = 40 // 64 base32 characters: "sk_test_" + 64 = 72 bytes > 64
+)
+
+// NewKeyPair returns a fresh API key and secret for the mode: pk_test_…/sk_test_… or
+// pk_live_…/sk_live_….
+func NewKeyPair(m Mode) (key, secret string) {
+	return "pk_" + string(m) + "_" + randomToken(keyRandomBytes), "sk_" + string(m) + "_" + randomToken(secretRandomBytes)
+}
+
+// HashKey returns the lookup hash of an API key (hex SHA-256). Keys carry 160 random bits, so a
+// fast hash is enough: there is nothing to brute-force.
+func HashKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// HashSecret returns SHA-256 of an API secret: what is stored, and the HMAC key for X-Signature.
+func HashSecret(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}
+
+// SecretMatches compares a presented secret with the stored hash in constant time.
+func SecretMatches(presented string, hash []byte) bool {
+	sum := sha256.Sum256([]byte(presented))
+	return subtle.ConstantTimeCompare(sum[:], hash) == 1
+}
+
+// SignatureMatches checks an X-Signature (hex HMAC-SHA256 of the raw body, keyed with the API
+// secret) against the stored secret hash, in constant time.
+func SignatureMatches(signatureHex string, body, secretHash []byte) bool {
+	got, err := hex.DecodeString(strings.TrimPrefix(strings.TrimSpace(signatureHex), "sha256="))
+	if err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, secretHash)
+	mac.Write(body)
+	return hmac.Equal(got, mac.Sum(nil))
+}
+
+// KeyHint is how a key is shown after creation: its prefix and last four characters.
+func KeyHint(key string) string {
+	if len(key) < 16 {
+		return "…"
+	}
+	return key[:12] + "…" + key[len(key)-4:]
+}
+
+// Keyring seals the secrets stablegate must be able to read back (HD seeds) with AES-256-GCM
+// under the operator's master key.
+type Keyring struct{ aead cipher.AEAD }
+
+// MasterKeySize is the length of the master key in bytes.
+const MasterKeySize = 32
+
+// NewKeyring returns a keyring for a 32-byte master key.
+func NewKeyring(master []byte) (*Keyring, error) {
+	if len(master) != MasterKeySize {
+		return nil, fmt.Errorf("master key: want %d bytes, got %d", MasterKeySize, len(master))
+	}
+	block, err := aes.NewCipher(master)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	return &Keyring{aead: aead}, nil
+}
+
+// Seal encrypts plaintext; the result is nonce || ciphertext || tag. The additional data binds the
+// ciphertext to its owner (a project id), so it cannot be moved to another row.
+func (k *Keyring) Seal(plaintext, additional []byte) []byte {
+	nonce := make([]byte, k.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return k.aead.Seal(nonce, nonce, plaintext, additional)
+}
+
+// ErrSealed is returned when a sealed value cannot be opened: wrong master key or tampering.
+var ErrSealed = errors.New("cannot decrypt: wrong master key or corrupted data")
+
+// Open decrypts what Seal returned.
+func (k *Keyring) Open(sealed, additional []byte) ([]byte, error) {
+	n := k.aead.NonceSize()
+	if len(sealed) < n {
+		return nil, ErrSealed
+	}
+	out, err := k.aead.Open(nil, sealed[:n], sealed[n:], additional)
+	if err != nil {
+		return nil, ErrSealed
+	}
+	return out, nil
+}

@@ -1,0 +1,62 @@
+package gateway
+
+import (
+	"encoding/json"
+	"math/big"
+	"time"
+)
+
+// OrderStatus is where an order is in its life cycle (DESIGN §2).
+type OrderStatus string
+
+// Order statuses.
+const (
+	OrderPending    OrderStatus = "pending"
+	OrderConfirming OrderStatus = "confirming"
+	OrderCompleted  OrderStatus = "completed"
+	OrderUnderpaid  OrderStatus = "underpaid"
+	OrderExpired    OrderStatus = "expired"
+)
+
+// Valid reports whether s is a known status.
+func (s OrderStatus) Valid() bool {
+	switch s {
+	case OrderPending, OrderConfirming, OrderCompleted, OrderUnderpaid, OrderExpired:
+		return true
+	}
+	return false
+}
+
+// Order is a one-time payment request: an amount of a token on a chain, paid to a fresh address.
+type Order struct {
+	ID                   string
+	ProjectID            string
+	Mode                 Mode
+	Reference            string
+	Status               OrderStatus
+	Amount               *big.Int // base units of the token
+	Currency             string
+	ChainID              string
+	Address              string
+	SuccessURL           string
+	CancelURL            string
+	Metadata             json.RawMessage // a JSON object, or nil
+	PaymentWindowMinutes int
+	GraceMinutes         int
+	ExpiresAt            time.Time
+	CreatedAt            time.Time
+	CompletedAt          *time.Time
+	TxHash               string
+}
+
+// Order defaults and limits.
+const (
+	DefaultPaymentWindowMinutes = 10
+	DefaultGraceMinutes         = 5
+	MaxPaymentWindowMinutes     = 7 * 24 * 60
+	MaxGraceMinutes             = 24 * 60
+	MaxReferenceLength          = 128
+	MaxMetadataBytes            = 16 << 10
+	MaxListLimit                = 100
+	DefaultListLimit            = 20
+)

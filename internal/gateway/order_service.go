@@ -1,0 +1,231 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/stablegate/stablegate/internal/chain"
+	"github.com/stablegate/stablegate/internal/money"
+)
+
+// OrderInput is an order as a merchant sends it.
+type OrderInput struct {
+	Reference            string
+	Amount               string
+	Currency             string
+	ChainID              string
+	SuccessURL           string
+	CancelURL            string
+	PaymentWindowMinutes *int
+	GraceMinutes         *int
+	Metadata             json.RawMessage
+}
+
+// ResolveToken finds the registry token for a currency on a chain for the mode; the error names
+// the field that is wrong.
+func ResolveToken(mode Mode, chainID, currency string) (chain.Chain, chain.Token, *Error) {
+	c, ok := chain.Lookup(chainID)
+	if !ok {
+		return c, chain.Token{}, Errorf(EInvalid, "chainId", "chainId %q is not supported; %s mode supports: %s", chainID, mode, chain.Slugs(!mode.Live()))
+	}
+	if c.Testnet == mode.Live() {
+		kind := "a mainnet"
+		if c.Testnet {
+			kind = "a test network"
+		}
+		return c, chain.Token{}, Errorf(EInvalid, "chainId", "chainId %q is %s, not available in %s mode; %s mode supports: %s", chainID, kind, mode, mode, chain.Slugs(!mode.Live()))
+	}
+	for _, t := range c.Tokens {
+		if strings.EqualFold(t.Symbol, currency) {
+			return c, t, nil
+		}
+	}
+	return c, chain.Token{}, Errorf(EInvalid, "currency", "currency %q is not available on %s; available: %s", currency, c.Slug, strings.Join(c.Symbols(), ", "))
+}
+
+// validReference reports whether a merchant reference is 1–128 printable characters.
+func validReference(s string) bool {
+	if s == "" || len(s) > MaxReferenceLength || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// validate checks an order input for the principal and returns the order it describes.
+func (s *Service) validateOrder(pr *Principal, in OrderInput) (*Order, chain.Chain, *Error) {
+	var c chain.Chain
+	var missing []string
+	for _, f := range []struct{ name, v string }{{"orderReference", in.Reference}, {"amount", in.Amount}, {"currency", in.Currency}, {"chainId", in.ChainID}} {
+		if f.v == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, c, Errorf(EInvalid, missing[0], "Required fields: %s", strings.Join(missing, ", "))
+	}
+	if !validReference(in.Reference) {
+		return nil, c, Errorf(EInvalid, "orderReference", "orderReference must be 1 to %d printable characters", MaxReferenceLength)
+	}
+	c, tok, verr := ResolveToken(pr.Mode, in.ChainID, in.Currency)
+	if verr != nil {
+		return nil, c, verr
+	}
+	amount, err := money.ParsePositive(in.Amount, tok.Decimals)
+	if err != nil {
+		msg := fmt.Sprintf("amount %v", err)
+		if errors.Is(err, money.ErrTooPrecise) {
+			msg = fmt.Sprintf("amount has more than %d decimal places, the most %s on %s allows", tok.Decimals, tok.Symbol, c.Slug)
+		}
+		return nil, c, Errorf(EInvalid, "amount", "%s", msg)
+	}
+	if e := checkRedirectURL(pr.Project, pr.Mode, "successUrl", in.SuccessURL); e != nil {
+		return nil, c, e
+	}
+	if e := checkRedirectURL(pr.Project, pr.Mode, "cancelUrl", in.CancelURL); e != nil {
+		return nil, c, e
+	}
+	window, grace := DefaultPaymentWindowMinutes, DefaultGraceMinutes
+	if in.PaymentWindowMinutes != nil {
+		window = *in.PaymentWindowMinutes
+		if window < 1 || window > MaxPaymentWindowMinutes {
+			return nil, c, Errorf(EInvalid, "paymentWindowMinutes", "paymentWindowMinutes must be between 1 and %d", MaxPaymentWindowMinutes)
+		}
+	}
+	if in.GraceMinutes != nil {
+		grace = *in.GraceMinutes
+		if grace < 0 || grace > MaxGraceMinutes {
+			return nil, c, Errorf(EInvalid, "graceMinutes", "graceMinutes must be between 0 and %d", MaxGraceMinutes)
+		}
+	}
+	meta, verr := compactMetadata(in.Metadata)
+	if verr != nil {
+		return nil, c, verr
+	}
+	now := s.now()
+	return &Order{
+		ID: NewID("ord"), ProjectID: pr.Project.ID, Mode: pr.Mode, Reference: in.Reference,
+		Status: OrderPending, Amount: amount, Currency: tok.Symbol, ChainID: c.Slug,
+		SuccessURL: in.SuccessURL, CancelURL: in.CancelURL, Metadata: meta,
+		PaymentWindowMinutes: window, GraceMinutes: grace,
+		ExpiresAt: now.Add(time.Duration(window) * time.Minute), CreatedAt: now,
+	}, c, nil
+}
+
+// compactMetadata checks that metadata is a JSON object of bounded size and compacts it.
+func compactMetadata(raw json.RawMessage) (json.RawMessage, *Error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if len(raw) > MaxMetadataBytes {
+		return nil, Errorf(EInvalid, "metadata", "metadata must be at most %d bytes", MaxMetadataBytes)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil || buf.Len() == 0 || buf.Bytes()[0] != '{' {
+		return nil, Errorf(EInvalid, "metadata", "metadata must be a JSON object")
+	}
+	return buf.Bytes(), nil
+}
+
+// CreateOrder creates an order with a fresh address, or returns the order already created under
+// the same orderReference (created = false). A reference reused with another amount, currency or
+// chain is a conflict, not a silent second order.
+func (s *Service) CreateOrder(ctx context.Context, pr *Principal, in OrderInput) (o *Order, created bool, err error) {
+	if pr.Mode.Live() && !pr.Project.LiveReady() {
+		return nil, false, Errorf(EForbidden, "", "Project website %q cannot take live payments: set an https website on a real domain (localhost and IP addresses are for test mode)", pr.Project.Website)
+	}
+	o, c, verr := s.validateOrder(pr, in)
+	if verr != nil {
+		return nil, false, verr
+	}
+	req := AddressRequest{Protocol: c.Protocol}
+	if xpub := pr.Project.XPubs[c.Protocol]; xpub != "" {
+		req.Derive = func(i uint32) (string, error) { return chain.DeriveAddress(xpub, c.Protocol, i) }
+	}
+	existing, err := s.Store.CreateOrder(ctx, o, req)
+	if err != nil {
+		return nil, false, err
+	}
+	if existing != nil {
+		if existing.Amount.Cmp(o.Amount) != 0 || existing.Currency != o.Currency || existing.ChainID != o.ChainID {
+			return nil, false, Errorf(EConflict, "orderReference", "orderReference %q is already used by order %s for a different amount, currency or chainId", in.Reference, existing.ID)
+		}
+		return existing, false, nil
+	}
+	return o, true, nil
+}
+
+// GetOrder returns one order of the principal's project and mode.
+func (s *Service) GetOrder(ctx context.Context, pr *Principal, id string) (*Order, error) {
+	o, err := s.Store.FindOrder(ctx, pr.Project.ID, pr.Mode, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, Errorf(ENotFound, "orderId", "Order not found")
+	}
+	return o, err
+}
+
+// ListOrders lists orders of the principal's project and mode, newest first.
+func (s *Service) ListOrders(ctx context.Context, pr *Principal, f OrderFilter) ([]*Order, int, error) {
+	if f.Status != "" && !f.Status.Valid() {
+		return nil, 0, Errorf(EInvalid, "status", "status must be one of pending, confirming, completed, underpaid, expired")
+	}
+	if f.Page < 1 || f.Page > 1_000_000 {
+		return nil, 0, Errorf(EInvalid, "page", "page must be between 1 and 1000000")
+	}
+	if f.Limit < 1 || f.Limit > MaxListLimit {
+		return nil, 0, Errorf(EInvalid, "limit", "limit must be between 1 and %d", MaxListLimit)
+	}
+	f.ProjectID, f.Mode = pr.Project.ID, pr.Mode
+	return s.Store.ListOrders(ctx, f)
+}
+
+// MaxImportAddresses bounds one pool import.
+const MaxImportAddresses = 10_000
+
+// ImportResult reports a pool import.
+type ImportResult struct {
+	Added, Skipped, Available, Total int
+}
+
+// ImportAddresses adds merchant-held addresses to the project's pool for the principal's mode.
+func (s *Service) ImportAddresses(ctx context.Context, pr *Principal, protocol string, addrs []string) (*ImportResult, error) {
+	p := chain.Protocol(protocol)
+	if !p.Valid() {
+		return nil, Errorf(EInvalid, "protocol", "protocol must be evm or tron")
+	}
+	if len(addrs) == 0 || len(addrs) > MaxImportAddresses {
+		return nil, Errorf(EInvalid, "addresses", "addresses must hold 1 to %d addresses", MaxImportAddresses)
+	}
+	seen := make(map[string]bool, len(addrs))
+	norm := make([]string, 0, len(addrs))
+	for i, a := range addrs {
+		n, err := chain.NormalizeAddress(p, a)
+		if err != nil {
+			return nil, Errorf(EInvalid, fmt.Sprintf("addresses[%d]", i), "addresses[%d] %q is not a valid %s address: %v", i, a, p, err)
+		}
+		if !seen[n] {
+			seen[n] = true
+			norm = append(norm, n)
+		}
+	}
+	added, skipped, err := s.Store.ImportAddresses(ctx, pr.Project.ID, pr.Mode, p, norm, s.now())
+	if err != nil {
+		return nil, err
+	}
+	avail, total, err := s.Store.PoolStats(ctx, pr.Project.ID, pr.Mode, p)
+	if err != nil {
+		return nil, err
+	}
+	return &ImportResult{Added: added, Skipped: skipped + len(addrs) - len(norm), Available: avail, Total: total}, nil
+}

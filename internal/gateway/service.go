@@ -1,0 +1,159 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/stablegate/stablegate/internal/chain"
+)
+
+// Service is the domain's entry point: what the API, the CLI and the pages call.
+type Service struct {
+	Store   Store
+	Keyring *Keyring // nil: projects without an xpub cannot be created
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// now returns the service clock's time in UTC, truncated to the millisecond that storage keeps.
+func (s *Service) now() time.Time {
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	return now().UTC().Truncate(time.Millisecond)
+}
+
+// CreateProjectParams are the inputs of project creation.
+type CreateProjectParams struct {
+	Name       string
+	Website    string
+	WebhookURL string
+	// XPubs make a watch-only project; with none, stablegate generates and seals a seed.
+	XPubs map[chain.Protocol]string
+}
+
+// KeyPair is a freshly created API key and secret, shown once.
+type KeyPair struct {
+	Mode   Mode
+	Key    string
+	Secret string
+}
+
+// CreatedProject is what project creation shows once: the credentials and, when stablegate made
+// the seed, its mnemonic for backup.
+type CreatedProject struct {
+	Project  *Project
+	Keys     []KeyPair
+	Mnemonic string
+}
+
+// CreateProject validates and stores a new project with a test and a live key pair.
+func (s *Service) CreateProject(ctx context.Context, in CreateProjectParams) (*CreatedProject, error) {
+	name := strings.TrimSpace(in.Name)
+	if name == "" || len(name) > 100 {
+		return nil, Errorf(EInvalid, "name", "name is required (1 to 100 characters)")
+	}
+	if _, err := WebsiteHost(in.Website); err != nil {
+		return nil, err
+	}
+	if err := checkWebhookURL(in.WebhookURL); err != nil {
+		return nil, err
+	}
+	p := &Project{ID: NewID("prj"), Name: name, Website: in.Website, WebhookURL: in.WebhookURL,
+		XPubs: map[chain.Protocol]string{}, CreatedAt: s.now()}
+	out := &CreatedProject{Project: p}
+	if len(in.XPubs) > 0 {
+		for proto, xpub := range in.XPubs {
+			if !proto.Valid() {
+				return nil, Errorf(EInvalid, "xpub", "unknown protocol %q", proto)
+			}
+			if err := chain.ValidateXPub(xpub); err != nil {
+				return nil, Errorf(EInvalid, "xpub-"+string(proto), "%v", err)
+			}
+			p.XPubs[proto] = xpub
+		}
+	} else {
+		if s.Keyring == nil {
+			return nil, errors.New("create project: no master key configured to seal a generated seed")
+		}
+		mnemonic, err := chain.NewMnemonic()
+		if err != nil {
+			return nil, fmt.Errorf("create project: %w", err)
+		}
+		for _, proto := range []chain.Protocol{chain.EVM, chain.TRON} {
+			if p.XPubs[proto], err = chain.AccountXPub(mnemonic, proto); err != nil {
+				return nil, fmt.Errorf("create project: %w", err)
+			}
+		}
+		p.SealedSeed = s.Keyring.Seal([]byte(mnemonic), []byte(p.ID))
+		out.Mnemonic = mnemonic
+	}
+	var creds []*Credential
+	for _, m := range []Mode{Test, Live} {
+		key, secret := NewKeyPair(m)
+		creds = append(creds, &Credential{ID: NewID("key"), ProjectID: p.ID, Mode: m, KeyHash: HashKey(key),
+			SecretHash: HashSecret(secret), KeyHint: KeyHint(key), CreatedAt: p.CreatedAt})
+		out.Keys = append(out.Keys, KeyPair{Mode: m, Key: key, Secret: secret})
+	}
+	if err := s.Store.CreateProject(ctx, p, creds); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Authenticate resolves an API key to the principal it acts for. Any failure is EUnauthorized, with
+// no hint whether the key exists.
+func (s *Service) Authenticate(ctx context.Context, key string) (*Principal, error) {
+	var mode Mode
+	switch {
+	case strings.HasPrefix(key, "pk_test_"):
+		mode = Test
+	case strings.HasPrefix(key, "pk_live_"):
+		mode = Live
+	case key == "":
+		return nil, Errorf(EUnauthorized, "", "Missing API key: send Authorization: Bearer pk_…, apikey or X-API-Key")
+	default:
+		return nil, Errorf(EUnauthorized, "", "Invalid API key")
+	}
+	cred, p, err := s.Store.FindCredential(ctx, HashKey(key))
+	if errors.Is(err, ErrNotFound) {
+		return nil, Errorf(EUnauthorized, "", "Invalid API key")
+	} else if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	if cred.RevokedAt != nil {
+		return nil, Errorf(EUnauthorized, "", "API key has been revoked")
+	}
+	if cred.Mode != mode {
+		return nil, Errorf(EUnauthorized, "", "Invalid API key")
+	}
+	return &Principal{Project: p, Credential: cred, Mode: mode}, nil
+}
+
+// ProveSecret checks an x-api-secret header value; a wrong secret is EUnauthorized.
+func (pr *Principal) ProveSecret(secret string) error {
+	if !SecretMatches(secret, pr.Credential.SecretHash) {
+		return Errorf(EUnauthorized, "", "Invalid API secret")
+	}
+	pr.SecretProven = true
+	return nil
+}
+
+// ProveSignature checks an X-Signature header: hex HMAC-SHA256 of the raw body with the secret.
+func (pr *Principal) ProveSignature(signature string, body []byte) error {
+	if !SignatureMatches(signature, body, pr.Credential.SecretHash) {
+		return Errorf(EUnauthorized, "", "Invalid signature")
+	}
+	pr.SecretProven = true
+	return nil
+}
+
+// ListProjects returns every project.
+func (s *Service) ListProjects(ctx context.Context) ([]*Project, error) {
+	return s.Store.ListProjects(ctx)
+}

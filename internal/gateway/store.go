@@ -1,0 +1,81 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/stablegate/stablegate/internal/chain"
+)
+
+// Store is the persistence the domain needs. Every method is one transaction. Implementations
+// live in internal/store (SQLite and PostgreSQL) and pass one shared test suite.
+type Store interface {
+	// CreateProject stores a project with its credentials. A website host already used by another
+	// project is an *Error with code EConflict.
+	CreateProject(ctx context.Context, p *Project, creds []*Credential) error
+	FindProject(ctx context.Context, id string) (*Project, error)
+	ListProjects(ctx context.Context) ([]*Project, error)
+
+	// FindCredential returns the credential with the key hash and its project, or ErrNotFound.
+	FindCredential(ctx context.Context, keyHash string) (*Credential, *Project, error)
+	RevokeCredential(ctx context.Context, id string, at time.Time) error
+
+	// CreateOrder stores o with an address from req, or returns the order already stored under o's
+	// reference (existing = true) and leaves o untouched.
+	CreateOrder(ctx context.Context, o *Order, req AddressRequest) (existing *Order, err error)
+	FindOrder(ctx context.Context, projectID string, mode Mode, id string) (*Order, error)
+	ListOrders(ctx context.Context, f OrderFilter) ([]*Order, int, error)
+
+	// ImportAddresses adds addresses to the project's pool for the mode and protocol; addresses
+	// already known anywhere are skipped and counted.
+	ImportAddresses(ctx context.Context, projectID string, mode Mode, p chain.Protocol, addrs []string, at time.Time) (added, skipped int, err error)
+	PoolStats(ctx context.Context, projectID string, mode Mode, p chain.Protocol) (available, total int, err error)
+
+	IdempotencyStore
+
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// AddressRequest says where a new order's address comes from: the project's pool for the mode
+// and protocol when one was ever imported, otherwise Derive with the next index of the project's
+// counter for the protocol. Derive is nil when the project has no xpub for the protocol.
+type AddressRequest struct {
+	Protocol chain.Protocol
+	Derive   func(index uint32) (string, error)
+}
+
+// OrderFilter selects orders of one project and mode for listing.
+type OrderFilter struct {
+	ProjectID string
+	Mode      Mode
+	Status    OrderStatus
+	ChainID   string
+	Currency  string
+	Reference string
+	Page      int // from 1
+	Limit     int
+}
+
+// IdempotencyRecord is a stored response to a POST carrying an Idempotency-Key.
+type IdempotencyRecord struct {
+	ProjectID   string
+	Mode        Mode
+	Key         string
+	RequestHash string
+	Done        bool
+	Status      int
+	Body        json.RawMessage
+	CreatedAt   time.Time
+}
+
+// IdempotencyStore keeps Idempotency-Key records.
+type IdempotencyStore interface {
+	// BeginIdempotent inserts r as running, unless a record for the key exists that is newer than
+	// staleBefore: then it returns that record and inserted = false. An older one is replaced.
+	BeginIdempotent(ctx context.Context, r *IdempotencyRecord, staleBefore time.Time) (existing *IdempotencyRecord, err error)
+	FinishIdempotent(ctx context.Context, r *IdempotencyRecord) error
+	DeleteIdempotent(ctx context.Context, projectID string, mode Mode, key string) error
+	PurgeIdempotent(ctx context.Context, before time.Time) (int, error)
+}

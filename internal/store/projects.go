@@ -1,0 +1,120 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stablegate/stablegate/internal/chain"
+	"github.com/stablegate/stablegate/internal/gateway"
+)
+
+// CreateProject stores a project and its credentials in one transaction.
+func (s *Store) CreateProject(ctx context.Context, p *gateway.Project, creds []*gateway.Credential) error {
+	host, verr := gateway.WebsiteHost(p.Website)
+	if verr != nil {
+		return verr
+	}
+	return s.inTx(ctx, func(t *tx) error {
+		_, err := t.exec(ctx, `INSERT INTO projects (id, name, website, website_host, webhook_url, xpub_evm, xpub_tron, sealed_seed, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.Name, p.Website, host, p.WebhookURL, p.XPubs[chain.EVM], p.XPubs[chain.TRON], p.SealedSeed, ms(p.CreatedAt))
+		if err != nil {
+			if s.d.IsUniqueViolation(err) {
+				return gateway.Errorf(gateway.EConflict, "website", "website host %q is already linked to another project", host)
+			}
+			return fmt.Errorf("insert project: %w", err)
+		}
+		for _, c := range creds {
+			if _, err := t.exec(ctx, `INSERT INTO api_keys (id, project_id, mode, key_hash, secret_hash, key_hint, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, c.ID, p.ID, string(c.Mode), c.KeyHash, c.SecretHash, c.KeyHint, ms(c.CreatedAt)); err != nil {
+				return fmt.Errorf("insert api key: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+const projectColumns = `p.id, p.name, p.website, p.webhook_url, p.xpub_evm, p.xpub_tron, p.sealed_seed, p.created_at`
+
+func scanProject(sc interface{ Scan(...any) error }, extra ...any) (*gateway.Project, error) {
+	var p gateway.Project
+	var evm, tron string
+	var created int64
+	dest := append([]any{&p.ID, &p.Name, &p.Website, &p.WebhookURL, &evm, &tron, &p.SealedSeed, &created}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return nil, err
+	}
+	p.XPubs = map[chain.Protocol]string{}
+	if evm != "" {
+		p.XPubs[chain.EVM] = evm
+	}
+	if tron != "" {
+		p.XPubs[chain.TRON] = tron
+	}
+	p.CreatedAt = fromMS(created)
+	return &p, nil
+}
+
+// FindProject returns the project with the id, or gateway.ErrNotFound.
+func (s *Store) FindProject(ctx context.Context, id string) (*gateway.Project, error) {
+	p, err := scanProject(s.queryRow(ctx, `SELECT `+projectColumns+` FROM projects p WHERE p.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gateway.ErrNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("find project: %w", err)
+	}
+	return p, nil
+}
+
+// ListProjects returns every project, oldest first.
+func (s *Store) ListProjects(ctx context.Context) ([]*gateway.Project, error) {
+	rows, err := s.query(ctx, `SELECT `+projectColumns+` FROM projects p ORDER BY p.created_at, p.id`)
+	if err != nil {
+		return nil, fmt.Errorf("list projects: %w", err)
+	}
+	defer rows.Close()
+	var out []*gateway.Project
+	for rows.Next() {
+		p, err := scanProject(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list projects: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// FindCredential returns the credential with the key hash and its project.
+func (s *Store) FindCredential(ctx context.Context, keyHash string) (*gateway.Credential, *gateway.Project, error) {
+	var c gateway.Credential
+	var mode string
+	var created int64
+	var revoked sql.NullInt64
+	p, err := scanProject(s.queryRow(ctx, `SELECT `+projectColumns+`, k.id, k.mode, k.key_hash, k.secret_hash, k.key_hint, k.created_at, k.revoked_at
+		FROM api_keys k JOIN projects p ON p.id = k.project_id WHERE k.key_hash = ?`, keyHash),
+		&c.ID, &mode, &c.KeyHash, &c.SecretHash, &c.KeyHint, &created, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, gateway.ErrNotFound
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("find credential: %w", err)
+	}
+	c.ProjectID, c.Mode, c.CreatedAt, c.RevokedAt = p.ID, gateway.Mode(mode), fromMS(created), nullMS(revoked)
+	return &c, p, nil
+}
+
+// RevokeCredential marks a credential revoked; requests with its key fail from then on.
+func (s *Store) RevokeCredential(ctx context.Context, id string, at time.Time) error {
+	return s.inTx(ctx, func(t *tx) error {
+		res, err := t.exec(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, ms(at), id)
+		if err != nil {
+			return fmt.Errorf("revoke credential: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return gateway.ErrNotFound
+		}
+		return nil
+	})
+}

@@ -1,0 +1,160 @@
+// Package store implements gateway.Store over database/sql. One implementation serves SQLite and
+// PostgreSQL: the engine packages (store/sqlite, store/postgres) open the database, run their
+// migrations and hand over a Dialect for the few places where the engines differ.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stablegate/stablegate/internal/gateway"
+)
+
+// Dialect is what differs between engines.
+type Dialect struct {
+	Name string
+	// Numbered placeholders: "?" in queries becomes "$1", "$2", … (PostgreSQL).
+	Numbered bool
+	// IsUniqueViolation reports whether err is a unique-constraint violation.
+	IsUniqueViolation func(error) bool
+	// SkipLocked is appended to a row-claiming subquery ("FOR UPDATE SKIP LOCKED" on PostgreSQL,
+	// empty on SQLite where the single writer serializes claims).
+	SkipLocked string
+}
+
+// Store is gateway.Store on a database/sql handle. Writes go through write (one writer connection
+// on SQLite), reads through read.
+type Store struct {
+	write   *sql.DB
+	read    *sql.DB
+	d       Dialect
+	queries sync.Map // query text → engine-specific text
+	batch   *batcher // group commit; nil: one commit per transaction
+}
+
+var _ gateway.Store = (*Store)(nil)
+
+// Options tune a Store.
+type Options struct {
+	// GroupCommit batches concurrent write transactions into one database commit (each in its own
+	// savepoint), so many requests share one fsync. MaxBatch bounds a batch.
+	GroupCommit bool
+	MaxBatch    int
+}
+
+// New returns a Store over the handles; write and read may be the same.
+func New(write, read *sql.DB, d Dialect, opt Options) *Store {
+	s := &Store{write: write, read: read, d: d}
+	if opt.GroupCommit {
+		s.batch = newBatcher(write, opt.MaxBatch)
+	}
+	return s
+}
+
+// Close stops the batcher and closes the handles.
+func (s *Store) Close() error {
+	if s.batch != nil {
+		s.batch.close()
+	}
+	err := s.write.Close()
+	if s.read != s.write {
+		if rerr := s.read.Close(); err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// DB returns the write handle, for tests and maintenance commands.
+func (s *Store) DB() *sql.DB { return s.write }
+
+// q returns the query in the engine's placeholder syntax.
+func (s *Store) q(query string) string {
+	if !s.d.Numbered {
+		return query
+	}
+	if v, ok := s.queries.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	s.queries.Store(query, b.String())
+	return b.String()
+}
+
+// tx is a write transaction with the store's placeholder rewriting.
+type tx struct {
+	*sql.Tx
+	s *Store
+}
+
+func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.ExecContext(ctx, t.s.q(query), args...)
+}
+
+func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.QueryRowContext(ctx, t.s.q(query), args...)
+}
+
+// inTx runs fn in a write transaction: committed if fn returns nil, rolled back otherwise. With
+// group commit, fn runs in a savepoint of a shared transaction and inTx returns once that
+// transaction is durable.
+func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
+	if s.batch != nil {
+		return s.batch.do(ctx, func(t *sql.Tx) error { return fn(&tx{Tx: t, s: s}) })
+	}
+	t, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(&tx{Tx: t, s: s}); err != nil {
+		_ = t.Rollback()
+		return err
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return s.read.QueryRowContext(ctx, s.q(query), args...)
+}
+
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return s.read.QueryContext(ctx, s.q(query), args...)
+}
+
+// ms converts a time to the stored Unix milliseconds.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMS converts stored Unix milliseconds to a UTC time.
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// nullMS converts a nullable stored time.
+func nullMS(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
