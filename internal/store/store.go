@@ -30,11 +30,13 @@ type Dialect struct {
 // Store is gateway.Store on a database/sql handle. Writes go through write (one writer connection
 // on SQLite), reads through read.
 type Store struct {
-	write   *sql.DB
-	read    *sql.DB
-	d       Dialect
-	queries sync.Map // query text → engine-specific text
-	batch   *batcher // group commit; nil: one commit per transaction
+	write    *sql.DB
+	read     *sql.DB
+	d        Dialect
+	queries  sync.Map // query text → engine-specific text
+	batch    *batcher // group commit; nil: one commit per transaction
+	closeMu  sync.Once
+	closeErr error
 }
 
 var _ gateway.Store = (*Store)(nil)
@@ -56,18 +58,20 @@ func New(write, read *sql.DB, d Dialect, opt Options) *Store {
 	return s
 }
 
-// Close stops the batcher and closes the handles.
+// Close stops the batcher and closes the handles; closing twice is harmless.
 func (s *Store) Close() error {
-	if s.batch != nil {
-		s.batch.close()
-	}
-	err := s.write.Close()
-	if s.read != s.write {
-		if rerr := s.read.Close(); err == nil {
-			err = rerr
+	s.closeMu.Do(func() {
+		if s.batch != nil {
+			s.batch.close()
 		}
-	}
-	return err
+		s.closeErr = s.write.Close()
+		if s.read != s.write {
+			if err := s.read.Close(); s.closeErr == nil {
+				s.closeErr = err
+			}
+		}
+	})
+	return s.closeErr
 }
 
 // Ping checks that the database answers.

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/store"
+)
+
+// devCredentials is <data>/dev-credentials.json: the demo project's test credentials.
+type devCredentials struct {
+	APIKey    string `json:"apiKey"`
+	APISecret string `json:"apiSecret"`
+	ProjectID string `json:"projectId"`
+	BaseURL   string `json:"baseUrl"`
+}
+
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("dev", "dev [--addr 127.0.0.1:8080] [--data ./.stablegate]", stderr)
+	cf := newConfigFlags(fs, map[string]string{"logFormat": "text"})
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, err := cf.load()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if c.MasterKey == "" && c.MasterKeyFile == "" {
+		c.MasterKeyFile = filepath.Join(c.DataDir, "master.key")
+	}
+	log := newLogger(stderr, c.LogFormat, c.LogLevel)
+	kr, err := loadKeyring(c, true)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	credsPath := filepath.Join(c.DataDir, "dev-credentials.json")
+	creds, err := demoProject(ctx, st, kr, credsPath)
+	if err != nil {
+		return err
+	}
+	return startGateway(ctx, c, st, kr, log, func(base string) {
+		creds.BaseURL = base
+		if err := writeJSON(credsPath, creds); err != nil {
+			log.Error("write dev credentials", "err", err)
+		}
+		fmt.Fprintf(stdout, `stablegate dev is running at %s
+
+Demo project %s (test mode). Credentials, also in %s:
+  API key:    %s
+  API secret: %s
+
+Try it:
+  curl -s %s/api/v1/orders -H "Authorization: Bearer %s" -H "Content-Type: application/json" \
+    -d '{"orderReference":"order_1","amount":"10.50","currency":"USDT","chainId":"devnet"}'
+
+API description: %s/docs/openapi.json — stop with Ctrl-C.
+`, base, creds.ProjectID, credsPath, creds.APIKey, creds.APISecret, base, creds.APIKey, base)
+	})
+}
+
+// demoProject returns the demo project's credentials, creating the project on first start.
+func demoProject(ctx context.Context, st *store.Store, kr *gateway.Keyring, path string) (*devCredentials, error) {
+	var creds devCredentials
+	data, err := os.ReadFile(path)
+	if err == nil {
+		if err := json.Unmarshal(data, &creds); err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		if _, err := st.FindProject(ctx, creds.ProjectID); err == nil {
+			return &creds, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	svc := &gateway.Service{Store: st, Keyring: kr}
+	website := "http://localhost"
+	cp, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Name: "Demo shop", Website: website})
+	if gateway.ErrorCode(err) == gateway.EConflict {
+		// The credentials file was removed but its project is still in the database.
+		website = "http://" + gateway.NewID("demo")[5:] + ".localhost"
+		cp, err = svc.CreateProject(ctx, gateway.CreateProjectParams{Name: "Demo shop", Website: website})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create demo project: %w", err)
+	}
+	for _, k := range cp.Keys {
+		if k.Mode == gateway.Test {
+			creds = devCredentials{APIKey: k.Key, APISecret: k.Secret, ProjectID: cp.Project.ID}
+		}
+	}
+	return &creds, writeJSON(path, &creds)
+}
+
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "serve [--config FILE] [flags]", stderr)
+	cf := newConfigFlags(fs, nil)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, err := cf.load()
+	if err != nil {
+		return err
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "json"
+	}
+	log := newLogger(stderr, c.LogFormat, c.LogLevel)
+	kr, err := loadKeyring(c, false)
+	if err != nil {
+		return fmt.Errorf("refusing to start: %w", err)
+	}
+	st, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return startGateway(ctx, c, st, kr, log, func(base string) {
+		log.Info("stablegate listening", "url", base, "version", version)
+	})
+}
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("migrate", "migrate [--database URL | --data DIR] [--config FILE]", stderr)
+	cf := newConfigFlags(fs, nil)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, err := cf.load()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c) // opening applies pending migrations
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintln(stdout, "database is up to date")
+	return nil
+}

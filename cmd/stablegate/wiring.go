@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/stablegate/stablegate/internal/api"
+	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/store"
+	"github.com/stablegate/stablegate/internal/store/postgres"
+	"github.com/stablegate/stablegate/internal/store/sqlite"
+)
+
+// openStore opens the configured database and applies pending migrations.
+func openStore(ctx context.Context, c *Config) (*store.Store, error) {
+	db := c.Database
+	switch {
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		return postgres.Open(ctx, db)
+	case db == "":
+		if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+		return sqlite.Open(ctx, filepath.Join(c.DataDir, "stablegate.db"))
+	case strings.HasPrefix(db, "sqlite:"):
+		path := strings.TrimPrefix(db, "sqlite:")
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("database dir: %w", err)
+		}
+		return sqlite.Open(ctx, path)
+	default:
+		return nil, fmt.Errorf("database %q: want empty, sqlite:PATH or a postgres:// URL", redactDSN(db))
+	}
+}
+
+// redactDSN hides a password in a database URL.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.LastIndex(dsn, "@"); at > i {
+			return dsn[:i+3] + "…@" + dsn[at+1:]
+		}
+	}
+	return dsn
+}
+
+// decodeMasterKey accepts 32 bytes as hex (64 characters) or base64.
+func decodeMasterKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if b, err := hex.DecodeString(s); err == nil && len(b) == gateway.MasterKeySize {
+		return b, nil
+	}
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil && len(b) == gateway.MasterKeySize {
+		return b, nil
+	}
+	return nil, errors.New("master key must be 32 bytes, written as 64 hex characters or base64")
+}
+
+// loadKeyring reads the master key from the environment or the key file. With generate, a missing
+// key file is created with a fresh key (dev only).
+func loadKeyring(c *Config, generate bool) (*gateway.Keyring, error) {
+	raw := c.MasterKey
+	if raw == "" && c.MasterKeyFile != "" {
+		data, err := os.ReadFile(c.MasterKeyFile)
+		switch {
+		case err == nil:
+			raw = string(data)
+		case errors.Is(err, os.ErrNotExist) && generate:
+			key := make([]byte, gateway.MasterKeySize)
+			if _, err := rand.Read(key); err != nil {
+				return nil, err
+			}
+			raw = hex.EncodeToString(key)
+			if err := os.WriteFile(c.MasterKeyFile, []byte(raw+"\n"), 0o600); err != nil {
+				return nil, fmt.Errorf("write master key: %w", err)
+			}
+		default:
+			return nil, fmt.Errorf("master key file: %w", err)
+		}
+	}
+	if raw == "" {
+		return nil, errors.New("no master key: set STABLEGATE_MASTER_KEY or --master-key-file (generate one with: openssl rand -hex 32)")
+	}
+	key, err := decodeMasterKey(raw)
+	if err != nil {
+		return nil, err
+	}
+	return gateway.NewKeyring(key)
+}
+
+// serveHTTP listens on addr, reports the real address and serves h until ctx ends.
+func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger, ready func(net.Addr)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	ready(ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// purgeIdempotencyKeys deletes expired Idempotency-Key records every hour until ctx ends.
+func purgeIdempotencyKeys(ctx context.Context, s gateway.Store, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := s.PurgeIdempotent(ctx, time.Now().Add(-api.IdempotencyTTL)); err != nil && ctx.Err() == nil {
+			log.Warn("purge idempotency keys", "err", err)
+		} else if n > 0 {
+			log.Debug("purged idempotency keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// startGateway wires the store, the domain and the API and serves until ctx ends.
+func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.Keyring, log *slog.Logger, ready func(baseURL string)) error {
+	svc := &gateway.Service{Store: st, Keyring: kr, Log: log}
+	go purgeIdempotencyKeys(ctx, st, log)
+	var srv *api.Server
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { srv.ServeHTTP(w, r) })
+	return serveHTTP(ctx, c.Addr, handler, log, func(a net.Addr) {
+		base := c.PublicURL
+		if base == "" {
+			base = "http://" + a.String()
+		}
+		srv = api.New(svc, api.Config{PublicURL: base, Version: version, Log: log})
+		ready(strings.TrimRight(base, "/"))
+	})
+}

@@ -1,0 +1,40 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// Health is the answer of GET /health.
+type Health struct {
+	Status    string    `json:"status" enum:"healthy,unhealthy"`
+	Timestamp time.Time `json:"timestamp"`
+	Version   string    `json:"version"`
+	Reasons   []string  `json:"reasons,omitempty" doc:"What is wrong, when unhealthy"`
+}
+
+type healthOutput struct {
+	Status int
+	Body   Health
+}
+
+func (s *Server) registerHealth() {
+	huma.Register(s.API, huma.Operation{OperationID: "health", Method: http.MethodGet, Path: "/health",
+		Summary: "Health check", Tags: []string{"Health"}, Security: []map[string][]string{},
+		Description: "200 when healthy; 503 with reasons when the database does not answer."}, s.health)
+}
+
+func (s *Server) health(ctx context.Context, _ *struct{}) (*healthOutput, error) {
+	h := Health{Status: "healthy", Timestamp: s.now().UTC().Truncate(time.Second), Version: s.cfg.Version}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.svc.Store.Ping(pctx); err != nil {
+		s.log.Warn("health: database unreachable", "err", err)
+		h.Status, h.Reasons = "unhealthy", []string{"database unreachable"}
+		return &healthOutput{Status: http.StatusServiceUnavailable, Body: h}, nil
+	}
+	return &healthOutput{Status: http.StatusOK, Body: h}, nil
+}

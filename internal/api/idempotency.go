@@ -1,0 +1,103 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"time"
+
+	"github.com/stablegate/stablegate/internal/gateway"
+)
+
+// Idempotency-Key rules: the same key with the same request replays the stored response with
+// Idempotent-Replayed: true; with another request it is 422; while the first request still runs it
+// is 409. Keys live IdempotencyTTL. A response of 5xx is not stored, so the request can be retried
+// with the same key; a record left "running" by a crash is taken over after runningTakeover.
+const (
+	IdempotencyTTL     = 24 * time.Hour
+	maxIdempotencyKey  = 255
+	runningTakeover    = time.Minute
+	replayedHeader     = "Idempotent-Replayed"
+	idempotencyKeyHead = "Idempotency-Key"
+)
+
+func requestHash(r *http.Request, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(r.Method + " " + r.URL.Path + "?" + r.URL.RawQuery + "\n"))
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, pr *gateway.Principal, body []byte, next http.Handler) {
+	ctx := r.Context()
+	rid := requestIDFrom(ctx)
+	key := r.Header.Get(idempotencyKeyHead)
+	if len(key) > maxIdempotencyKey {
+		writeError(w, newError(gateway.EInvalid, idempotencyKeyHead, "Idempotency-Key must be at most 255 characters", rid))
+		return
+	}
+	now := s.now()
+	rec := &gateway.IdempotencyRecord{ProjectID: pr.Project.ID, Mode: pr.Mode, Key: key, RequestHash: requestHash(r, body), CreatedAt: now}
+	existing, err := s.svc.Store.BeginIdempotent(ctx, rec, now.Add(-IdempotencyTTL))
+	if err == nil && existing != nil && !existing.Done && existing.CreatedAt.Before(now.Add(-runningTakeover)) {
+		// The request that held the key never finished (the process died): take it over.
+		if err = s.svc.Store.DeleteIdempotent(ctx, pr.Project.ID, pr.Mode, key); err == nil {
+			existing, err = s.svc.Store.BeginIdempotent(ctx, rec, now.Add(-IdempotencyTTL))
+		}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if existing != nil {
+		switch {
+		case !existing.Done:
+			writeError(w, newError(eIdempotencyInUse, idempotencyKeyHead, "A request with this Idempotency-Key is still being processed; retry later", rid))
+		case existing.RequestHash != rec.RequestHash:
+			writeError(w, newError(eIdempotencyReused, idempotencyKeyHead, "Idempotency-Key was already used with a different request", rid))
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set(replayedHeader, "true")
+			w.WriteHeader(existing.Status)
+			_, _ = w.Write(existing.Body)
+		}
+		return
+	}
+	capture := &captureWriter{ResponseWriter: w, status: http.StatusOK}
+	completed := false
+	defer func() {
+		// Runs on return and on panic: an unfinished or failed request releases its key.
+		bg := context.WithoutCancel(ctx)
+		if completed && capture.status < 500 {
+			rec.Done, rec.Status, rec.Body = true, capture.status, capture.buf.Bytes()
+			if err := s.svc.Store.FinishIdempotent(bg, rec); err != nil {
+				s.log.Error("store idempotent response", "request_id", rid, "err", err)
+			}
+			return
+		}
+		if err := s.svc.Store.DeleteIdempotent(bg, pr.Project.ID, pr.Mode, key); err != nil {
+			s.log.Error("release idempotency key", "request_id", rid, "err", err)
+		}
+	}()
+	next.ServeHTTP(capture, r)
+	completed = true
+}
+
+// captureWriter passes a response through and keeps a copy of it.
+type captureWriter struct {
+	http.ResponseWriter
+	status int
+	buf    bytes.Buffer
+}
+
+func (c *captureWriter) WriteHeader(code int) {
+	c.status = code
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *captureWriter) Write(b []byte) (int, error) {
+	c.buf.Write(b)
+	return c.ResponseWriter.Write(b)
+}

@@ -1,0 +1,165 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/stablegate/stablegate/internal/chain"
+	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/money"
+)
+
+// OrderBody is the request of POST /api/v1/orders.
+type OrderBody struct {
+	OrderReference       string          `json:"orderReference" maxLength:"128" doc:"Your unique order id; creating the same reference again returns the existing order" example:"order_123"`
+	Amount               string          `json:"amount" maxLength:"100" doc:"Decimal string in token units, greater than zero, at most the token's decimals" example:"49.99"`
+	Currency             string          `json:"currency" maxLength:"16" doc:"Token symbol: USDT, USDC, DAI (USDC.e on Polygon)" example:"USDT"`
+	ChainID              string          `json:"chainId" maxLength:"32" doc:"Chain slug, e.g. ethereum-sepolia, polygon-amoy, tron-nile, devnet (test) or ethereum, polygon, bsc, arbitrum, base, tron (live)" example:"ethereum-sepolia"`
+	SuccessURL           string          `json:"successUrl,omitempty" maxLength:"2048" doc:"Redirect after payment; absolute https (http in test mode) on the project website's domain"`
+	CancelURL            string          `json:"cancelUrl,omitempty" maxLength:"2048" doc:"Redirect on expiry; same rules as successUrl"`
+	PaymentWindowMinutes *int            `json:"paymentWindowMinutes,omitempty" doc:"Minutes until expiresAt (default 10)"`
+	GraceMinutes         *int            `json:"graceMinutes,omitempty" doc:"Minutes after expiresAt during which a payment still completes the order (default 5)"`
+	Metadata             json.RawMessage `json:"metadata,omitempty" doc:"Your own JSON object, returned as sent (at most 16 KiB)"`
+}
+
+// Order is an order as the API shows it.
+type Order struct {
+	OrderID              string          `json:"orderId" example:"ord_abcdefghijklmnopqrstuvwx"`
+	OrderReference       string          `json:"orderReference"`
+	Status               string          `json:"status" enum:"pending,confirming,completed,underpaid,expired"`
+	Amount               string          `json:"amount" doc:"Decimal string in token units"`
+	Currency             string          `json:"currency"`
+	ChainID              string          `json:"chainId"`
+	Address              string          `json:"address" doc:"The order's own payment address"`
+	TokenAddress         string          `json:"tokenAddress" doc:"The token contract the payment must use"`
+	Decimals             int             `json:"decimals" doc:"The token's decimals on this chain"`
+	PaymentURL           string          `json:"paymentUrl" doc:"Hosted payment page"`
+	SuccessURL           string          `json:"successUrl,omitempty"`
+	CancelURL            string          `json:"cancelUrl,omitempty"`
+	PaymentWindowMinutes int             `json:"paymentWindowMinutes"`
+	GraceMinutes         int             `json:"graceMinutes"`
+	ExpiresAt            time.Time       `json:"expiresAt"`
+	TxHash               string          `json:"txHash,omitempty" doc:"Transaction hash of the first payment"`
+	CompletedAt          *time.Time      `json:"completedAt,omitempty"`
+	CreatedAt            time.Time       `json:"createdAt"`
+	Metadata             json.RawMessage `json:"metadata,omitempty"`
+	Livemode             bool            `json:"livemode"`
+}
+
+func (s *Server) order(o *gateway.Order) Order {
+	c, _ := chain.Lookup(o.ChainID)
+	tok, _ := c.Token(o.Currency)
+	return Order{
+		OrderID: o.ID, OrderReference: o.Reference, Status: string(o.Status), Amount: money.Format(o.Amount, tok.Decimals),
+		Currency: o.Currency, ChainID: o.ChainID, Address: o.Address, TokenAddress: tok.Address, Decimals: tok.Decimals,
+		PaymentURL: s.cfg.PublicURL + "/pay/" + o.ID, SuccessURL: o.SuccessURL, CancelURL: o.CancelURL,
+		PaymentWindowMinutes: o.PaymentWindowMinutes, GraceMinutes: o.GraceMinutes, ExpiresAt: o.ExpiresAt,
+		TxHash: o.TxHash, CompletedAt: o.CompletedAt, CreatedAt: o.CreatedAt, Metadata: o.Metadata, Livemode: o.Mode.Live(),
+	}
+}
+
+type createOrderInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes a retry return the first response instead of acting twice (kept 24 h)"`
+	Body           OrderBody
+}
+
+type orderOutput struct {
+	Status int
+	Body   Envelope[Order]
+}
+
+type getOrderInput struct {
+	OrderID string `path:"orderId" maxLength:"64"`
+}
+
+type listOrdersInput struct {
+	Status         string `query:"status" doc:"pending, confirming, completed, underpaid or expired"`
+	ChainID        string `query:"chainId"`
+	Currency       string `query:"currency"`
+	OrderReference string `query:"orderReference"`
+	Page           int    `query:"page" default:"1" doc:"Page number, from 1"`
+	Limit          int    `query:"limit" default:"20" doc:"Results per page, at most 100"`
+}
+
+// Pagination describes a page of a list.
+type Pagination struct {
+	Page       int `json:"page"`
+	Limit      int `json:"limit"`
+	Total      int `json:"total"`
+	TotalPages int `json:"totalPages"`
+}
+
+// OrderList is a page of orders.
+type OrderList struct {
+	Orders     []Order    `json:"orders"`
+	Pagination Pagination `json:"pagination"`
+}
+
+type listOrdersOutput struct {
+	Body Envelope[OrderList]
+}
+
+func (s *Server) registerOrders() {
+	huma.Register(s.API, huma.Operation{OperationID: "createOrder", Method: http.MethodPost, Path: "/api/v1/orders",
+		Summary: "Create an order", Tags: []string{"Orders"}, DefaultStatus: http.StatusCreated,
+		Description: "Creates a one-time payment with a fresh address. Answers 201 for a new order and 200 with the " +
+			"existing order when the orderReference was used before with the same amount, currency and chainId.",
+	}, s.createOrder)
+	huma.Register(s.API, huma.Operation{OperationID: "getOrder", Method: http.MethodGet, Path: "/api/v1/orders/{orderId}",
+		Summary: "Get an order", Tags: []string{"Orders"}}, s.getOrder)
+	huma.Register(s.API, huma.Operation{OperationID: "listOrders", Method: http.MethodGet, Path: "/api/v1/orders",
+		Summary: "List orders", Tags: []string{"Orders"}, Description: "Newest first."}, s.listOrders)
+}
+
+func (s *Server) createOrder(ctx context.Context, in *createOrderInput) (*orderOutput, error) {
+	b := in.Body
+	o, created, err := s.svc.CreateOrder(ctx, principalFrom(ctx), gateway.OrderInput{
+		Reference: b.OrderReference, Amount: b.Amount, Currency: b.Currency, ChainID: b.ChainID,
+		SuccessURL: b.SuccessURL, CancelURL: b.CancelURL, PaymentWindowMinutes: b.PaymentWindowMinutes,
+		GraceMinutes: b.GraceMinutes, Metadata: b.Metadata,
+	})
+	if err != nil {
+		return nil, s.apiError(ctx, err)
+	}
+	if !created {
+		return &orderOutput{Status: http.StatusOK, Body: ok(s.order(o), "Order already exists")}, nil
+	}
+	return &orderOutput{Status: http.StatusCreated, Body: ok(s.order(o), "Order created successfully")}, nil
+}
+
+func (s *Server) getOrder(ctx context.Context, in *getOrderInput) (*orderOutput, error) {
+	o, err := s.svc.GetOrder(ctx, principalFrom(ctx), in.OrderID)
+	if err != nil {
+		return nil, s.apiError(ctx, err)
+	}
+	return &orderOutput{Status: http.StatusOK, Body: ok(s.order(o), "")}, nil
+}
+
+func (s *Server) listOrders(ctx context.Context, in *listOrdersInput) (*listOrdersOutput, error) {
+	orders, total, err := s.svc.ListOrders(ctx, principalFrom(ctx), gateway.OrderFilter{
+		Status: gateway.OrderStatus(in.Status), ChainID: in.ChainID, Currency: in.Currency, Reference: in.OrderReference,
+		Page: in.Page, Limit: in.Limit,
+	})
+	if err != nil {
+		return nil, s.apiError(ctx, err)
+	}
+	out := OrderList{Orders: make([]Order, len(orders)), Pagination: Pagination{Page: in.Page, Limit: in.Limit, Total: total,
+		TotalPages: (total + in.Limit - 1) / in.Limit}}
+	for i, o := range orders {
+		out.Orders[i] = s.order(o)
+	}
+	return &listOrdersOutput{Body: ok(out, "")}, nil
+}
+
+// apiError converts a domain error for Huma, logging internal ones.
+func (s *Server) apiError(ctx context.Context, err error) error {
+	e := fromDomain(err, requestIDFrom(ctx))
+	if e.status >= 500 && e.Type == gateway.EInternal {
+		s.log.Error("request failed", "request_id", e.RequestID, "err", err)
+	}
+	return e
+}

@@ -1,0 +1,255 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stablegate/stablegate/internal/gateway"
+)
+
+const sepoliaOrder = `{"orderReference":"order_123","amount":"49.99","currency":"USDT","chainId":"ethereum-sepolia",
+	"successUrl":"https://shop.example.com/ok","cancelUrl":"https://shop.example.com/cancel","metadata":{"cartId":"cart_1","n":12345678901234567890}}`
+
+func TestCreateAndGetOrder(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		r := e.as(e.test, "POST", "/api/v1/orders", sepoliaOrder)
+		if r.status != 201 || r.body["success"] != true || r.str("message") != "Order created successfully" {
+			t.Fatalf("create = %d %s", r.status, r.raw)
+		}
+		d := r.data()
+		id, _ := d["orderId"].(string)
+		checks := map[string]any{"orderReference": "order_123", "status": "pending", "amount": "49.99", "currency": "USDT",
+			"chainId": "ethereum-sepolia", "address": "0x9858EfFD232B4033E47d90003D41EC34EcaEda94", "livemode": false,
+			"paymentUrl": "https://pay.example.com/pay/" + id, "decimals": float64(6),
+			"tokenAddress": "0xaA8E23Fb1079EA71e0a56F48a2aA51851D8433D0", "successUrl": "https://shop.example.com/ok"}
+		for k, want := range checks {
+			if d[k] != want {
+				t.Errorf("%s = %v, want %v", k, d[k], want)
+			}
+		}
+		if !strings.HasPrefix(id, "ord_") {
+			t.Errorf("orderId %q", id)
+		}
+		// Metadata comes back exactly, big numbers included.
+		if !strings.Contains(string(r.raw), `"metadata":{"cartId":"cart_1","n":12345678901234567890}`) {
+			t.Errorf("metadata not returned as sent: %s", r.raw)
+		}
+		created, _ := time.Parse(time.RFC3339, d["createdAt"].(string))
+		expires, _ := time.Parse(time.RFC3339, d["expiresAt"].(string))
+		if expires.Sub(created) != 10*time.Minute {
+			t.Errorf("expiresAt - createdAt = %v, want the default 10m window", expires.Sub(created))
+		}
+		g := e.as(e.test, "GET", "/api/v1/orders/"+id, "")
+		if g.status != 200 || g.data()["orderId"] != id || g.data()["address"] != d["address"] {
+			t.Fatalf("get = %d %s", g.status, g.raw)
+		}
+		if nf := e.as(e.test, "GET", "/api/v1/orders/ord_nope", ""); nf.status != 404 || nf.str("error") != "NotFound" {
+			t.Errorf("unknown order = %d %s", nf.status, nf.raw)
+		}
+		// A second order gets the next address, never the same one.
+		r2 := e.as(e.test, "POST", "/api/v1/orders", `{"orderReference":"o2","amount":"1","currency":"USDC","chainId":"ethereum-sepolia","paymentWindowMinutes":30,"graceMinutes":0}`)
+		if r2.status != 201 || r2.data()["address"] == d["address"] || r2.data()["paymentWindowMinutes"] != float64(30) || r2.data()["graceMinutes"] != float64(0) {
+			t.Errorf("second order = %d %s", r2.status, r2.raw)
+		}
+		// TRON orders get T… addresses.
+		tr := e.as(e.test, "POST", "/api/v1/orders", `{"orderReference":"t1","amount":"5","currency":"USDT","chainId":"tron-nile"}`)
+		if tr.status != 201 || tr.data()["address"] != "TUEZSdKsoDHQMeZwihtdoBiN46zxhGWYdH" {
+			t.Errorf("tron order = %d %s", tr.status, tr.raw)
+		}
+	})
+}
+
+func TestOrderReferenceReturnsExisting(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		first := e.as(e.test, "POST", "/api/v1/orders", sepoliaOrder)
+		again := e.as(e.test, "POST", "/api/v1/orders", sepoliaOrder)
+		if again.status != 200 || again.data()["orderId"] != first.data()["orderId"] || again.str("message") != "Order already exists" {
+			t.Fatalf("same reference again = %d %s", again.status, again.raw)
+		}
+		other := e.as(e.test, "POST", "/api/v1/orders", strings.Replace(sepoliaOrder, "49.99", "50", 1))
+		if other.status != 409 || other.str("error") != "Conflict" || other.str("param") != "orderReference" {
+			t.Errorf("same reference, other amount = %d %s", other.status, other.raw)
+		}
+		if n := e.orderCount(gateway.Test); n != 1 {
+			t.Errorf("%d orders stored, want 1", n)
+		}
+	})
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		body := `{"orderReference":"idem-1","amount":"10","currency":"USDT","chainId":"devnet"}`
+		first := e.as(e.test, "POST", "/api/v1/orders", body, "Idempotency-Key", "key-1")
+		if first.status != 201 || first.header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("first = %d %v", first.status, first.header)
+		}
+		replay := e.as(e.test, "POST", "/api/v1/orders", body, "Idempotency-Key", "key-1")
+		if replay.status != 201 || replay.header.Get("Idempotent-Replayed") != "true" || string(replay.raw) != string(first.raw) {
+			t.Fatalf("replay = %d %v %s", replay.status, replay.header, replay.raw)
+		}
+		other := e.as(e.test, "POST", "/api/v1/orders", strings.Replace(body, "idem-1", "idem-2", 1), "Idempotency-Key", "key-1")
+		if other.status != 422 || other.str("error") != "IdempotencyKeyReused" {
+			t.Errorf("same key, other body = %d %s", other.status, other.raw)
+		}
+		// A key held by a request still running answers 409.
+		pr, _ := e.svc.Authenticate(context.Background(), e.test.Key)
+		_, err := e.store.BeginIdempotent(context.Background(), &gateway.IdempotencyRecord{ProjectID: pr.Project.ID, Mode: gateway.Test,
+			Key: "running", RequestHash: "x", CreatedAt: time.Now()}, time.Now().Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		busy := e.as(e.test, "POST", "/api/v1/orders", body, "Idempotency-Key", "running")
+		if busy.status != 409 || busy.str("error") != "IdempotencyKeyInUse" {
+			t.Errorf("key in use = %d %s", busy.status, busy.raw)
+		}
+		// Keys are per mode: the live key's namespace does not see the test key's record.
+		if n := e.orderCount(gateway.Test); n != 1 {
+			t.Errorf("%d orders, want 1", n)
+		}
+		// A failed request does not consume the key: fixed and retried, it goes through.
+		bad := e.as(e.test, "POST", "/api/v1/orders", `{"orderReference":"idem-3","amount":"-1","currency":"USDT","chainId":"devnet"}`, "Idempotency-Key", "key-3")
+		if bad.status != 400 {
+			t.Fatalf("bad = %d", bad.status)
+		}
+		again := e.as(e.test, "POST", "/api/v1/orders", `{"orderReference":"idem-3","amount":"-1","currency":"USDT","chainId":"devnet"}`, "Idempotency-Key", "key-3")
+		if again.status != 400 || again.header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("a 4xx is replayed like any answer: %d %v", again.status, again.header)
+		}
+	})
+}
+
+func TestListOrders(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		for i := range 23 {
+			ch, cur := "ethereum-sepolia", "USDT"
+			if i%4 == 0 {
+				ch, cur = "polygon-amoy", "USDC"
+			}
+			r := e.as(e.test, "POST", "/api/v1/orders", fmt.Sprintf(`{"orderReference":"L-%d","amount":"1.5","currency":"%s","chainId":"%s"}`, i, cur, ch))
+			if r.status != 201 {
+				t.Fatalf("create %d = %d %s", i, r.status, r.raw)
+			}
+		}
+		r := e.as(e.test, "GET", "/api/v1/orders", "")
+		p := r.data()["pagination"].(map[string]any)
+		if r.status != 200 || len(r.data()["orders"].([]any)) != 20 || p["total"] != float64(23) || p["totalPages"] != float64(2) || p["limit"] != float64(20) {
+			t.Fatalf("default page = %d %v", r.status, p)
+		}
+		r = e.as(e.test, "GET", "/api/v1/orders?page=2&limit=20", "")
+		if n := len(r.data()["orders"].([]any)); n != 3 {
+			t.Errorf("page 2 has %d, want 3", n)
+		}
+		r = e.as(e.test, "GET", "/api/v1/orders?chainId=polygon-amoy&currency=USDC&status=pending", "")
+		if p := r.data()["pagination"].(map[string]any); p["total"] != float64(6) {
+			t.Errorf("filtered total = %v, want 6", p["total"])
+		}
+		r = e.as(e.test, "GET", "/api/v1/orders?orderReference=L-7", "")
+		if orders := r.data()["orders"].([]any); len(orders) != 1 || orders[0].(map[string]any)["orderReference"] != "L-7" {
+			t.Errorf("reference filter = %s", r.raw)
+		}
+		r = e.as(e.live, "GET", "/api/v1/orders", "")
+		if p := r.data()["pagination"].(map[string]any); p["total"] != float64(0) {
+			t.Errorf("live key sees %v test orders", p["total"])
+		}
+	})
+}
+
+func TestModesDoNotCross(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		testOrder := e.as(e.test, "POST", "/api/v1/orders", sepoliaOrder).data()["orderId"].(string)
+		if r := e.as(e.live, "GET", "/api/v1/orders/"+testOrder, ""); r.status != 404 {
+			t.Errorf("live key reading a test order = %d", r.status)
+		}
+		live := e.as(e.live, "POST", "/api/v1/orders", `{"orderReference":"order_123","amount":"1","currency":"USDT","chainId":"bsc"}`)
+		if live.status != 201 || live.data()["livemode"] != true || live.data()["amount"] != "1" || live.data()["decimals"] != float64(18) {
+			t.Fatalf("live order = %d %s", live.status, live.raw)
+		}
+		if r := e.as(e.test, "GET", "/api/v1/orders/"+live.data()["orderId"].(string), ""); r.status != 404 {
+			t.Errorf("test key reading a live order = %d", r.status)
+		}
+	})
+}
+
+func TestLiveModeNeedsRealWebsite(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "sqlite", "http://localhost:3000")
+	r := e.as(e.live, "POST", "/api/v1/orders", `{"orderReference":"x","amount":"1","currency":"USDT","chainId":"ethereum"}`)
+	if r.status != 403 || r.str("error") != "Forbidden" {
+		t.Errorf("live order on a localhost website = %d %s", r.status, r.raw)
+	}
+	r = e.as(e.test, "POST", "/api/v1/orders", `{"orderReference":"x","amount":"1","currency":"USDT","chainId":"devnet","successUrl":"http://localhost:3000/done"}`)
+	if r.status != 201 {
+		t.Errorf("test order on a localhost website = %d %s", r.status, r.raw)
+	}
+	if e.orderCount(gateway.Live) != 0 {
+		t.Error("a refused live order was stored")
+	}
+}
+
+func TestAddressPool(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		r := e.as(e.test, "POST", "/api/v1/address-pool/import", `{"protocol":"tron","addresses":["TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t","TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"]}`)
+		if r.status != 200 || r.data()["imported"] != float64(1) || r.data()["skipped"] != float64(1) || r.data()["available"] != float64(1) {
+			t.Fatalf("import = %d %s", r.status, r.raw)
+		}
+		o := e.as(e.test, "POST", "/api/v1/orders", `{"orderReference":"p1","amount":"1","currency":"USDT","chainId":"tron-nile"}`)
+		if o.status != 201 || o.data()["address"] != "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t" {
+			t.Fatalf("pool order = %d %s", o.status, o.raw)
+		}
+		empty := e.as(e.test, "POST", "/api/v1/orders", `{"orderReference":"p2","amount":"1","currency":"USDT","chainId":"tron-nile"}`)
+		if empty.status != 422 || empty.str("error") != "InsufficientAddresses" || empty.str("message") != "No available addresses in pool for protocol: tron" {
+			t.Errorf("empty pool = %d %s", empty.status, empty.raw)
+		}
+		bad := e.as(e.test, "POST", "/api/v1/address-pool/import", `{"protocol":"tron","addresses":["TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t","0x9858EfFD232B4033E47d90003D41EC34EcaEda94"]}`)
+		if bad.status != 400 || bad.str("param") != "addresses[1]" {
+			t.Errorf("bad pool address = %d %s", bad.status, bad.raw)
+		}
+		if r := e.as(e.test, "POST", "/api/v1/address-pool/import", `{"protocol":"btc","addresses":["x"]}`); r.status != 400 || r.str("param") != "protocol" {
+			t.Errorf("bad protocol = %d %s", r.status, r.raw)
+		}
+	})
+}
+
+func TestHealth(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "sqlite", "https://shop.example.com")
+	r := e.call("GET", "/health", "")
+	if r.status != 200 || r.str("status") != "healthy" || r.str("version") != "test" || r.str("timestamp") == "" {
+		t.Fatalf("health = %d %s", r.status, r.raw)
+	}
+	e.store.Close()
+	r = e.call("GET", "/health", "")
+	if r.status != 503 || r.str("status") != "unhealthy" {
+		t.Errorf("health with the database closed = %d %s", r.status, r.raw)
+	}
+}
+
+func TestOpenAPI(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "sqlite", "https://shop.example.com")
+	r := e.call("GET", "/docs/openapi.json", "")
+	if r.status != 200 || r.str("openapi") != "3.1.0" {
+		t.Fatalf("openapi = %d %.200s", r.status, r.raw)
+	}
+	paths, _ := r.body["paths"].(map[string]any)
+	for _, p := range []string{"/api/v1/orders", "/api/v1/orders/{orderId}", "/api/v1/address-pool/import", "/health"} {
+		if paths[p] == nil {
+			t.Errorf("openapi lacks %s", p)
+		}
+	}
+}

@@ -1,0 +1,46 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+type importPoolInput struct {
+	Body struct {
+		Protocol  string   `json:"protocol" enum:"evm,tron" doc:"Address family"`
+		Addresses []string `json:"addresses" maxItems:"10000" doc:"Addresses you hold the keys of; duplicates and addresses already known are skipped"`
+	}
+}
+
+// PoolImport reports an address-pool import.
+type PoolImport struct {
+	Protocol  string `json:"protocol"`
+	Imported  int    `json:"imported"`
+	Skipped   int    `json:"skipped"`
+	Available int    `json:"available" doc:"Unused addresses in the pool now"`
+	Total     int    `json:"total"`
+	Livemode  bool   `json:"livemode"`
+}
+
+type importPoolOutput struct {
+	Body Envelope[PoolImport]
+}
+
+func (s *Server) registerPool() {
+	huma.Register(s.API, huma.Operation{OperationID: "importAddressPool", Method: http.MethodPost, Path: "/api/v1/address-pool/import",
+		Summary: "Import addresses into the pool", Tags: []string{"Address pool"}, DefaultStatus: http.StatusOK,
+		Description: "Once a pool exists for a protocol in a mode, orders on that protocol take unused pool addresses, " +
+			"and an empty pool answers InsufficientAddresses."}, s.importPool)
+}
+
+func (s *Server) importPool(ctx context.Context, in *importPoolInput) (*importPoolOutput, error) {
+	pr := principalFrom(ctx)
+	res, err := s.svc.ImportAddresses(ctx, pr, in.Body.Protocol, in.Body.Addresses)
+	if err != nil {
+		return nil, s.apiError(ctx, err)
+	}
+	return &importPoolOutput{Body: ok(PoolImport{Protocol: in.Body.Protocol, Imported: res.Added, Skipped: res.Skipped,
+		Available: res.Available, Total: res.Total, Livemode: pr.Mode.Live()}, "Addresses imported")}, nil
+}

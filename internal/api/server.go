@@ -1,0 +1,140 @@
+// Package api serves the REST API (/api/v1/…), /health and the OpenAPI description: handlers that
+// decode, call the domain and answer in the seeds' envelope {success, data, message}.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/stablegate/stablegate/internal/gateway"
+)
+
+func init() {
+	huma.NewErrorWithContext = humaError
+	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError { return humaError(nil, status, msg, errs...) }
+	huma.ValidateStrictCasing = true
+}
+
+// Config is what the API needs besides the domain.
+type Config struct {
+	// PublicURL is the base URL payers and merchants reach stablegate at (paymentUrl and
+	// checkoutUrl are built on it), without a trailing slash.
+	PublicURL string
+	Version   string
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+// Server is the HTTP API.
+type Server struct {
+	svc     *gateway.Service
+	cfg     Config
+	log     *slog.Logger
+	handler http.Handler
+	API     huma.API
+}
+
+// New builds the API handler.
+func New(svc *gateway.Service, cfg Config) *Server {
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	s := &Server{svc: svc, cfg: cfg, log: cfg.Log}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+
+	apiMux := http.NewServeMux()
+	hc := huma.DefaultConfig("stablegate API", cfg.Version)
+	hc.Info.Description = "Self-hosted stablecoin payment gateway. Every response is the envelope " +
+		"{success, data, message}; errors are {success: false, error, message, param, requestId}. Authenticate with " +
+		"Authorization: Bearer pk_…, apikey: pk_… or X-API-Key: pk_…."
+	hc.OpenAPIPath = "/docs/openapi"
+	hc.DocsPath = ""
+	hc.SchemasPath = ""
+	hc.CreateHooks = nil // no $schema links in responses
+	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "Authorization: Bearer pk_test_… or pk_live_…"},
+		"apikey": {Type: "apiKey", In: "header", Name: "apikey", Description: "3PAY style"},
+		"xApiKey": {Type: "apiKey", In: "header", Name: "X-API-Key", Description: "Crypto Pay style"},
+	}
+	hc.Security = []map[string][]string{{"bearer": {}}, {"apikey": {}}, {"xApiKey": {}}}
+	s.API = humago.New(apiMux, hc)
+	s.registerOrders()
+	s.registerPool()
+	s.registerHealth()
+
+	apiMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { s.noRoute(apiMux, w, r) })
+
+	root := http.NewServeMux()
+	root.Handle("/api/", s.authenticate(apiMux))
+	root.Handle("/health", apiMux)
+	root.Handle("/docs/openapi.json", apiMux)
+	root.Handle("/docs/openapi.yaml", apiMux)
+	root.HandleFunc("GET /docs", s.docsPage)
+	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" && r.Method == http.MethodGet {
+			http.Redirect(w, r, "/docs", http.StatusFound)
+			return
+		}
+		writeError(w, newError(gateway.ENotFound, "", "No such endpoint: "+r.Method+" "+r.URL.Path, requestIDFrom(r.Context())))
+	})
+	s.handler = s.withRequestID(s.logRequests(s.recoverPanics(root)))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
+	}
+	return time.Now()
+}
+
+// Envelope is the success envelope of every /api/v1 response.
+type Envelope[T any] struct {
+	Success bool   `json:"success"`
+	Data    T      `json:"data"`
+	Message string `json:"message,omitempty"`
+}
+
+func ok[T any](data T, msg string) Envelope[T] { return Envelope[T]{Success: true, Data: data, Message: msg} }
+
+func (s *Server) docsPage(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write([]byte(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>stablegate API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;line-height:1.5">
+<h1>stablegate API</h1>
+<p>The API is described by its OpenAPI 3.1 document: <a href="/docs/openapi.json">/docs/openapi.json</a>
+(<a href="/docs/openapi.yaml">YAML</a>). Load it into any OpenAPI viewer or client generator.</p>
+<p>Health: <a href="/health">/health</a></p></body></html>`))
+}
+
+// noRoute answers a request no operation matched: 405 with Allow when the path exists for other
+// methods, 404 otherwise, both in the envelope.
+func (s *Server) noRoute(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	rid := requestIDFrom(r.Context())
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "/api/" && pattern != "" {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeError(w, newError(eMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path+"; use "+strings.Join(allowed, " or "), rid))
+		return
+	}
+	writeError(w, newError(gateway.ENotFound, "", "No such endpoint: "+r.Method+" "+r.URL.Path, rid))
+}
