@@ -16,7 +16,9 @@ import (
 
 func init() {
 	huma.NewErrorWithContext = humaError
-	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError { return humaError(nil, status, msg, errs...) }
+	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+		return humaError(nil, status, msg, errs...)
+	}
 	huma.ValidateStrictCasing = true
 }
 
@@ -57,8 +59,8 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	hc.SchemasPath = ""
 	hc.CreateHooks = nil // no $schema links in responses
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
-		"bearer": {Type: "http", Scheme: "bearer", Description: "Authorization: Bearer pk_test_… or pk_live_…"},
-		"apikey": {Type: "apiKey", In: "header", Name: "apikey", Description: "3PAY style"},
+		"bearer":  {Type: "http", Scheme: "bearer", Description: "Authorization: Bearer pk_test_… or pk_live_…"},
+		"apikey":  {Type: "apiKey", In: "header", Name: "apikey", Description: "3PAY style"},
 		"xApiKey": {Type: "apiKey", In: "header", Name: "X-API-Key", Description: "Crypto Pay style"},
 	}
 	hc.Security = []map[string][]string{{"bearer": {}}, {"apikey": {}}, {"xApiKey": {}}}
@@ -103,7 +105,9 @@ type Envelope[T any] struct {
 	Message string `json:"message,omitempty"`
 }
 
-func ok[T any](data T, msg string) Envelope[T] { return Envelope[T]{Success: true, Data: data, Message: msg} }
+func ok[T any](data T, msg string) Envelope[T] {
+	return Envelope[T]{Success: true, Data: data, Message: msg}
+}
 
 func (s *Server) docsPage(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stablegate/stablegate/internal/api"
 	"github.com/stablegate/stablegate/internal/chain"
@@ -154,5 +153,3 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, engine string)) {
 		})
 	}
 }
-
-var _ = time.Second

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const testMasterKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+func runCLI(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+func TestHelpForEveryCommand(t *testing.T) {
+	for _, args := range [][]string{{"dev", "--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"projects", "create", "--help"}, {"projects", "list", "--help"}} {
+		_, stderr, err := runCLI(t, args...)
+		if !errors.Is(err, flag.ErrHelp) || exitCode(err) != 0 || !strings.Contains(stderr, "Usage: stablegate") {
+			t.Errorf("%v: err=%v stderr=%q", args, err, stderr)
+		}
+	}
+	out, _, err := runCLI(t, "version")
+	if err != nil || !strings.HasPrefix(out, "stablegate ") {
+		t.Errorf("version = %q, %v", out, err)
+	}
+	if _, _, err := runCLI(t, "bogus"); exitCode(err) != 2 {
+		t.Errorf("unknown command exit = %d", exitCode(err))
+	}
+	if _, _, err := runCLI(t, "projects", "create", "--name", "x"); exitCode(err) != 2 {
+		t.Errorf("missing --website exit = %d (%v)", exitCode(err), err)
+	}
+}
+
+// A flag beats the environment, the environment beats the file, the file beats the default.
+func TestConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "config.json")
+	os.WriteFile(file, []byte(`{"addr":"127.0.0.1:1111","logLevel":"warn","publicUrl":"https://file.example.com"}`), 0o600)
+	t.Setenv("STABLEGATE_LOG_LEVEL", "debug")
+	t.Setenv("STABLEGATE_PUBLIC_URL", "https://env.example.com")
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	cf := newConfigFlags(fs, nil)
+	if err := fs.Parse([]string{"--config", file, "--public-url", "https://flag.example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := cf.load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:1111" || c.LogLevel != "debug" || c.PublicURL != "https://flag.example.com" || c.DataDir != "./.stablegate" {
+		t.Errorf("config = %+v", c)
+	}
+	os.WriteFile(file, []byte(`{"adrr":"x"}`), 0o600)
+	if _, err := cf.load(); err == nil || !strings.Contains(err.Error(), `unknown option "adrr"`) {
+		t.Errorf("unknown option in file: %v", err)
+	}
+}
+
+// Every option is documented in docs/configuration.md.
+func TestConfigurationDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range options {
+		for _, name := range []string{o.env, o.key} {
+			if !strings.Contains(string(doc), "`"+name+"`") {
+				t.Errorf("docs/configuration.md does not mention `%s`", name)
+			}
+		}
+		if o.flag != "" && !strings.Contains(string(doc), "`--"+o.flag+"`") {
+			t.Errorf("docs/configuration.md does not mention `--%s`", o.flag)
+		}
+	}
+}
+
+func TestLogsRedactSecrets(t *testing.T) {
+	var buf bytes.Buffer
+	log := newLogger(&buf, "json", "info")
+	log.Info("x", "api_secret", "sk_test_abc", "mnemonic", "abandon", "Authorization", "Bearer pk", "order_id", "ord_1")
+	out := buf.String()
+	for _, s := range []string{"sk_test_abc", "abandon", "Bearer pk"} {
+		if strings.Contains(out, s) {
+			t.Errorf("log line leaks %q: %s", s, out)
+		}
+	}
+	if !strings.Contains(out, "ord_1") {
+		t.Errorf("log line lost a harmless value: %s", out)
+	}
+}
+
+func TestProjectsCreateAndList(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("STABLEGATE_MASTER_KEY", testMasterKey)
+	out, _, err := runCLI(t, "projects", "create", "--data", dir, "--name", "Shop", "--website", "https://shop.example.com", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created createdJSON
+	if err := json.Unmarshal([]byte(out), &created); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, out)
+	}
+	if !strings.HasPrefix(created.Test.APIKey, "pk_test_") || !strings.HasPrefix(created.Test.APISecret, "sk_test_") ||
+		!strings.HasPrefix(created.Live.APIKey, "pk_live_") || !strings.HasPrefix(created.Live.APISecret, "sk_live_") ||
+		len(strings.Fields(created.Mnemonic)) != 24 || created.WatchOnly || !created.LiveReady {
+		t.Errorf("created = %+v", created)
+	}
+	// The secrets are shown once: the database holds none of them.
+	db, _ := os.ReadFile(filepath.Join(dir, "stablegate.db"))
+	wal, _ := os.ReadFile(filepath.Join(dir, "stablegate.db-wal"))
+	for _, s := range []string{created.Test.APIKey, created.Test.APISecret, created.Live.APISecret, created.Mnemonic} {
+		if bytes.Contains(db, []byte(s)) || bytes.Contains(wal, []byte(s)) {
+			t.Errorf("the database file holds a secret in clear: %.12s…", s)
+		}
+	}
+	// Watch-only with an xpub, and the website rule.
+	xpub := "xpub6BosfCnifzxcFwrSzQiqu2DBVTshkCXacvNsWGYJVVhhawA7d4R5WSWGFNbi8Aw6ZRc1brxMyWMzG3DSSSSoekkudhUd9yLb6qx39T9nMdj"
+	out, _, err = runCLI(t, "projects", "create", "--data", dir, "--name", "Watch", "--website", "http://localhost:3000", "--xpub-evm", xpub)
+	if err != nil || !strings.Contains(out, "Watch-only project") || !strings.Contains(out, "live mode is refused") {
+		t.Errorf("watch-only create: %v\n%s", err, out)
+	}
+	if _, _, err := runCLI(t, "projects", "create", "--data", dir, "--name", "Dup", "--website", "https://shop.example.com/other"); err == nil || !strings.Contains(err.Error(), "already linked") {
+		t.Errorf("duplicate website: %v", err)
+	}
+	out, _, err = runCLI(t, "projects", "list", "--data", dir, "--json")
+	var rows []map[string]any
+	if err != nil || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 2 {
+		t.Fatalf("list = %v %s", err, out)
+	}
+	if _, _, err := runCLI(t, "migrate", "--data", dir); err != nil {
+		t.Errorf("migrate on an up-to-date database: %v", err)
+	}
+}
+
+func TestServeRefusesWithoutMasterKey(t *testing.T) {
+	t.Setenv("STABLEGATE_MASTER_KEY", "")
+	_, _, err := runCLI(t, "serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0")
+	if err == nil || !strings.Contains(err.Error(), "no master key") {
+		t.Errorf("serve without a master key: %v", err)
+	}
+	t.Setenv("STABLEGATE_MASTER_KEY", "too-short")
+	if _, _, err := runCLI(t, "serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0"); err == nil {
+		t.Error("serve accepted a malformed master key")
+	}
+}
+
+// stablegate dev: first start creates the demo project and writes its credentials; the printed
+// curl works; a restart keeps the same project.
+func TestDev(t *testing.T) {
+	dir := t.TempDir()
+	start := func() (devCredentials, func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--data", dir}, io.Discard, io.Discard) }()
+		var creds devCredentials
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			data, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
+			if err == nil && json.Unmarshal(data, &creds) == nil && creds.BaseURL != "" {
+				if res, err := http.Get(creds.BaseURL + "/health"); err == nil {
+					res.Body.Close()
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("dev did not start")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return creds, func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("dev exited with %v", err)
+			}
+		}
+	}
+	creds, stop := start()
+	if !strings.HasPrefix(creds.APIKey, "pk_test_") || !strings.HasPrefix(creds.APISecret, "sk_test_") || creds.ProjectID == "" {
+		t.Fatalf("credentials = %+v", creds)
+	}
+	req, _ := http.NewRequest("POST", creds.BaseURL+"/api/v1/orders",
+		strings.NewReader(`{"orderReference":"order_1","amount":"10.50","currency":"USDT","chainId":"devnet"}`))
+	req.Header.Set("Authorization", "Bearer "+creds.APIKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 201 {
+		t.Fatalf("README curl: %v %v", err, res)
+	}
+	res.Body.Close()
+	if _, err := os.Stat(filepath.Join(dir, "master.key")); err != nil {
+		t.Errorf("dev did not generate a master key: %v", err)
+	}
+	stop()
+	again, stop2 := start()
+	defer stop2()
+	if again.ProjectID != creds.ProjectID || again.APIKey != creds.APIKey {
+		t.Errorf("restart created another demo project: %+v vs %+v", again, creds)
+	}
+}
