@@ -163,7 +163,9 @@ func TestDev(t *testing.T) {
 	start := func() (devCredentials, func()) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--data", dir}, io.Discard, io.Discard) }()
+		go func() {
+			done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--data", dir}, io.Discard, io.Discard)
+		}()
 		var creds devCredentials
 		deadline := time.Now().Add(20 * time.Second)
 		for {

@@ -65,28 +65,55 @@ func ValidateXPub(s string) error {
 	return nil
 }
 
-// DeriveAddress derives the receive address …/0/index from an account-level xpub and formats it
-// for the protocol.
-func DeriveAddress(xpub string, p Protocol, index uint32) (string, error) {
+// Account is an account-level xpub parsed once, with its external chain (…/0) derived, so that
+// each address costs one child derivation.
+type Account struct {
+	protocol Protocol
+	external *hdkeychain.ExtendedKey
+}
+
+// ParseAccount parses an account-level xpub for the protocol.
+func ParseAccount(xpub string, p Protocol) (*Account, error) {
+	key, err := hdkeychain.NewKeyFromString(xpub)
+	if err != nil {
+		return nil, fmt.Errorf("parse account: %w", err)
+	}
+	if key.IsPrivate() {
+		if key, err = key.Neuter(); err != nil {
+			return nil, fmt.Errorf("parse account: %w", err)
+		}
+	}
+	ext, err := key.Derive(0)
+	if err != nil {
+		return nil, fmt.Errorf("parse account: %w", err)
+	}
+	return &Account{protocol: p, external: ext}, nil
+}
+
+// Address derives the receive address …/0/index, formatted for the account's protocol.
+func (a *Account) Address(index uint32) (string, error) {
 	if index >= hdkeychain.HardenedKeyStart {
 		return "", fmt.Errorf("derive address: index %d out of range", index)
 	}
-	key, err := hdkeychain.NewKeyFromString(xpub)
+	key, err := a.external.Derive(index)
 	if err != nil {
-		return "", fmt.Errorf("derive address: %w", err)
-	}
-	if key, err = key.Derive(0); err != nil {
-		return "", fmt.Errorf("derive address: %w", err)
-	}
-	if key, err = key.Derive(index); err != nil {
-		return "", fmt.Errorf("derive address: %w", err)
+		return "", fmt.Errorf("derive address %d: %w", index, err)
 	}
 	pub, err := key.ECPubKey()
 	if err != nil {
-		return "", fmt.Errorf("derive address: %w", err)
+		return "", fmt.Errorf("derive address %d: %w", index, err)
 	}
 	hash := crypto.Keccak256(pub.SerializeUncompressed()[1:])
 	var b [20]byte
 	copy(b[:], hash[12:])
-	return FormatAddress(p, b), nil
+	return FormatAddress(a.protocol, b), nil
+}
+
+// DeriveAddress derives the receive address …/0/index from an account-level xpub.
+func DeriveAddress(xpub string, p Protocol, index uint32) (string, error) {
+	a, err := ParseAccount(xpub, p)
+	if err != nil {
+		return "", err
+	}
+	return a.Address(index)
 }

@@ -149,21 +149,78 @@ func (s *Service) CreateOrder(ctx context.Context, pr *Principal, in OrderInput)
 	if verr != nil {
 		return nil, false, verr
 	}
-	req := AddressRequest{Protocol: c.Protocol}
-	if xpub := pr.Project.XPubs[c.Protocol]; xpub != "" {
-		req.Derive = func(i uint32) (string, error) { return chain.DeriveAddress(xpub, c.Protocol, i) }
+	// Fast path for a repeated reference: no address is spent on it. The store checks again inside
+	// its transaction.
+	existing, err := s.Store.FindOrderByReference(ctx, o.ProjectID, o.Mode, o.Reference)
+	if err == nil {
+		return sameOrder(existing, o, in.Reference)
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, false, err
 	}
-	existing, err := s.Store.CreateOrder(ctx, o, req)
+	req, err := s.addressFor(ctx, pr, c.Protocol)
+	if err != nil {
+		return nil, false, err
+	}
+	existing, err = s.Store.CreateOrder(ctx, o, req)
 	if err != nil {
 		return nil, false, err
 	}
 	if existing != nil {
-		if existing.Amount.Cmp(o.Amount) != 0 || existing.Currency != o.Currency || existing.ChainID != o.ChainID {
-			return nil, false, Errorf(EConflict, "orderReference", "orderReference %q is already used by order %s for a different amount, currency or chainId", in.Reference, existing.ID)
-		}
-		return existing, false, nil
+		return sameOrder(existing, o, in.Reference)
 	}
 	return o, true, nil
+}
+
+// sameOrder returns the order stored under a reference if the request asks for the same payment,
+// and a conflict otherwise.
+func sameOrder(existing, requested *Order, ref string) (*Order, bool, error) {
+	if existing.Amount.Cmp(requested.Amount) != 0 || existing.Currency != requested.Currency || existing.ChainID != requested.ChainID {
+		return nil, false, Errorf(EConflict, "orderReference", "orderReference %q is already used by order %s for a different amount, currency or chainId", ref, existing.ID)
+	}
+	return existing, false, nil
+}
+
+// addressFor decides where a new order's address comes from: the pool when the project's mode has
+// one for the protocol, otherwise a fresh index derived from the project's xpub. Deriving is done
+// here, outside the store's write transaction, so it never holds up other writers.
+func (s *Service) addressFor(ctx context.Context, pr *Principal, p chain.Protocol) (AddressRequest, error) {
+	req := AddressRequest{Protocol: p}
+	pool, err := s.Store.HasPool(ctx, pr.Project.ID, pr.Mode, p)
+	if err != nil || pool {
+		return req, err
+	}
+	xpub := pr.Project.XPubs[p]
+	if xpub == "" {
+		return req, Errorf(EInsufficientAddresses, "", "No available addresses in pool for protocol: %s (the project has no %s xpub; import addresses with POST /api/v1/address-pool/import)", p, p)
+	}
+	acct, err := s.account(xpub, p)
+	if err != nil {
+		return req, err
+	}
+	index, err := s.Store.ReserveAddressIndex(ctx, pr.Project.ID, p)
+	if err != nil {
+		return req, err
+	}
+	addr, err := acct.Address(index)
+	if err != nil {
+		return req, err
+	}
+	req.Derived = &DerivedAddress{Index: index, Address: addr}
+	return req, nil
+}
+
+// account returns the parsed account key of an xpub, parsed once per process.
+func (s *Service) account(xpub string, p chain.Protocol) (*chain.Account, error) {
+	key := string(p) + ":" + xpub
+	if v, ok := s.accounts.Load(key); ok {
+		return v.(*chain.Account), nil
+	}
+	a, err := chain.ParseAccount(xpub, p)
+	if err != nil {
+		return nil, fmt.Errorf("project xpub: %w", err)
+	}
+	s.accounts.Store(key, a)
+	return a, nil
 }
 
 // GetOrder returns one order of the principal's project and mode.

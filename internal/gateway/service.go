@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stablegate/stablegate/internal/chain"
@@ -17,6 +18,8 @@ type Service struct {
 	Keyring *Keyring // nil: projects without an xpub cannot be created
 	Now     func() time.Time
 	Log     *slog.Logger
+
+	accounts sync.Map // "protocol:xpub" → *chain.Account
 }
 
 // now returns the service clock's time in UTC, truncated to the millisecond that storage keeps.

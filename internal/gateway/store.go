@@ -21,10 +21,18 @@ type Store interface {
 	FindCredential(ctx context.Context, keyHash string) (*Credential, *Project, error)
 	RevokeCredential(ctx context.Context, id string, at time.Time) error
 
-	// CreateOrder stores o with an address from req, or returns the order already stored under o's
-	// reference (existing = true) and leaves o untouched.
+	// CreateOrder stores o with the address req says, or returns the order already stored under
+	// o's reference and leaves o untouched.
 	CreateOrder(ctx context.Context, o *Order, req AddressRequest) (existing *Order, err error)
 	FindOrder(ctx context.Context, projectID string, mode Mode, id string) (*Order, error)
+	// FindOrderByReference returns the order with the merchant reference, or ErrNotFound.
+	FindOrderByReference(ctx context.Context, projectID string, mode Mode, ref string) (*Order, error)
+	// ReserveAddressIndex returns a derivation index of the project's protocol that was never
+	// returned before. Indices are reserved from the database in blocks, so some may be skipped
+	// (after a restart or a failed order), never repeated.
+	ReserveAddressIndex(ctx context.Context, projectID string, p chain.Protocol) (uint32, error)
+	// HasPool reports whether addresses were ever imported into the pool of the mode and protocol.
+	HasPool(ctx context.Context, projectID string, mode Mode, p chain.Protocol) (bool, error)
 	ListOrders(ctx context.Context, f OrderFilter) ([]*Order, int, error)
 
 	// ImportAddresses adds addresses to the project's pool for the mode and protocol; addresses
@@ -38,12 +46,17 @@ type Store interface {
 	Close() error
 }
 
-// AddressRequest says where a new order's address comes from: the project's pool for the mode
-// and protocol when one was ever imported, otherwise Derive with the next index of the project's
-// counter for the protocol. Derive is nil when the project has no xpub for the protocol.
+// AddressRequest says where a new order's address comes from: a derived address, or (Derived
+// nil) an unused address of the project's pool for the mode and protocol.
 type AddressRequest struct {
 	Protocol chain.Protocol
-	Derive   func(index uint32) (string, error)
+	Derived  *DerivedAddress
+}
+
+// DerivedAddress is an address derived at a reserved index.
+type DerivedAddress struct {
+	Index   uint32
+	Address string
 }
 
 // OrderFilter selects orders of one project and mode for listing.
@@ -72,8 +85,8 @@ type IdempotencyRecord struct {
 
 // IdempotencyStore keeps Idempotency-Key records.
 type IdempotencyStore interface {
-	// BeginIdempotent inserts r as running, unless a record for the key exists that is newer than
-	// staleBefore: then it returns that record and inserted = false. An older one is replaced.
+	// BeginIdempotent inserts r as running and returns nil, unless a record for the key exists
+	// that is newer than staleBefore: then it returns that record. An older one is replaced.
 	BeginIdempotent(ctx context.Context, r *IdempotencyRecord, staleBefore time.Time) (existing *IdempotencyRecord, err error)
 	FinishIdempotent(ctx context.Context, r *IdempotencyRecord) error
 	DeleteIdempotent(ctx context.Context, projectID string, mode Mode, key string) error

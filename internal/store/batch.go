@@ -15,6 +15,8 @@ import (
 type batcher struct {
 	db       *sql.DB
 	maxBatch int
+	idle     func() // called between batches, when no transaction holds the connection
+	exec     func(*sql.Tx, string) (sql.Result, error)
 	jobs     chan *job
 	done     chan struct{}
 	wg       sync.WaitGroup
@@ -26,11 +28,11 @@ type job struct {
 	err chan error
 }
 
-func newBatcher(db *sql.DB, maxBatch int) *batcher {
+func newBatcher(db *sql.DB, maxBatch int, idle func(), exec func(*sql.Tx, string) (sql.Result, error)) *batcher {
 	if maxBatch <= 0 {
 		maxBatch = 256
 	}
-	b := &batcher{db: db, maxBatch: maxBatch, jobs: make(chan *job), done: make(chan struct{})}
+	b := &batcher{db: db, maxBatch: maxBatch, idle: idle, exec: exec, jobs: make(chan *job), done: make(chan struct{})}
 	b.wg.Add(1)
 	go b.loop()
 	return b
@@ -75,6 +77,9 @@ func (b *batcher) loop() {
 			}
 		}
 		b.run(batch)
+		if b.idle != nil {
+			b.idle()
+		}
 	}
 }
 
@@ -94,17 +99,17 @@ func (b *batcher) run(batch []*job) {
 			results[i] = err
 			continue
 		}
-		if _, err := t.Exec("SAVEPOINT job"); err != nil {
+		if _, err := b.exec(t, "SAVEPOINT job"); err != nil {
 			results[i] = fmt.Errorf("savepoint: %w", err)
 			continue
 		}
 		if err := j.fn(t); err != nil {
 			results[i] = err
-			if _, rerr := t.Exec("ROLLBACK TO SAVEPOINT job"); rerr != nil {
+			if _, rerr := b.exec(t, "ROLLBACK TO SAVEPOINT job"); rerr != nil {
 				results[i] = fmt.Errorf("rollback to savepoint: %w (after %w)", rerr, err)
 			}
 		}
-		if _, err := t.Exec("RELEASE SAVEPOINT job"); err != nil && results[i] == nil {
+		if _, err := b.exec(t, "RELEASE SAVEPOINT job"); err != nil && results[i] == nil {
 			results[i] = fmt.Errorf("release savepoint: %w", err)
 		}
 	}

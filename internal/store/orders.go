@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/money"
 )
@@ -15,83 +16,107 @@ import (
 // reference; CreateOrder then reads the winner.
 var errReferenceRace = errors.New("order reference inserted concurrently")
 
-// CreateOrder stores o with a fresh address, or returns the order stored under its reference.
+// CreateOrder stores o with its address, or returns the order stored under its reference. The
+// reference's unique index decides a race between two requests with the same reference: the
+// loser's transaction (its savepoint, under group commit) is rolled back and it reads the winner.
 func (s *Store) CreateOrder(ctx context.Context, o *gateway.Order, req gateway.AddressRequest) (*gateway.Order, error) {
-	for attempt := 0; ; attempt++ {
-		var existing *gateway.Order
-		err := s.inTx(ctx, func(t *tx) error {
-			var err error
-			existing, err = findOrderByReference(ctx, t, o.ProjectID, o.Mode, o.Reference)
-			if err != nil || existing != nil {
-				return err
-			}
-			if o.Address, err = s.allocateAddress(ctx, t, o, req); err != nil {
-				return err
-			}
-			_, err = t.exec(ctx, `INSERT INTO orders (id, project_id, mode, order_reference, status, amount, currency, chain_id, address,
-				success_url, cancel_url, metadata, payment_window_minutes, grace_minutes, expires_at, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				o.ID, o.ProjectID, string(o.Mode), o.Reference, string(o.Status), o.Amount.String(), o.Currency, o.ChainID, o.Address,
-				o.SuccessURL, o.CancelURL, nullString(o.Metadata), o.PaymentWindowMinutes, o.GraceMinutes, ms(o.ExpiresAt), ms(o.CreatedAt))
-			if err != nil && s.d.IsUniqueViolation(err) {
-				return errReferenceRace
-			} else if err != nil {
-				return fmt.Errorf("insert order: %w", err)
-			}
-			return nil
-		})
-		if errors.Is(err, errReferenceRace) && attempt < 3 {
-			continue
-		}
+	err := s.inTx(ctx, func(t *tx) error {
+		addr, err := s.allocateAddress(ctx, t, o, req)
 		if err != nil {
-			o.Address = ""
-			return nil, err
+			return err
+		}
+		_, err = t.exec(ctx, `INSERT INTO orders (id, project_id, mode, order_reference, status, amount, currency, chain_id, address,
+			success_url, cancel_url, metadata, payment_window_minutes, grace_minutes, expires_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			o.ID, o.ProjectID, string(o.Mode), o.Reference, string(o.Status), o.Amount.String(), o.Currency, o.ChainID, addr,
+			o.SuccessURL, o.CancelURL, nullString(o.Metadata), o.PaymentWindowMinutes, o.GraceMinutes, ms(o.ExpiresAt), ms(o.CreatedAt))
+		if err != nil && s.d.IsUniqueViolation(err) {
+			return errReferenceRace
+		} else if err != nil {
+			return fmt.Errorf("insert order: %w", err)
+		}
+		o.Address = addr
+		return nil
+	})
+	if errors.Is(err, errReferenceRace) {
+		existing, ferr := s.FindOrderByReference(ctx, o.ProjectID, o.Mode, o.Reference)
+		if ferr != nil {
+			return nil, fmt.Errorf("read the order that won the reference: %w", ferr)
 		}
 		return existing, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	return nil, nil
 }
 
-// allocateAddress takes an unused pool address when the project's mode has a pool for the
-// protocol, and otherwise derives the next address from the project's counter.
+// allocateAddress records the derived address of req, or takes an unused address of the pool.
 func (s *Store) allocateAddress(ctx context.Context, t *tx, o *gateway.Order, req gateway.AddressRequest) (string, error) {
+	if d := req.Derived; d != nil {
+		_, err := t.exec(ctx, `INSERT INTO addresses (protocol, address, project_id, mode, source, derivation_index, order_id, created_at, assigned_at)
+			VALUES (?, ?, ?, ?, 'derived', ?, ?, ?, ?)`, string(req.Protocol), d.Address, o.ProjectID, string(o.Mode), int64(d.Index), o.ID, ms(o.CreatedAt), ms(o.CreatedAt))
+		if err != nil {
+			return "", fmt.Errorf("record derived address %d: %w", d.Index, err)
+		}
+		return d.Address, nil
+	}
 	var addr string
 	err := t.queryRow(ctx, `UPDATE addresses SET order_id = ?, assigned_at = ?
 		WHERE protocol = ? AND address = (SELECT address FROM addresses
 			WHERE project_id = ? AND mode = ? AND protocol = ? AND source = 'pool' AND order_id IS NULL
 			ORDER BY created_at LIMIT 1 `+s.d.SkipLocked+`)
 		RETURNING address`, o.ID, ms(o.CreatedAt), string(req.Protocol), o.ProjectID, string(o.Mode), string(req.Protocol)).Scan(&addr)
-	if err == nil {
-		return addr, nil
-	} else if !errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", gateway.Errorf(gateway.EInsufficientAddresses, "", "No available addresses in pool for protocol: %s", req.Protocol)
+	} else if err != nil {
 		return "", fmt.Errorf("take pool address: %w", err)
 	}
-	var hasPool int
-	err = t.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM addresses WHERE project_id = ? AND mode = ? AND protocol = ? AND source = 'pool' LIMIT 1) x`,
-		o.ProjectID, string(o.Mode), string(req.Protocol)).Scan(&hasPool)
-	if err != nil {
-		return "", fmt.Errorf("check pool: %w", err)
-	}
-	if hasPool > 0 {
-		return "", gateway.Errorf(gateway.EInsufficientAddresses, "", "No available addresses in pool for protocol: %s", req.Protocol)
-	}
-	if req.Derive == nil {
-		return "", gateway.Errorf(gateway.EInsufficientAddresses, "", "No available addresses in pool for protocol: %s (the project has no %s xpub; import addresses with POST /api/v1/address-pool/import)", req.Protocol, req.Protocol)
-	}
-	var index int64
-	err = t.queryRow(ctx, `INSERT INTO address_counters (project_id, protocol, next_index) VALUES (?, ?, 1)
-		ON CONFLICT (project_id, protocol) DO UPDATE SET next_index = address_counters.next_index + 1
-		RETURNING next_index - 1`, o.ProjectID, string(req.Protocol)).Scan(&index)
-	if err != nil {
-		return "", fmt.Errorf("next address index: %w", err)
-	}
-	if addr, err = req.Derive(uint32(index)); err != nil {
-		return "", fmt.Errorf("derive address %d: %w", index, err)
-	}
-	if _, err := t.exec(ctx, `INSERT INTO addresses (protocol, address, project_id, mode, source, derivation_index, order_id, created_at, assigned_at)
-		VALUES (?, ?, ?, ?, 'derived', ?, ?, ?, ?)`, string(req.Protocol), addr, o.ProjectID, string(o.Mode), index, o.ID, ms(o.CreatedAt), ms(o.CreatedAt)); err != nil {
-		return "", fmt.Errorf("record derived address %d: %w", index, err)
-	}
 	return addr, nil
+}
+
+// indexBlockSize is how many derivation indices a process reserves from the database at once.
+const indexBlockSize = 32
+
+type indexBlock struct{ next, end int64 }
+
+// ReserveAddressIndex hands out derivation indices from blocks reserved in the database, so that
+// several processes never hand out the same index and a reservation is rarely a write.
+func (s *Store) ReserveAddressIndex(ctx context.Context, projectID string, p chain.Protocol) (uint32, error) {
+	s.blocksMu.Lock()
+	defer s.blocksMu.Unlock()
+	k := projectID + "/" + string(p)
+	b := s.blocks[k]
+	if b == nil || b.next >= b.end {
+		var end int64
+		err := s.inTx(ctx, func(t *tx) error {
+			return t.queryRow(ctx, `INSERT INTO address_counters (project_id, protocol, next_index) VALUES (?, ?, ?)
+				ON CONFLICT (project_id, protocol) DO UPDATE SET next_index = address_counters.next_index + ?
+				RETURNING next_index`, projectID, string(p), int64(indexBlockSize), int64(indexBlockSize)).Scan(&end)
+		})
+		if err != nil {
+			return 0, fmt.Errorf("reserve address indices: %w", err)
+		}
+		b = &indexBlock{next: end - indexBlockSize, end: end}
+		s.blocks[k] = b
+	}
+	i := b.next
+	b.next++
+	if i >= 1<<31 {
+		return 0, fmt.Errorf("reserve address index: the project has used all %d non-hardened indices", int64(1)<<31)
+	}
+	return uint32(i), nil
+}
+
+// HasPool reports whether the pool of a project's mode and protocol was ever filled.
+func (s *Store) HasPool(ctx context.Context, projectID string, mode gateway.Mode, p chain.Protocol) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM addresses WHERE project_id = ? AND mode = ? AND protocol = ? AND source = 'pool' LIMIT 1) x`,
+		projectID, string(mode), string(p)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("check pool: %w", err)
+	}
+	return n > 0, nil
 }
 
 const orderColumns = `id, project_id, mode, order_reference, status, amount, currency, chain_id, address, success_url, cancel_url,
@@ -119,11 +144,12 @@ func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	return &o, nil
 }
 
-func findOrderByReference(ctx context.Context, t *tx, projectID string, mode gateway.Mode, ref string) (*gateway.Order, error) {
-	o, err := scanOrder(t.queryRow(ctx, `SELECT `+orderColumns+` FROM orders WHERE project_id = ? AND mode = ? AND order_reference = ?`,
+// FindOrderByReference returns the order with the merchant reference, or gateway.ErrNotFound.
+func (s *Store) FindOrderByReference(ctx context.Context, projectID string, mode gateway.Mode, ref string) (*gateway.Order, error) {
+	o, err := scanOrder(s.queryRow(ctx, `SELECT `+orderColumns+` FROM orders WHERE project_id = ? AND mode = ? AND order_reference = ?`,
 		projectID, string(mode), ref))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+		return nil, gateway.ErrNotFound
 	} else if err != nil {
 		return nil, fmt.Errorf("find order by reference: %w", err)
 	}

@@ -34,7 +34,11 @@ type Store struct {
 	read     *sql.DB
 	d        Dialect
 	queries  sync.Map // query text → engine-specific text
+	stmts    sync.Map // stmtKey → statement prepared once
+	pending  sync.Map // write queries to prepare between batches
 	batch    *batcher // group commit; nil: one commit per transaction
+	blocksMu sync.Mutex
+	blocks   map[string]*indexBlock // "project/protocol" → reserved derivation indices
 	closeMu  sync.Once
 	closeErr error
 }
@@ -51,9 +55,11 @@ type Options struct {
 
 // New returns a Store over the handles; write and read may be the same.
 func New(write, read *sql.DB, d Dialect, opt Options) *Store {
-	s := &Store{write: write, read: read, d: d}
+	s := &Store{write: write, read: read, d: d, blocks: map[string]*indexBlock{}}
 	if opt.GroupCommit {
-		s.batch = newBatcher(write, opt.MaxBatch)
+		s.batch = newBatcher(write, opt.MaxBatch, s.preparePending, func(t *sql.Tx, q string) (sql.Result, error) {
+			return (&tx{Tx: t, s: s}).exec(context.Background(), q)
+		})
 	}
 	return s
 }
@@ -64,6 +70,7 @@ func (s *Store) Close() error {
 		if s.batch != nil {
 			s.batch.close()
 		}
+		s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 		s.closeErr = s.write.Close()
 		if s.read != s.write {
 			if err := s.read.Close(); s.closeErr == nil {
@@ -112,11 +119,71 @@ type tx struct {
 }
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if stmt := t.s.writeStmt(ctx, query); stmt != nil {
+		return t.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	}
 	return t.ExecContext(ctx, t.s.q(query), args...)
 }
 
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if stmt := t.s.writeStmt(ctx, query); stmt != nil {
+		return t.StmtContext(ctx, stmt).QueryRowContext(ctx, args...)
+	}
 	return t.QueryRowContext(ctx, t.s.q(query), args...)
+}
+
+// Statements are prepared once per handle: parsing SQL is a large share of a small transaction's
+// cost. A statement prepared on the handle is reused by transactions on the same connection
+// (database/sql's Tx.StmtContext). Preparing needs a free connection, which a single-writer
+// handle does not have while a transaction runs: there a new query runs unprepared once and is
+// prepared by the batcher between batches.
+
+type stmtKey struct {
+	db    *sql.DB
+	query string
+}
+
+// writeStmt returns the prepared statement for a write-transaction query, or nil to run it
+// unprepared this time.
+func (s *Store) writeStmt(ctx context.Context, query string) *sql.Stmt {
+	if v, ok := s.stmts.Load(stmtKey{s.write, query}); ok {
+		return v.(*sql.Stmt)
+	}
+	if s.batch != nil {
+		s.pending.Store(query, true)
+		return nil
+	}
+	stmt, err := s.prepare(ctx, s.write, query)
+	if err != nil {
+		return nil
+	}
+	return stmt
+}
+
+func (s *Store) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	k := stmtKey{db, query}
+	if v, ok := s.stmts.Load(k); ok {
+		return v.(*sql.Stmt), nil
+	}
+	stmt, err := db.PrepareContext(ctx, s.q(query))
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	if v, loaded := s.stmts.LoadOrStore(k, stmt); loaded {
+		stmt.Close()
+		return v.(*sql.Stmt), nil
+	}
+	return stmt, nil
+}
+
+// preparePending prepares the write queries seen unprepared; the batcher calls it when no
+// transaction holds the writer.
+func (s *Store) preparePending() {
+	s.pending.Range(func(k, _ any) bool {
+		s.pending.Delete(k)
+		_, _ = s.prepare(context.Background(), s.write, k.(string))
+		return true
+	})
 }
 
 // inTx runs fn in a write transaction: committed if fn returns nil, rolled back otherwise. With
@@ -141,7 +208,11 @@ func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
 }
 
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return s.read.QueryRowContext(ctx, s.q(query), args...)
+	stmt, err := s.prepare(ctx, s.read, query)
+	if err != nil {
+		return s.read.QueryRowContext(ctx, s.q(query), args...) // reports the same error through Scan
+	}
+	return stmt.QueryRowContext(ctx, args...)
 }
 
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {

@@ -35,7 +35,9 @@ func dsn(path string, readOnly bool) string {
 	}
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
+		q.Add("_pragma", "cache_size(-16384)") // 16 MiB per reader
 	} else {
+		q.Add("_pragma", "cache_size(-131072)") // 128 MiB: the writer's index pages stay cached
 		q.Set("_txlock", "immediate")
 	}
 	return "file:" + path + "?" + q.Encode()

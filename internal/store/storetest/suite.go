@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 		"ModesDoNotCross":           testModes,
 		"IdempotencyKeys":           testIdempotency,
 		"FailedWriteChangesNothing": testFailedWrite,
+		"ReserveIndicesUnique":      testReserveIndices,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -424,16 +425,53 @@ func testFailedWrite(t *testing.T, s gateway.Store) {
 	ctx := context.Background()
 	svc, cp := project(t, s, "https://shop.example.com")
 	pr := principal(t, svc, cp, gateway.Test)
-	// A derivation failure inside the transaction rolls back the counter and leaves no order.
-	bad := &gateway.Order{ID: gateway.NewID("ord"), ProjectID: pr.Project.ID, Mode: gateway.Test, Reference: "F-1",
+	first, _, err := svc.CreateOrder(ctx, pr, order("F-1", "1", "USDT", "ethereum-sepolia"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An order whose address is already someone's fails as a whole: no order is stored.
+	bad := &gateway.Order{ID: gateway.NewID("ord"), ProjectID: pr.Project.ID, Mode: gateway.Test, Reference: "F-2",
 		Status: gateway.OrderPending, Amount: big.NewInt(1), Currency: "USDT", ChainID: "ethereum-sepolia",
 		PaymentWindowMinutes: 10, GraceMinutes: 5, ExpiresAt: testNow, CreatedAt: testNow}
-	_, err := s.CreateOrder(ctx, bad, gateway.AddressRequest{Protocol: chain.EVM, Derive: func(uint32) (string, error) { return "", errors.New("boom") }})
+	_, err = s.CreateOrder(ctx, bad, gateway.AddressRequest{Protocol: chain.EVM, Derived: &gateway.DerivedAddress{Index: 99, Address: first.Address}})
 	if err == nil {
-		t.Fatal("CreateOrder with a failing derivation succeeded")
+		t.Fatal("an order reusing an address was stored")
 	}
-	o, _, err := svc.CreateOrder(ctx, pr, order("F-2", "1", "USDT", "ethereum-sepolia"))
-	if err != nil || o.Address != "0x9858EfFD232B4033E47d90003D41EC34EcaEda94" {
-		t.Errorf("after a failed write the next order got %s (%v), want index 0", o.Address, err)
+	if _, err := s.FindOrder(ctx, pr.Project.ID, gateway.Test, bad.ID); !errors.Is(err, gateway.ErrNotFound) {
+		t.Errorf("failed order is readable: %v", err)
+	}
+	if _, _, err := svc.CreateOrder(ctx, pr, order("F-2", "1", "USDT", "ethereum-sepolia")); err != nil {
+		t.Errorf("the next order after a failed one: %v", err)
+	}
+}
+
+func testReserveIndices(t *testing.T, s gateway.Store) {
+	ctx := context.Background()
+	_, cp := project(t, s, "https://shop.example.com")
+	const n = 200
+	var mu sync.Mutex
+	seen := map[uint32]bool{}
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			i, err := s.ReserveAddressIndex(ctx, cp.Project.ID, chain.EVM)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if seen[i] {
+				t.Errorf("index %d reserved twice", i)
+			}
+			seen[i] = true
+		}()
+	}
+	wg.Wait()
+	// The counters are per protocol: TRON starts at 0.
+	if i, err := s.ReserveAddressIndex(ctx, cp.Project.ID, chain.TRON); err != nil || i != 0 {
+		t.Errorf("first TRON index = %d, %v", i, err)
 	}
 }

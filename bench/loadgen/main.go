@@ -1,0 +1,333 @@
+// Command loadgen measures the orders API over real HTTP on loopback: an in-process gateway on
+// SQLite or PostgreSQL, N concurrent clients creating orders (POST /api/v1/orders) or reading them
+// (GET /api/v1/orders/{id}), optionally after preloading many open orders. See bench/README.md.
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/stablegate/stablegate/internal/api"
+	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/store"
+	"github.com/stablegate/stablegate/internal/store/postgres"
+	"github.com/stablegate/stablegate/internal/store/sqlite"
+	"github.com/stablegate/stablegate/internal/testpg"
+)
+
+func main() {
+	engine := flag.String("engine", "sqlite", "sqlite or postgres")
+	dbPath := flag.String("db", "", "SQLite file to use (kept between runs, so a preload is paid once); default a temp file")
+	dsn := flag.String("dsn", "", "PostgreSQL URL; default a throwaway durable cluster (fsync on)")
+	clients := flag.Int("clients", 32, "concurrent clients")
+	duration := flag.Duration("duration", 15*time.Second, "measuring time per operation")
+	warmup := flag.Duration("warmup", 2*time.Second, "unmeasured warm-up per operation")
+	preload := flag.Int("preload", 0, "open orders to insert before measuring (skipped when the database already holds them)")
+	ops := flag.String("ops", "create,get", "operations to measure, in order: create, get")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+
+	ctx := context.Background()
+	st, cleanup := open(ctx, *engine, *dbPath, *dsn)
+	defer cleanup()
+	kr, _ := gateway.NewKeyring(make([]byte, 32))
+	svc := &gateway.Service{Store: st, Keyring: kr}
+	key, projectID := project(ctx, svc, st)
+	if *preload > 0 {
+		preloadOrders(ctx, st, *engine, projectID, *preload)
+	}
+	var open int
+	st.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM orders WHERE status = 'pending'").Scan(&open)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	srv := &http.Server{Handler: api.New(svc, api.Config{PublicURL: base, Version: "bench"})}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: *clients * 2, MaxIdleConnsPerHost: *clients * 2, DisableCompression: true}}
+	fmt.Printf("engine=%s clients=%d open_orders_before=%d cores=%d go=%s\n", *engine, *clients, open, runtime.NumCPU(), runtime.Version())
+	var ids []string
+	for _, op := range strings.Split(*ops, ",") {
+		switch op {
+		case "create":
+			var mu sync.Mutex
+			run(client, *clients, *warmup, func(c int, n int) (*http.Request, func([]byte)) {
+				body := fmt.Sprintf(`{"orderReference":"bench-%d-%d-%d","amount":"10.50","currency":"USDT","chainId":"devnet"}`, time.Now().UnixNano(), c, n)
+				req, _ := http.NewRequest("POST", base+"/api/v1/orders", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+key)
+				req.Header.Set("Content-Type", "application/json")
+				return req, nil
+			}, 201)
+			res := run(client, *clients, *duration, func(c int, n int) (*http.Request, func([]byte)) {
+				body := fmt.Sprintf(`{"orderReference":"bench-%d-%d-%d","amount":"10.50","currency":"USDT","chainId":"devnet"}`, time.Now().UnixNano(), c, n)
+				req, _ := http.NewRequest("POST", base+"/api/v1/orders", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+key)
+				req.Header.Set("Content-Type", "application/json")
+				return req, func(b []byte) {
+					var r struct{ Data struct{ OrderID string } }
+					if json.Unmarshal(b, &r) == nil && r.Data.OrderID != "" {
+						mu.Lock()
+						ids = append(ids, r.Data.OrderID)
+						mu.Unlock()
+					}
+				}
+			}, 201)
+			res.print("POST /api/v1/orders")
+		case "get":
+			if len(ids) == 0 {
+				ids = someOrderIDs(ctx, st)
+			}
+			res := run(client, *clients, *duration, func(c int, n int) (*http.Request, func([]byte)) {
+				req, _ := http.NewRequest("GET", base+"/api/v1/orders/"+ids[rand.IntN(len(ids))], nil)
+				req.Header.Set("Authorization", "Bearer "+key)
+				return req, nil
+			}, 200)
+			res.print("GET /api/v1/orders/{id}")
+		default:
+			log.Fatalf("unknown op %q", op)
+		}
+	}
+}
+
+type result struct {
+	n, errs  int64
+	elapsed  time.Duration
+	latency  []time.Duration
+	firstErr string
+}
+
+func (r result) print(name string) {
+	slices.Sort(r.latency)
+	q := func(p float64) time.Duration {
+		if len(r.latency) == 0 {
+			return 0
+		}
+		return r.latency[min(len(r.latency)-1, int(p*float64(len(r.latency))))]
+	}
+	fmt.Printf("%-26s %8.0f req/s  p50 %6.2f ms  p90 %6.2f ms  p99 %6.2f ms  max %6.1f ms  n=%d errors=%d %s\n", name,
+		float64(r.n)/r.elapsed.Seconds(), ms(q(.5)), ms(q(.9)), ms(q(.99)), ms(q(1)), r.n, r.errs, r.firstErr)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// run drives clients closed-loop for d and records every latency.
+func run(client *http.Client, clients int, d time.Duration, next func(c, n int) (*http.Request, func([]byte)), want int) result {
+	var total, errs atomic.Int64
+	var mu sync.Mutex
+	var firstErr string
+	lat := make([][]time.Duration, clients)
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; time.Now().Before(deadline); n++ {
+				req, onBody := next(c, n)
+				t0 := time.Now()
+				res, err := client.Do(req)
+				var body []byte
+				if err == nil {
+					body, _ = io.ReadAll(res.Body)
+					res.Body.Close()
+				}
+				lat[c] = append(lat[c], time.Since(t0))
+				total.Add(1)
+				if err != nil || res.StatusCode != want {
+					errs.Add(1)
+					mu.Lock()
+					if firstErr == "" {
+						firstErr = fmt.Sprint(err, " ", string(body))
+					}
+					mu.Unlock()
+					continue
+				}
+				if onBody != nil {
+					onBody(body)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	r := result{n: total.Load(), errs: errs.Load(), elapsed: time.Since(start), firstErr: firstErr}
+	for _, l := range lat {
+		r.latency = append(r.latency, l...)
+	}
+	return r
+}
+
+func open(ctx context.Context, engine, dbPath, dsn string) (*store.Store, func()) {
+	switch engine {
+	case "sqlite":
+		cleanup := func() {}
+		if dbPath == "" {
+			dir, _ := os.MkdirTemp("", "stablegate-bench-")
+			dbPath = filepath.Join(dir, "bench.db")
+			cleanup = func() { os.RemoveAll(dir) }
+		}
+		st, err := sqlite.Open(ctx, dbPath)
+		if err != nil {
+			log.Fatal(err)
+		}
+		return st, func() { st.Close(); cleanup() }
+	case "postgres":
+		cleanup := func() {}
+		if dsn == "" {
+			c, err := testpg.Start(testpg.Options{Durable: true})
+			if err != nil {
+				log.Fatal(err)
+			}
+			if dsn, err = c.CreateDatabase(ctx); err != nil {
+				log.Fatal(err)
+			}
+			cleanup = c.Stop
+		}
+		st, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			cleanup()
+			log.Fatal(err)
+		}
+		return st, func() { st.Close(); cleanup() }
+	}
+	log.Fatalf("unknown engine %q", engine)
+	return nil, nil
+}
+
+// project returns the bench project's test key, creating the project on first use (its key is
+// kept in the database directory's side file so that a preloaded database is reused).
+func project(ctx context.Context, svc *gateway.Service, st *store.Store) (key, id string) {
+	var stored string
+	if err := st.DB().QueryRowContext(ctx, "SELECT name FROM projects WHERE website_host = 'bench.example.com'").Scan(&stored); err == nil {
+		parts := strings.SplitN(stored, "|", 3)
+		return parts[1], parts[2]
+	}
+	cp, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Name: "bench", Website: "https://bench.example.com"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	key = cp.Keys[0].Key
+	// A bench-only convenience: remember the key in the project name so a preloaded database is
+	// reusable across runs.
+	if _, err := st.DB().ExecContext(ctx, rebind(st, "UPDATE projects SET name = ? WHERE id = ?"), "bench|"+key+"|"+cp.Project.ID, cp.Project.ID); err != nil {
+		log.Fatal(err)
+	}
+	return key, cp.Project.ID
+}
+
+func rebind(st *store.Store, q string) string {
+	if !strings.Contains(fmt.Sprintf("%T", st.DB().Driver()), "pgx") {
+		return q
+	}
+	n := 0
+	var b bytes.Buffer
+	for _, c := range q {
+		if c == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// preloadOrders inserts open orders (and their addresses) straight into the database, in large
+// transactions, until the project holds n.
+func preloadOrders(ctx context.Context, st *store.Store, engine, projectID string, n int) {
+	db := st.DB()
+	var have int
+	db.QueryRowContext(ctx, rebind(st, "SELECT COUNT(*) FROM orders WHERE project_id = ?"), projectID).Scan(&have)
+	if have >= n {
+		return
+	}
+	start := time.Now()
+	const batch = 5000
+	now := time.Now().UnixMilli()
+	for i := have; i < n; i += batch {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			log.Fatal(err)
+		}
+		insertRows(ctx, tx, st, projectID, i, min(batch, n-i), now)
+		if err := tx.Commit(); err != nil {
+			log.Fatal(err)
+		}
+		if (i/batch)%40 == 0 {
+			fmt.Fprintf(os.Stderr, "preloaded %d/%d orders (%.0fs)\n", i, n, time.Since(start).Seconds())
+		}
+	}
+	// Move the derivation counter past the fake addresses' indices is unnecessary: preloaded
+	// addresses are not derived, so they cannot collide with derived ones.
+	_ = engine
+	fmt.Fprintf(os.Stderr, "preloaded %d orders in %.0fs\n", n, time.Since(start).Seconds())
+}
+
+func insertRows(ctx context.Context, tx *sql.Tx, st *store.Store, projectID string, from, count int, now int64) {
+	var ob, ab strings.Builder
+	ob.WriteString(`INSERT INTO orders (id, project_id, mode, order_reference, status, amount, currency, chain_id, address, payment_window_minutes, grace_minutes, expires_at, created_at) VALUES `)
+	ab.WriteString(`INSERT INTO addresses (protocol, address, project_id, mode, source, order_id, created_at) VALUES `)
+	for j := range count {
+		i := from + j
+		if j > 0 {
+			ob.WriteByte(',')
+			ab.WriteByte(',')
+		}
+		addr := fmt.Sprintf("0x%040x", uint64(i)+1<<60)
+		id := fmt.Sprintf("ord_preload%014d", i)
+		fmt.Fprintf(&ob, "('%s','%s','test','pre-%d','pending','10500000','USDT','devnet','%s',10,5,%d,%d)", id, projectID, i, addr, now+600000, now-int64(i))
+		fmt.Fprintf(&ab, "('evm','%s','%s','test','derived','%s',%d)", addr, projectID, id, now)
+	}
+	if _, err := tx.ExecContext(ctx, ob.String()); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, ab.String()); err != nil {
+		log.Fatal(err)
+	}
+	_ = st
+}
+
+func someOrderIDs(ctx context.Context, st *store.Store) []string {
+	rows, err := st.DB().QueryContext(ctx, "SELECT id FROM orders LIMIT 10000")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	return ids
+}
