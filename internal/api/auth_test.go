@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"testing"
-	"time"
 )
 
 func sign(secret, body string) string {
@@ -52,7 +51,7 @@ func TestAuthentication(t *testing.T) {
 		}
 		// A revoked key stops working at once.
 		pr, _ := e.svc.Authenticate(context.Background(), k)
-		if err := e.store.RevokeCredential(context.Background(), pr.Credential.ID, time.Now()); err != nil {
+		if err := e.svc.RevokeCredential(context.Background(), pr.Credential.ID); err != nil {
 			t.Fatal(err)
 		}
 		if r := e.call("GET", "/api/v1/orders", "", "apikey", k); r.status != 401 || r.str("message") != "API key has been revoked" {

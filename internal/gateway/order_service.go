@@ -149,19 +149,13 @@ func (s *Service) CreateOrder(ctx context.Context, pr *Principal, in OrderInput)
 	if verr != nil {
 		return nil, false, verr
 	}
-	// Fast path for a repeated reference: no address is spent on it. The store checks again inside
-	// its transaction.
-	existing, err := s.Store.FindOrderByReference(ctx, o.ProjectID, o.Mode, o.Reference)
-	if err == nil {
-		return sameOrder(existing, o, in.Reference)
-	} else if !errors.Is(err, ErrNotFound) {
-		return nil, false, err
-	}
+	// A repeated reference is found by the store's unique index inside its transaction; the
+	// index reserved for it here is then skipped, never reused.
 	req, err := s.addressFor(ctx, pr, c.Protocol)
 	if err != nil {
 		return nil, false, err
 	}
-	existing, err = s.Store.CreateOrder(ctx, o, req)
+	existing, err := s.Store.CreateOrder(ctx, o, req)
 	if err != nil {
 		return nil, false, err
 	}
@@ -185,7 +179,7 @@ func sameOrder(existing, requested *Order, ref string) (*Order, bool, error) {
 // here, outside the store's write transaction, so it never holds up other writers.
 func (s *Service) addressFor(ctx context.Context, pr *Principal, p chain.Protocol) (AddressRequest, error) {
 	req := AddressRequest{Protocol: p}
-	pool, err := s.Store.HasPool(ctx, pr.Project.ID, pr.Mode, p)
+	pool, err := s.hasPool(ctx, pr.Project.ID, pr.Mode, p)
 	if err != nil || pool {
 		return req, err
 	}
@@ -207,6 +201,28 @@ func (s *Service) addressFor(ctx context.Context, pr *Principal, p chain.Protoco
 	}
 	req.Derived = &DerivedAddress{Index: index, Address: addr}
 	return req, nil
+}
+
+// hasPool reports whether the project's mode has a pool for the protocol. A pool, once filled,
+// stays (its addresses are used, never removed), so "yes" is cached for good and "no" for
+// CacheTTL.
+func (s *Service) hasPool(ctx context.Context, projectID string, mode Mode, p chain.Protocol) (bool, error) {
+	key := projectID + "/" + string(mode) + "/" + string(p)
+	if v, ok := s.pools.Load(key); ok {
+		if until, no := v.(time.Time); !no || time.Now().Before(until) {
+			return !no, nil
+		}
+	}
+	pool, err := s.Store.HasPool(ctx, projectID, mode, p)
+	if err != nil {
+		return false, err
+	}
+	if pool {
+		s.pools.Store(key, true)
+	} else {
+		s.pools.Store(key, time.Now().Add(CacheTTL))
+	}
+	return pool, nil
 }
 
 // account returns the parsed account key of an xpub, parsed once per process.
@@ -279,6 +295,9 @@ func (s *Service) ImportAddresses(ctx context.Context, pr *Principal, protocol s
 	added, skipped, err := s.Store.ImportAddresses(ctx, pr.Project.ID, pr.Mode, p, norm, s.now())
 	if err != nil {
 		return nil, err
+	}
+	if added > 0 {
+		s.pools.Store(pr.Project.ID+"/"+string(pr.Mode)+"/"+string(p), true)
 	}
 	avail, total, err := s.Store.PoolStats(ctx, pr.Project.ID, pr.Mode, p)
 	if err != nil {

@@ -20,6 +20,19 @@ type Service struct {
 	Log     *slog.Logger
 
 	accounts sync.Map // "protocol:xpub" → *chain.Account
+	keys     sync.Map // key hash → cachedKey
+	pools    sync.Map // "project/mode/protocol" → time.Time until which "no pool" holds; true once filled
+}
+
+// CacheTTL bounds how long a process trusts what it cached of the database: a key revoked through
+// another replica stops working there within this time (at once through this one), and a pool
+// imported through another replica is used within it.
+const CacheTTL = 2 * time.Second
+
+type cachedKey struct {
+	cred    *Credential
+	project *Project
+	until   time.Time
 }
 
 // now returns the service clock's time in UTC, truncated to the millisecond that storage keeps.
@@ -123,7 +136,7 @@ func (s *Service) Authenticate(ctx context.Context, key string) (*Principal, err
 	default:
 		return nil, Errorf(EUnauthorized, "", "Invalid API key")
 	}
-	cred, p, err := s.Store.FindCredential(ctx, HashKey(key))
+	cred, p, err := s.credential(ctx, HashKey(key))
 	if errors.Is(err, ErrNotFound) {
 		return nil, Errorf(EUnauthorized, "", "Invalid API key")
 	} else if err != nil {
@@ -136,6 +149,41 @@ func (s *Service) Authenticate(ctx context.Context, key string) (*Principal, err
 		return nil, Errorf(EUnauthorized, "", "Invalid API key")
 	}
 	return &Principal{Project: p, Credential: cred, Mode: mode}, nil
+}
+
+// credential returns the credential and project of a key hash, from a short-lived cache: every
+// API request authenticates, and most would otherwise read the same row.
+func (s *Service) credential(ctx context.Context, hash string) (*Credential, *Project, error) {
+	now := time.Now()
+	if v, ok := s.keys.Load(hash); ok {
+		if c := v.(cachedKey); now.Before(c.until) {
+			return c.cred, c.project, nil
+		}
+	}
+	cred, p, err := s.Store.FindCredential(ctx, hash)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.keys.Store(hash, cachedKey{cred: cred, project: p, until: now.Add(CacheTTL)})
+	return cred, p, nil
+}
+
+// RevokeCredential revokes an API key; this process refuses it at once, other replicas within
+// CacheTTL.
+func (s *Service) RevokeCredential(ctx context.Context, id string) error {
+	if err := s.Store.RevokeCredential(ctx, id, s.now()); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return Errorf(ENotFound, "id", "No active API key %s", id)
+		}
+		return err
+	}
+	s.keys.Range(func(k, v any) bool {
+		if v.(cachedKey).cred.ID == id {
+			s.keys.Delete(k)
+		}
+		return true
+	})
+	return nil
 }
 
 // ProveSecret checks an x-api-secret header value; a wrong secret is EUnauthorized.

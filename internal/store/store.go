@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,7 @@ type Store struct {
 	batch    *batcher // group commit; nil: one commit per transaction
 	blocksMu sync.Mutex
 	blocks   map[string]*indexBlock // "project/protocol" → reserved derivation indices
+	closers  []io.Closer
 	closeMu  sync.Once
 	closeErr error
 }
@@ -51,11 +53,13 @@ type Options struct {
 	// savepoint), so many requests share one fsync. MaxBatch bounds a batch.
 	GroupCommit bool
 	MaxBatch    int
+	// Closers are closed with the store, before its handles (background helpers of an engine).
+	Closers []io.Closer
 }
 
 // New returns a Store over the handles; write and read may be the same.
 func New(write, read *sql.DB, d Dialect, opt Options) *Store {
-	s := &Store{write: write, read: read, d: d, blocks: map[string]*indexBlock{}}
+	s := &Store{write: write, read: read, d: d, blocks: map[string]*indexBlock{}, closers: opt.Closers}
 	if opt.GroupCommit {
 		s.batch = newBatcher(write, opt.MaxBatch, s.preparePending, func(t *sql.Tx, q string) (sql.Result, error) {
 			return (&tx{Tx: t, s: s}).exec(context.Background(), q)
@@ -71,6 +75,9 @@ func (s *Store) Close() error {
 			s.batch.close()
 		}
 		s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+		for _, c := range s.closers {
+			_ = c.Close()
+		}
 		s.closeErr = s.write.Close()
 		if s.read != s.write {
 			if err := s.read.Close(); s.closeErr == nil {

@@ -8,9 +8,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"runtime"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -37,7 +39,8 @@ func dsn(path string, readOnly bool) string {
 		q.Add("_pragma", "query_only(1)")
 		q.Add("_pragma", "cache_size(-16384)") // 16 MiB per reader
 	} else {
-		q.Add("_pragma", "cache_size(-131072)") // 128 MiB: the writer's index pages stay cached
+		q.Add("_pragma", "cache_size(-32768)")    // 32 MiB: hot index pages stay cached
+		q.Add("_pragma", "wal_autocheckpoint(0)") // the checkpointer does it, off the write path
 		q.Set("_txlock", "immediate")
 	}
 	return "file:" + path + "?" + q.Encode()
@@ -65,7 +68,59 @@ func Open(ctx context.Context, path string) (*store.Store, error) {
 	n := 2 * runtime.GOMAXPROCS(0)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return store.New(w, r, Dialect, store.Options{GroupCommit: true}), nil
+	cp, err := startCheckpointer(path)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	return store.New(w, r, Dialect, store.Options{GroupCommit: true, Closers: []io.Closer{cp}}), nil
+}
+
+// checkpointer copies committed WAL frames into the database file from its own connection, so
+// that the writer's commits never pay for a checkpoint (SQLite's automatic checkpoint runs inside
+// the commit that crosses the threshold).
+type checkpointer struct {
+	db   *sql.DB
+	stop chan struct{}
+	done chan struct{}
+}
+
+const checkpointEvery = 200 * time.Millisecond
+
+func startCheckpointer(path string) (*checkpointer, error) {
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite checkpointer: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	c := &checkpointer{db: db, stop: make(chan struct{}), done: make(chan struct{})}
+	go c.loop()
+	return c, nil
+}
+
+func (c *checkpointer) loop() {
+	defer close(c.done)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+			// PASSIVE never blocks the writer or readers; frames a reader still needs are copied
+			// on a later round.
+			_, _ = c.db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
+}
+
+// Close stops the checkpointer after a last checkpoint.
+func (c *checkpointer) Close() error {
+	close(c.stop)
+	<-c.done
+	_, _ = c.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	return c.db.Close()
 }
 
 // Migrate applies pending migrations to an open database.

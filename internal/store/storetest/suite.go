@@ -130,7 +130,7 @@ func testProjects(t *testing.T, s gateway.Store) {
 		}
 	}
 	pr := principal(t, svc, cp, gateway.Test)
-	if err := s.RevokeCredential(ctx, pr.Credential.ID, testNow); err != nil {
+	if err := svc.RevokeCredential(ctx, pr.Credential.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.Authenticate(ctx, cp.Keys[0].Key); gateway.ErrorCode(err) != gateway.EUnauthorized {
