@@ -246,7 +246,7 @@ func project(ctx context.Context, svc *gateway.Service, st *store.Store) (key, i
 }
 
 func rebind(st *store.Store, q string) string {
-	if !strings.Contains(fmt.Sprintf("%T", st.DB().Driver()), "pgx") {
+	if !strings.Contains(fmt.Sprintf("%T", st.DB().Driver()), "stdlib") {
 		return q
 	}
 	n := 0
