@@ -8,24 +8,38 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
+
+	"github.com/stablegate/stablegate/internal/chain/devnet"
 
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/store"
 )
 
-// devCredentials is <data>/dev-credentials.json: the demo project's test credentials.
+// devCredentials is <data>/dev-credentials.json: the demo project's test credentials and the
+// devnet it runs on.
 type devCredentials struct {
 	APIKey    string `json:"apiKey"`
 	APISecret string `json:"apiSecret"`
 	ProjectID string `json:"projectId"`
 	BaseURL   string `json:"baseUrl"`
+	devnetInfo
 }
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("dev", "dev [--addr 127.0.0.1:8080] [--data ./.stablegate]", stderr)
+	if len(args) > 0 && args[0] == "pay" {
+		return runDevPay(ctx, args[1:], stdout, stderr)
+	}
+	fs := newFlagSet("dev", "dev [--addr 127.0.0.1:8080] [--data ./.stablegate] [--devnet-rpc URL] [--block-time 1s]", stderr)
 	cf := newConfigFlags(fs, map[string]string{"logFormat": "text"})
+	devnetRPC := fs.String("devnet-rpc", "", "use a devnet already running at this JSON-RPC URL (stablegate devnet) instead of starting one")
+	devnetAddr := fs.String("devnet-addr", "127.0.0.1:0", "address of the embedded devnet's JSON-RPC endpoint")
+	blockTime := fs.Duration("block-time", time.Second, "interval between devnet blocks")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *blockTime <= 0 {
+		return usageError{"--block-time must be positive"}
 	}
 	c, err := cf.load()
 	if err != nil {
@@ -47,11 +61,21 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer st.Close()
+	rpcURL := *devnetRPC
+	if rpcURL == "" {
+		dn, err := devnet.Start(devnet.Config{Addr: *devnetAddr, BlockTime: *blockTime})
+		if err != nil {
+			return err
+		}
+		defer dn.Close()
+		rpcURL = dn.RPCURL()
+	}
 	credsPath := filepath.Join(c.DataDir, "dev-credentials.json")
 	creds, err := demoProject(ctx, st, kr, credsPath)
 	if err != nil {
 		return err
 	}
+	creds.devnetInfo = newDevnetInfo(rpcURL, false)
 	return startGateway(ctx, c, st, kr, log, func(base string) {
 		creds.BaseURL = base
 		if err := writeJSON(credsPath, creds); err != nil {
@@ -67,8 +91,11 @@ Try it:
   curl -s %s/api/v1/orders -H "Authorization: Bearer %s" -H "Content-Type: application/json" \
     -d '{"orderReference":"order_1","amount":"10.50","currency":"USDT","chainId":"devnet"}'
 
+Devnet (chain "devnet", id %d): %s
+  Pay an order: stablegate dev pay --to <order address> --amount 10.50 --currency USDT
+
 API description: %s/docs/openapi.json — stop with Ctrl-C.
-`, base, creds.ProjectID, credsPath, creds.APIKey, creds.APISecret, base, creds.APIKey, base)
+`, base, creds.ProjectID, credsPath, creds.APIKey, creds.APISecret, base, creds.APIKey, creds.ChainID, creds.RPCURL, base)
 	})
 }
 

@@ -22,7 +22,9 @@ Usage:
   stablegate <command> [flags]
 
 Commands:
-  dev        run everything embedded (SQLite, demo project) for development
+  dev        run everything embedded (SQLite, the devnet chain, a demo project) for development
+  dev pay    send a devnet token transfer from the dev wallet (dev pay --to ADDR --amount 12.5)
+  devnet     run the development chain alone
   serve      run the gateway from a config file and the environment
   migrate    apply database migrations and exit
   projects   create and list projects (projects create|list)
@@ -68,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "dev":
 		return runDev(ctx, args[1:], stdout, stderr)
+	case "devnet":
+		return runDevnet(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "migrate":

@@ -7,12 +7,20 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/stablegate/stablegate/internal/chain/devnet"
 )
 
 const testMasterKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -25,7 +33,7 @@ func runCLI(t *testing.T, args ...string) (string, string, error) {
 }
 
 func TestHelpForEveryCommand(t *testing.T) {
-	for _, args := range [][]string{{"dev", "--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"projects", "create", "--help"}, {"projects", "list", "--help"}} {
+	for _, args := range [][]string{{"dev", "--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"projects", "create", "--help"}, {"projects", "list", "--help"}, {"devnet", "--help"}, {"dev", "pay", "--help"}} {
 		_, stderr, err := runCLI(t, args...)
 		if !errors.Is(err, flag.ErrHelp) || exitCode(err) != 0 || !strings.Contains(stderr, "Usage: stablegate") {
 			t.Errorf("%v: err=%v stderr=%q", args, err, stderr)
@@ -199,7 +207,18 @@ func TestDev(t *testing.T) {
 	if err != nil || res.StatusCode != 201 {
 		t.Fatalf("README curl: %v %v", err, res)
 	}
+	var order struct{ Data struct{ Address string } }
+	json.NewDecoder(res.Body).Decode(&order)
 	res.Body.Close()
+	// The credentials name the devnet, and dev pay sends a real transfer to the order's address.
+	if creds.ChainID != 1337 || creds.RPCURL == "" || creds.Tokens["USDT"] != devnet.Tokens()["USDT"].Hex() {
+		t.Errorf("devnet in credentials = %+v", creds.devnetInfo)
+	}
+	out, _, err := runCLI(t, "dev", "pay", "--to", order.Data.Address, "--amount", "10.50", "--currency", "USDT", "--data", dir)
+	if err != nil || !strings.HasPrefix(out, "0x") {
+		t.Fatalf("dev pay: %v %q", err, out)
+	}
+	waitBalance(t, creds.RPCURL, "USDT", order.Data.Address, big.NewInt(10_500_000))
 	if _, err := os.Stat(filepath.Join(dir, "master.key")); err != nil {
 		t.Errorf("dev did not generate a master key: %v", err)
 	}
@@ -208,5 +227,74 @@ func TestDev(t *testing.T) {
 	defer stop2()
 	if again.ProjectID != creds.ProjectID || again.APIKey != creds.APIKey {
 		t.Errorf("restart created another demo project: %+v vs %+v", again, creds)
+	}
+}
+
+// waitBalance waits until the address holds the token amount on the devnet.
+func waitBalance(t *testing.T, rpcURL, symbol, addr string, want *big.Int) {
+	t.Helper()
+	client, err := ethclient.Dial(rpcURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	token := devnet.Tokens()[symbol]
+	data := append(crypto.Keccak256([]byte("balanceOf(address)"))[:4], common.LeftPadBytes(common.HexToAddress(addr).Bytes(), 32)...)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := client.CallContract(context.Background(), ethereum.CallMsg{To: &token, Data: data}, nil)
+		if err == nil && new(big.Int).SetBytes(out).Cmp(want) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("balance of %s never reached %s (last %x, %v)", addr, want, out, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stablegate devnet runs the chain alone; dev --devnet-rpc uses it, and dev pay finds it.
+func TestDevnetCommandAndExternalChain(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"devnet", "--addr", "127.0.0.1:0", "--data", dir, "--block-time", "100ms"}, io.Discard, io.Discard)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("devnet exited with %v", err)
+		}
+	}()
+	var info devnetInfo
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		raw, err := os.ReadFile(filepath.Join(dir, "devnet.json"))
+		if err == nil && json.Unmarshal(raw, &info) == nil && info.RPCURL != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("devnet did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if info.ChainID != 1337 || info.DevWallet == nil || info.DevWallet.Address != "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266" || len(info.Tokens) != 3 {
+		t.Fatalf("devnet.json = %+v", info)
+	}
+	to := "0x00000000000000000000000000000000000000bb"
+	if _, _, err := runCLI(t, "dev", "pay", "--to", to, "--amount", "1.000000000000000001", "--currency", "DAI", "--data", dir); err != nil {
+		t.Fatal(err)
+	}
+	waitBalance(t, info.RPCURL, "DAI", to, new(big.Int).Add(new(big.Int).Exp(big.NewInt(10), big.NewInt(18), nil), big.NewInt(1)))
+	for _, bad := range [][]string{
+		{"--to", to, "--amount", "1.0000001", "--currency", "USDT"},
+		{"--to", "0x123", "--amount", "1"},
+		{"--to", to, "--amount", "1", "--currency", "BTC"},
+		{"--to", to, "--amount", "-1"},
+	} {
+		if _, _, err := runCLI(t, append([]string{"dev", "pay", "--data", dir}, bad...)...); err == nil {
+			t.Errorf("dev pay %v succeeded", bad)
+		}
 	}
 }
