@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/stablegate/stablegate/internal/chain/devnet"
-
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/store"
 )
