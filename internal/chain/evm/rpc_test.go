@@ -1,0 +1,161 @@
+package evm_test
+
+import (
+	"context"
+	"errors"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/stablegate/stablegate/internal/chain/devnet"
+	"github.com/stablegate/stablegate/internal/chain/evm"
+	"github.com/stablegate/stablegate/internal/chain/faultproxy"
+)
+
+var transferTopic = crypto.Keccak256Hash([]byte("Transfer(address,address,uint256)"))
+
+func tokens() []common.Address {
+	t := devnet.Tokens()
+	return []common.Address{t["USDT"], t["USDC"], t["DAI"]}
+}
+
+// chainWithTransfers starts a devnet and mines n transfers spread over about 2n blocks.
+func chainWithTransfers(t *testing.T, n int) *devnet.Chain {
+	t.Helper()
+	c, err := devnet.Start(devnet.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx := context.Background()
+	for i := range n {
+		to := common.BigToAddress(big.NewInt(int64(1000 + i)))
+		if _, err := c.Transfer(ctx, []string{"USDT", "USDC", "DAI"}[i%3], to, big.NewInt(int64(i+1))); err != nil {
+			t.Fatal(err)
+		}
+		c.Mine()
+		if i%2 == 0 {
+			c.Mine() // an empty block
+		}
+	}
+	return c
+}
+
+func fastConfig() evm.Config {
+	return evm.Config{Timeout: 300 * time.Millisecond, Attempts: 40, Backoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}
+}
+
+func TestHeaders(t *testing.T) {
+	t.Parallel()
+	c := chainWithTransfers(t, 3)
+	ctx := context.Background()
+	client, err := evm.NewClient([]string{c.RPCURL()}, fastConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := client.BlockNumber(ctx)
+	if err != nil || head < 5 {
+		t.Fatalf("head = %d, %v", head, err)
+	}
+	eth, _ := ethclient.Dial(c.RPCURL())
+	defer eth.Close()
+	prev, _ := client.HeaderByNumber(ctx, head-1)
+	h, err := client.HeaderByNumber(ctx, head)
+	if err != nil || h.Number != head || h.ParentHash != prev.Hash {
+		t.Fatalf("header %d = %+v (%v); parent must be %s", head, h, err, prev.Hash)
+	}
+	want, _ := eth.HeaderByNumber(ctx, new(big.Int).SetUint64(head))
+	if h.Hash != want.Hash() {
+		t.Errorf("hash = %s, go-ethereum says %s", h.Hash, want.Hash())
+	}
+	if latest, err := client.HeaderByTag(ctx, "latest"); err != nil || latest.Hash != h.Hash {
+		t.Errorf("latest = %+v, %v", latest, err)
+	}
+	if _, err := client.HeaderByNumber(ctx, head+1000); !errors.Is(err, evm.ErrNotFound) {
+		t.Errorf("a future block: %v, want ErrNotFound", err)
+	}
+	var v any
+	start := time.Now()
+	err = client.Call(ctx, "eth_noSuchMethod", &v)
+	var re *evm.RPCError
+	if !errors.As(err, &re) || time.Since(start) > time.Second {
+		t.Errorf("unknown method: %v after %v; want a final RPCError at once", err, time.Since(start))
+	}
+}
+
+// Every transfer is found through a provider that fails half its calls in every documented way and
+// refuses log ranges over 4 blocks.
+func TestLogsThroughFaults(t *testing.T) {
+	t.Parallel()
+	c := chainWithTransfers(t, 24)
+	ctx := context.Background()
+	direct, _ := evm.NewClient([]string{c.RPCURL()}, fastConfig())
+	head, _ := direct.BlockNumber(ctx)
+	want, err := direct.Logs(ctx, 0, head, tokens(), transferTopic)
+	if err != nil || len(want) != 24+3 { // 24 payments and the 3 mints
+		t.Fatalf("direct logs = %d, %v", len(want), err)
+	}
+	proxy, err := faultproxy.Start(c.RPCURL(), faultproxy.Faults{Rate: 0.5, MaxLogRange: 4, Seed: 7,
+		Kinds: []faultproxy.Kind{faultproxy.RateLimit, faultproxy.ServerError, faultproxy.Timeout, faultproxy.Drop}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	faulty, _ := evm.NewClient([]string{proxy.URL()}, fastConfig())
+	got, err := faulty.LogsInRange(ctx, 0, head, tokens(), transferTopic, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("found %d logs through faults, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].TxHash != want[i].TxHash || got[i].LogIndex != want[i].LogIndex || got[i].Amount().Cmp(want[i].Amount()) != 0 {
+			t.Errorf("log %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	calls, injected, refused := proxy.Stats()
+	if injected == 0 || refused == 0 {
+		t.Errorf("the faults were not exercised: %d calls, %d injected, %d ranges refused", calls, injected, refused)
+	}
+}
+
+func TestFailover(t *testing.T) {
+	t.Parallel()
+	c := chainWithTransfers(t, 1)
+	dead := "http://127.0.0.1:1" // nothing listens there
+	client, _ := evm.NewClient([]string{dead, c.RPCURL()}, fastConfig())
+	if n, err := client.BlockNumber(context.Background()); err != nil || n == 0 {
+		t.Fatalf("with the first URL dead: %d, %v", n, err)
+	}
+	// Once failed over, the good URL is tried first.
+	start := time.Now()
+	if _, err := client.BlockNumber(context.Background()); err != nil || time.Since(start) > 100*time.Millisecond {
+		t.Errorf("second call: %v after %v", err, time.Since(start))
+	}
+}
+
+// A range of a single block that the provider still refuses is an error, never a skipped block.
+func TestRangeNeverSkipsABlock(t *testing.T) {
+	t.Parallel()
+	c := chainWithTransfers(t, 2)
+	proxy, _ := faultproxy.Start(c.RPCURL(), faultproxy.Faults{MaxLogRange: 1})
+	defer proxy.Close()
+	client, _ := evm.NewClient([]string{proxy.URL()}, fastConfig())
+	head, _ := client.BlockNumber(context.Background())
+	logs, err := client.LogsInRange(context.Background(), 0, head, tokens(), transferTopic, 0)
+	if err != nil || len(logs) != 5 {
+		t.Fatalf("one block at a time: %d logs, %v", len(logs), err)
+	}
+	proxy.Set(faultproxy.Faults{MaxLogRange: 0, Rate: 1, Kinds: []faultproxy.Kind{faultproxy.ServerError}})
+	short := fastConfig()
+	short.Attempts = 3
+	failing, _ := evm.NewClient([]string{proxy.URL()}, short)
+	if _, err := failing.LogsInRange(context.Background(), 0, head, tokens(), transferTopic, 0); err == nil {
+		t.Error("a provider that always fails produced logs")
+	}
+}

@@ -1,0 +1,206 @@
+// Package faultproxy is a small HTTP proxy for JSON-RPC that injects the faults real providers
+// produce — rate limits, server errors, timeouts, dropped connections, and eth_getLogs range limits —
+// in front of a real node (the devnet), so that chain code is tested against them without mocks.
+package faultproxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Kind is one kind of fault.
+type Kind int
+
+// The faults, each as providers document them.
+const (
+	// RateLimit answers 429 Too Many Requests with Retry-After: 1 and a JSON-RPC error body
+	// (Infura, Alchemy).
+	RateLimit Kind = iota
+	// ServerError answers 502 Bad Gateway with an HTML body, as a load balancer in front of a node does.
+	ServerError
+	// Timeout holds the request without answering until the client gives up.
+	Timeout
+	// Drop closes the connection without an answer.
+	Drop
+)
+
+// Faults configures what the proxy injects.
+type Faults struct {
+	// Rate is the fraction of calls (0–1) that fail with one of Kinds, chosen at random.
+	Rate  float64
+	Kinds []Kind
+	// MaxLogRange, when set, refuses eth_getLogs over more blocks than this with Infura's error
+	// (-32005 "query returned more than 10000 results"), whatever Rate says.
+	MaxLogRange uint64
+	// Seed makes the random choices repeatable.
+	Seed uint64
+}
+
+// Proxy is a running fault-injecting proxy.
+type Proxy struct {
+	upstream string
+	srv      *http.Server
+	ln       net.Listener
+	mu       sync.Mutex
+	faults   Faults
+	rnd      *rand.Rand
+	client   *http.Client
+
+	calls, injected, rangeRefused atomic.Int64
+}
+
+// Start listens on a loopback port and forwards to upstream.
+func Start(upstream string, f Faults) (*Proxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{upstream: upstream, ln: ln, client: &http.Client{Timeout: 30 * time.Second}}
+	p.Set(f)
+	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	go p.srv.Serve(ln)
+	return p, nil
+}
+
+// URL is the proxy's address, to use as an RPC URL.
+func (p *Proxy) URL() string { return "http://" + p.ln.Addr().String() }
+
+// Set replaces the faults.
+func (p *Proxy) Set(f Faults) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = f
+	p.rnd = rand.New(rand.NewPCG(f.Seed, f.Seed^0x5deece66d))
+}
+
+// Stats reports calls seen, faults injected and getLogs calls refused for their range.
+func (p *Proxy) Stats() (calls, injected, rangeRefused int64) {
+	return p.calls.Load(), p.injected.Load(), p.rangeRefused.Load()
+}
+
+// Close stops the proxy.
+func (p *Proxy) Close() error { return p.srv.Close() }
+
+type request struct {
+	ID     json.RawMessage   `json:"id"`
+	Method string            `json:"method"`
+	Params []json.RawMessage `json:"params"`
+}
+
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.calls.Add(1)
+	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+	if err != nil {
+		http.Error(w, "read body", http.StatusBadRequest)
+		return
+	}
+	var req request
+	_ = json.Unmarshal(body, &req) // batches and garbage pass through untouched
+	p.mu.Lock()
+	f := p.faults
+	fail := f.Rate > 0 && len(f.Kinds) > 0 && p.rnd.Float64() < f.Rate
+	var kind Kind
+	if fail {
+		kind = f.Kinds[p.rnd.IntN(len(f.Kinds))]
+	}
+	p.mu.Unlock()
+
+	if fail {
+		p.injected.Add(1)
+		p.inject(w, r, kind, req.ID)
+		return
+	}
+	if req.Method == "eth_getLogs" && f.MaxLogRange > 0 && len(req.Params) == 1 {
+		if n, ok := logRange(req.Params[0]); ok && n > f.MaxLogRange {
+			p.rangeRefused.Add(1)
+			writeJSON(w, http.StatusOK, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"error":{"code":-32005,"message":"query returned more than 10000 results"}}`, idOr(req.ID)))
+			return
+		}
+	}
+	up, err := http.NewRequestWithContext(r.Context(), http.MethodPost, p.upstream, bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	up.Header.Set("Content-Type", "application/json")
+	res, err := p.client.Do(up)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer res.Body.Close()
+	w.Header().Set("Content-Type", res.Header.Get("Content-Type"))
+	w.WriteHeader(res.StatusCode)
+	_, _ = io.Copy(w, res.Body)
+}
+
+func (p *Proxy) inject(w http.ResponseWriter, r *http.Request, kind Kind, id json.RawMessage) {
+	switch kind {
+	case RateLimit:
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusTooManyRequests, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"error":{"code":-32005,"message":"daily request count exceeded, request rate limited"}}`, idOr(id)))
+	case ServerError:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = w.Write([]byte("<html><body><h1>502 Bad Gateway</h1></body></html>"))
+	case Timeout:
+		select {
+		case <-r.Context().Done():
+		case <-time.After(60 * time.Second):
+		}
+	case Drop:
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+func idOr(id json.RawMessage) string {
+	if len(id) == 0 {
+		return "null"
+	}
+	return string(id)
+}
+
+// logRange returns toBlock-fromBlock+1 of an eth_getLogs filter with numeric bounds.
+func logRange(raw json.RawMessage) (uint64, bool) {
+	var f struct {
+		FromBlock string `json:"fromBlock"`
+		ToBlock   string `json:"toBlock"`
+	}
+	if json.Unmarshal(raw, &f) != nil {
+		return 0, false
+	}
+	from, err1 := strconv.ParseUint(trim0x(f.FromBlock), 16, 64)
+	to, err2 := strconv.ParseUint(trim0x(f.ToBlock), 16, 64)
+	if err1 != nil || err2 != nil || to < from {
+		return 0, false
+	}
+	return to - from + 1, true
+}
+
+func trim0x(s string) string {
+	if len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X") {
+		return s[2:]
+	}
+	return "invalid"
+}
