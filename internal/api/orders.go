@@ -47,7 +47,22 @@ type Order struct {
 	CompletedAt          *time.Time      `json:"completedAt,omitempty"`
 	CreatedAt            time.Time       `json:"createdAt"`
 	Metadata             json.RawMessage `json:"metadata,omitempty"`
+	PaidAmount           string          `json:"paidAmount" doc:"Sum of the payments seen, confirmed or not"`
+	Overpaid             bool            `json:"overpaid"`
+	PaidLate             bool            `json:"paidLate" doc:"A payment arrived after expiresAt + graceMinutes"`
+	MultiplePayments     bool            `json:"multiplePayments"`
+	Payments             []Payment       `json:"payments,omitempty" doc:"On GET /orders/{orderId}: each payment with its confirmations"`
 	Livemode             bool            `json:"livemode"`
+}
+
+// Payment is one on-chain payment of an order.
+type Payment struct {
+	TxHash        string `json:"txHash"`
+	LogIndex      uint64 `json:"logIndex"`
+	From          string `json:"from"`
+	Amount        string `json:"amount"`
+	BlockNumber   uint64 `json:"blockNumber"`
+	Confirmations uint64 `json:"confirmations"`
 }
 
 func (s *Server) order(o *gateway.Order) Order {
@@ -59,6 +74,7 @@ func (s *Server) order(o *gateway.Order) Order {
 		PaymentURL: s.cfg.PublicURL + "/pay/" + o.ID, SuccessURL: o.SuccessURL, CancelURL: o.CancelURL,
 		PaymentWindowMinutes: o.PaymentWindowMinutes, GraceMinutes: o.GraceMinutes, ExpiresAt: o.ExpiresAt,
 		TxHash: o.TxHash, CompletedAt: o.CompletedAt, CreatedAt: o.CreatedAt, Metadata: o.Metadata, Livemode: o.Mode.Live(),
+		PaidAmount: money.Format(o.PaidAmount, tok.Decimals), Overpaid: o.Overpaid, PaidLate: o.PaidLate, MultiplePayments: o.MultiplePayments,
 	}
 }
 
@@ -136,7 +152,18 @@ func (s *Server) getOrder(ctx context.Context, in *getOrderInput) (*orderOutput,
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
-	return &orderOutput{Status: http.StatusOK, Body: ok(s.order(o), "")}, nil
+	payments, err := s.svc.OrderPayments(ctx, o)
+	if err != nil {
+		return nil, s.apiError(ctx, err)
+	}
+	view := s.order(o)
+	c, _ := chain.Lookup(o.ChainID)
+	tok, _ := c.Token(o.Currency)
+	for _, p := range payments {
+		view.Payments = append(view.Payments, Payment{TxHash: p.TxHash, LogIndex: p.LogIndex, From: p.From,
+			Amount: money.Format(p.Amount, tok.Decimals), BlockNumber: p.BlockNumber, Confirmations: p.Confirmations})
+	}
+	return &orderOutput{Status: http.StatusOK, Body: ok(view, "")}, nil
 }
 
 func (s *Server) listOrders(ctx context.Context, in *listOrdersInput) (*listOrdersOutput, error) {

@@ -46,7 +46,11 @@ type Order struct {
 	ExpiresAt            time.Time
 	CreatedAt            time.Time
 	CompletedAt          *time.Time
-	TxHash               string
+	TxHash               string // the first payment's
+	PaidAmount           *big.Int
+	Overpaid             bool
+	PaidLate             bool
+	MultiplePayments     bool
 }
 
 // Order defaults and limits.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"time"
 	"unicode"
@@ -116,7 +117,7 @@ func (s *Service) validateOrder(pr *Principal, in OrderInput) (*Order, chain.Cha
 	now := s.now()
 	return &Order{
 		ID: NewID("ord"), ProjectID: pr.Project.ID, Mode: pr.Mode, Reference: in.Reference,
-		Status: OrderPending, Amount: amount, Currency: tok.Symbol, ChainID: c.Slug,
+		Status: OrderPending, Amount: amount, PaidAmount: new(big.Int), Currency: tok.Symbol, ChainID: c.Slug,
 		SuccessURL: in.SuccessURL, CancelURL: in.CancelURL, Metadata: meta,
 		PaymentWindowMinutes: window, GraceMinutes: grace,
 		ExpiresAt: now.Add(time.Duration(window) * time.Minute), CreatedAt: now,

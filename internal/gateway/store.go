@@ -41,6 +41,7 @@ type Store interface {
 	PoolStats(ctx context.Context, projectID string, mode Mode, p chain.Protocol) (available, total int, err error)
 
 	IdempotencyStore
+	ChainStore
 
 	Ping(ctx context.Context) error
 	Close() error

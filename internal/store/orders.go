@@ -120,7 +120,8 @@ func (s *Store) HasPool(ctx context.Context, projectID string, mode gateway.Mode
 }
 
 const orderColumns = `id, project_id, mode, order_reference, status, amount, currency, chain_id, address, success_url, cancel_url,
-	metadata, payment_window_minutes, grace_minutes, expires_at, created_at, completed_at, tx_hash`
+	metadata, payment_window_minutes, grace_minutes, expires_at, created_at, completed_at, tx_hash,
+	paid_amount, overpaid, paid_late, multiple_payments`
 
 func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	var o gateway.Order
@@ -128,14 +129,21 @@ func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	var meta sql.NullString
 	var expires, created int64
 	var completed sql.NullInt64
+	var paid string
+	var overpaid, late, multiple int
 	if err := sc.Scan(&o.ID, &o.ProjectID, &mode, &o.Reference, &status, &amount, &o.Currency, &o.ChainID, &o.Address,
-		&o.SuccessURL, &o.CancelURL, &meta, &o.PaymentWindowMinutes, &o.GraceMinutes, &expires, &created, &completed, &o.TxHash); err != nil {
+		&o.SuccessURL, &o.CancelURL, &meta, &o.PaymentWindowMinutes, &o.GraceMinutes, &expires, &created, &completed, &o.TxHash,
+		&paid, &overpaid, &late, &multiple); err != nil {
 		return nil, err
 	}
 	v, err := money.ParseBase(amount)
 	if err != nil {
 		return nil, err
 	}
+	if o.PaidAmount, err = money.ParseBase(paid); err != nil {
+		return nil, err
+	}
+	o.Overpaid, o.PaidLate, o.MultiplePayments = overpaid != 0, late != 0, multiple != 0
 	o.Mode, o.Status, o.Amount = gateway.Mode(mode), gateway.OrderStatus(status), v
 	if meta.Valid {
 		o.Metadata = []byte(meta.String)

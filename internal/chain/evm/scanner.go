@@ -1,0 +1,317 @@
+package evm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/stablegate/stablegate/internal/chain"
+	"github.com/stablegate/stablegate/internal/gateway"
+)
+
+// TransferTopic is topic0 of ERC-20 (and TRC-20) Transfer(address,address,uint256).
+var TransferTopic = crypto.Keccak256Hash([]byte("Transfer(address,address,uint256)"))
+
+// Scanner follows one chain: it reads the registry tokens' Transfer logs block range by block
+// range, matches their recipients against the watched addresses in memory, and applies what it
+// finds — with the new cursor — in one store transaction. It never skips a block, detects reorgs
+// by block hash and rewinds, and counts confirmations from the canonical head.
+type Scanner struct {
+	Chain  chain.Chain
+	Client *Client
+	Store  gateway.ChainStore
+	Log    *slog.Logger
+	Now    func() time.Time
+	// Interval between polls when caught up (default 1 s); MaxRange bounds the blocks of one
+	// step (default 500); Confirmations overrides the chain's default when > 0; StartBlock is
+	// where a chain without a cursor starts (default: the head at first start).
+	Interval      time.Duration
+	MaxRange      uint64
+	Confirmations int
+	StartBlock    *uint64
+
+	watched   map[[20]byte]gateway.Watch
+	loadedAt  time.Time
+	contracts []common.Address
+	tokens    map[common.Address]chain.Token
+
+	mu     sync.Mutex
+	health Health
+}
+
+// Health is what /health reports of a chain.
+type Health struct {
+	Chain     string    `json:"chain"`
+	Head      uint64    `json:"head"`
+	Scanned   uint64    `json:"scanned"`
+	Lag       uint64    `json:"lag"`
+	LastError string    `json:"lastError,omitempty"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// ReorgWindow is how many blocks below the head have each hash remembered.
+const ReorgWindow = 64
+
+// watchOverlap re-reads addresses created this long before the last load, so that an address
+// whose transaction committed late is not missed.
+const watchOverlap = 30 * time.Second
+
+func (s *Scanner) init() error {
+	if s.watched != nil {
+		return nil
+	}
+	if s.Interval <= 0 {
+		s.Interval = time.Second
+	}
+	if s.MaxRange == 0 {
+		s.MaxRange = 500
+	}
+	if s.Log == nil {
+		s.Log = slog.New(slog.DiscardHandler)
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	s.tokens = map[common.Address]chain.Token{}
+	for _, t := range s.Chain.Tokens {
+		b, err := chain.ParseAddress(s.Chain.Protocol, t.Address)
+		if err != nil {
+			return fmt.Errorf("scanner %s: token %s: %w", s.Chain.Slug, t.Symbol, err)
+		}
+		a := common.Address(b)
+		s.tokens[a] = t
+		s.contracts = append(s.contracts, a)
+	}
+	s.watched = map[[20]byte]gateway.Watch{}
+	return nil
+}
+
+func (s *Scanner) required() int {
+	if s.Confirmations > 0 {
+		return s.Confirmations
+	}
+	return max(1, s.Chain.Confirmations)
+}
+
+// Health returns the scanner's latest health.
+func (s *Scanner) Health() Health {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.health
+}
+
+func (s *Scanner) report(head, scanned uint64, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.health.Chain = s.Chain.Slug
+	if head > 0 {
+		s.health.Head = head
+	}
+	if scanned > 0 {
+		s.health.Scanned = scanned
+	}
+	if s.health.Head > s.health.Scanned {
+		s.health.Lag = s.health.Head - s.health.Scanned
+	} else {
+		s.health.Lag = 0
+	}
+	s.health.LastError = ""
+	if err != nil {
+		s.health.LastError = err.Error()
+	}
+	s.health.UpdatedAt = s.Now().UTC()
+}
+
+// Run scans until ctx ends. Errors are logged and reported in Health; the next poll retries.
+func (s *Scanner) Run(ctx context.Context) {
+	for {
+		caughtUp, err := s.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.Log.Warn("scan failed", "chain", s.Chain.Slug, "err", err)
+		}
+		wait := s.Interval
+		if !caughtUp && err == nil {
+			wait = 0
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// RunOnce applies one step: a reorg rewind, or the next range of blocks (and the confirmations
+// that the head brings). It reports whether the scanner has reached the head.
+func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
+	if err := s.init(); err != nil {
+		return false, err
+	}
+	defer func() {
+		if err != nil {
+			s.report(0, 0, err)
+		}
+	}()
+	head, err := s.Client.BlockNumber(ctx)
+	if err != nil {
+		return false, err
+	}
+	cur, ok, err := s.Store.Cursor(ctx, s.Chain.Slug)
+	if err != nil {
+		return false, err
+	}
+	var from uint64
+	if ok {
+		h, err := s.Client.HeaderByNumber(ctx, cur.Number)
+		if errors.Is(err, ErrNotFound) {
+			return false, s.rewind(ctx) // the chain got shorter: a reorg
+		} else if err != nil {
+			return false, err
+		}
+		if h.Hash.Hex() != cur.Hash {
+			return false, s.rewind(ctx)
+		}
+		from = cur.Number + 1
+	} else {
+		from = head
+		if s.StartBlock != nil {
+			from = *s.StartBlock
+		}
+	}
+	now := s.Now().UTC().Truncate(time.Millisecond)
+	if from > head {
+		// Nothing new: the head may still have brought confirmations.
+		err := s.Store.ApplyScan(ctx, &gateway.ScanBatch{ChainID: s.Chain.Slug, From: from, To: from - 1, Head: head, Required: s.required(), Now: now})
+		s.report(head, cur.Number, err)
+		return true, err
+	}
+	to := min(head, from+s.MaxRange-1)
+	end, err := s.Client.HeaderByNumber(ctx, to)
+	if err != nil {
+		return false, err
+	}
+	if ok {
+		first, err := s.Client.HeaderByNumber(ctx, from)
+		if err != nil {
+			return false, err
+		}
+		if first.ParentHash.Hex() != cur.Hash {
+			return false, s.rewind(ctx)
+		}
+	}
+	logs, err := s.Client.LogsInRange(ctx, from, to, s.contracts, TransferTopic, s.MaxRange)
+	if err != nil {
+		return false, err
+	}
+	again, err := s.Client.HeaderByNumber(ctx, to)
+	if err != nil {
+		return false, err
+	}
+	if again.Hash != end.Hash {
+		return false, errors.New("the chain changed while reading logs; retrying")
+	}
+	// Addresses are read after the logs: an order's address is committed before anyone can pay
+	// it, so every payment in these logs finds its address.
+	if err := s.loadWatched(ctx); err != nil {
+		return false, err
+	}
+	batch := &gateway.ScanBatch{ChainID: s.Chain.Slug, From: from, To: to, ToHash: end.Hash.Hex(), Head: head, Required: s.required(), Now: now}
+	// Near the head, where reorgs happen, every block's hash is remembered.
+	for n := max(from, head-min(head, ReorgWindow)+1); n < to; n++ {
+		h, err := s.Client.HeaderByNumber(ctx, n)
+		if err != nil {
+			return false, err
+		}
+		batch.Blocks = append(batch.Blocks, gateway.BlockRef{Number: n, Hash: h.Hash.Hex()})
+	}
+	for _, l := range logs {
+		if l.Removed || len(l.Topics) != 3 {
+			continue
+		}
+		if uint64(l.BlockNumber) == to && l.BlockHash != end.Hash {
+			return false, errors.New("a log of another branch; retrying")
+		}
+		var recipient [20]byte
+		copy(recipient[:], l.Topics[2][12:])
+		w, ok := s.watched[recipient]
+		if !ok {
+			continue
+		}
+		var sender [20]byte
+		copy(sender[:], l.Topics[1][12:])
+		tr := &gateway.Transfer{ChainID: s.Chain.Slug, TxHash: l.TxHash.Hex(), LogIndex: uint64(l.LogIndex),
+			BlockNumber: uint64(l.BlockNumber), BlockHash: l.BlockHash.Hex(), Token: chain.FormatAddress(s.Chain.Protocol, l.Address),
+			From: chain.FormatAddress(s.Chain.Protocol, sender), To: chain.FormatAddress(s.Chain.Protocol, recipient),
+			Amount: l.Amount(), OrderID: w.OrderID, ProjectID: w.ProjectID, Mode: w.Mode, SeenAt: now}
+		if t, ok := s.tokens[l.Address]; ok {
+			tr.Currency = t.Symbol
+		}
+		batch.Transfers = append(batch.Transfers, tr)
+	}
+	if err := s.Store.ApplyScan(ctx, batch); err != nil {
+		return false, err
+	}
+	s.report(head, to, nil)
+	return to == head, nil
+}
+
+func (s *Scanner) loadWatched(ctx context.Context) error {
+	since := s.loadedAt.Add(-watchOverlap)
+	started := s.Now()
+	ws, err := s.Store.WatchedAddresses(ctx, s.Chain.Protocol, since)
+	if err != nil {
+		return err
+	}
+	for _, w := range ws {
+		b, err := chain.ParseAddress(s.Chain.Protocol, w.Address)
+		if err != nil {
+			continue
+		}
+		s.watched[b] = w
+	}
+	s.loadedAt = started
+	return nil
+}
+
+// rewind finds the newest applied block still on the canonical chain and undoes what came after.
+func (s *Scanner) rewind(ctx context.Context) error {
+	blocks, err := s.Store.RecentBlocks(ctx, s.Chain.Slug)
+	if err != nil {
+		return err
+	}
+	for _, b := range blocks {
+		h, err := s.Client.HeaderByNumber(ctx, b.Number)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if strings.EqualFold(h.Hash.Hex(), b.Hash) {
+			removed, err := s.Store.Rewind(ctx, s.Chain.Slug, b, s.Now().UTC().Truncate(time.Millisecond))
+			if err == nil {
+				s.Log.Warn("reorg: rewound", "chain", s.Chain.Slug, "to_block", b.Number, "removed_transfers", removed)
+			}
+			return err
+		}
+	}
+	// Deeper than anything remembered: go back a whole window below the oldest remembered block
+	// and trust the node's chain from there; blocks are rescanned, transfers are never counted twice.
+	var back uint64
+	if n := len(blocks); n > 0 && blocks[n-1].Number > ReorgWindow {
+		back = blocks[n-1].Number - ReorgWindow
+	}
+	h, err := s.Client.HeaderByNumber(ctx, back)
+	if err != nil {
+		return err
+	}
+	s.Log.Error("reorg deeper than the remembered blocks: rescanning", "chain", s.Chain.Slug, "from_block", back)
+	_, err = s.Store.Rewind(ctx, s.Chain.Slug, gateway.BlockRef{Number: back, Hash: h.Hash.Hex()}, s.Now().UTC().Truncate(time.Millisecond))
+	return err
+}

@@ -1,0 +1,355 @@
+package evm_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/stablegate/stablegate/internal/api"
+	"github.com/stablegate/stablegate/internal/chain"
+	"github.com/stablegate/stablegate/internal/chain/devnet"
+	"github.com/stablegate/stablegate/internal/chain/evm"
+	"github.com/stablegate/stablegate/internal/chain/faultproxy"
+	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/store"
+	"github.com/stablegate/stablegate/internal/store/sqlite"
+)
+
+const abandon = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
+
+// world is a devnet, a gateway on SQLite serving its API over HTTP, and a scanner on the devnet.
+type world struct {
+	t       *testing.T
+	chain   *devnet.Chain
+	store   *store.Store
+	svc     *gateway.Service
+	api     string
+	key     string
+	scanner *evm.Scanner
+	rpc     string
+}
+
+func newWorld(t *testing.T, confirmations int, rpcThrough func(string) string) *world {
+	t.Helper()
+	c, err := devnet.Start(devnet.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "e2e.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc := &gateway.Service{Store: st}
+	evmX, _ := chain.AccountXPub(abandon, chain.EVM)
+	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Shop", Website: "https://shop.example.com",
+		XPubs: map[chain.Protocol]string{chain.EVM: evmX}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(api.New(svc, api.Config{PublicURL: "http://pay.example.com"}))
+	t.Cleanup(hs.Close)
+	w := &world{t: t, chain: c, store: st, svc: svc, api: hs.URL, key: cp.Keys[0].Key, rpc: c.RPCURL()}
+	if rpcThrough != nil {
+		w.rpc = rpcThrough(c.RPCURL())
+	}
+	w.scanner = w.newScanner(confirmations)
+	return w
+}
+
+func (w *world) newScanner(confirmations int) *evm.Scanner {
+	client, err := evm.NewClient([]string{w.rpc}, fastConfig())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	reg, _ := chain.Lookup("devnet")
+	start := uint64(1)
+	return &evm.Scanner{Chain: reg, Client: client, Store: w.store, Confirmations: confirmations, StartBlock: &start, MaxRange: 50}
+}
+
+func (w *world) call(method, path, body string) map[string]any {
+	w.t.Helper()
+	req, _ := http.NewRequest(method, w.api+path, bytes.NewBufferString(body))
+	req.Header.Set("Authorization", "Bearer "+w.key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil || out["success"] != true {
+		w.t.Fatalf("%s %s: %s", method, path, raw)
+	}
+	return out["data"].(map[string]any)
+}
+
+func (w *world) order(amount, currency string) (id string, addr common.Address) {
+	w.t.Helper()
+	d := w.call("POST", "/api/v1/orders", fmt.Sprintf(`{"orderReference":"%s","amount":"%s","currency":"%s","chainId":"devnet"}`,
+		gateway.NewID("ref"), amount, currency))
+	return d["orderId"].(string), common.HexToAddress(d["address"].(string))
+}
+
+func (w *world) get(id string) map[string]any {
+	w.t.Helper()
+	return w.call("GET", "/api/v1/orders/"+id, "")
+}
+
+func (w *world) pay(currency string, to common.Address, base int64) common.Hash {
+	w.t.Helper()
+	h, err := w.chain.Transfer(context.Background(), currency, to, big.NewInt(base))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return h
+}
+
+// scan runs the scanner until it has caught up with the head.
+func (w *world) scan() {
+	w.t.Helper()
+	var last error
+	for range 200 {
+		caughtUp, err := w.scanner.RunOnce(context.Background())
+		if err != nil {
+			last = err
+			continue // a fault or a reorg: the next step retries
+		}
+		if caughtUp {
+			return
+		}
+	}
+	w.t.Fatalf("the scanner never caught up; last error: %v", last)
+}
+
+func (w *world) events(orderID string) []string {
+	rows, err := w.store.DB().Query(`SELECT type, data FROM events ORDER BY created_at, rowid`)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var typ, data string
+		rows.Scan(&typ, &data)
+		if bytes.Contains([]byte(data), []byte(orderID)) {
+			out = append(out, typ)
+		}
+	}
+	return out
+}
+
+func expect(t *testing.T, d map[string]any, fields map[string]any) {
+	t.Helper()
+	for k, v := range fields {
+		if d[k] != v {
+			t.Errorf("%s = %v, want %v (order %v)", k, d[k], v, d)
+		}
+	}
+}
+
+func TestExactPaymentCompletesAfterConfirmations(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 3, nil)
+	id, addr := w.order("12.5", "USDT")
+	tx := w.pay("USDT", addr, 12_500_000)
+	w.chain.Mine()
+	w.scan()
+	expect(t, w.get(id), map[string]any{"status": "confirming", "paidAmount": "12.5", "txHash": tx.Hex()})
+	w.chain.Mine()
+	w.scan()
+	d := w.get(id)
+	expect(t, d, map[string]any{"status": "confirming"})
+	if p := d["payments"].([]any)[0].(map[string]any); p["confirmations"] != float64(2) || p["amount"] != "12.5" {
+		t.Errorf("payment = %v", p)
+	}
+	w.chain.Mine()
+	w.scan()
+	d = w.get(id)
+	expect(t, d, map[string]any{"status": "completed", "overpaid": false, "multiplePayments": false})
+	if d["completedAt"] == nil {
+		t.Error("completedAt missing")
+	}
+	if ev := w.events(id); len(ev) != 1 || ev[0] != "order.completed" {
+		t.Errorf("events = %v, want one order.completed", ev)
+	}
+	// More blocks and scans change nothing and count nothing twice.
+	w.chain.Mine()
+	w.scan()
+	expect(t, w.get(id), map[string]any{"status": "completed", "paidAmount": "12.5"})
+	if ev := w.events(id); len(ev) != 1 {
+		t.Errorf("events after more blocks = %v", ev)
+	}
+}
+
+func TestPaymentKinds(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	two, twoAddr := w.order("10", "USDC")
+	short, shortAddr := w.order("10", "USDT")
+	over, overAddr := w.order("10", "USDT")
+	dai, daiAddr := w.order("1.000000000000000001", "DAI")
+	w.pay("USDC", twoAddr, 4_000_000)
+	w.pay("USDT", shortAddr, 9_999_999)
+	w.pay("USDT", overAddr, 10_500_000)
+	w.pay("DAI", daiAddr, 0) // a zero transfer first
+	w.chain.Mine()
+	w.pay("USDC", twoAddr, 6_000_000)
+	daiBase, _ := new(big.Int).SetString("1000000000000000001", 10)
+	if _, err := w.chain.Transfer(context.Background(), "DAI", daiAddr, daiBase); err != nil {
+		t.Fatal(err)
+	}
+	w.chain.Mine()
+	w.scan()
+	expect(t, w.get(two), map[string]any{"status": "completed", "multiplePayments": true, "paidAmount": "10"})
+	expect(t, w.get(short), map[string]any{"status": "underpaid", "paidAmount": "9.999999"})
+	expect(t, w.get(over), map[string]any{"status": "completed", "overpaid": true, "paidAmount": "10.5"})
+	expect(t, w.get(dai), map[string]any{"status": "completed", "paidAmount": "1.000000000000000001"})
+	// A top-up completes the underpaid order.
+	w.pay("USDT", shortAddr, 1)
+	w.chain.Mine()
+	w.scan()
+	expect(t, w.get(short), map[string]any{"status": "completed", "multiplePayments": true, "paidAmount": "10"})
+	if ev := w.events(short); len(ev) != 2 || ev[0] != "order.underpaid" || ev[1] != "order.completed" {
+		t.Errorf("underpaid order events = %v", ev)
+	}
+}
+
+func TestNonRegistryTokenIsNotCredited(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	id, addr := w.order("1", "USDT")
+	// A copy of the test token, deployed at an address outside the registry.
+	fake := deployFakeToken(t, w.chain)
+	if _, err := devnet.SendContract(context.Background(), w.chain.RPCURL(), fake, addr, big.NewInt(1_000_000)); err != nil {
+		t.Fatal(err)
+	}
+	w.chain.Mine()
+	w.scan()
+	expect(t, w.get(id), map[string]any{"status": "pending", "paidAmount": "0"})
+}
+
+func TestReorgBeforeConfirmation(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 3, nil)
+	id, addr := w.order("5", "USDT")
+	w.pay("USDT", addr, 5_000_000)
+	w.chain.Mine()
+	w.scan()
+	expect(t, w.get(id), map[string]any{"status": "confirming"})
+	// The block with the payment is replaced by a branch without it.
+	if err := w.chain.Reorg(context.Background(), 1, true); err != nil {
+		t.Fatal(err)
+	}
+	w.scan()
+	expect(t, w.get(id), map[string]any{"status": "pending", "paidAmount": "0"})
+	if ev := w.events(id); len(ev) != 1 || ev[0] != "order.reorged" {
+		t.Errorf("events = %v, want order.reorged", ev)
+	}
+	// Paid again, re-mined, reorged with the payment kept: counted once.
+	w.pay("USDT", addr, 5_000_000)
+	w.chain.Mine()
+	w.scan()
+	if err := w.chain.Reorg(context.Background(), 1, false); err != nil {
+		t.Fatal(err)
+	}
+	w.chain.Mine()
+	w.chain.Mine()
+	w.scan()
+	d := w.get(id)
+	expect(t, d, map[string]any{"status": "completed", "paidAmount": "5", "multiplePayments": false})
+	if n := len(d["payments"].([]any)); n != 1 {
+		t.Errorf("%d payments recorded, want 1", n)
+	}
+}
+
+// The RPC endpoint fails half its calls and limits log ranges: every payment is still found.
+func TestFaultyProvider(t *testing.T) {
+	t.Parallel()
+	var proxy *faultproxy.Proxy
+	w := newWorld(t, 1, func(upstream string) string {
+		p, err := faultproxy.Start(upstream, faultproxy.Faults{Rate: 0.5, MaxLogRange: 3, Seed: 11,
+			Kinds: []faultproxy.Kind{faultproxy.RateLimit, faultproxy.ServerError, faultproxy.Timeout, faultproxy.Drop}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		proxy = p
+		return p.URL()
+	})
+	var ids []string
+	for i := range 8 {
+		id, addr := w.order("2", "USDT")
+		ids = append(ids, id)
+		w.pay("USDT", addr, 2_000_000)
+		w.chain.Mine()
+		if i%3 == 0 {
+			w.chain.Mine()
+		}
+	}
+	w.scan()
+	for _, id := range ids {
+		expect(t, w.get(id), map[string]any{"status": "completed", "paidAmount": "2"})
+	}
+	if _, injected, refused := proxy.Stats(); injected == 0 || refused == 0 {
+		t.Errorf("faults not exercised: %d injected, %d refused", injected, refused)
+	}
+}
+
+// A scanner that stops between steps and a new one that takes over (as after a crash) skip no
+// block and count nothing twice.
+func TestRestartSkipsNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	var ids []string
+	for range 6 {
+		id, addr := w.order("3", "USDT")
+		ids = append(ids, id)
+		w.pay("USDT", addr, 3_000_000)
+		w.chain.Mine()
+	}
+	w.scanner.MaxRange = 2
+	if _, err := w.scanner.RunOnce(context.Background()); err != nil { // part of the way
+		t.Fatal(err)
+	}
+	w.scanner = w.newScanner(1) // a fresh process: nothing in memory
+	w.scanner.MaxRange = 2
+	w.scan()
+	w.scanner = w.newScanner(1)
+	w.scan()
+	for _, id := range ids {
+		expect(t, w.get(id), map[string]any{"status": "completed", "paidAmount": "3"})
+	}
+}
+
+func TestExpiryAndLatePayment(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	// Orders created by a clock an hour behind are already past their window and grace.
+	w.svc.Now = func() time.Time { return time.Now().Add(-time.Hour) }
+	id, addr := w.order("1", "USDT")
+	if n, err := w.store.ExpireOrders(context.Background(), time.Now()); err != nil || n != 1 {
+		t.Fatalf("ExpireOrders = %d, %v", n, err)
+	}
+	expect(t, w.get(id), map[string]any{"status": "expired"})
+	// The address is still watched: a late payment is recorded and completes the order late.
+	w.pay("USDT", addr, 1_000_000)
+	w.chain.Mine()
+	w.scan()
+	expect(t, w.get(id), map[string]any{"status": "completed", "paidLate": true})
+	ev := w.events(id)
+	if len(ev) != 3 || ev[0] != "order.expired" || ev[1] != "order.completed" || ev[2] != "order.paid_late" {
+		t.Errorf("events = %v", ev)
+	}
+}

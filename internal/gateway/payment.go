@@ -1,0 +1,226 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"math/big"
+	"time"
+
+	"github.com/stablegate/stablegate/internal/chain"
+	"github.com/stablegate/stablegate/internal/money"
+)
+
+// Transfer is one token Transfer log to a watched address. (ChainID, TxHash, LogIndex) is its
+// on-chain key: stored once, so never counted twice.
+type Transfer struct {
+	ChainID     string
+	TxHash      string
+	LogIndex    uint64
+	BlockNumber uint64
+	BlockHash   string
+	Token       string // contract address
+	Currency    string // registry symbol; empty for a token outside the registry (ignored)
+	From, To    string
+	Amount      *big.Int
+	OrderID     string
+	ProjectID   string
+	Mode        Mode
+	Confirmed   bool
+	SeenAt      time.Time
+}
+
+// Credited reports whether the transfer counts: a registry token.
+func (t *Transfer) Credited() bool { return t.Currency != "" }
+
+// Watch is an address the scanner matches transfers against, and whom it belongs to.
+type Watch struct {
+	Protocol  chain.Protocol
+	Address   string
+	ProjectID string
+	Mode      Mode
+	OrderID   string
+	CreatedAt time.Time
+}
+
+// BlockRef names a block.
+type BlockRef struct {
+	Number uint64
+	Hash   string
+}
+
+// ScanBatch is what one scanner step applies in one transaction: the transfers found in blocks
+// From..To, the new cursor (To, ToHash), and the head that confirmations count from.
+type ScanBatch struct {
+	ChainID   string
+	From, To  uint64 // From > To: no new blocks, only confirmations
+	ToHash    string
+	Head      uint64
+	Required  int
+	Transfers []*Transfer
+	// Blocks are further blocks of the range to remember (those near the head), so that a reorg's
+	// fork point is found without rescanning far.
+	Blocks []BlockRef
+	Now    time.Time
+}
+
+// ChainStore is what the chain scanner needs of storage.
+type ChainStore interface {
+	Cursor(ctx context.Context, chainID string) (BlockRef, bool, error)
+	RecentBlocks(ctx context.Context, chainID string) ([]BlockRef, error)
+	WatchedAddresses(ctx context.Context, p chain.Protocol, since time.Time) ([]Watch, error)
+	// ApplyScan stores new transfers, marks confirmations, settles the orders they touch and
+	// writes their events, and moves the cursor, all in one transaction.
+	ApplyScan(ctx context.Context, b *ScanBatch) error
+	// Rewind undoes everything above the block (a reorg): its transfers are removed and their
+	// orders settled again, with order.reorged events.
+	Rewind(ctx context.Context, chainID string, to BlockRef, now time.Time) (removed int, err error)
+	// ExpireOrders moves pending orders past expiresAt + grace to expired.
+	ExpireOrders(ctx context.Context, now time.Time) (int, error)
+	OrderTransfers(ctx context.Context, orderID string) ([]*Transfer, error)
+}
+
+// Event types of orders.
+const (
+	EventOrderCompleted = "order.completed"
+	EventOrderUnderpaid = "order.underpaid"
+	EventOrderExpired   = "order.expired"
+	EventOrderPaidLate  = "order.paid_late"
+	EventOrderReorged   = "order.reorged"
+)
+
+// Event is an outbox row: written in the transaction of the change it reports.
+type Event struct {
+	ID        string
+	ProjectID string
+	Mode      Mode
+	Type      string
+	Data      json.RawMessage
+	CreatedAt time.Time
+}
+
+// Settle recomputes an order from its credited transfers (DESIGN §2): completed once confirmed
+// payments reach the amount, underpaid when everything paid is confirmed but short, confirming
+// while a payment waits for confirmations, pending (or expired) with none. It returns the events
+// the change calls for; reorged says the transfers changed because blocks were undone.
+func Settle(o *Order, transfers []*Transfer, now time.Time, reorged bool) []string {
+	seen, confirmed := new(big.Int), new(big.Int)
+	count, late := 0, false
+	deadline := o.ExpiresAt.Add(time.Duration(o.GraceMinutes) * time.Minute)
+	var first *Transfer
+	for _, t := range transfers {
+		if !t.Credited() {
+			continue
+		}
+		count++
+		seen.Add(seen, t.Amount)
+		if t.Confirmed {
+			confirmed.Add(confirmed, t.Amount)
+		}
+		if first == nil || t.BlockNumber < first.BlockNumber || (t.BlockNumber == first.BlockNumber && t.LogIndex < first.LogIndex) {
+			first = t
+		}
+		if t.SeenAt.After(deadline) {
+			late = true
+		}
+	}
+	before := o.Status
+	wasLate := o.PaidLate
+	o.PaidAmount = seen
+	o.MultiplePayments = count > 1
+	o.Overpaid = confirmed.Cmp(o.Amount) > 0
+	o.PaidLate = late
+	o.TxHash = ""
+	if first != nil {
+		o.TxHash = first.TxHash
+	}
+	switch {
+	case count == 0 && before == OrderExpired:
+	case count == 0 && now.After(deadline):
+		o.Status = OrderExpired
+	case count == 0:
+		o.Status = OrderPending
+	case confirmed.Cmp(o.Amount) >= 0:
+		o.Status = OrderCompleted
+	case confirmed.Cmp(seen) == 0:
+		o.Status = OrderUnderpaid
+	default:
+		o.Status = OrderConfirming
+	}
+	if o.Status == OrderCompleted && o.CompletedAt == nil {
+		t := now
+		o.CompletedAt = &t
+	} else if o.Status != OrderCompleted {
+		o.CompletedAt = nil
+	}
+	var events []string
+	if reorged && (before != o.Status || o.PaidAmount.Sign() == 0) && (before == OrderCompleted || before == OrderConfirming || before == OrderUnderpaid) {
+		events = append(events, EventOrderReorged)
+	}
+	if o.Status != before {
+		switch o.Status {
+		case OrderCompleted:
+			events = append(events, EventOrderCompleted)
+		case OrderUnderpaid:
+			events = append(events, EventOrderUnderpaid)
+		case OrderExpired:
+			events = append(events, EventOrderExpired)
+		}
+	}
+	if o.PaidLate && !wasLate {
+		events = append(events, EventOrderPaidLate)
+	}
+	return events
+}
+
+// OrderEventData is the data of an order event, as PayIn's webhooks carry it.
+func OrderEventData(o *Order) json.RawMessage {
+	c, _ := chain.Lookup(o.ChainID)
+	tok, _ := c.Token(o.Currency)
+	d := map[string]any{"orderId": o.ID, "orderReference": o.Reference, "status": o.Status,
+		"amount": money.Format(o.Amount, tok.Decimals), "paidAmount": money.Format(o.PaidAmount, tok.Decimals),
+		"currency": o.Currency, "chainId": o.ChainID, "address": o.Address,
+		"overpaid": o.Overpaid, "paidLate": o.PaidLate, "multiplePayments": o.MultiplePayments}
+	if o.TxHash != "" {
+		d["txHash"] = o.TxHash
+	}
+	if o.CompletedAt != nil {
+		d["completedAt"] = o.CompletedAt.UTC().Format(time.RFC3339Nano)
+	}
+	raw, _ := json.Marshal(d)
+	return raw
+}
+
+// Payment is one payment of an order as the API shows it.
+type Payment struct {
+	TxHash        string
+	LogIndex      uint64
+	Amount        *big.Int
+	BlockNumber   uint64
+	Confirmations uint64
+	From          string
+}
+
+// OrderPayments returns the order's payments with their confirmations counted from the chain's
+// scanned head.
+func (s *Service) OrderPayments(ctx context.Context, o *Order) ([]Payment, error) {
+	transfers, err := s.Store.OrderTransfers(ctx, o.ID)
+	if err != nil || len(transfers) == 0 {
+		return nil, err
+	}
+	head, _, err := s.Store.Cursor(ctx, o.ChainID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Payment, 0, len(transfers))
+	for _, t := range transfers {
+		if !t.Credited() {
+			continue
+		}
+		p := Payment{TxHash: t.TxHash, LogIndex: t.LogIndex, Amount: t.Amount, BlockNumber: t.BlockNumber, From: t.From}
+		if head.Number >= t.BlockNumber {
+			p.Confirmations = head.Number - t.BlockNumber + 1
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

@@ -1,0 +1,317 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stablegate/stablegate/internal/chain"
+	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/money"
+)
+
+var _ gateway.ChainStore = (*Store)(nil)
+
+// keepBlocks is how far back applied blocks are remembered to find a reorg's fork point.
+const keepBlocks = 4096
+
+// Cursor returns the last applied block of a chain.
+func (s *Store) Cursor(ctx context.Context, chainID string) (gateway.BlockRef, bool, error) {
+	var b gateway.BlockRef
+	var n int64
+	err := s.queryRow(ctx, `SELECT block_number, block_hash FROM chain_cursors WHERE chain_id = ?`, chainID).Scan(&n, &b.Hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, false, nil
+	} else if err != nil {
+		return b, false, fmt.Errorf("read cursor: %w", err)
+	}
+	b.Number = uint64(n)
+	return b, true, nil
+}
+
+// RecentBlocks returns the remembered applied blocks, newest first.
+func (s *Store) RecentBlocks(ctx context.Context, chainID string) ([]gateway.BlockRef, error) {
+	rows, err := s.query(ctx, `SELECT block_number, block_hash FROM chain_blocks WHERE chain_id = ? ORDER BY block_number DESC LIMIT 256`, chainID)
+	if err != nil {
+		return nil, fmt.Errorf("recent blocks: %w", err)
+	}
+	defer rows.Close()
+	var out []gateway.BlockRef
+	for rows.Next() {
+		var b gateway.BlockRef
+		var n int64
+		if err := rows.Scan(&n, &b.Hash); err != nil {
+			return nil, err
+		}
+		b.Number = uint64(n)
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// WatchedAddresses returns the addresses of the protocol assigned to orders since the time.
+func (s *Store) WatchedAddresses(ctx context.Context, p chain.Protocol, since time.Time) ([]gateway.Watch, error) {
+	rows, err := s.query(ctx, `SELECT address, project_id, mode, order_id, created_at FROM addresses
+		WHERE protocol = ? AND created_at >= ? AND order_id IS NOT NULL`, string(p), ms(since))
+	if err != nil {
+		return nil, fmt.Errorf("watched addresses: %w", err)
+	}
+	defer rows.Close()
+	var out []gateway.Watch
+	for rows.Next() {
+		w := gateway.Watch{Protocol: p}
+		var mode string
+		var created int64
+		if err := rows.Scan(&w.Address, &w.ProjectID, &mode, &w.OrderID, &created); err != nil {
+			return nil, err
+		}
+		w.Mode, w.CreatedAt = gateway.Mode(mode), fromMS(created)
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ApplyScan applies one scanner step in one transaction.
+func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
+	return s.inTx(ctx, func(t *tx) error {
+		touched := map[string]bool{}
+		for _, tr := range b.Transfers {
+			status := "ignored"
+			if tr.Credited() {
+				status = "credited"
+			}
+			res, err := t.exec(ctx, `INSERT INTO transfers (chain_id, tx_hash, log_index, block_number, block_hash, token, currency,
+				from_address, to_address, amount, order_id, project_id, mode, status, confirmed, seen_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING`,
+				tr.ChainID, tr.TxHash, int64(tr.LogIndex), int64(tr.BlockNumber), tr.BlockHash, tr.Token, tr.Currency,
+				tr.From, tr.To, tr.Amount.String(), nullIfEmpty(tr.OrderID), tr.ProjectID, string(tr.Mode), status, ms(tr.SeenAt))
+			if err != nil {
+				return fmt.Errorf("insert transfer: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 && tr.OrderID != "" && tr.Credited() {
+				touched[tr.OrderID] = true
+			}
+		}
+		if b.Required < 1 {
+			b.Required = 1
+		}
+		if int64(b.Head)-int64(b.Required)+1 >= 0 {
+			confirmedUpTo := int64(b.Head) - int64(b.Required) + 1
+			rows, err := t.QueryContext(ctx, s.q(`UPDATE transfers SET confirmed = 1
+				WHERE chain_id = ? AND confirmed = 0 AND block_number <= ? RETURNING order_id`), b.ChainID, confirmedUpTo)
+			if err != nil {
+				return fmt.Errorf("confirm transfers: %w", err)
+			}
+			for rows.Next() {
+				var id sql.NullString
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				if id.Valid {
+					touched[id.String] = true
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		for id := range touched {
+			if err := s.settle(ctx, t, id, b.Now, false); err != nil {
+				return err
+			}
+		}
+		if b.From > b.To {
+			return nil
+		}
+		for _, blk := range b.Blocks {
+			if _, err := t.exec(ctx, `INSERT INTO chain_blocks (chain_id, block_number, block_hash) VALUES (?, ?, ?)
+				ON CONFLICT (chain_id, block_number) DO UPDATE SET block_hash = excluded.block_hash`, b.ChainID, int64(blk.Number), blk.Hash); err != nil {
+				return fmt.Errorf("remember block: %w", err)
+			}
+		}
+		return setCursor(ctx, t, b.ChainID, b.To, b.ToHash, b.Now)
+	})
+}
+
+func setCursor(ctx context.Context, t *tx, chainID string, number uint64, hash string, now time.Time) error {
+	if _, err := t.exec(ctx, `INSERT INTO chain_cursors (chain_id, block_number, block_hash, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (chain_id) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash, updated_at = excluded.updated_at`,
+		chainID, int64(number), hash, ms(now)); err != nil {
+		return fmt.Errorf("move cursor: %w", err)
+	}
+	if _, err := t.exec(ctx, `INSERT INTO chain_blocks (chain_id, block_number, block_hash) VALUES (?, ?, ?)
+		ON CONFLICT (chain_id, block_number) DO UPDATE SET block_hash = excluded.block_hash`, chainID, int64(number), hash); err != nil {
+		return fmt.Errorf("remember block: %w", err)
+	}
+	if _, err := t.exec(ctx, `DELETE FROM chain_blocks WHERE chain_id = ? AND block_number < ?`, chainID, int64(number)-keepBlocks); err != nil {
+		return fmt.Errorf("forget old blocks: %w", err)
+	}
+	return nil
+}
+
+// Rewind removes everything applied above the block and settles the orders it touched again.
+func (s *Store) Rewind(ctx context.Context, chainID string, to gateway.BlockRef, now time.Time) (int, error) {
+	removed := 0
+	err := s.inTx(ctx, func(t *tx) error {
+		removed = 0
+		rows, err := t.QueryContext(ctx, s.q(`DELETE FROM transfers WHERE chain_id = ? AND block_number > ? RETURNING order_id`), chainID, int64(to.Number))
+		if err != nil {
+			return fmt.Errorf("remove reorged transfers: %w", err)
+		}
+		touched := map[string]bool{}
+		for rows.Next() {
+			var id sql.NullString
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			removed++
+			if id.Valid {
+				touched[id.String] = true
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, `DELETE FROM chain_blocks WHERE chain_id = ? AND block_number > ?`, chainID, int64(to.Number)); err != nil {
+			return fmt.Errorf("forget reorged blocks: %w", err)
+		}
+		for id := range touched {
+			if err := s.settle(ctx, t, id, now, true); err != nil {
+				return err
+			}
+		}
+		return setCursor(ctx, t, chainID, to.Number, to.Hash, now)
+	})
+	return removed, err
+}
+
+// settle recomputes one order from its transfers, stores the change and writes its events.
+func (s *Store) settle(ctx context.Context, t *tx, orderID string, now time.Time, reorged bool) error {
+	o, err := scanOrder(t.queryRow(ctx, `SELECT `+orderColumns+` FROM orders WHERE id = ?`, orderID))
+	if err != nil {
+		return fmt.Errorf("settle %s: %w", orderID, err)
+	}
+	transfers, err := s.orderTransfers(ctx, t.QueryContext, orderID)
+	if err != nil {
+		return err
+	}
+	events := gateway.Settle(o, transfers, now, reorged)
+	if _, err := t.exec(ctx, `UPDATE orders SET status = ?, paid_amount = ?, overpaid = ?, paid_late = ?, multiple_payments = ?,
+		tx_hash = ?, completed_at = ? WHERE id = ?`, string(o.Status), o.PaidAmount.String(), b2i(o.Overpaid), b2i(o.PaidLate),
+		b2i(o.MultiplePayments), o.TxHash, nullTime(o.CompletedAt), o.ID); err != nil {
+		return fmt.Errorf("settle %s: %w", orderID, err)
+	}
+	return writeEvents(ctx, t, o, events, now)
+}
+
+func writeEvents(ctx context.Context, t *tx, o *gateway.Order, types []string, now time.Time) error {
+	for _, typ := range types {
+		if _, err := t.exec(ctx, `INSERT INTO events (id, project_id, mode, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			gateway.NewID("evt"), o.ProjectID, string(o.Mode), typ, string(gateway.OrderEventData(o)), ms(now)); err != nil {
+			return fmt.Errorf("write event %s: %w", typ, err)
+		}
+	}
+	return nil
+}
+
+type queryFunc func(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+
+const transferColumns = `chain_id, tx_hash, log_index, block_number, block_hash, token, currency, from_address, to_address,
+	amount, order_id, project_id, mode, confirmed, seen_at`
+
+func (s *Store) orderTransfers(ctx context.Context, query queryFunc, orderID string) ([]*gateway.Transfer, error) {
+	rows, err := query(ctx, s.q(`SELECT `+transferColumns+` FROM transfers WHERE order_id = ? ORDER BY block_number, log_index`), orderID)
+	if err != nil {
+		return nil, fmt.Errorf("order transfers: %w", err)
+	}
+	defer rows.Close()
+	var out []*gateway.Transfer
+	for rows.Next() {
+		var tr gateway.Transfer
+		var logIndex, block, seen int64
+		var amount, mode string
+		var order sql.NullString
+		var confirmed int
+		if err := rows.Scan(&tr.ChainID, &tr.TxHash, &logIndex, &block, &tr.BlockHash, &tr.Token, &tr.Currency, &tr.From, &tr.To,
+			&amount, &order, &tr.ProjectID, &mode, &confirmed, &seen); err != nil {
+			return nil, err
+		}
+		if tr.Amount, err = money.ParseBase(amount); err != nil {
+			return nil, err
+		}
+		tr.LogIndex, tr.BlockNumber, tr.OrderID, tr.Mode = uint64(logIndex), uint64(block), order.String, gateway.Mode(mode)
+		tr.Confirmed, tr.SeenAt = confirmed != 0, fromMS(seen)
+		out = append(out, &tr)
+	}
+	return out, rows.Err()
+}
+
+// OrderTransfers returns an order's transfers in chain order.
+func (s *Store) OrderTransfers(ctx context.Context, orderID string) ([]*gateway.Transfer, error) {
+	return s.orderTransfers(ctx, s.read.QueryContext, orderID)
+}
+
+// ExpireOrders expires pending orders whose window and grace are over, with their events.
+func (s *Store) ExpireOrders(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	err := s.inTx(ctx, func(t *tx) error {
+		n = 0
+		rows, err := t.QueryContext(ctx, s.q(`SELECT `+orderColumns+` FROM orders
+			WHERE status = 'pending' AND expires_at <= ? AND expires_at + grace_minutes * 60000 < ? LIMIT 1000`), ms(now), ms(now))
+		if err != nil {
+			return fmt.Errorf("find expired orders: %w", err)
+		}
+		var due []*gateway.Order
+		for rows.Next() {
+			o, err := scanOrder(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			due = append(due, o)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, o := range due {
+			o.Status = gateway.OrderExpired
+			if _, err := t.exec(ctx, `UPDATE orders SET status = 'expired' WHERE id = ? AND status = 'pending'`, o.ID); err != nil {
+				return fmt.Errorf("expire order: %w", err)
+			}
+			if err := writeEvents(ctx, t, o, []string{gateway.EventOrderExpired}, now); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return ms(*t)
+}
