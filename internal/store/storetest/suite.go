@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		"IdempotencyKeys":           testIdempotency,
 		"FailedWriteChangesNothing": testFailedWrite,
 		"ReserveIndicesUnique":      testReserveIndices,
+		"ChainScan":                 testChainScan,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -473,5 +474,74 @@ func testReserveIndices(t *testing.T, s gateway.Store) {
 	// The counters are per protocol: TRON starts at 0.
 	if i, err := s.ReserveAddressIndex(ctx, cp.Project.ID, chain.TRON); err != nil || i != 0 {
 		t.Errorf("first TRON index = %d, %v", i, err)
+	}
+}
+
+func testChainScan(t *testing.T, s gateway.Store) {
+	ctx := context.Background()
+	svc, cp := project(t, s, "https://shop.example.com")
+	pr := principal(t, svc, cp, gateway.Test)
+	o, _, err := svc.CreateOrder(ctx, pr, order("S-1", "10", "USDT", "devnet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := s.WatchedAddresses(ctx, chain.EVM, testNow.Add(-time.Minute))
+	if err != nil || len(ws) != 1 || ws[0].Address != o.Address || ws[0].OrderID != o.ID {
+		t.Fatalf("watched = %+v, %v", ws, err)
+	}
+	tr := func(tx string, block uint64, amount int64) *gateway.Transfer {
+		return &gateway.Transfer{ChainID: "devnet", TxHash: tx, LogIndex: 0, BlockNumber: block, BlockHash: fmt.Sprintf("0xb%d", block),
+			Token: "0xT", Currency: "USDT", From: "0xF", To: o.Address, Amount: big.NewInt(amount), OrderID: o.ID,
+			ProjectID: o.ProjectID, Mode: o.Mode, SeenAt: testNow}
+	}
+	apply := func(from, to, head uint64, trs ...*gateway.Transfer) {
+		t.Helper()
+		if err := s.ApplyScan(ctx, &gateway.ScanBatch{ChainID: "devnet", From: from, To: to, ToHash: fmt.Sprintf("0xb%d", to),
+			Head: head, Required: 2, Transfers: trs, Now: testNow}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status := func() *gateway.Order {
+		t.Helper()
+		got, err := s.FindOrder(ctx, o.ProjectID, o.Mode, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	apply(1, 5, 5, tr("0x01", 5, 10_000_000))
+	if got := status(); got.Status != gateway.OrderConfirming || got.PaidAmount.Int64() != 10_000_000 {
+		t.Fatalf("after one block: %s %s", got.Status, got.PaidAmount)
+	}
+	// The same transfer again (a rescan) is not counted twice.
+	apply(6, 6, 6, tr("0x01", 5, 10_000_000))
+	if got := status(); got.Status != gateway.OrderCompleted || got.PaidAmount.Int64() != 10_000_000 || got.CompletedAt == nil {
+		t.Fatalf("after confirmation: %s %s", got.Status, got.PaidAmount)
+	}
+	if cur, ok, err := s.Cursor(ctx, "devnet"); err != nil || !ok || cur.Number != 6 || cur.Hash != "0xb6" {
+		t.Errorf("cursor = %+v %v %v", cur, ok, err)
+	}
+	n, err := s.Rewind(ctx, "devnet", gateway.BlockRef{Number: 4, Hash: "0xb4"}, testNow)
+	if err != nil || n != 1 {
+		t.Fatalf("Rewind = %d, %v", n, err)
+	}
+	if got := status(); got.Status != gateway.OrderPending || got.PaidAmount.Sign() != 0 || got.TxHash != "" {
+		t.Errorf("after the reorg: %s %s %q", got.Status, got.PaidAmount, got.TxHash)
+	}
+	if blocks, _ := s.RecentBlocks(ctx, "devnet"); len(blocks) == 0 || blocks[0].Number != 4 {
+		t.Errorf("recent blocks after rewind = %+v", blocks)
+	}
+	if trs, _ := s.OrderTransfers(ctx, o.ID); len(trs) != 0 {
+		t.Errorf("%d transfers survive the rewind", len(trs))
+	}
+	// Expiry: the order was created at testNow with a 10 + 5 minute window.
+	if n, err := s.ExpireOrders(ctx, testNow.Add(14*time.Minute)); err != nil || n != 0 {
+		t.Errorf("expired within grace: %d, %v", n, err)
+	}
+	if n, err := s.ExpireOrders(ctx, testNow.Add(16*time.Minute)); err != nil || n != 1 {
+		t.Errorf("expired after grace: %d, %v", n, err)
+	}
+	if got := status(); got.Status != gateway.OrderExpired {
+		t.Errorf("status = %s, want expired", got.Status)
 	}
 }
