@@ -207,7 +207,7 @@ func TestDev(t *testing.T) {
 	if err != nil || res.StatusCode != 201 {
 		t.Fatalf("README curl: %v %v", err, res)
 	}
-	var order struct{ Data struct{ Address string } }
+	var order struct{ Data struct{ OrderID, Address string } }
 	json.NewDecoder(res.Body).Decode(&order)
 	res.Body.Close()
 	// The credentials name the devnet, and dev pay sends a real transfer to the order's address.
@@ -219,6 +219,39 @@ func TestDev(t *testing.T) {
 		t.Fatalf("dev pay: %v %q", err, out)
 	}
 	waitBalance(t, creds.RPCURL, "USDT", order.Data.Address, big.NewInt(10_500_000))
+	// The gateway watches the devnet: the order completes.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", creds.BaseURL+"/api/v1/orders/"+order.Data.OrderID, nil)
+		req.Header.Set("Authorization", "Bearer "+creds.APIKey)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct{ Data struct{ Status, PaidAmount, TxHash string } }
+		json.NewDecoder(res.Body).Decode(&got)
+		res.Body.Close()
+		if got.Data.Status == "completed" && got.Data.PaidAmount == "10.5" && strings.TrimSpace(out) == got.Data.TxHash {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("order never completed: %+v (paid with %s)", got.Data, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var health struct {
+		Chains []struct {
+			Chain string
+			Head  uint64
+		}
+	}
+	if res, err := http.Get(creds.BaseURL + "/health"); err == nil {
+		json.NewDecoder(res.Body).Decode(&health)
+		res.Body.Close()
+	}
+	if len(health.Chains) != 1 || health.Chains[0].Chain != "devnet" || health.Chains[0].Head == 0 {
+		t.Errorf("/health chains = %+v", health.Chains)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "master.key")); err != nil {
 		t.Errorf("dev did not generate a master key: %v", err)
 	}

@@ -29,7 +29,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	return startGateway(ctx, c, st, kr, log, func(base string) {
+	return startGateway(ctx, c, st, kr, log, nil, func(base string) {
 		log.Info("stablegate listening", "url", base, "version", version)
 	})
 }

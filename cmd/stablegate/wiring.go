@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/stablegate/stablegate/internal/api"
+	"github.com/stablegate/stablegate/internal/chain/evm"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/store"
 	"github.com/stablegate/stablegate/internal/store/postgres"
@@ -138,10 +139,23 @@ func purgeIdempotencyKeys(ctx context.Context, s gateway.Store, log *slog.Logger
 	}
 }
 
-// startGateway wires the store, the domain and the API and serves until ctx ends.
-func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.Keyring, log *slog.Logger, ready func(baseURL string)) error {
+// startGateway wires the store, the domain, the chain scanners and the API and serves until ctx
+// ends.
+func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.Keyring, log *slog.Logger, scanners []*evm.Scanner, ready func(baseURL string)) error {
 	svc := &gateway.Service{Store: st, Keyring: kr, Log: log}
 	go purgeIdempotencyKeys(ctx, st, log)
+	go svc.RunExpiry(ctx, 5*time.Second)
+	for _, sc := range scanners {
+		sc.Store, sc.Log = st, log
+		go sc.Run(ctx)
+	}
+	chains := func() []any {
+		out := make([]any, len(scanners))
+		for i, sc := range scanners {
+			out[i] = sc.Health()
+		}
+		return out
+	}
 	var srv *api.Server
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { srv.ServeHTTP(w, r) })
 	return serveHTTP(ctx, c.Addr, handler, log, func(a net.Addr) {
@@ -149,7 +163,7 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 		if base == "" {
 			base = "http://" + a.String()
 		}
-		srv = api.New(svc, api.Config{PublicURL: base, Version: version, Log: log})
+		srv = api.New(svc, api.Config{PublicURL: base, Version: version, Log: log, Chains: chains})
 		ready(strings.TrimRight(base, "/"))
 	})
 }

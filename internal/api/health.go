@@ -14,6 +14,7 @@ type Health struct {
 	Timestamp time.Time `json:"timestamp"`
 	Version   string    `json:"version"`
 	Reasons   []string  `json:"reasons,omitempty" doc:"What is wrong, when unhealthy"`
+	Chains    []any     `json:"chains,omitempty" doc:"Each watched chain: head, scanned block, lag and last error"`
 }
 
 type healthOutput struct {
@@ -29,6 +30,9 @@ func (s *Server) registerHealth() {
 
 func (s *Server) health(ctx context.Context, _ *struct{}) (*healthOutput, error) {
 	h := Health{Status: "healthy", Timestamp: s.now().UTC().Truncate(time.Second), Version: s.cfg.Version}
+	if s.cfg.Chains != nil {
+		h.Chains = s.cfg.Chains()
+	}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := s.svc.Store.Ping(pctx); err != nil {

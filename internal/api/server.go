@@ -30,6 +30,8 @@ type Config struct {
 	Version   string
 	Log       *slog.Logger
 	Now       func() time.Time
+	// Chains reports the health of each watched chain for /health.
+	Chains func() []any
 }
 
 // Server is the HTTP API.

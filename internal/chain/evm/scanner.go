@@ -307,6 +307,11 @@ func (s *Scanner) rewind(ctx context.Context) error {
 	if n := len(blocks); n > 0 && blocks[n-1].Number > ReorgWindow {
 		back = blocks[n-1].Number - ReorgWindow
 	}
+	if head, err := s.Client.BlockNumber(ctx); err != nil {
+		return err
+	} else if back > head {
+		back = head // the chain was replaced by a shorter one (a restarted devnet)
+	}
 	h, err := s.Client.HeaderByNumber(ctx, back)
 	if err != nil {
 		return err
