@@ -207,7 +207,9 @@ func TestDev(t *testing.T) {
 	if err != nil || res.StatusCode != 201 {
 		t.Fatalf("README curl: %v %v", err, res)
 	}
-	var order struct{ Data struct{ OrderID, Address string } }
+	var order struct {
+		Data struct{ OrderID, Address string }
+	}
 	json.NewDecoder(res.Body).Decode(&order)
 	res.Body.Close()
 	// The credentials name the devnet, and dev pay sends a real transfer to the order's address.
@@ -228,7 +230,9 @@ func TestDev(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got struct{ Data struct{ Status, PaidAmount, TxHash string } }
+		var got struct {
+			Data struct{ Status, PaidAmount, TxHash string }
+		}
 		json.NewDecoder(res.Body).Decode(&got)
 		res.Body.Close()
 		if got.Data.Status == "completed" && got.Data.PaidAmount == "10.5" && strings.TrimSpace(out) == got.Data.TxHash {
