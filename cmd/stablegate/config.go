@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
+
+	"github.com/stablegate/stablegate/internal/chain"
 )
 
 // Config is every option of stablegate. Each has a flag, an environment variable and a key in the
@@ -19,6 +24,18 @@ type Config struct {
 	MasterKeyFile string
 	LogLevel      string
 	LogFormat     string
+	// Chains are the chains to watch, by registry slug.
+	Chains map[string]ChainConfig
+}
+
+// ChainConfig is how to reach and trust one chain.
+type ChainConfig struct {
+	// RPCURLs are JSON-RPC endpoints, tried in order with failover.
+	RPCURLs []string `json:"rpcUrls"`
+	// Confirmations overrides the registry's default when > 0.
+	Confirmations int `json:"confirmations,omitempty"`
+	// StartBlock is where the scanner starts on its first run (default: the head then).
+	StartBlock *uint64 `json:"startBlock,omitempty"`
 }
 
 // option describes one configuration option.
@@ -81,10 +98,12 @@ func (cf *configFlags) load() (*Config, error) {
 	set := map[string]bool{}
 	cf.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	file := map[string]string{}
+	var fileChains map[string]ChainConfig
 	path := *cf.configFile
 	if path == "" {
 		path = os.Getenv("STABLEGATE_CONFIG")
 	}
+	var err error
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -93,6 +112,15 @@ func (cf *configFlags) load() (*Config, error) {
 		var raw map[string]any
 		if err := json.Unmarshal(data, &raw); err != nil {
 			return nil, fmt.Errorf("config file %s: %w", path, err)
+		}
+		if chains, ok := raw["chains"]; ok {
+			delete(raw, "chains")
+			b, _ := json.Marshal(chains)
+			dec := json.NewDecoder(bytes.NewReader(b))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&fileChains); err != nil {
+				return nil, fmt.Errorf("config file %s: chains: %w", path, err)
+			}
 		}
 		for k, v := range raw {
 			if !knownKey(k) {
@@ -122,7 +150,47 @@ func (cf *configFlags) load() (*Config, error) {
 		}
 		*o.ptr(c) = v
 	}
+	if c.Chains, err = loadChains(fileChains); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// loadChains merges the file's chains with STABLEGATE_RPC_<SLUG> variables (comma-separated URLs,
+// slug upper-cased with - as _), which replace the file's URLs, and validates them.
+func loadChains(file map[string]ChainConfig) (map[string]ChainConfig, error) {
+	out := map[string]ChainConfig{}
+	for slug, cc := range file {
+		out[slug] = cc
+	}
+	for _, ch := range chain.All() {
+		env := "STABLEGATE_RPC_" + strings.ToUpper(strings.ReplaceAll(ch.Slug, "-", "_"))
+		if v := os.Getenv(env); v != "" {
+			cc := out[ch.Slug]
+			cc.RPCURLs = strings.Split(v, ",")
+			out[ch.Slug] = cc
+		}
+	}
+	for slug, cc := range out {
+		if _, ok := chain.Lookup(slug); !ok {
+			return nil, fmt.Errorf("chains: unknown chain %q", slug)
+		}
+		if len(cc.RPCURLs) == 0 {
+			return nil, fmt.Errorf("chains: %s has no rpcUrls", slug)
+		}
+		for i, u := range cc.RPCURLs {
+			u = strings.TrimSpace(u)
+			parsed, err := url.Parse(u)
+			if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+				return nil, fmt.Errorf("chains: %s rpcUrls[%d] must be an http(s) URL", slug, i)
+			}
+			cc.RPCURLs[i] = u
+		}
+		if cc.Confirmations < 0 {
+			return nil, fmt.Errorf("chains: %s confirmations must be positive", slug)
+		}
+	}
+	return out, nil
 }
 
 func knownKey(k string) bool {

@@ -10,9 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/chain/devnet"
-	"github.com/stablegate/stablegate/internal/chain/evm"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/store"
 )
@@ -77,13 +75,19 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	creds.devnetInfo = newDevnetInfo(rpcURL, false)
-	client, err := evm.NewClient([]string{rpcURL}, evm.Config{})
+	if c.Chains["devnet"].RPCURLs == nil {
+		c.Chains["devnet"] = ChainConfig{RPCURLs: []string{rpcURL}}
+	}
+	scanners, err := scannersFor(c.Chains)
 	if err != nil {
 		return err
 	}
-	reg, _ := chain.Lookup("devnet")
-	scanner := &evm.Scanner{Chain: reg, Client: client, Interval: 250 * time.Millisecond}
-	return startGateway(ctx, c, st, kr, log, []*evm.Scanner{scanner}, func(base string) {
+	for _, sc := range scanners {
+		if sc.Chain.Slug == "devnet" {
+			sc.Interval = 250 * time.Millisecond
+		}
+	}
+	return startGateway(ctx, c, st, kr, log, scanners, func(base string) {
 		creds.BaseURL = base
 		if err := writeJSON(credsPath, creds); err != nil {
 			log.Error("write dev credentials", "err", err)

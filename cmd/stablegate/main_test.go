@@ -335,3 +335,87 @@ func TestDevnetCommandAndExternalChain(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigChains(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "config.json")
+	os.WriteFile(file, []byte(`{"chains":{"ethereum-sepolia":{"rpcUrls":["https://a.example/rpc","https://b.example/rpc"],"confirmations":3},
+		"polygon-amoy":{"rpcUrls":["https://amoy.example"]}}}`), 0o600)
+	t.Setenv("STABLEGATE_RPC_POLYGON_AMOY", "https://x.example,https://y.example")
+	load := func(args ...string) (*Config, error) {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		cf := newConfigFlags(fs, nil)
+		if err := fs.Parse(append([]string{"--config", file}, args...)); err != nil {
+			t.Fatal(err)
+		}
+		return cf.load()
+	}
+	c, err := load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Chains["ethereum-sepolia"]; len(s.RPCURLs) != 2 || s.Confirmations != 3 {
+		t.Errorf("sepolia = %+v", s)
+	}
+	if a := c.Chains["polygon-amoy"]; len(a.RPCURLs) != 2 || a.RPCURLs[0] != "https://x.example" {
+		t.Errorf("the environment must replace the file's URLs: %+v", a)
+	}
+	for _, bad := range []string{`{"chains":{"solana":{"rpcUrls":["https://x"]}}}`, `{"chains":{"ethereum":{"rpcUrls":["ftp://x"]}}}`,
+		`{"chains":{"ethereum":{"rpcUrls":[]}}}`, `{"chains":{"ethereum":{"rpcUrl":"https://x"}}}`} {
+		os.WriteFile(file, []byte(bad), 0o600)
+		if _, err := load(); err == nil {
+			t.Errorf("config %s accepted", bad)
+		}
+	}
+}
+
+// serve watches the chains its configuration names.
+func TestServeWatchesConfiguredChains(t *testing.T) {
+	dn, err := devnet.Start(devnet.Config{BlockTime: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dn.Close()
+	t.Setenv("STABLEGATE_MASTER_KEY", testMasterKey)
+	t.Setenv("STABLEGATE_RPC_DEVNET", dn.RPCURL())
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	r, w, _ := os.Pipe()
+	go func() {
+		done <- run(ctx, []string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--log-level", "info"}, io.Discard, w)
+	}()
+	defer func() { cancel(); <-done; w.Close() }()
+	var base string
+	dec := json.NewDecoder(r)
+	for base == "" {
+		var line map[string]any
+		if err := dec.Decode(&line); err != nil {
+			t.Fatal(err)
+		}
+		if line["msg"] == "stablegate listening" {
+			base, _ = line["url"].(string)
+		}
+	}
+	go io.Copy(io.Discard, r)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var h struct {
+			Chains []struct {
+				Chain   string
+				Scanned uint64
+			}
+		}
+		if res, err := http.Get(base + "/health"); err == nil {
+			json.NewDecoder(res.Body).Decode(&h)
+			res.Body.Close()
+		}
+		if len(h.Chains) == 1 && h.Chains[0].Chain == "devnet" && h.Chains[0].Scanned > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve does not scan the configured devnet: %+v", h)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -24,13 +24,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("refusing to start: %w", err)
 	}
+	scanners, err := scannersFor(c.Chains)
+	if err != nil {
+		return err
+	}
+	if len(scanners) == 0 {
+		log.Warn("no chains configured: orders can be created but no payment will be seen (see docs/configuration.md, chains)")
+	}
 	st, err := openStore(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	return startGateway(ctx, c, st, kr, log, nil, func(base string) {
-		log.Info("stablegate listening", "url", base, "version", version)
+	return startGateway(ctx, c, st, kr, log, scanners, func(base string) {
+		log.Info("stablegate listening", "url", base, "version", version, "chains", len(scanners))
 	})
 }
 

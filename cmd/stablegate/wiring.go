@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/stablegate/stablegate/internal/api"
+	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/chain/evm"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/store"
@@ -166,4 +167,21 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 		srv = api.New(svc, api.Config{PublicURL: base, Version: version, Log: log, Chains: chains})
 		ready(strings.TrimRight(base, "/"))
 	})
+}
+
+// scannersFor builds one scanner per configured chain.
+func scannersFor(chains map[string]ChainConfig) ([]*evm.Scanner, error) {
+	var out []*evm.Scanner
+	for slug, cc := range chains {
+		ch, _ := chain.Lookup(slug)
+		if ch.Protocol != chain.EVM {
+			return nil, fmt.Errorf("chains: %s: watching %s chains is not supported yet", slug, ch.Protocol)
+		}
+		client, err := evm.NewClient(cc.RPCURLs, evm.Config{})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &evm.Scanner{Chain: ch, Client: client, Confirmations: cc.Confirmations, StartBlock: cc.StartBlock})
+	}
+	return out, nil
 }

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/stablegate/stablegate/internal/chain/devnet"
+)
+
+// The gateway process is killed (SIGKILL, no shutdown) between blocks and while it scans, and
+// restarted on the same chain and database: no block is skipped and nothing is counted twice.
+func TestKillAndRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "stablegate")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	dn, err := devnet.Start(devnet.Config{}) // blocks only when the test mines
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dn.Close()
+	dir := t.TempDir()
+	var base, key string
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "dev", "--devnet-rpc", dn.RPCURL(), "--data", dir, "--addr", "127.0.0.1:0")
+		stdout, _ := cmd.StdoutPipe()
+		cmd.Stderr = nil // its logs are not the test's
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "stablegate dev is running at "); ok {
+				base = u
+				break
+			}
+		}
+		go func() {
+			for sc.Scan() {
+			}
+		}()
+		raw, _ := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
+		var creds devCredentials
+		json.Unmarshal(raw, &creds)
+		key = creds.APIKey
+		if base == "" || key == "" {
+			t.Fatal("gateway did not start")
+		}
+		return cmd
+	}
+	kill := func(cmd *exec.Cmd) {
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+	}
+	call := func(method, path, body string) map[string]any {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out struct{ Data map[string]any }
+		json.NewDecoder(res.Body).Decode(&out)
+		return out.Data
+	}
+
+	cmd := start()
+	type order struct {
+		id   string
+		addr common.Address
+	}
+	var orders []order
+	for round := range 6 {
+		for i := range 3 {
+			d := call("POST", "/api/v1/orders", fmt.Sprintf(`{"orderReference":"r%d-%d","amount":"7","currency":"USDT","chainId":"devnet"}`, round, i))
+			o := order{d["orderId"].(string), common.HexToAddress(d["address"].(string))}
+			orders = append(orders, o)
+			if _, err := dn.Transfer(context.Background(), "USDT", o.addr, big.NewInt(7_000_000)); err != nil {
+				t.Fatal(err)
+			}
+			dn.Mine()
+		}
+		// Kill at a different moment each round: right away, or after letting it scan a little.
+		time.Sleep(time.Duration(round*60) * time.Millisecond)
+		kill(cmd)
+		dn.Mine()
+		cmd = start()
+	}
+	defer kill(cmd)
+	dn.Mine()
+	deadline := time.Now().Add(20 * time.Second)
+	for _, o := range orders {
+		for {
+			d := call("GET", "/api/v1/orders/"+o.id, "")
+			if d["status"] == "completed" {
+				if d["paidAmount"] != "7" || len(d["payments"].([]any)) != 1 {
+					t.Errorf("order %s: paid %v in %d payments, want 7 in 1", o.id, d["paidAmount"], len(d["payments"].([]any)))
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("order %s never completed: %v", o.id, d)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
