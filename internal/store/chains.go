@@ -106,8 +106,8 @@ func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
 		}
 		if int64(b.Head)-int64(b.Required)+1 >= 0 {
 			confirmedUpTo := int64(b.Head) - int64(b.Required) + 1
-			rows, err := t.QueryContext(ctx, s.q(`UPDATE transfers SET confirmed = 1
-				WHERE chain_id = ? AND confirmed = 0 AND block_number <= ? RETURNING order_id`), b.ChainID, confirmedUpTo)
+			rows, err := t.query(ctx, `UPDATE transfers SET confirmed = 1
+				WHERE chain_id = ? AND confirmed = 0 AND block_number <= ? RETURNING order_id`, b.ChainID, confirmedUpTo)
 			if err != nil {
 				return fmt.Errorf("confirm transfers: %w", err)
 			}
@@ -204,7 +204,7 @@ func (s *Store) settle(ctx context.Context, t *tx, orderID string, now time.Time
 	if err != nil {
 		return fmt.Errorf("settle %s: %w", orderID, err)
 	}
-	transfers, err := s.orderTransfers(ctx, t.QueryContext, orderID)
+	transfers, err := s.orderTransfers(ctx, t.query, orderID)
 	if err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ const transferColumns = `chain_id, tx_hash, log_index, block_number, block_hash,
 	amount, order_id, project_id, mode, confirmed, seen_at`
 
 func (s *Store) orderTransfers(ctx context.Context, query queryFunc, orderID string) ([]*gateway.Transfer, error) {
-	rows, err := query(ctx, s.q(`SELECT `+transferColumns+` FROM transfers WHERE order_id = ? ORDER BY block_number, log_index`), orderID)
+	rows, err := query(ctx, `SELECT `+transferColumns+` FROM transfers WHERE order_id = ? ORDER BY block_number, log_index`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("order transfers: %w", err)
 	}
@@ -261,7 +261,7 @@ func (s *Store) orderTransfers(ctx context.Context, query queryFunc, orderID str
 
 // OrderTransfers returns an order's transfers in chain order.
 func (s *Store) OrderTransfers(ctx context.Context, orderID string) ([]*gateway.Transfer, error) {
-	return s.orderTransfers(ctx, s.read.QueryContext, orderID)
+	return s.orderTransfers(ctx, s.query, orderID)
 }
 
 // ExpireOrders expires pending orders whose window and grace are over, with their events.

@@ -139,6 +139,13 @@ func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	return t.QueryRowContext(ctx, t.s.q(query), args...)
 }
 
+func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if stmt := t.s.writeStmt(ctx, query); stmt != nil {
+		return t.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+	}
+	return t.QueryContext(ctx, t.s.q(query), args...)
+}
+
 // Statements are prepared once per handle: parsing SQL is a large share of a small transaction's
 // cost. A statement prepared on the handle is reused by transactions on the same connection
 // (database/sql's Tx.StmtContext). Preparing needs a free connection, which a single-writer

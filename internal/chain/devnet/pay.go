@@ -54,35 +54,65 @@ type txClient interface {
 }
 
 func sendToken(ctx context.Context, client txClient, token, to common.Address, amount *big.Int) (common.Hash, error) {
-	data, err := tokenABI.Pack("transfer", to, amount)
+	hashes, err := sendTokens(ctx, client, token, []common.Address{to}, []*big.Int{amount})
 	if err != nil {
-		return common.Hash{}, fmt.Errorf("devnet: pack transfer: %w", err)
+		return common.Hash{}, err
 	}
+	return hashes[0], nil
+}
+
+// sendTokens sends several transfers with consecutive nonces.
+func sendTokens(ctx context.Context, client txClient, token common.Address, to []common.Address, amounts []*big.Int) ([]common.Hash, error) {
 	key := DevKey()
 	from := crypto.PubkeyToAddress(key.PublicKey)
 	nonce, err := client.PendingNonceAt(ctx, from)
 	if err != nil {
-		return common.Hash{}, fmt.Errorf("devnet: nonce: %w", err)
-	}
-	gas, err := client.EstimateGas(ctx, ethereum.CallMsg{From: from, To: &token, Data: data})
-	if err != nil {
-		return common.Hash{}, fmt.Errorf("devnet: the transfer would fail: %w", err)
+		return nil, fmt.Errorf("devnet: nonce: %w", err)
 	}
 	head, err := client.HeaderByNumber(ctx, nil)
 	if err != nil {
-		return common.Hash{}, fmt.Errorf("devnet: head: %w", err)
+		return nil, fmt.Errorf("devnet: head: %w", err)
 	}
 	tip := big.NewInt(1_000_000_000)
-	feeCap := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), tip)
-	tx, err := types.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: big.NewInt(ChainID), Nonce: nonce, GasTipCap: tip,
-		GasFeeCap: feeCap, Gas: gas * 2, To: &token, Data: data}), types.LatestSignerForChainID(big.NewInt(ChainID)), key)
+	feeCap := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(4)), tip)
+	var gas uint64
+	hashes := make([]common.Hash, len(to))
+	for i := range to {
+		data, err := tokenABI.Pack("transfer", to[i], amounts[i])
+		if err != nil {
+			return nil, fmt.Errorf("devnet: pack transfer: %w", err)
+		}
+		if i == 0 {
+			if gas, err = client.EstimateGas(ctx, ethereum.CallMsg{From: from, To: &token, Data: data}); err != nil {
+				return nil, fmt.Errorf("devnet: the transfer would fail: %w", err)
+			}
+		}
+		tx, err := types.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: big.NewInt(ChainID), Nonce: nonce + uint64(i), GasTipCap: tip,
+			GasFeeCap: feeCap, Gas: gas * 2, To: &token, Data: data}), types.LatestSignerForChainID(big.NewInt(ChainID)), key)
+		if err != nil {
+			return nil, fmt.Errorf("devnet: sign: %w", err)
+		}
+		if err := client.SendTransaction(ctx, tx); err != nil {
+			return nil, fmt.Errorf("devnet: send: %w", err)
+		}
+		hashes[i] = tx.Hash()
+	}
+	return hashes, nil
+}
+
+// TransferMany sends several transfers of one test token from the dev wallet, with consecutive
+// nonces, to be mined together.
+func (c *Chain) TransferMany(ctx context.Context, symbol string, to []common.Address, amounts []*big.Int) ([]common.Hash, error) {
+	token, ok := Tokens()[symbol]
+	if !ok {
+		return nil, fmt.Errorf("devnet: no test token %q (USDT, USDC, DAI)", symbol)
+	}
+	client, err := ethclient.DialContext(ctx, c.url)
 	if err != nil {
-		return common.Hash{}, fmt.Errorf("devnet: sign: %w", err)
+		return nil, err
 	}
-	if err := client.SendTransaction(ctx, tx); err != nil {
-		return common.Hash{}, fmt.Errorf("devnet: send: %w", err)
-	}
-	return tx.Hash(), nil
+	defer client.Close()
+	return sendTokens(ctx, client, token, to, amounts)
 }
 
 func splitHostPort(addr string) (string, int, error) {

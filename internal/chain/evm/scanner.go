@@ -37,7 +37,8 @@ type Scanner struct {
 	Confirmations int
 	StartBlock    *uint64
 
-	watched   map[[20]byte]gateway.Watch
+	watched   map[[20]byte]watch
+	owners    map[string]*owner // interned (project, mode) pairs
 	loadedAt  time.Time
 	contracts []common.Address
 	tokens    map[common.Address]chain.Token
@@ -54,6 +55,17 @@ type Health struct {
 	Lag       uint64    `json:"lag"`
 	LastError string    `json:"lastError,omitempty"`
 	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// watch is a watched address's owner, kept small: a million of them must fit in memory.
+type watch struct {
+	orderID string
+	owner   *owner
+}
+
+type owner struct {
+	projectID string
+	mode      gateway.Mode
 }
 
 // ReorgWindow is how many blocks below the head have each hash remembered.
@@ -89,7 +101,8 @@ func (s *Scanner) init() error {
 		s.tokens[a] = t
 		s.contracts = append(s.contracts, a)
 	}
-	s.watched = map[[20]byte]gateway.Watch{}
+	s.watched = map[[20]byte]watch{}
+	s.owners = map[string]*owner{}
 	return nil
 }
 
@@ -249,7 +262,7 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 		tr := &gateway.Transfer{ChainID: s.Chain.Slug, TxHash: l.TxHash.Hex(), LogIndex: uint64(l.LogIndex),
 			BlockNumber: uint64(l.BlockNumber), BlockHash: l.BlockHash.Hex(), Token: chain.FormatAddress(s.Chain.Protocol, l.Address),
 			From: chain.FormatAddress(s.Chain.Protocol, sender), To: chain.FormatAddress(s.Chain.Protocol, recipient),
-			Amount: l.Amount(), OrderID: w.OrderID, ProjectID: w.ProjectID, Mode: w.Mode, SeenAt: now}
+			Amount: l.Amount(), OrderID: w.orderID, ProjectID: w.owner.projectID, Mode: w.owner.mode, SeenAt: now}
 		if t, ok := s.tokens[l.Address]; ok {
 			tr.Currency = t.Symbol
 		}
@@ -274,7 +287,13 @@ func (s *Scanner) loadWatched(ctx context.Context) error {
 		if err != nil {
 			continue
 		}
-		s.watched[b] = w
+		k := w.ProjectID + "/" + string(w.Mode)
+		o := s.owners[k]
+		if o == nil {
+			o = &owner{projectID: w.ProjectID, mode: w.Mode}
+			s.owners[k] = o
+		}
+		s.watched[b] = watch{orderID: w.OrderID, owner: o}
 	}
 	s.loadedAt = started
 	return nil
