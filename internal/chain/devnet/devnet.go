@@ -89,9 +89,12 @@ type Chain struct {
 	url     string
 	key     *ecdsa.PrivateKey
 
-	mu   sync.Mutex // serializes block production: Mine, Reorg, the miner
-	stop chan struct{}
-	done chan struct{}
+	mu sync.Mutex // serializes block production: Mine, Reorg, the miner
+
+	nonceMu   sync.Mutex // the dev wallet's next nonce for Transfer(Many)
+	nextNonce uint64
+	stop      chan struct{}
+	done      chan struct{}
 }
 
 // Start starts a devnet: genesis funds the dev wallet with ETH, the three test tokens are
@@ -253,6 +256,9 @@ func (c *Chain) Reorg(ctx context.Context, depth int, drop bool) error {
 	}
 	if drop {
 		c.backend.Rollback()
+		c.nonceMu.Lock()
+		c.nextNonce = 0 // dropped transactions free their nonces: trust the chain again
+		c.nonceMu.Unlock()
 	}
 	for range depth + 1 {
 		c.backend.Commit()

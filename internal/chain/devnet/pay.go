@@ -32,7 +32,11 @@ func Pay(ctx context.Context, rpcURL, symbol string, to common.Address, amount *
 
 // Transfer is Pay on this devnet.
 func (c *Chain) Transfer(ctx context.Context, symbol string, to common.Address, amount *big.Int) (common.Hash, error) {
-	return Pay(ctx, c.url, symbol, to, amount)
+	hashes, err := c.TransferMany(ctx, symbol, []common.Address{to}, []*big.Int{amount})
+	if err != nil {
+		return common.Hash{}, err
+	}
+	return hashes[0], nil
 }
 
 // SendContract sends a call of a token's transfer on any contract address (for tests that pay with
@@ -54,50 +58,53 @@ type txClient interface {
 }
 
 func sendToken(ctx context.Context, client txClient, token, to common.Address, amount *big.Int) (common.Hash, error) {
-	hashes, err := sendTokens(ctx, client, token, []common.Address{to}, []*big.Int{amount})
+	hashes, _, err := sendTokens(ctx, client, token, []common.Address{to}, []*big.Int{amount}, 0)
 	if err != nil {
 		return common.Hash{}, err
 	}
 	return hashes[0], nil
 }
 
-// sendTokens sends several transfers with consecutive nonces.
-func sendTokens(ctx context.Context, client txClient, token common.Address, to []common.Address, amounts []*big.Int) ([]common.Hash, error) {
+// sendTokens sends several transfers with consecutive nonces, from the pending nonce or minNonce,
+// whichever is higher (the pool learns of a new block asynchronously, so the pending nonce can lag
+// right after a block).
+func sendTokens(ctx context.Context, client txClient, token common.Address, to []common.Address, amounts []*big.Int, minNonce uint64) (hashes []common.Hash, next uint64, err error) {
 	key := DevKey()
 	from := crypto.PubkeyToAddress(key.PublicKey)
 	nonce, err := client.PendingNonceAt(ctx, from)
 	if err != nil {
-		return nil, fmt.Errorf("devnet: nonce: %w", err)
+		return nil, 0, fmt.Errorf("devnet: nonce: %w", err)
 	}
+	nonce = max(nonce, minNonce)
 	head, err := client.HeaderByNumber(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("devnet: head: %w", err)
+		return nil, 0, fmt.Errorf("devnet: head: %w", err)
 	}
 	tip := big.NewInt(1_000_000_000)
 	feeCap := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(4)), tip)
 	var gas uint64
-	hashes := make([]common.Hash, len(to))
+	hashes = make([]common.Hash, len(to))
 	for i := range to {
 		data, err := tokenABI.Pack("transfer", to[i], amounts[i])
 		if err != nil {
-			return nil, fmt.Errorf("devnet: pack transfer: %w", err)
+			return nil, 0, fmt.Errorf("devnet: pack transfer: %w", err)
 		}
 		if i == 0 {
 			if gas, err = client.EstimateGas(ctx, ethereum.CallMsg{From: from, To: &token, Data: data}); err != nil {
-				return nil, fmt.Errorf("devnet: the transfer would fail: %w", err)
+				return nil, 0, fmt.Errorf("devnet: the transfer would fail: %w", err)
 			}
 		}
 		tx, err := types.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: big.NewInt(ChainID), Nonce: nonce + uint64(i), GasTipCap: tip,
 			GasFeeCap: feeCap, Gas: gas * 2, To: &token, Data: data}), types.LatestSignerForChainID(big.NewInt(ChainID)), key)
 		if err != nil {
-			return nil, fmt.Errorf("devnet: sign: %w", err)
+			return nil, 0, fmt.Errorf("devnet: sign: %w", err)
 		}
 		if err := client.SendTransaction(ctx, tx); err != nil {
-			return nil, fmt.Errorf("devnet: send: %w", err)
+			return nil, 0, fmt.Errorf("devnet: send: %w", err)
 		}
 		hashes[i] = tx.Hash()
 	}
-	return hashes, nil
+	return hashes, nonce + uint64(len(to)), nil
 }
 
 // TransferMany sends several transfers of one test token from the dev wallet, with consecutive
@@ -107,12 +114,13 @@ func (c *Chain) TransferMany(ctx context.Context, symbol string, to []common.Add
 	if !ok {
 		return nil, fmt.Errorf("devnet: no test token %q (USDT, USDC, DAI)", symbol)
 	}
-	client, err := ethclient.DialContext(ctx, c.url)
-	if err != nil {
-		return nil, err
+	c.nonceMu.Lock()
+	defer c.nonceMu.Unlock()
+	hashes, next, err := sendTokens(ctx, c.backend.Client(), token, to, amounts, c.nextNonce)
+	if err == nil {
+		c.nextNonce = next
 	}
-	defer client.Close()
-	return sendTokens(ctx, client, token, to, amounts)
+	return hashes, err
 }
 
 func splitHostPort(addr string) (string, int, error) {
