@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/stablegate/stablegate/internal/chain"
@@ -83,23 +84,9 @@ func b2i(b bool) int {
 // ApplyScan applies one scanner step in one transaction.
 func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
 	return s.inTx(ctx, func(t *tx) error {
-		touched := map[string]bool{}
-		for _, tr := range b.Transfers {
-			status := "ignored"
-			if tr.Credited() {
-				status = "credited"
-			}
-			res, err := t.exec(ctx, `INSERT INTO transfers (chain_id, tx_hash, log_index, block_number, block_hash, token, currency,
-				from_address, to_address, amount, order_id, project_id, mode, status, confirmed, seen_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING`,
-				tr.ChainID, tr.TxHash, int64(tr.LogIndex), int64(tr.BlockNumber), tr.BlockHash, tr.Token, tr.Currency,
-				tr.From, tr.To, tr.Amount.String(), nullIfEmpty(tr.OrderID), tr.ProjectID, string(tr.Mode), status, ms(tr.SeenAt))
-			if err != nil {
-				return fmt.Errorf("insert transfer: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 1 && tr.OrderID != "" && tr.Credited() {
-				touched[tr.OrderID] = true
-			}
+		touched, err := s.insertTransfers(ctx, t, b.Transfers)
+		if err != nil {
+			return err
 		}
 		if b.Required < 1 {
 			b.Required = 1
@@ -126,10 +113,8 @@ func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
 				return err
 			}
 		}
-		for id := range touched {
-			if err := s.settle(ctx, t, id, b.Now, false); err != nil {
-				return err
-			}
+		if err := s.settle(ctx, t, touched, b.Now, false); err != nil {
+			return err
 		}
 		if b.From > b.To {
 			return nil
@@ -142,6 +127,56 @@ func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
 		}
 		return setCursor(ctx, t, b.ChainID, b.To, b.ToHash, b.Now)
 	})
+}
+
+// insertChunk bounds the rows of one multi-row insert (16 parameters each).
+const insertChunk = 400
+
+// insertTransfers stores transfers not stored yet (the on-chain key decides) and returns the orders
+// whose credited transfers are new.
+func (s *Store) insertTransfers(ctx context.Context, t *tx, transfers []*gateway.Transfer) (map[string]bool, error) {
+	touched := map[string]bool{}
+	for len(transfers) > 0 {
+		chunk := transfers[:min(insertChunk, len(transfers))]
+		transfers = transfers[len(chunk):]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO transfers (chain_id, tx_hash, log_index, block_number, block_hash, token, currency,
+			from_address, to_address, amount, order_id, project_id, mode, status, confirmed, seen_at) VALUES `)
+		args := make([]any, 0, len(chunk)*15)
+		for i, tr := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)")
+			status := "ignored"
+			if tr.Credited() {
+				status = "credited"
+			}
+			args = append(args, tr.ChainID, tr.TxHash, int64(tr.LogIndex), int64(tr.BlockNumber), tr.BlockHash, tr.Token, tr.Currency,
+				tr.From, tr.To, tr.Amount.String(), nullIfEmpty(tr.OrderID), tr.ProjectID, string(tr.Mode), status, ms(tr.SeenAt))
+		}
+		q.WriteString(` ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING RETURNING order_id, status`)
+		rows, err := t.QueryContext(ctx, s.q(q.String()), args...) // its text varies: not kept prepared
+		if err != nil {
+			return nil, fmt.Errorf("insert transfers: %w", err)
+		}
+		for rows.Next() {
+			var id sql.NullString
+			var status string
+			if err := rows.Scan(&id, &status); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if id.Valid && status == "credited" {
+				touched[id.String] = true
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("insert transfers: %w", err)
+		}
+	}
+	return touched, nil
 }
 
 func setCursor(ctx context.Context, t *tx, chainID string, number uint64, hash string, now time.Time) error {
@@ -188,33 +223,88 @@ func (s *Store) Rewind(ctx context.Context, chainID string, to gateway.BlockRef,
 		if _, err := t.exec(ctx, `DELETE FROM chain_blocks WHERE chain_id = ? AND block_number > ?`, chainID, int64(to.Number)); err != nil {
 			return fmt.Errorf("forget reorged blocks: %w", err)
 		}
-		for id := range touched {
-			if err := s.settle(ctx, t, id, now, true); err != nil {
-				return err
-			}
+		if err := s.settle(ctx, t, touched, now, true); err != nil {
+			return err
 		}
 		return setCursor(ctx, t, chainID, to.Number, to.Hash, now)
 	})
 	return removed, err
 }
 
-// settle recomputes one order from its transfers, stores the change and writes its events.
-func (s *Store) settle(ctx context.Context, t *tx, orderID string, now time.Time, reorged bool) error {
-	o, err := scanOrder(t.queryRow(ctx, `SELECT `+orderColumns+` FROM orders WHERE id = ?`, orderID))
-	if err != nil {
-		return fmt.Errorf("settle %s: %w", orderID, err)
+// settleChunk bounds the order ids of one IN list.
+const settleChunk = 500
+
+// settle recomputes the orders from their transfers, stores those that changed and writes their
+// events. Orders and transfers are read with one query each per chunk of orders.
+func (s *Store) settle(ctx context.Context, t *tx, orderIDs map[string]bool, now time.Time, reorged bool) error {
+	ids := make([]string, 0, len(orderIDs))
+	for id := range orderIDs {
+		ids = append(ids, id)
 	}
-	transfers, err := s.orderTransfers(ctx, t.query, orderID)
+	for len(ids) > 0 {
+		chunk := ids[:min(settleChunk, len(ids))]
+		ids = ids[len(chunk):]
+		if err := s.settleChunk(ctx, t, chunk, now, reorged); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) settleChunk(ctx context.Context, t *tx, ids []string, now time.Time, reorged bool) error {
+	in := "?" + strings.Repeat(", ?", len(ids)-1)
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := t.QueryContext(ctx, s.q(`SELECT `+orderColumns+` FROM orders WHERE id IN (`+in+`)`), args...)
 	if err != nil {
+		return fmt.Errorf("settle: read orders: %w", err)
+	}
+	var orders []*gateway.Order
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("settle: %w", err)
+		}
+		orders = append(orders, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return err
 	}
-	events := gateway.Settle(o, transfers, now, reorged)
-	if _, err := t.exec(ctx, `UPDATE orders SET status = ?, paid_amount = ?, overpaid = ?, paid_late = ?, multiple_payments = ?,
-		tx_hash = ?, completed_at = ? WHERE id = ?`, string(o.Status), o.PaidAmount.String(), b2i(o.Overpaid), b2i(o.PaidLate),
-		b2i(o.MultiplePayments), o.TxHash, nullTime(o.CompletedAt), o.ID); err != nil {
-		return fmt.Errorf("settle %s: %w", orderID, err)
+	all, err := s.scanTransfers(t.QueryContext(ctx, s.q(`SELECT `+transferColumns+` FROM transfers WHERE order_id IN (`+in+`) ORDER BY block_number, log_index`), args...))
+	if err != nil {
+		return fmt.Errorf("settle: read transfers: %w", err)
 	}
-	return writeEvents(ctx, t, o, events, now)
+	byOrder := map[string][]*gateway.Transfer{}
+	for _, tr := range all {
+		byOrder[tr.OrderID] = append(byOrder[tr.OrderID], tr)
+	}
+	for _, o := range orders {
+		before := *o
+		events := gateway.Settle(o, byOrder[o.ID], now, reorged)
+		if unchanged(&before, o) && len(events) == 0 {
+			continue
+		}
+		if _, err := t.exec(ctx, `UPDATE orders SET status = ?, paid_amount = ?, overpaid = ?, paid_late = ?, multiple_payments = ?,
+			tx_hash = ?, completed_at = ? WHERE id = ?`, string(o.Status), o.PaidAmount.String(), b2i(o.Overpaid), b2i(o.PaidLate),
+			b2i(o.MultiplePayments), o.TxHash, nullTime(o.CompletedAt), o.ID); err != nil {
+			return fmt.Errorf("settle %s: %w", o.ID, err)
+		}
+		if err := writeEvents(ctx, t, o, events, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unchanged reports whether settling left every stored field of the order as it was.
+func unchanged(a, b *gateway.Order) bool {
+	sameTime := (a.CompletedAt == nil) == (b.CompletedAt == nil) && (a.CompletedAt == nil || a.CompletedAt.Equal(*b.CompletedAt))
+	return a.Status == b.Status && a.PaidAmount.Cmp(b.PaidAmount) == 0 && a.Overpaid == b.Overpaid && a.PaidLate == b.PaidLate &&
+		a.MultiplePayments == b.MultiplePayments && a.TxHash == b.TxHash && sameTime
 }
 
 func writeEvents(ctx context.Context, t *tx, o *gateway.Order, types []string, now time.Time) error {
@@ -233,9 +323,16 @@ const transferColumns = `chain_id, tx_hash, log_index, block_number, block_hash,
 	amount, order_id, project_id, mode, confirmed, seen_at`
 
 func (s *Store) orderTransfers(ctx context.Context, query queryFunc, orderID string) ([]*gateway.Transfer, error) {
-	rows, err := query(ctx, `SELECT `+transferColumns+` FROM transfers WHERE order_id = ? ORDER BY block_number, log_index`, orderID)
+	out, err := s.scanTransfers(query(ctx, `SELECT `+transferColumns+` FROM transfers WHERE order_id = ? ORDER BY block_number, log_index`, orderID))
 	if err != nil {
 		return nil, fmt.Errorf("order transfers: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) scanTransfers(rows *sql.Rows, err error) ([]*gateway.Transfer, error) {
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []*gateway.Transfer

@@ -26,6 +26,9 @@ type Dialect struct {
 	// SkipLocked is appended to a row-claiming subquery ("FOR UPDATE SKIP LOCKED" on PostgreSQL,
 	// empty on SQLite where the single writer serializes claims).
 	SkipLocked string
+	// PrepareStatements keeps a statement prepared per query (SQLite, where parsing is a large
+	// share of a statement's cost). pgx already caches prepared statements per connection.
+	PrepareStatements bool
 }
 
 // Store is gateway.Store on a database/sql handle. Writes go through write (one writer connection
@@ -160,18 +163,14 @@ type stmtKey struct {
 // writeStmt returns the prepared statement for a write-transaction query, or nil to run it
 // unprepared this time.
 func (s *Store) writeStmt(ctx context.Context, query string) *sql.Stmt {
+	if !s.d.PrepareStatements {
+		return nil
+	}
 	if v, ok := s.stmts.Load(stmtKey{s.write, query}); ok {
 		return v.(*sql.Stmt)
 	}
-	if s.batch != nil {
-		s.pending.Store(query, true)
-		return nil
-	}
-	stmt, err := s.prepare(ctx, s.write, query)
-	if err != nil {
-		return nil
-	}
-	return stmt
+	s.pending.Store(query, true) // prepared once no transaction holds the writer
+	return nil
 }
 
 func (s *Store) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
@@ -222,6 +221,9 @@ func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
 }
 
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if !s.d.PrepareStatements {
+		return s.read.QueryRowContext(ctx, s.q(query), args...)
+	}
 	stmt, err := s.prepare(ctx, s.read, query)
 	if err != nil {
 		return s.read.QueryRowContext(ctx, s.q(query), args...) // reports the same error through Scan
