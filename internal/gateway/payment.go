@@ -203,6 +203,9 @@ type Payment struct {
 // OrderPayments returns the order's payments with their confirmations counted from the chain's
 // scanned head.
 func (s *Service) OrderPayments(ctx context.Context, o *Order) ([]Payment, error) {
+	if o.Status == OrderPending || o.Status == OrderExpired {
+		return nil, nil // Settle leaves these statuses only to orders without payments
+	}
 	transfers, err := s.Store.OrderTransfers(ctx, o.ID)
 	if err != nil || len(transfers) == 0 {
 		return nil, err
