@@ -63,6 +63,7 @@ type Payment struct {
 	Amount        string `json:"amount"`
 	BlockNumber   uint64 `json:"blockNumber"`
 	Confirmations uint64 `json:"confirmations"`
+	ExplorerURL   string `json:"explorerUrl,omitempty" doc:"The transaction on the chain's block explorer"`
 }
 
 func (s *Server) order(o *gateway.Order) Order {
@@ -161,7 +162,8 @@ func (s *Server) getOrder(ctx context.Context, in *getOrderInput) (*orderOutput,
 	tok, _ := c.Token(o.Currency)
 	for _, p := range payments {
 		view.Payments = append(view.Payments, Payment{TxHash: p.TxHash, LogIndex: p.LogIndex, From: p.From,
-			Amount: money.Format(p.Amount, tok.Decimals), BlockNumber: p.BlockNumber, Confirmations: p.Confirmations})
+			Amount: money.Format(p.Amount, tok.Decimals), BlockNumber: p.BlockNumber, Confirmations: p.Confirmations,
+			ExplorerURL: c.TxURL(p.TxHash)})
 	}
 	return &orderOutput{Status: http.StatusOK, Body: ok(view, "")}, nil
 }

@@ -38,3 +38,19 @@ func TestRegistryDecimals(t *testing.T) {
 		}
 	}
 }
+
+func TestExplorerAndBlockTime(t *testing.T) {
+	t.Parallel()
+	for _, c := range All() {
+		if c.BlockTime <= 0 || c.Confirmations < 1 {
+			t.Errorf("%s: block time %v, confirmations %d", c.Slug, c.BlockTime, c.Confirmations)
+		}
+		if c.Slug != "devnet" && c.TxURL("0xabc") == "" {
+			t.Errorf("%s has no explorer", c.Slug)
+		}
+	}
+	eth, _ := Lookup("ethereum")
+	if got := eth.TxURL("0xabc"); got != "https://etherscan.io/tx/0xabc" {
+		t.Errorf("TxURL = %s", got)
+	}
+}
