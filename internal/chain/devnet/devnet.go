@@ -163,6 +163,9 @@ func (c *Chain) deployTokens(ctx context.Context) error {
 			return fmt.Errorf("devnet: deploy %s: %w", t.symbol, err)
 		}
 	}
+	if err := c.waitPending(ctx, uint64(len(tokens))); err != nil {
+		return err
+	}
 	c.backend.Commit()
 	for i, t := range tokens {
 		addr := crypto.CreateAddress(chain.DevnetDeployer, uint64(i))

@@ -6,12 +6,15 @@ import (
 	"math/big"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/stablegate/stablegate/internal/chain"
 )
 
 // Pay sends amount base units of the test token from the dev wallet to the address, through the
@@ -117,10 +120,27 @@ func (c *Chain) TransferMany(ctx context.Context, symbol string, to []common.Add
 	c.nonceMu.Lock()
 	defer c.nonceMu.Unlock()
 	hashes, next, err := sendTokens(ctx, c.backend.Client(), token, to, amounts, c.nextNonce)
-	if err == nil {
-		c.nextNonce = next
+	if err != nil {
+		return nil, err
 	}
-	return hashes, err
+	c.nextNonce = next
+	return hashes, c.waitPending(ctx, next)
+}
+
+// waitPending waits until the pool holds the dev wallet's transactions below nonce next: the pool
+// takes transactions in asynchronously, and a block mined before that would leave them out.
+func (c *Chain) waitPending(ctx context.Context, next uint64) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := c.backend.Client().PendingNonceAt(ctx, chain.DevnetDeployer)
+		if err == nil && n >= next {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("devnet: transactions up to nonce %d never reached the pool (pending nonce %d, %v)", next, n, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func splitHostPort(addr string) (string, int, error) {
