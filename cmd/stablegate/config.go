@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/stablegate/stablegate/internal/chain"
 )
@@ -36,6 +37,8 @@ type ChainConfig struct {
 	Confirmations int `json:"confirmations,omitempty"`
 	// StartBlock is where the scanner starts on its first run (default: the head then).
 	StartBlock *uint64 `json:"startBlock,omitempty"`
+	// PollInterval is how often the head is polled, a Go duration such as "500ms" (default 1s).
+	PollInterval string `json:"pollInterval,omitempty"`
 }
 
 // option describes one configuration option.
@@ -188,6 +191,11 @@ func loadChains(file map[string]ChainConfig) (map[string]ChainConfig, error) {
 		}
 		if cc.Confirmations < 0 {
 			return nil, fmt.Errorf("chains: %s confirmations must be positive", slug)
+		}
+		if cc.PollInterval != "" {
+			if d, err := time.ParseDuration(cc.PollInterval); err != nil || d < 10*time.Millisecond {
+				return nil, fmt.Errorf("chains: %s pollInterval must be a duration of at least 10ms, such as \"500ms\"", slug)
+			}
 		}
 	}
 	return out, nil

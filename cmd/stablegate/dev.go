@@ -83,7 +83,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	for _, sc := range scanners {
-		if sc.Chain.Slug == "devnet" {
+		if sc.Chain.Slug == "devnet" && c.Chains["devnet"].PollInterval == "" {
 			sc.Interval = 250 * time.Millisecond
 		}
 	}

@@ -339,7 +339,7 @@ func TestDevnetCommandAndExternalChain(t *testing.T) {
 func TestConfigChains(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "config.json")
-	os.WriteFile(file, []byte(`{"chains":{"ethereum-sepolia":{"rpcUrls":["https://a.example/rpc","https://b.example/rpc"],"confirmations":3},
+	os.WriteFile(file, []byte(`{"chains":{"ethereum-sepolia":{"rpcUrls":["https://a.example/rpc","https://b.example/rpc"],"confirmations":3,"pollInterval":"500ms"},
 		"polygon-amoy":{"rpcUrls":["https://amoy.example"]}}}`), 0o600)
 	t.Setenv("STABLEGATE_RPC_POLYGON_AMOY", "https://x.example,https://y.example")
 	load := func(args ...string) (*Config, error) {
@@ -361,7 +361,8 @@ func TestConfigChains(t *testing.T) {
 		t.Errorf("the environment must replace the file's URLs: %+v", a)
 	}
 	for _, bad := range []string{`{"chains":{"solana":{"rpcUrls":["https://x"]}}}`, `{"chains":{"ethereum":{"rpcUrls":["ftp://x"]}}}`,
-		`{"chains":{"ethereum":{"rpcUrls":[]}}}`, `{"chains":{"ethereum":{"rpcUrl":"https://x"}}}`} {
+		`{"chains":{"ethereum":{"rpcUrls":[]}}}`, `{"chains":{"ethereum":{"rpcUrl":"https://x"}}}`,
+		`{"chains":{"ethereum":{"rpcUrls":["https://x"],"pollInterval":"1ms"}}}`, `{"chains":{"ethereum":{"rpcUrls":["https://x"],"pollInterval":"soon"}}}`} {
 		os.WriteFile(file, []byte(bad), 0o600)
 		if _, err := load(); err == nil {
 			t.Errorf("config %s accepted", bad)

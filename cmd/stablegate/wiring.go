@@ -181,7 +181,8 @@ func scannersFor(chains map[string]ChainConfig) ([]*evm.Scanner, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, &evm.Scanner{Chain: ch, Client: client, Confirmations: cc.Confirmations, StartBlock: cc.StartBlock})
+		poll, _ := time.ParseDuration(cc.PollInterval) // validated by loadChains; 0 means the default
+		out = append(out, &evm.Scanner{Chain: ch, Client: client, Confirmations: cc.Confirmations, StartBlock: cc.StartBlock, Interval: poll})
 	}
 	return out, nil
 }
