@@ -80,7 +80,7 @@ func writeError(w http.ResponseWriter, e *Error) {
 	_ = json.NewEncoder(w).Encode(e)
 }
 
-// hugaError maps Huma's own errors (request parsing and schema validation) to the envelope.
+// humaError maps Huma's own errors (request parsing and schema validation) to the envelope.
 func humaError(ctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
 	requestID := ""
 	if ctx != nil {

@@ -317,18 +317,8 @@ func writeEvents(ctx context.Context, t *tx, o *gateway.Order, types []string, n
 	return nil
 }
 
-type queryFunc func(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-
 const transferColumns = `chain_id, tx_hash, log_index, block_number, block_hash, token, currency, from_address, to_address,
 	amount, order_id, project_id, mode, confirmed, seen_at`
-
-func (s *Store) orderTransfers(ctx context.Context, query queryFunc, orderID string) ([]*gateway.Transfer, error) {
-	out, err := s.scanTransfers(query(ctx, `SELECT `+transferColumns+` FROM transfers WHERE order_id = ? ORDER BY block_number, log_index`, orderID))
-	if err != nil {
-		return nil, fmt.Errorf("order transfers: %w", err)
-	}
-	return out, nil
-}
 
 func (s *Store) scanTransfers(rows *sql.Rows, err error) ([]*gateway.Transfer, error) {
 	if err != nil {
@@ -358,7 +348,11 @@ func (s *Store) scanTransfers(rows *sql.Rows, err error) ([]*gateway.Transfer, e
 
 // OrderTransfers returns an order's transfers in chain order.
 func (s *Store) OrderTransfers(ctx context.Context, orderID string) ([]*gateway.Transfer, error) {
-	return s.orderTransfers(ctx, s.query, orderID)
+	out, err := s.scanTransfers(s.query(ctx, `SELECT `+transferColumns+` FROM transfers WHERE order_id = ? ORDER BY block_number, log_index`, orderID))
+	if err != nil {
+		return nil, fmt.Errorf("order transfers: %w", err)
+	}
+	return out, nil
 }
 
 // ExpireOrders expires pending orders whose window and grace are over, with their events.

@@ -129,21 +129,21 @@ type tx struct {
 }
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if stmt := t.s.writeStmt(ctx, query); stmt != nil {
+	if stmt := t.s.writeStmt(query); stmt != nil {
 		return t.StmtContext(ctx, stmt).ExecContext(ctx, args...)
 	}
 	return t.ExecContext(ctx, t.s.q(query), args...)
 }
 
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	if stmt := t.s.writeStmt(ctx, query); stmt != nil {
+	if stmt := t.s.writeStmt(query); stmt != nil {
 		return t.StmtContext(ctx, stmt).QueryRowContext(ctx, args...)
 	}
 	return t.QueryRowContext(ctx, t.s.q(query), args...)
 }
 
 func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if stmt := t.s.writeStmt(ctx, query); stmt != nil {
+	if stmt := t.s.writeStmt(query); stmt != nil {
 		return t.StmtContext(ctx, stmt).QueryContext(ctx, args...)
 	}
 	return t.QueryContext(ctx, t.s.q(query), args...)
@@ -153,7 +153,8 @@ func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 // cost. A statement prepared on the handle is reused by transactions on the same connection
 // (database/sql's Tx.StmtContext). Preparing needs a free connection, which a single-writer
 // handle does not have while a transaction runs: there a new query runs unprepared once and is
-// prepared by the batcher between batches.
+// prepared by the batcher between batches. Only SQLite uses this (Dialect.PrepareStatements): pgx
+// keeps its own per-connection statement cache.
 
 type stmtKey struct {
 	db    *sql.DB
@@ -162,7 +163,7 @@ type stmtKey struct {
 
 // writeStmt returns the prepared statement for a write-transaction query, or nil to run it
 // unprepared this time.
-func (s *Store) writeStmt(ctx context.Context, query string) *sql.Stmt {
+func (s *Store) writeStmt(query string) *sql.Stmt {
 	if !s.d.PrepareStatements {
 		return nil
 	}

@@ -183,11 +183,20 @@ func (c *Chain) signed(ctx context.Context, nonce uint64, to *common.Address, da
 	if err != nil {
 		return nil, fmt.Errorf("devnet: head: %w", err)
 	}
+	return signDevTx(head, nonce, to, data, gas)
+}
+
+// signDevTx signs a dynamic-fee transaction from the dev wallet: a 1 gwei tip and a fee cap of four
+// times the head's base fee, room for the base fee to rise over a few blocks before it is mined.
+func signDevTx(head *types.Header, nonce uint64, to *common.Address, data []byte, gas uint64) (*types.Transaction, error) {
 	tip := big.NewInt(1_000_000_000)
-	feeCap := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), tip)
-	tx := types.NewTx(&types.DynamicFeeTx{ChainID: big.NewInt(ChainID), Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap,
-		Gas: gas, To: to, Data: data})
-	return types.SignTx(tx, types.LatestSignerForChainID(big.NewInt(ChainID)), c.key)
+	feeCap := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(4)), tip)
+	tx, err := types.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: big.NewInt(ChainID), Nonce: nonce, GasTipCap: tip,
+		GasFeeCap: feeCap, Gas: gas, To: to, Data: data}), types.LatestSignerForChainID(big.NewInt(ChainID)), DevKey())
+	if err != nil {
+		return nil, fmt.Errorf("devnet: sign: %w", err)
+	}
+	return tx, nil
 }
 
 // RPCURL is the HTTP JSON-RPC endpoint.

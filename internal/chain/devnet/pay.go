@@ -83,8 +83,6 @@ func sendTokens(ctx context.Context, client txClient, token common.Address, to [
 	if err != nil {
 		return nil, 0, fmt.Errorf("devnet: head: %w", err)
 	}
-	tip := big.NewInt(1_000_000_000)
-	feeCap := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(4)), tip)
 	var gas uint64
 	hashes = make([]common.Hash, len(to))
 	for i := range to {
@@ -97,10 +95,9 @@ func sendTokens(ctx context.Context, client txClient, token common.Address, to [
 				return nil, 0, fmt.Errorf("devnet: the transfer would fail: %w", err)
 			}
 		}
-		tx, err := types.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: big.NewInt(ChainID), Nonce: nonce + uint64(i), GasTipCap: tip,
-			GasFeeCap: feeCap, Gas: gas * 2, To: &token, Data: data}), types.LatestSignerForChainID(big.NewInt(ChainID)), key)
+		tx, err := signDevTx(head, nonce+uint64(i), &token, data, gas*2)
 		if err != nil {
-			return nil, 0, fmt.Errorf("devnet: sign: %w", err)
+			return nil, 0, err
 		}
 		if err := client.SendTransaction(ctx, tx); err != nil {
 			return nil, 0, fmt.Errorf("devnet: send: %w", err)
