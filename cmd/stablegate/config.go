@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,12 @@ type Config struct {
 	MasterKeyFile string
 	LogLevel      string
 	LogFormat     string
+	// Webhook options as given; Webhooks() parses them.
+	WebhookTimeout       string
+	WebhookRetries       string
+	WebhookConcurrency   string
+	WebhookAllowPrivate  string
+	WebhookSecretOverlap string
 	// Chains are the chains to watch, by registry slug.
 	Chains map[string]ChainConfig
 }
@@ -69,6 +76,57 @@ var options = []option{
 		help: "debug, info, warn or error", ptr: func(c *Config) *string { return &c.LogLevel }},
 	{key: "logFormat", flag: "log-format", env: "STABLEGATE_LOG_FORMAT", def: "",
 		help: "json or text (default: json for serve, text for dev)", ptr: func(c *Config) *string { return &c.LogFormat }},
+	{key: "webhookTimeout", flag: "webhook-timeout", env: "STABLEGATE_WEBHOOK_TIMEOUT", def: "15s",
+		help: "how long a webhook receiver has to answer", ptr: func(c *Config) *string { return &c.WebhookTimeout }},
+	{key: "webhookRetrySchedule", flag: "webhook-retry-schedule", env: "STABLEGATE_WEBHOOK_RETRY_SCHEDULE", def: "1m,5m,30m,2h,12h",
+		help: "delays before each retry of a failed webhook, comma-separated; after the last the event is failed", ptr: func(c *Config) *string { return &c.WebhookRetries }},
+	{key: "webhookConcurrency", flag: "webhook-concurrency", env: "STABLEGATE_WEBHOOK_CONCURRENCY", def: "64",
+		help: "webhook requests in flight at once", ptr: func(c *Config) *string { return &c.WebhookConcurrency }},
+	{key: "webhookAllowPrivate", flag: "webhook-allow-private", env: "STABLEGATE_WEBHOOK_ALLOW_PRIVATE", def: "false",
+		help: "let webhook URLs reach loopback, private and link-local addresses (true in dev)", ptr: func(c *Config) *string { return &c.WebhookAllowPrivate }},
+	{key: "webhookSecretOverlap", flag: "webhook-secret-overlap", env: "STABLEGATE_WEBHOOK_SECRET_OVERLAP", def: "24h",
+		help: "after a webhook secret rotation, how long deliveries are also signed with the old secret", ptr: func(c *Config) *string { return &c.WebhookSecretOverlap }},
+}
+
+// WebhookSettings are the parsed webhook options.
+type WebhookSettings struct {
+	Timeout       time.Duration
+	Schedule      []time.Duration
+	Concurrency   int
+	AllowPrivate  bool
+	SecretOverlap time.Duration
+}
+
+// Webhooks parses the webhook options.
+func (c *Config) Webhooks() (WebhookSettings, error) {
+	var w WebhookSettings
+	var err error
+	if w.Timeout, err = time.ParseDuration(c.WebhookTimeout); err != nil || w.Timeout < 100*time.Millisecond || w.Timeout > 5*time.Minute {
+		return w, fmt.Errorf("webhookTimeout must be a duration from 100ms to 5m, such as \"15s\"")
+	}
+	for _, part := range strings.Split(c.WebhookRetries, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		d, err := time.ParseDuration(part)
+		if err != nil || d <= 0 {
+			return w, fmt.Errorf("webhookRetrySchedule must be comma-separated durations such as \"1m,5m,30m,2h,12h\"")
+		}
+		w.Schedule = append(w.Schedule, d)
+	}
+	if w.Schedule == nil {
+		w.Schedule = []time.Duration{} // no retries
+	}
+	if w.Concurrency, err = strconv.Atoi(c.WebhookConcurrency); err != nil || w.Concurrency < 1 || w.Concurrency > 4096 {
+		return w, fmt.Errorf("webhookConcurrency must be a number from 1 to 4096")
+	}
+	if w.AllowPrivate, err = strconv.ParseBool(c.WebhookAllowPrivate); err != nil {
+		return w, fmt.Errorf("webhookAllowPrivate must be true or false")
+	}
+	if w.SecretOverlap, err = time.ParseDuration(c.WebhookSecretOverlap); err != nil || w.SecretOverlap < 0 {
+		return w, fmt.Errorf("webhookSecretOverlap must be a duration such as \"24h\" (0: none)")
+	}
+	return w, nil
 }
 
 // configFlags registers the options on fs, plus --config; defaults override option defaults per
@@ -154,6 +212,9 @@ func (cf *configFlags) load() (*Config, error) {
 		*o.ptr(c) = v
 	}
 	if c.Chains, err = loadChains(fileChains); err != nil {
+		return nil, err
+	}
+	if _, err := c.Webhooks(); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -12,16 +12,16 @@ import (
 
 	"github.com/stablegate/stablegate/internal/chain/devnet"
 	"github.com/stablegate/stablegate/internal/gateway"
-	"github.com/stablegate/stablegate/internal/store"
 )
 
 // devCredentials is <data>/dev-credentials.json: the demo project's test credentials and the
 // devnet it runs on.
 type devCredentials struct {
-	APIKey    string `json:"apiKey"`
-	APISecret string `json:"apiSecret"`
-	ProjectID string `json:"projectId"`
-	BaseURL   string `json:"baseUrl"`
+	APIKey        string `json:"apiKey"`
+	APISecret     string `json:"apiSecret"`
+	WebhookSecret string `json:"webhookSecret"`
+	ProjectID     string `json:"projectId"`
+	BaseURL       string `json:"baseUrl"`
 	devnetInfo
 }
 
@@ -30,7 +30,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return runDevPay(ctx, args[1:], stdout, stderr)
 	}
 	fs := newFlagSet("dev", "dev [--addr 127.0.0.1:8080] [--data ./.stablegate] [--devnet-rpc URL] [--block-time 1s]", stderr)
-	cf := newConfigFlags(fs, map[string]string{"logFormat": "text"})
+	cf := newConfigFlags(fs, map[string]string{"logFormat": "text", "webhookAllowPrivate": "true"})
 	devnetRPC := fs.String("devnet-rpc", "", "use a devnet already running at this JSON-RPC URL (stablegate devnet) instead of starting one")
 	devnetAddr := fs.String("devnet-addr", "127.0.0.1:0", "address of the embedded devnet's JSON-RPC endpoint")
 	blockTime := fs.Duration("block-time", time.Second, "interval between devnet blocks")
@@ -70,7 +70,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		rpcURL = dn.RPCURL()
 	}
 	credsPath := filepath.Join(c.DataDir, "dev-credentials.json")
-	creds, err := demoProject(ctx, st, kr, credsPath)
+	creds, err := demoProject(ctx, newService(c, st, kr, log), credsPath)
 	if err != nil {
 		return err
 	}
@@ -95,8 +95,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stdout, `stablegate dev is running at %s
 
 Demo project %s (test mode). Credentials, also in %s:
-  API key:    %s
-  API secret: %s
+  API key:        %s
+  API secret:     %s
+  Webhook secret: %s
 
 Try it:
   curl -s %s/api/v1/orders -H "Authorization: Bearer %s" -H "Content-Type: application/json" \
@@ -105,26 +106,37 @@ Try it:
 Devnet (chain "devnet", id %d): %s
   Pay an order: stablegate dev pay --to <order address> --amount 10.50 --currency USDT
 
+Webhooks (local URLs are allowed in dev):
+  curl -s -X PUT %s/api/v1/webhook/endpoint -H "Authorization: Bearer %s" -H "x-api-secret: %s" \
+    -H "Content-Type: application/json" -d '{"url":"http://localhost:3000/webhooks"}'
+
 API description: %s/docs/openapi.json — stop with Ctrl-C.
-`, base, creds.ProjectID, credsPath, creds.APIKey, creds.APISecret, base, creds.APIKey, creds.ChainID, creds.RPCURL, base)
+`, base, creds.ProjectID, credsPath, creds.APIKey, creds.APISecret, creds.WebhookSecret, base, creds.APIKey, creds.ChainID, creds.RPCURL,
+			base, creds.APIKey, creds.APISecret, base)
 	})
 }
 
 // demoProject returns the demo project's credentials, creating the project on first start.
-func demoProject(ctx context.Context, st *store.Store, kr *gateway.Keyring, path string) (*devCredentials, error) {
+func demoProject(ctx context.Context, svc *gateway.Service, path string) (*devCredentials, error) {
 	var creds devCredentials
 	data, err := os.ReadFile(path)
 	if err == nil {
 		if err := json.Unmarshal(data, &creds); err != nil {
 			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
-		if _, err := st.FindProject(ctx, creds.ProjectID); err == nil {
-			return &creds, nil
+		if p, err := svc.Store.FindProject(ctx, creds.ProjectID); err == nil {
+			if creds.WebhookSecret == "" { // written before webhooks existed
+				s, err := svc.RotateWebhookSecret(ctx, &gateway.Principal{Project: p, Mode: gateway.Test, SecretProven: true})
+				if err != nil {
+					return nil, err
+				}
+				creds.WebhookSecret = s.Secret
+			}
+			return &creds, writeJSON(path, &creds)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	svc := &gateway.Service{Store: st, Keyring: kr}
 	website := "http://localhost"
 	cp, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Name: "Demo shop", Website: website})
 	if gateway.ErrorCode(err) == gateway.EConflict {
@@ -137,7 +149,7 @@ func demoProject(ctx context.Context, st *store.Store, kr *gateway.Keyring, path
 	}
 	for _, k := range cp.Keys {
 		if k.Mode == gateway.Test {
-			creds = devCredentials{APIKey: k.Key, APISecret: k.Secret, ProjectID: cp.Project.ID}
+			creds = devCredentials{APIKey: k.Key, APISecret: k.Secret, WebhookSecret: cp.WebhookSecrets[gateway.Test], ProjectID: cp.Project.ID}
 		}
 	}
 	return &creds, writeJSON(path, &creds)

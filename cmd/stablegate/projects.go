@@ -39,7 +39,6 @@ type createdJSON struct {
 	ProjectID   string            `json:"projectId"`
 	Name        string            `json:"name"`
 	Website     string            `json:"website"`
-	WebhookURL  string            `json:"webhookUrl,omitempty"`
 	Test        keysJSON          `json:"test"`
 	Live        keysJSON          `json:"live"`
 	XPubs       map[string]string `json:"xpubs"`
@@ -47,11 +46,14 @@ type createdJSON struct {
 	Mnemonic    string            `json:"mnemonic,omitempty"`
 	LiveReady   bool              `json:"liveReady"`
 	LiveWarning string            `json:"liveWarning,omitempty"`
+	WebhookNote string            `json:"webhookNote,omitempty"`
 }
 
 type keysJSON struct {
-	APIKey    string `json:"apiKey"`
-	APISecret string `json:"apiSecret"`
+	APIKey        string `json:"apiKey"`
+	APISecret     string `json:"apiSecret"`
+	WebhookSecret string `json:"webhookSecret"`
+	WebhookURL    string `json:"webhookUrl,omitempty"`
 }
 
 func runProjectsCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -81,18 +83,16 @@ func runProjectsCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 	if *xpubTRON != "" {
 		xpubs[chain.TRON] = *xpubTRON
 	}
-	var kr *gateway.Keyring
-	if len(xpubs) == 0 {
-		if kr, err = loadKeyring(c, false); err != nil {
-			return fmt.Errorf("a project without --xpub-evm/--xpub-tron gets a generated seed, sealed with the master key: %w", err)
-		}
+	kr, err := loadKeyring(c, false)
+	if err != nil {
+		return fmt.Errorf("a project's webhook secrets (and a generated seed) are sealed with the master key: %w", err)
 	}
 	st, err := openStore(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	svc := &gateway.Service{Store: st, Keyring: kr}
+	svc := newService(c, st, kr, nil)
 	cp, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Name: *name, Website: *website, WebhookURL: *webhook, XPubs: xpubs})
 	if err != nil {
 		return err
@@ -109,16 +109,21 @@ func runProjectsCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 
 func created(cp *gateway.CreatedProject) createdJSON {
 	p := cp.Project
-	out := createdJSON{ProjectID: p.ID, Name: p.Name, Website: p.Website, WebhookURL: p.WebhookURL, XPubs: map[string]string{},
-		WatchOnly: p.WatchOnly(), Mnemonic: cp.Mnemonic, LiveReady: p.LiveReady()}
+	out := createdJSON{ProjectID: p.ID, Name: p.Name, Website: p.Website, XPubs: map[string]string{},
+		WatchOnly: p.WatchOnly(), Mnemonic: cp.Mnemonic, LiveReady: p.LiveReady(), WebhookNote: cp.WebhookNote}
 	for proto, x := range p.XPubs {
 		out.XPubs[string(proto)] = x
 	}
+	urls := map[gateway.Mode]string{}
+	for _, e := range cp.Webhooks {
+		urls[e.Mode] = e.URL
+	}
 	for _, k := range cp.Keys {
+		keys := keysJSON{k.Key, k.Secret, cp.WebhookSecrets[k.Mode], urls[k.Mode]}
 		if k.Mode == gateway.Live {
-			out.Live = keysJSON{k.Key, k.Secret}
+			out.Live = keys
 		} else {
-			out.Test = keysJSON{k.Key, k.Secret}
+			out.Test = keys
 		}
 	}
 	if !out.LiveReady {
@@ -131,9 +136,19 @@ func printCreated(w io.Writer, out createdJSON) {
 	fmt.Fprintf(w, "Project %s (%s) created for %s\n\n", out.Name, out.ProjectID, out.Website)
 	fmt.Fprintln(w, "Credentials — shown once, store them now:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "  test API key\t%s\n  test API secret\t%s\n  live API key\t%s\n  live API secret\t%s\n",
-		out.Test.APIKey, out.Test.APISecret, out.Live.APIKey, out.Live.APISecret)
+	fmt.Fprintf(tw, "  test API key\t%s\n  test API secret\t%s\n  test webhook secret\t%s\n", out.Test.APIKey, out.Test.APISecret, out.Test.WebhookSecret)
+	fmt.Fprintf(tw, "  live API key\t%s\n  live API secret\t%s\n  live webhook secret\t%s\n", out.Live.APIKey, out.Live.APISecret, out.Live.WebhookSecret)
 	tw.Flush()
+	if out.Test.WebhookURL != "" {
+		fmt.Fprintf(w, "\nWebhooks go to %s (test)", out.Test.WebhookURL)
+		if out.Live.WebhookURL != "" {
+			fmt.Fprint(w, " and (live)")
+		}
+		fmt.Fprintln(w, ".")
+	}
+	if out.WebhookNote != "" {
+		fmt.Fprintf(w, "Note: %s.\n", out.WebhookNote)
+	}
 	if out.Mnemonic != "" {
 		fmt.Fprintf(w, "\nRecovery phrase of the project's wallet — shown once, write it down and keep it offline:\n  %s\n", out.Mnemonic)
 	} else {

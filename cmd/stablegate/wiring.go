@@ -20,6 +20,7 @@ import (
 	"github.com/stablegate/stablegate/internal/chain/evm"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/store"
+	"github.com/stablegate/stablegate/internal/webhook"
 	"github.com/stablegate/stablegate/internal/store/postgres"
 	"github.com/stablegate/stablegate/internal/store/sqlite"
 )
@@ -140,12 +141,31 @@ func purgeIdempotencyKeys(ctx context.Context, s gateway.Store, log *slog.Logger
 	}
 }
 
-// startGateway wires the store, the domain, the chain scanners and the API and serves until ctx
-// ends.
+// newService returns the domain service with the configured webhook rules.
+func newService(c *Config, st gateway.Store, kr *gateway.Keyring, log *slog.Logger) *gateway.Service {
+	w, _ := c.Webhooks() // validated when the configuration was loaded
+	return &gateway.Service{Store: st, Keyring: kr, Log: log, WebhookPolicy: webhook.NewPolicy(w.AllowPrivate), SecretOverlap: w.SecretOverlap}
+}
+
+// startGateway wires the store, the domain, the chain scanners, the webhook dispatcher and the API
+// and serves until ctx ends.
 func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.Keyring, log *slog.Logger, scanners []*evm.Scanner, ready func(baseURL string)) error {
-	svc := &gateway.Service{Store: st, Keyring: kr, Log: log}
+	ctx, cancel := context.WithCancel(ctx)
+	svc := newService(c, st, kr, log)
 	go purgeIdempotencyKeys(ctx, st, log)
 	go svc.RunExpiry(ctx, 5*time.Second)
+	w, _ := c.Webhooks()
+	dispatcher := &webhook.Dispatcher{Store: st, Keyring: kr, Log: log, Schedule: w.Schedule, Timeout: w.Timeout,
+		Concurrency: w.Concurrency, Client: webhook.NewPolicy(w.AllowPrivate).Client(w.Timeout, w.Concurrency)}
+	dispatched := make(chan struct{})
+	go func() {
+		defer close(dispatched)
+		dispatcher.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-dispatched // attempts in flight are recorded before the caller closes the store
+	}()
 	for _, sc := range scanners {
 		sc.Store, sc.Log = st, log
 		go sc.Run(ctx)

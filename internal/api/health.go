@@ -10,11 +10,19 @@ import (
 
 // Health is the answer of GET /health.
 type Health struct {
-	Status    string    `json:"status" enum:"healthy,unhealthy"`
-	Timestamp time.Time `json:"timestamp"`
-	Version   string    `json:"version"`
-	Reasons   []string  `json:"reasons,omitempty" doc:"What is wrong, when unhealthy"`
-	Chains    []any     `json:"chains,omitempty" doc:"Each watched chain: head, scanned block, lag and last error"`
+	Status    string         `json:"status" enum:"healthy,unhealthy"`
+	Timestamp time.Time      `json:"timestamp"`
+	Version   string         `json:"version"`
+	Reasons   []string       `json:"reasons,omitempty" doc:"What is wrong, when unhealthy"`
+	Chains    []any          `json:"chains,omitempty" doc:"Each watched chain: head, scanned block, lag and last error"`
+	Webhooks  *WebhookHealth `json:"webhooks,omitempty"`
+}
+
+// WebhookHealth is the state of webhook delivery across projects.
+type WebhookHealth struct {
+	Pending           int        `json:"pending" doc:"Events waiting to be delivered (due now or retrying later)"`
+	OldestPendingAt   *time.Time `json:"oldestPendingAt,omitempty"`
+	DisabledEndpoints int        `json:"disabledEndpoints" doc:"Endpoints disabled because they answered 410 Gone"`
 }
 
 type healthOutput struct {
@@ -39,6 +47,11 @@ func (s *Server) health(ctx context.Context, _ *struct{}) (*healthOutput, error)
 		s.log.Warn("health: database unreachable", "err", err)
 		h.Status, h.Reasons = "unhealthy", []string{"database unreachable"}
 		return &healthOutput{Status: http.StatusServiceUnavailable, Body: h}, nil
+	}
+	if st, err := s.svc.Store.WebhookStats(pctx); err == nil {
+		h.Webhooks = &WebhookHealth{Pending: st.Pending, OldestPendingAt: st.OldestPendingAt, DisabledEndpoints: st.DisabledEndpoints}
+	} else {
+		s.log.Warn("health: webhook stats", "err", err)
 	}
 	return &healthOutput{Status: http.StatusOK, Body: h}, nil
 }

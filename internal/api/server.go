@@ -69,6 +69,7 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	s.API = humago.New(apiMux, hc)
 	s.registerOrders()
 	s.registerPool()
+	s.registerWebhooks()
 	s.registerHealth()
 
 	apiMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { s.noRoute(apiMux, w, r) })

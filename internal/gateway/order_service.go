@@ -51,13 +51,15 @@ func ResolveToken(mode Mode, chainID, currency string) (chain.Chain, chain.Token
 	return c, chain.Token{}, Errorf(EInvalid, "currency", "currency %q is not available on %s; available: %s", currency, c.Slug, strings.Join(c.Symbols(), ", "))
 }
 
-// validReference reports whether a merchant reference is 1–128 printable characters.
+// validReference reports whether a merchant reference is 1–128 printable characters (no control
+// characters and no spaces but U+0020: line separators in a reference would also make webhook
+// bodies that JavaScript and Go serialize differently).
 func validReference(s string) bool {
 	if s == "" || len(s) > MaxReferenceLength || !utf8.ValidString(s) {
 		return false
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) {
+		if !unicode.IsPrint(r) {
 			return false
 		}
 	}
@@ -254,14 +256,22 @@ func (s *Service) ListOrders(ctx context.Context, pr *Principal, f OrderFilter) 
 	if f.Status != "" && !f.Status.Valid() {
 		return nil, 0, Errorf(EInvalid, "status", "status must be one of pending, confirming, completed, underpaid, expired")
 	}
-	if f.Page < 1 || f.Page > 1_000_000 {
-		return nil, 0, Errorf(EInvalid, "page", "page must be between 1 and 1000000")
-	}
-	if f.Limit < 1 || f.Limit > MaxListLimit {
-		return nil, 0, Errorf(EInvalid, "limit", "limit must be between 1 and %d", MaxListLimit)
+	if err := checkPage(f.Page, f.Limit); err != nil {
+		return nil, 0, err
 	}
 	f.ProjectID, f.Mode = pr.Project.ID, pr.Mode
 	return s.Store.ListOrders(ctx, f)
+}
+
+// checkPage validates a list's page and limit.
+func checkPage(page, limit int) *Error {
+	if page < 1 || page > 1_000_000 {
+		return Errorf(EInvalid, "page", "page must be between 1 and 1000000")
+	}
+	if limit < 1 || limit > MaxListLimit {
+		return Errorf(EInvalid, "limit", "limit must be between 1 and %d", MaxListLimit)
+	}
+	return nil
 }
 
 // MaxImportAddresses bounds one pool import.

@@ -186,8 +186,7 @@ func OrderEventData(o *Order) json.RawMessage {
 	if o.CompletedAt != nil {
 		d["completedAt"] = o.CompletedAt.UTC().Format(time.RFC3339Nano)
 	}
-	raw, _ := json.Marshal(d)
-	return raw
+	return MarshalJSON(d)
 }
 
 // Payment is one payment of an order as the API shows it.

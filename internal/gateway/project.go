@@ -21,10 +21,9 @@ func (m Mode) Live() bool { return m == Live }
 // Project is a merchant's store. Its website's host is unique across projects; success and cancel
 // URLs must stay on that domain.
 type Project struct {
-	ID         string
-	Name       string
-	Website    string
-	WebhookURL string
+	ID      string
+	Name    string
+	Website string
 	// XPubs are the account-level extended public keys per protocol; empty for a protocol the
 	// project cannot derive addresses for (then only an imported pool serves it).
 	XPubs map[chain.Protocol]string

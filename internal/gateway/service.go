@@ -15,9 +15,13 @@ import (
 // Service is the domain's entry point: what the API, the CLI and the pages call.
 type Service struct {
 	Store   Store
-	Keyring *Keyring // nil: projects without an xpub cannot be created
+	Keyring *Keyring // seals generated seeds and webhook secrets; projects cannot be created without it
 	Now     func() time.Time
 	Log     *slog.Logger
+	// WebhookPolicy vets webhook URLs (nil: only their form is checked).
+	WebhookPolicy WebhookPolicy
+	// SecretOverlap is how long a rotated-out webhook secret still signs deliveries.
+	SecretOverlap time.Duration
 
 	accounts sync.Map // "protocol:xpub" → *chain.Account
 	keys     sync.Map // key hash → cachedKey
@@ -46,8 +50,10 @@ func (s *Service) now() time.Time {
 
 // CreateProjectParams are the inputs of project creation.
 type CreateProjectParams struct {
-	Name       string
-	Website    string
+	Name    string
+	Website string
+	// WebhookURL, when set, becomes the webhook endpoint of test mode and, if it is https, of
+	// live mode.
 	WebhookURL string
 	// XPubs make a watch-only project; with none, stablegate generates and seals a seed.
 	XPubs map[chain.Protocol]string
@@ -60,12 +66,16 @@ type KeyPair struct {
 	Secret string
 }
 
-// CreatedProject is what project creation shows once: the credentials and, when stablegate made
-// the seed, its mnemonic for backup.
+// CreatedProject is what project creation shows once: the credentials, the webhook secrets and,
+// when stablegate made the seed, its mnemonic for backup.
 type CreatedProject struct {
-	Project  *Project
-	Keys     []KeyPair
-	Mnemonic string
+	Project        *Project
+	Keys           []KeyPair
+	Mnemonic       string
+	Webhooks       []*WebhookEndpoint
+	WebhookSecrets map[Mode]string
+	// WebhookNote says why the webhook URL was set for test mode only.
+	WebhookNote string
 }
 
 // CreateProject validates and stores a new project with a test and a live key pair.
@@ -77,12 +87,31 @@ func (s *Service) CreateProject(ctx context.Context, in CreateProjectParams) (*C
 	if _, err := WebsiteHost(in.Website); err != nil {
 		return nil, err
 	}
-	if err := checkWebhookURL(in.WebhookURL); err != nil {
-		return nil, err
+	if s.Keyring == nil {
+		return nil, errors.New("create project: no master key configured to seal its secrets")
 	}
-	p := &Project{ID: NewID("prj"), Name: name, Website: in.Website, WebhookURL: in.WebhookURL,
-		XPubs: map[chain.Protocol]string{}, CreatedAt: s.now()}
-	out := &CreatedProject{Project: p}
+	p := &Project{ID: NewID("prj"), Name: name, Website: in.Website, XPubs: map[chain.Protocol]string{}, CreatedAt: s.now()}
+	out := &CreatedProject{Project: p, WebhookSecrets: map[Mode]string{}}
+	if in.WebhookURL != "" {
+		if err := s.checkWebhookURL(ctx, in.WebhookURL, Test, "webhookUrl"); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range []Mode{Test, Live} {
+		url := in.WebhookURL
+		if m == Live && url != "" {
+			if err := s.checkWebhookURL(ctx, url, Live, "webhookUrl"); err != nil {
+				out.WebhookNote = "the webhook URL is set for test mode only: " + err.Message
+				url = ""
+			}
+		}
+		e, secret, err := s.newEndpoint(p.ID, m, url, p.CreatedAt)
+		if err != nil {
+			return nil, err
+		}
+		out.Webhooks = append(out.Webhooks, e)
+		out.WebhookSecrets[m] = secret
+	}
 	if len(in.XPubs) > 0 {
 		for proto, xpub := range in.XPubs {
 			if !proto.Valid() {
@@ -94,9 +123,6 @@ func (s *Service) CreateProject(ctx context.Context, in CreateProjectParams) (*C
 			p.XPubs[proto] = xpub
 		}
 	} else {
-		if s.Keyring == nil {
-			return nil, errors.New("create project: no master key configured to seal a generated seed")
-		}
 		mnemonic, err := chain.NewMnemonic()
 		if err != nil {
 			return nil, fmt.Errorf("create project: %w", err)
@@ -116,7 +142,7 @@ func (s *Service) CreateProject(ctx context.Context, in CreateProjectParams) (*C
 			SecretHash: HashSecret(secret), KeyHint: KeyHint(key), CreatedAt: p.CreatedAt})
 		out.Keys = append(out.Keys, KeyPair{Mode: m, Key: key, Secret: secret})
 	}
-	if err := s.Store.CreateProject(ctx, p, creds); err != nil {
+	if err := s.Store.CreateProject(ctx, p, creds, out.Webhooks); err != nil {
 		return nil, err
 	}
 	return out, nil

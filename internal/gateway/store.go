@@ -11,9 +11,9 @@ import (
 // Store is the persistence the domain needs. Every method is one transaction. Implementations
 // live in internal/store (SQLite and PostgreSQL) and pass one shared test suite.
 type Store interface {
-	// CreateProject stores a project with its credentials. A website host already used by another
-	// project is an *Error with code EConflict.
-	CreateProject(ctx context.Context, p *Project, creds []*Credential) error
+	// CreateProject stores a project with its credentials and webhook endpoints. A website host
+	// already used by another project is an *Error with code EConflict.
+	CreateProject(ctx context.Context, p *Project, creds []*Credential, webhooks []*WebhookEndpoint) error
 	FindProject(ctx context.Context, id string) (*Project, error)
 	ListProjects(ctx context.Context) ([]*Project, error)
 
@@ -42,6 +42,7 @@ type Store interface {
 
 	IdempotencyStore
 	ChainStore
+	WebhookStore
 
 	Ping(ctx context.Context) error
 	Close() error

@@ -93,15 +93,3 @@ func checkRedirectURL(p *Project, mode Mode, field, raw string) *Error {
 	}
 	return nil
 }
-
-// checkWebhookURL validates a webhook endpoint: absolute, https, or http for test-only projects
-// and local development.
-func checkWebhookURL(raw string) *Error {
-	if raw == "" {
-		return nil
-	}
-	if _, ok := parseWebURL(raw); !ok {
-		return Errorf(EInvalid, "webhookUrl", "webhookUrl must be an absolute https URL")
-	}
-	return nil
-}

@@ -252,7 +252,7 @@ func (s *Store) settle(ctx context.Context, t *tx, orderIDs map[string]bool, now
 }
 
 func (s *Store) settleChunk(ctx context.Context, t *tx, ids []string, now time.Time, reorged bool) error {
-	in := "?" + strings.Repeat(", ?", len(ids)-1)
+	in := placeholders(len(ids))
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
@@ -307,11 +307,12 @@ func unchanged(a, b *gateway.Order) bool {
 		a.MultiplePayments == b.MultiplePayments && a.TxHash == b.TxHash && sameTime
 }
 
+// writeEvents writes the events of an order's change.
 func writeEvents(ctx context.Context, t *tx, o *gateway.Order, types []string, now time.Time) error {
 	for _, typ := range types {
-		if _, err := t.exec(ctx, `INSERT INTO events (id, project_id, mode, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			gateway.NewID("evt"), o.ProjectID, string(o.Mode), typ, string(gateway.OrderEventData(o)), ms(now)); err != nil {
-			return fmt.Errorf("write event %s: %w", typ, err)
+		if err := writeEvent(ctx, t, &gateway.Event{ID: gateway.NewID("evt"), ProjectID: o.ProjectID, Mode: o.Mode,
+			Type: typ, Data: gateway.OrderEventData(o), CreatedAt: now}); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -11,16 +11,16 @@ import (
 	"github.com/stablegate/stablegate/internal/gateway"
 )
 
-// CreateProject stores a project and its credentials in one transaction.
-func (s *Store) CreateProject(ctx context.Context, p *gateway.Project, creds []*gateway.Credential) error {
+// CreateProject stores a project, its credentials and its webhook endpoints in one transaction.
+func (s *Store) CreateProject(ctx context.Context, p *gateway.Project, creds []*gateway.Credential, webhooks []*gateway.WebhookEndpoint) error {
 	host, verr := gateway.WebsiteHost(p.Website)
 	if verr != nil {
 		return verr
 	}
 	return s.inTx(ctx, func(t *tx) error {
-		_, err := t.exec(ctx, `INSERT INTO projects (id, name, website, website_host, webhook_url, xpub_evm, xpub_tron, sealed_seed, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, p.Name, p.Website, host, p.WebhookURL, p.XPubs[chain.EVM], p.XPubs[chain.TRON], p.SealedSeed, ms(p.CreatedAt))
+		_, err := t.exec(ctx, `INSERT INTO projects (id, name, website, website_host, xpub_evm, xpub_tron, sealed_seed, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.Name, p.Website, host, p.XPubs[chain.EVM], p.XPubs[chain.TRON], p.SealedSeed, ms(p.CreatedAt))
 		if err != nil {
 			if s.d.IsUniqueViolation(err) {
 				return gateway.Errorf(gateway.EConflict, "website", "website host %q is already linked to another project", host)
@@ -33,17 +33,22 @@ func (s *Store) CreateProject(ctx context.Context, p *gateway.Project, creds []*
 				return fmt.Errorf("insert api key: %w", err)
 			}
 		}
+		for _, e := range webhooks {
+			if err := insertEndpoint(ctx, t, e, ""); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 }
 
-const projectColumns = `p.id, p.name, p.website, p.webhook_url, p.xpub_evm, p.xpub_tron, p.sealed_seed, p.created_at`
+const projectColumns = `p.id, p.name, p.website, p.xpub_evm, p.xpub_tron, p.sealed_seed, p.created_at`
 
 func scanProject(sc interface{ Scan(...any) error }, extra ...any) (*gateway.Project, error) {
 	var p gateway.Project
 	var evm, tron string
 	var created int64
-	dest := append([]any{&p.ID, &p.Name, &p.Website, &p.WebhookURL, &evm, &tron, &p.SealedSeed, &created}, extra...)
+	dest := append([]any{&p.ID, &p.Name, &p.Website, &evm, &tron, &p.SealedSeed, &created}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}

@@ -44,6 +44,7 @@ type Store struct {
 	blocksMu sync.Mutex
 	blocks   map[string]*indexBlock // "project/protocol" → reserved derivation indices
 	closers  []io.Closer
+	queued   chan struct{} // a value after a transaction wrote events
 	closeMu  sync.Once
 	closeErr error
 }
@@ -62,7 +63,7 @@ type Options struct {
 
 // New returns a Store over the handles; write and read may be the same.
 func New(write, read *sql.DB, d Dialect, opt Options) *Store {
-	s := &Store{write: write, read: read, d: d, blocks: map[string]*indexBlock{}, closers: opt.Closers}
+	s := &Store{write: write, read: read, d: d, blocks: map[string]*indexBlock{}, closers: opt.Closers, queued: make(chan struct{}, 1)}
 	if opt.GroupCommit {
 		s.batch = newBatcher(write, opt.MaxBatch, s.preparePending, func(t *sql.Tx, q string) (sql.Result, error) {
 			return (&tx{Tx: t, s: s}).exec(context.Background(), q)
@@ -125,7 +126,8 @@ func (s *Store) q(query string) string {
 // tx is a write transaction with the store's placeholder rewriting.
 type tx struct {
 	*sql.Tx
-	s *Store
+	s      *Store
+	events bool // the transaction wrote events: wake the webhook dispatcher after the commit
 }
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -204,22 +206,42 @@ func (s *Store) preparePending() {
 // group commit, fn runs in a savepoint of a shared transaction and inTx returns once that
 // transaction is durable.
 func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
+	var events bool
 	if s.batch != nil {
-		return s.batch.do(ctx, func(t *sql.Tx) error { return fn(&tx{Tx: t, s: s}) })
+		if err := s.batch.do(ctx, func(t *sql.Tx) error {
+			tt := &tx{Tx: t, s: s}
+			err := fn(tt)
+			events = tt.events
+			return err
+		}); err != nil {
+			return err
+		}
+	} else {
+		t, err := s.write.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		tt := &tx{Tx: t, s: s}
+		if err := fn(tt); err != nil {
+			_ = t.Rollback()
+			return err
+		}
+		if err := t.Commit(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		events = tt.events
 	}
-	t, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(&tx{Tx: t, s: s}); err != nil {
-		_ = t.Rollback()
-		return err
-	}
-	if err := t.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+	if events {
+		select {
+		case s.queued <- struct{}{}:
+		default:
+		}
 	}
 	return nil
 }
+
+// DeliveriesQueued receives a value after a transaction of this store wrote events.
+func (s *Store) DeliveriesQueued() <-chan struct{} { return s.queued }
 
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	if !s.d.PrepareStatements {
@@ -249,4 +271,9 @@ func nullMS(v sql.NullInt64) *time.Time {
 	}
 	t := fromMS(v.Int64)
 	return &t
+}
+
+// placeholders returns n comma-separated placeholders, for an IN list.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }

@@ -51,7 +51,11 @@ func newWorld(t *testing.T, confirmations int, rpcThrough func(string) string) *
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	svc := &gateway.Service{Store: st}
+	kr, err := gateway.NewKeyring(make([]byte, gateway.MasterKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &gateway.Service{Store: st, Keyring: kr}
 	evmX, _ := chain.AccountXPub(abandon, chain.EVM)
 	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Shop", Website: "https://shop.example.com",
 		XPubs: map[chain.Protocol]string{chain.EVM: evmX}})
