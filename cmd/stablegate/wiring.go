@@ -20,9 +20,9 @@ import (
 	"github.com/stablegate/stablegate/internal/chain/evm"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/store"
-	"github.com/stablegate/stablegate/internal/webhook"
 	"github.com/stablegate/stablegate/internal/store/postgres"
 	"github.com/stablegate/stablegate/internal/store/sqlite"
+	"github.com/stablegate/stablegate/internal/webhook"
 )
 
 // openStore opens the configured database and applies pending migrations.
