@@ -45,7 +45,7 @@ type Dispatcher struct {
 	Concurrency int             // requests in flight; 0: DefaultConcurrency
 	Poll        time.Duration   // how often to look for due deliveries without a wake-up; 0: DefaultPoll
 	// Lease is how long a claimed delivery is held before another claim may take it: after a
-	// crash, the time until it is sent again. 0: Timeout + 15 s.
+	// crash, the time until it is sent again. 0: Timeout + 5 s.
 	Lease time.Duration
 
 	kick chan struct{}
@@ -68,7 +68,7 @@ func (d *Dispatcher) init() {
 			d.Poll = DefaultPoll
 		}
 		if d.Lease <= 0 {
-			d.Lease = d.Timeout + 15*time.Second
+			d.Lease = d.Timeout + 5*time.Second
 		}
 		if d.Log == nil {
 			d.Log = slog.New(slog.DiscardHandler)

@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		"FailedWriteChangesNothing": testFailedWrite,
 		"ReserveIndicesUnique":      testReserveIndices,
 		"ChainScan":                 testChainScan,
+		"WebhookOutbox":             testWebhookOutbox,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
