@@ -47,6 +47,9 @@ type Dispatcher struct {
 	// Lease is how long a claimed delivery is held before another claim may take it: after a
 	// crash, the time until it is sent again. 0: Timeout + 5 s.
 	Lease time.Duration
+	// Grace is how long requests in flight may finish after Run's context ends; those still
+	// running are cut short and not recorded (their leases bring them back). 0: 3 s; < 0: none.
+	Grace time.Duration
 
 	kick chan struct{}
 	once sync.Once
@@ -66,6 +69,9 @@ func (d *Dispatcher) init() {
 		}
 		if d.Poll <= 0 {
 			d.Poll = DefaultPoll
+		}
+		if d.Grace == 0 {
+			d.Grace = 3 * time.Second
 		}
 		if d.Lease <= 0 {
 			d.Lease = d.Timeout + 5*time.Second
@@ -95,8 +101,8 @@ func (d *Dispatcher) now() time.Time {
 	return time.Now().UTC().Truncate(time.Millisecond)
 }
 
-// Run dispatches until ctx ends. Requests in flight then get a few seconds to finish; those cut
-// short are not recorded, and their leases bring them back.
+// Run dispatches until ctx ends. Requests in flight then get Grace to finish; those cut short are
+// not recorded, and their leases bring them back.
 func (d *Dispatcher) Run(ctx context.Context) {
 	d.init()
 	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
@@ -155,7 +161,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		}
 	}
 	// Shutting down: let requests in flight finish for a moment, then cut them short.
-	stop := time.AfterFunc(3*time.Second, cancelSends)
+	stop := time.AfterFunc(max(d.Grace, 0), cancelSends)
 	defer stop.Stop()
 	close(jobs)
 	workers.Wait()
