@@ -177,9 +177,15 @@ func (w *world) run() (stop func()) {
 // event now, and returns the event's id.
 func (w *world) event() string {
 	w.t.Helper()
+	return w.eventFor(fmt.Sprintf("o-%d", w.n+1))
+}
+
+// eventFor is event for an order with the merchant reference.
+func (w *world) eventFor(ref string) string {
+	w.t.Helper()
 	ctx := context.Background()
 	w.n++
-	o, _, err := w.svc.CreateOrder(ctx, w.pr, gateway.OrderInput{Reference: fmt.Sprintf("o-%d", w.n), Amount: "12.5", Currency: "USDT", ChainID: "devnet"})
+	o, _, err := w.svc.CreateOrder(ctx, w.pr, gateway.OrderInput{Reference: ref, Amount: "12.5", Currency: "USDT", ChainID: "devnet"})
 	if err != nil {
 		w.t.Fatal(err)
 	}
