@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stablegate/stablegate/internal/api"
 	"github.com/stablegate/stablegate/internal/chain"
@@ -17,6 +18,7 @@ import (
 	"github.com/stablegate/stablegate/internal/store/postgres"
 	"github.com/stablegate/stablegate/internal/store/sqlite"
 	"github.com/stablegate/stablegate/internal/testpg"
+	"github.com/stablegate/stablegate/internal/webhook"
 )
 
 func TestMain(m *testing.M) { testpg.Main(m) }
@@ -59,7 +61,7 @@ func setup(t testing.TB, engine string, website string) *env {
 	t.Helper()
 	st := openStore(t, engine)
 	kr, _ := gateway.NewKeyring(make([]byte, 32))
-	svc := &gateway.Service{Store: st, Keyring: kr}
+	svc := &gateway.Service{Store: st, Keyring: kr, WebhookPolicy: webhook.NewPolicy(false), SecretOverlap: 24 * time.Hour}
 	srv := api.New(svc, api.Config{PublicURL: "https://pay.example.com/", Version: "test"})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
