@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"io"
 	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,7 +132,11 @@ func TestProjectsCreateAndList(t *testing.T) {
 	// The secrets are shown once: the database holds none of them.
 	db, _ := os.ReadFile(filepath.Join(dir, "stablegate.db"))
 	wal, _ := os.ReadFile(filepath.Join(dir, "stablegate.db-wal"))
-	for _, s := range []string{created.Test.APIKey, created.Test.APISecret, created.Live.APISecret, created.Mnemonic} {
+	if !strings.HasPrefix(created.Test.WebhookSecret, "whsec_") || !strings.HasPrefix(created.Live.WebhookSecret, "whsec_") ||
+		created.Test.WebhookSecret == created.Live.WebhookSecret {
+		t.Errorf("webhook secrets = %q, %q", created.Test.WebhookSecret, created.Live.WebhookSecret)
+	}
+	for _, s := range []string{created.Test.APIKey, created.Test.APISecret, created.Live.APISecret, created.Mnemonic, created.Test.WebhookSecret} {
 		if bytes.Contains(db, []byte(s)) || bytes.Contains(wal, []byte(s)) {
 			t.Errorf("the database file holds a secret in clear: %.12s…", s)
 		}
@@ -142,9 +150,25 @@ func TestProjectsCreateAndList(t *testing.T) {
 	if _, _, err := runCLI(t, "projects", "create", "--data", dir, "--name", "Dup", "--website", "https://shop.example.com/other"); err == nil || !strings.Contains(err.Error(), "already linked") {
 		t.Errorf("duplicate website: %v", err)
 	}
+	// --webhook-url: https serves both modes; http only test mode; an internal address neither.
+	out, _, err = runCLI(t, "projects", "create", "--data", dir, "--name", "Hooks", "--website", "https://hooks.example.com",
+		"--webhook-url", "https://93.184.216.34/hooks", "--json")
+	if err != nil || json.Unmarshal([]byte(out), &created) != nil || created.Test.WebhookURL != "https://93.184.216.34/hooks" ||
+		created.Live.WebhookURL != "https://93.184.216.34/hooks" {
+		t.Errorf("https webhook URL: %v %s", err, out)
+	}
+	out, _, err = runCLI(t, "projects", "create", "--data", dir, "--name", "Plain", "--website", "https://plain.example.com",
+		"--webhook-url", "http://93.184.216.34/hooks")
+	if err != nil || !strings.Contains(out, "test mode only") {
+		t.Errorf("http webhook URL: %v\n%s", err, out)
+	}
+	if _, _, err := runCLI(t, "projects", "create", "--data", dir, "--name", "Inside", "--website", "https://inside.example.com",
+		"--webhook-url", "https://10.0.0.8/hooks"); err == nil || !strings.Contains(err.Error(), "private or internal") {
+		t.Errorf("private webhook URL: %v", err)
+	}
 	out, _, err = runCLI(t, "projects", "list", "--data", dir, "--json")
 	var rows []map[string]any
-	if err != nil || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 2 {
+	if err != nil || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 4 {
 		t.Fatalf("list = %v %s", err, out)
 	}
 	if _, _, err := runCLI(t, "migrate", "--data", dir); err != nil {
@@ -197,10 +221,32 @@ func TestDev(t *testing.T) {
 		}
 	}
 	creds, stop := start()
-	if !strings.HasPrefix(creds.APIKey, "pk_test_") || !strings.HasPrefix(creds.APISecret, "sk_test_") || creds.ProjectID == "" {
+	if !strings.HasPrefix(creds.APIKey, "pk_test_") || !strings.HasPrefix(creds.APISecret, "sk_test_") || creds.ProjectID == "" ||
+		!strings.HasPrefix(creds.WebhookSecret, "whsec_") {
 		t.Fatalf("credentials = %+v", creds)
 	}
-	req, _ := http.NewRequest("POST", creds.BaseURL+"/api/v1/orders",
+	// A local webhook receiver (dev allows private addresses) that checks 3PAY's signature with
+	// the webhookSecret of dev-credentials.json.
+	hooks := make(chan map[string]any, 10)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mac := hmac.New(sha256.New, []byte(creds.WebhookSecret))
+		mac.Write(body)
+		if r.Header.Get("X-Webhook-Signature") != "sha256="+hex.EncodeToString(mac.Sum(nil)) {
+			t.Errorf("webhook signature does not verify with the dev webhookSecret")
+		}
+		var ev map[string]any
+		json.Unmarshal(body, &ev)
+		hooks <- ev
+	}))
+	defer receiver.Close()
+	req, _ := http.NewRequest("PUT", creds.BaseURL+"/api/v1/webhook/endpoint", strings.NewReader(`{"url":"`+receiver.URL+`/webhooks"}`))
+	req.Header.Set("Authorization", "Bearer "+creds.APIKey)
+	req.Header.Set("x-api-secret", creds.APISecret)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 {
+		t.Fatalf("set webhook endpoint: %v %v", err, res)
+	}
+	req, _ = http.NewRequest("POST", creds.BaseURL+"/api/v1/orders",
 		strings.NewReader(`{"orderReference":"order_1","amount":"10.50","currency":"USDT","chainId":"devnet"}`))
 	req.Header.Set("Authorization", "Bearer "+creds.APIKey)
 	res, err := http.DefaultClient.Do(req)
@@ -242,6 +288,16 @@ func TestDev(t *testing.T) {
 			t.Fatalf("order never completed: %+v (paid with %s)", got.Data, out)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// The merchant hears of it: an order.completed webhook with the payment's transaction.
+	select {
+	case ev := <-hooks:
+		data, _ := ev["data"].(map[string]any)
+		if ev["type"] != "order.completed" || data["orderId"] != order.Data.OrderID || data["txHash"] != strings.TrimSpace(out) || data["amount"] != "10.5" {
+			t.Errorf("webhook = %v", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("no order.completed webhook")
 	}
 	var health struct {
 		Chains []struct {
