@@ -69,7 +69,9 @@ func newEnv() *env {
 	dir, _ := os.MkdirTemp("", "stablegate-scanbench-")
 	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "bench.db"))
 	must(err)
-	svc := &gateway.Service{Store: st}
+	kr, err := gateway.NewKeyring(make([]byte, gateway.MasterKeySize))
+	must(err)
+	svc := &gateway.Service{Store: st, Keyring: kr}
 	x, _ := chain.AccountXPub("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about", chain.EVM)
 	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "bench", Website: "https://bench.example.com",
 		XPubs: map[chain.Protocol]string{chain.EVM: x}})
