@@ -44,13 +44,8 @@ type WebhookEndpoint struct {
 	UpdatedAt      time.Time
 }
 
-// Subscribed reports whether the endpoint receives events of the type.
-func (e *WebhookEndpoint) Subscribed(typ string) bool {
-	return e.URL != "" && (len(e.Events) == 0 || slices.Contains(e.Events, typ))
-}
-
 // Delivery is a webhook event claimed for sending: the event, where it goes and the secrets that
-// sign it (opened).
+// sign it (sealed; the current one first).
 type Delivery struct {
 	Event    Event
 	URL      string
@@ -144,7 +139,7 @@ type WebhookStore interface {
 // WebhookPolicy decides which URLs webhooks may be sent to (internal/webhook implements it with
 // its SSRF rules).
 type WebhookPolicy interface {
-	CheckURL(ctx context.Context, raw string, live bool) error
+	CheckURL(ctx context.Context, raw string) error
 }
 
 // NewWebhookSecret returns a fresh signing secret in the Standard Webhooks form: "whsec_" and the
@@ -282,7 +277,7 @@ func (s *Service) checkWebhookURL(ctx context.Context, raw string, mode Mode, fi
 		return Errorf(EInvalid, field, "%s must be https in live mode", field)
 	}
 	if s.WebhookPolicy != nil {
-		if err := s.WebhookPolicy.CheckURL(ctx, raw, mode.Live()); err != nil {
+		if err := s.WebhookPolicy.CheckURL(ctx, raw); err != nil {
 			return Errorf(EInvalid, field, "%s is not allowed: %v", field, err)
 		}
 	}

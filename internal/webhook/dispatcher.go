@@ -129,10 +129,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		d.record(results, free, freed)
 	}()
 
-	var wake <-chan struct{}
-	if d.Store != nil {
-		wake = d.Store.DeliveriesQueued()
-	}
+	wake := d.Store.DeliveriesQueued()
 	poll := time.NewTicker(d.Poll)
 	defer poll.Stop()
 	for ctx.Err() == nil {

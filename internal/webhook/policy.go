@@ -42,7 +42,7 @@ func NewPolicy(allowPrivate bool) *Policy {
 var ErrPrivateAddress = errors.New("private or internal network addresses are not allowed")
 
 // CheckURL refuses a URL whose host is, or resolves to, an address the policy refuses.
-func (p *Policy) CheckURL(ctx context.Context, raw string, _ bool) error {
+func (p *Policy) CheckURL(ctx context.Context, raw string) error {
 	if p.AllowPrivate {
 		return nil
 	}

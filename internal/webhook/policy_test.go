@@ -55,16 +55,16 @@ func TestPolicyRefusesInternalDestinations(t *testing.T) {
 		"https://nowhere.example.com/hook", // does not resolve
 	}
 	for _, u := range refused {
-		if err := p.CheckURL(context.Background(), u, true); err == nil {
+		if err := p.CheckURL(context.Background(), u); err == nil {
 			t.Errorf("%s was allowed", u)
 		}
 	}
 	for _, u := range []string{"https://shop.example.com/hook", "https://v6.example.com:8443/hook", "https://93.184.216.34/hook"} {
-		if err := p.CheckURL(context.Background(), u, true); err != nil {
+		if err := p.CheckURL(context.Background(), u); err != nil {
 			t.Errorf("%s refused: %v", u, err)
 		}
 	}
-	if err := webhook.NewPolicy(true).CheckURL(context.Background(), "http://127.0.0.1:3000/hook", false); err != nil {
+	if err := webhook.NewPolicy(true).CheckURL(context.Background(), "http://127.0.0.1:3000/hook"); err != nil {
 		t.Errorf("private networks allowed, loopback refused: %v", err)
 	}
 }
@@ -80,7 +80,7 @@ func TestDialRefusesRebinding(t *testing.T) {
 
 	p := webhook.NewPolicy(false)
 	p.Resolver = resolver{"localhost": addrs("93.184.216.34")} // the first answer: public
-	if err := p.CheckURL(context.Background(), target, false); err != nil {
+	if err := p.CheckURL(context.Background(), target); err != nil {
 		t.Fatalf("configuration-time check: %v", err)
 	}
 	for _, u := range []string{target, srv.URL} {
