@@ -33,6 +33,7 @@ import (
 )
 
 var cpuprofile *string
+var maxRange *int
 
 func main() {
 	latencyN := flag.Int("latency", 200, "payments for the detection-latency run (0 skips)")
@@ -41,6 +42,7 @@ func main() {
 	blocks := flag.Int("blocks", 10_000, "blocks for the catch-up run (0 skips)")
 	transfers := flag.Int("transfers", 50_000, "transfers in those blocks")
 	profileFlag := flag.String("cpuprofile", "", "CPU profile of the catch-up scan")
+	maxRange = flag.Int("range", 0, "blocks per eth_getLogs call at most (the scanner's MaxRange; 0: its default)")
 	flag.Parse()
 	cpuprofile = profileFlag
 	fmt.Printf("cores=%d go=%s\n", runtime.NumCPU(), runtime.Version())
@@ -90,7 +92,7 @@ func (e *env) scanner() *evm.Scanner {
 	must(err)
 	reg, _ := chain.Lookup("devnet")
 	start := uint64(1)
-	return &evm.Scanner{Chain: reg, Client: client, Store: e.store, StartBlock: &start, MaxRange: 500}
+	return &evm.Scanner{Chain: reg, Client: client, Store: e.store, StartBlock: &start, MaxRange: uint64(*maxRange)}
 }
 
 func (e *env) principal() *gateway.Principal {

@@ -48,9 +48,14 @@ type Order struct {
 	CompletedAt          *time.Time
 	TxHash               string // the first payment's
 	PaidAmount           *big.Int
-	Overpaid             bool
-	PaidLate             bool
-	MultiplePayments     bool
+	// ConfirmedAmount, PaymentCount and the first payment's position are the running totals Settle
+	// works from; ConfirmedAmount is nil for an order paid before they were kept.
+	ConfirmedAmount           *big.Int
+	PaymentCount              int
+	FirstBlock, FirstLogIndex uint64
+	Overpaid                  bool
+	PaidLate                  bool
+	MultiplePayments          bool
 }
 
 // Order defaults and limits.

@@ -98,40 +98,78 @@ type Event struct {
 	CreatedAt time.Time
 }
 
-// Settle recomputes an order from its credited transfers (DESIGN §2): completed once confirmed
-// payments reach the amount, underpaid when everything paid is confirmed but short, confirming
-// while a payment waits for confirmations, pending (or expired) with none. It returns the events
-// the change calls for; reorged says the transfers changed because blocks were undone.
-func Settle(o *Order, transfers []*Transfer, now time.Time, reorged bool) []string {
-	seen, confirmed := new(big.Int), new(big.Int)
-	count, late := 0, false
-	deadline := o.ExpiresAt.Add(time.Duration(o.GraceMinutes) * time.Minute)
-	var first *Transfer
+// PaymentTotals sum up an order's credited transfers: what Settle decides from. The store keeps them
+// on the order and adds each new transfer and confirmation, so settling does not re-read history.
+type PaymentTotals struct {
+	Seen, Confirmed *big.Int
+	Count           int
+	// The earliest payment, by block and log index.
+	FirstTx                   string
+	FirstBlock, FirstLogIndex uint64
+	Late                      bool // a payment arrived after the deadline
+}
+
+// Deadline is when an order stops taking payments as on time: expiresAt plus the grace period.
+func (o *Order) Deadline() time.Time {
+	return o.ExpiresAt.Add(time.Duration(o.GraceMinutes) * time.Minute)
+}
+
+// Totals returns the totals stored on the order, or ok false when the order has none (it was paid
+// before totals were kept: sum its transfers with TotalsOf).
+func (o *Order) Totals() (PaymentTotals, bool) {
+	if o.ConfirmedAmount == nil {
+		return PaymentTotals{}, false
+	}
+	return PaymentTotals{Seen: new(big.Int).Set(o.PaidAmount), Confirmed: new(big.Int).Set(o.ConfirmedAmount), Count: o.PaymentCount,
+		FirstTx: o.TxHash, FirstBlock: o.FirstBlock, FirstLogIndex: o.FirstLogIndex, Late: o.PaidLate}, true
+}
+
+// TotalsOf sums an order's transfers.
+func TotalsOf(o *Order, transfers []*Transfer) PaymentTotals {
+	pt := PaymentTotals{Seen: new(big.Int), Confirmed: new(big.Int)}
 	for _, t := range transfers {
-		if !t.Credited() {
-			continue
-		}
-		count++
-		seen.Add(seen, t.Amount)
-		if t.Confirmed {
-			confirmed.Add(confirmed, t.Amount)
-		}
-		if first == nil || t.BlockNumber < first.BlockNumber || (t.BlockNumber == first.BlockNumber && t.LogIndex < first.LogIndex) {
-			first = t
-		}
-		if t.SeenAt.After(deadline) {
-			late = true
+		pt.Add(o, t)
+		if t.Credited() && t.Confirmed {
+			pt.Confirm(t.Amount)
 		}
 	}
+	return pt
+}
+
+// Add counts a credited transfer as seen (its confirmation is counted by Confirm).
+func (pt *PaymentTotals) Add(o *Order, t *Transfer) {
+	if !t.Credited() {
+		return
+	}
+	pt.Count++
+	pt.Seen.Add(pt.Seen, t.Amount)
+	if pt.Count == 1 || t.BlockNumber < pt.FirstBlock || (t.BlockNumber == pt.FirstBlock && t.LogIndex < pt.FirstLogIndex) {
+		pt.FirstTx, pt.FirstBlock, pt.FirstLogIndex = t.TxHash, t.BlockNumber, t.LogIndex
+	}
+	if t.SeenAt.After(o.Deadline()) {
+		pt.Late = true
+	}
+}
+
+// Confirm counts a credited payment's confirmation.
+func (pt *PaymentTotals) Confirm(amount *big.Int) { pt.Confirmed.Add(pt.Confirmed, amount) }
+
+// Settle sets an order from the totals of its credited transfers (DESIGN §2): completed once
+// confirmed payments reach the amount, underpaid when everything paid is confirmed but short,
+// confirming while a payment waits for confirmations, pending (or expired) with none. It returns the
+// events the change calls for; reorged says the transfers changed because blocks were undone.
+func Settle(o *Order, pt PaymentTotals, now time.Time, reorged bool) []string {
+	seen, confirmed, count, late := pt.Seen, pt.Confirmed, pt.Count, pt.Late
+	deadline := o.Deadline()
 	before := o.Status
 	wasLate := o.PaidLate
-	o.PaidAmount = seen
+	o.PaidAmount, o.ConfirmedAmount, o.PaymentCount = seen, confirmed, count
 	o.MultiplePayments = count > 1
 	o.Overpaid = confirmed.Cmp(o.Amount) > 0
 	o.PaidLate = late
-	o.TxHash = ""
-	if first != nil {
-		o.TxHash = first.TxHash
+	o.TxHash, o.FirstBlock, o.FirstLogIndex = "", 0, 0
+	if count > 0 {
+		o.TxHash, o.FirstBlock, o.FirstLogIndex = pt.FirstTx, pt.FirstBlock, pt.FirstLogIndex
 	}
 	switch {
 	case count == 0 && before == OrderExpired:

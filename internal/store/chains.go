@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/big"
+	"strconv"
 	"strings"
 	"time"
 
@@ -81,6 +83,13 @@ func b2i(b bool) int {
 	return 0
 }
 
+// delta is what one scanner step adds to an order's totals: new credited transfers and
+// confirmations.
+type delta struct {
+	added     []*gateway.Transfer
+	confirmed []*big.Int
+}
+
 // ApplyScan applies one scanner step in one transaction.
 func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
 	return s.inTx(ctx, func(t *tx) error {
@@ -94,19 +103,31 @@ func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
 		if int64(b.Head)-int64(b.Required)+1 >= 0 {
 			confirmedUpTo := int64(b.Head) - int64(b.Required) + 1
 			rows, err := t.query(ctx, `UPDATE transfers SET confirmed = 1
-				WHERE chain_id = ? AND confirmed = 0 AND block_number <= ? RETURNING order_id`, b.ChainID, confirmedUpTo)
+				WHERE chain_id = ? AND confirmed = 0 AND block_number <= ? RETURNING order_id, amount, status`, b.ChainID, confirmedUpTo)
 			if err != nil {
 				return fmt.Errorf("confirm transfers: %w", err)
 			}
 			for rows.Next() {
 				var id sql.NullString
-				if err := rows.Scan(&id); err != nil {
+				var amount, status string
+				if err := rows.Scan(&id, &amount, &status); err != nil {
 					rows.Close()
 					return err
 				}
-				if id.Valid {
-					touched[id.String] = true
+				if !id.Valid || status != "credited" {
+					continue
 				}
+				v, err := money.ParseBase(amount)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				d := touched[id.String]
+				if d == nil {
+					d = &delta{}
+					touched[id.String] = d
+				}
+				d.confirmed = append(d.confirmed, v)
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
@@ -132,10 +153,10 @@ func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
 // insertChunk bounds the rows of one multi-row insert (16 parameters each).
 const insertChunk = 400
 
-// insertTransfers stores transfers not stored yet (the on-chain key decides) and returns the orders
-// whose credited transfers are new.
-func (s *Store) insertTransfers(ctx context.Context, t *tx, transfers []*gateway.Transfer) (map[string]bool, error) {
-	touched := map[string]bool{}
+// insertTransfers stores transfers not stored yet (the on-chain key decides) and returns, per order,
+// the credited transfers that are new.
+func (s *Store) insertTransfers(ctx context.Context, t *tx, transfers []*gateway.Transfer) (map[string]*delta, error) {
+	touched := map[string]*delta{}
 	for len(transfers) > 0 {
 		chunk := transfers[:min(insertChunk, len(transfers))]
 		transfers = transfers[len(chunk):]
@@ -155,21 +176,32 @@ func (s *Store) insertTransfers(ctx context.Context, t *tx, transfers []*gateway
 			args = append(args, tr.ChainID, tr.TxHash, int64(tr.LogIndex), int64(tr.BlockNumber), tr.BlockHash, tr.Token, tr.Currency,
 				tr.From, tr.To, tr.Amount.String(), nullIfEmpty(tr.OrderID), tr.ProjectID, string(tr.Mode), status, ms(tr.SeenAt))
 		}
-		q.WriteString(` ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING RETURNING order_id, status`)
+		q.WriteString(` ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING RETURNING tx_hash, log_index`)
 		rows, err := t.QueryContext(ctx, s.q(q.String()), args...) // its text varies: not kept prepared
 		if err != nil {
 			return nil, fmt.Errorf("insert transfers: %w", err)
 		}
+		byKey := make(map[string]*gateway.Transfer, len(chunk))
+		for _, tr := range chunk {
+			byKey[tr.TxHash+"/"+strconv.FormatUint(tr.LogIndex, 10)] = tr
+		}
 		for rows.Next() {
-			var id sql.NullString
-			var status string
-			if err := rows.Scan(&id, &status); err != nil {
+			var tx string
+			var logIndex int64
+			if err := rows.Scan(&tx, &logIndex); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			if id.Valid && status == "credited" {
-				touched[id.String] = true
+			tr := byKey[tx+"/"+strconv.FormatInt(logIndex, 10)]
+			if tr == nil || tr.OrderID == "" || !tr.Credited() {
+				continue
 			}
+			d := touched[tr.OrderID]
+			if d == nil {
+				d = &delta{}
+				touched[tr.OrderID] = d
+			}
+			d.added = append(d.added, tr)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -204,7 +236,7 @@ func (s *Store) Rewind(ctx context.Context, chainID string, to gateway.BlockRef,
 		if err != nil {
 			return fmt.Errorf("remove reorged transfers: %w", err)
 		}
-		touched := map[string]bool{}
+		touched := map[string]*delta{} // no deltas: the orders are summed again from what remains
 		for rows.Next() {
 			var id sql.NullString
 			if err := rows.Scan(&id); err != nil {
@@ -213,7 +245,7 @@ func (s *Store) Rewind(ctx context.Context, chainID string, to gateway.BlockRef,
 			}
 			removed++
 			if id.Valid {
-				touched[id.String] = true
+				touched[id.String] = nil
 			}
 		}
 		rows.Close()
@@ -234,34 +266,35 @@ func (s *Store) Rewind(ctx context.Context, chainID string, to gateway.BlockRef,
 // settleChunk bounds the order ids of one IN list.
 const settleChunk = 500
 
-// settle recomputes the orders from their transfers, stores those that changed and writes their
-// events. Orders and transfers are read with one query each per chunk of orders.
-func (s *Store) settle(ctx context.Context, t *tx, orderIDs map[string]bool, now time.Time, reorged bool) error {
-	ids := make([]string, 0, len(orderIDs))
-	for id := range orderIDs {
+// settle settles the touched orders, stores those that changed and writes their events. An order
+// with a delta and stored totals is settled from the totals plus the delta; the others (after a
+// reorg, or paid before totals were kept) from all their transfers, read with one query per chunk.
+func (s *Store) settle(ctx context.Context, t *tx, touched map[string]*delta, now time.Time, reorged bool) error {
+	ids := make([]string, 0, len(touched))
+	for id := range touched {
 		ids = append(ids, id)
 	}
 	for len(ids) > 0 {
 		chunk := ids[:min(settleChunk, len(ids))]
 		ids = ids[len(chunk):]
-		if err := s.settleChunk(ctx, t, chunk, now, reorged); err != nil {
+		if err := s.settleChunk(ctx, t, chunk, touched, now, reorged); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Store) settleChunk(ctx context.Context, t *tx, ids []string, now time.Time, reorged bool) error {
-	in := placeholders(len(ids))
+func (s *Store) settleChunk(ctx context.Context, t *tx, ids []string, touched map[string]*delta, now time.Time, reorged bool) error {
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := t.QueryContext(ctx, s.q(`SELECT `+orderColumns+` FROM orders WHERE id IN (`+in+`)`), args...)
+	rows, err := t.QueryContext(ctx, s.q(`SELECT `+orderColumns+` FROM orders WHERE id IN (`+placeholders(len(ids))+`)`), args...)
 	if err != nil {
 		return fmt.Errorf("settle: read orders: %w", err)
 	}
 	var orders []*gateway.Order
+	var resum []any // orders summed from their transfers
 	for rows.Next() {
 		o, err := scanOrder(rows)
 		if err != nil {
@@ -269,28 +302,45 @@ func (s *Store) settleChunk(ctx context.Context, t *tx, ids []string, now time.T
 			return fmt.Errorf("settle: %w", err)
 		}
 		orders = append(orders, o)
+		if _, ok := o.Totals(); !ok || touched[o.ID] == nil {
+			resum = append(resum, o.ID)
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	all, err := s.scanTransfers(t.QueryContext(ctx, s.q(`SELECT `+transferColumns+` FROM transfers WHERE order_id IN (`+in+`) ORDER BY block_number, log_index`), args...))
-	if err != nil {
-		return fmt.Errorf("settle: read transfers: %w", err)
-	}
 	byOrder := map[string][]*gateway.Transfer{}
-	for _, tr := range all {
-		byOrder[tr.OrderID] = append(byOrder[tr.OrderID], tr)
+	if len(resum) > 0 {
+		all, err := s.scanTransfers(t.QueryContext(ctx, s.q(`SELECT `+transferColumns+` FROM transfers WHERE order_id IN (`+placeholders(len(resum))+`)`), resum...))
+		if err != nil {
+			return fmt.Errorf("settle: read transfers: %w", err)
+		}
+		for _, tr := range all {
+			byOrder[tr.OrderID] = append(byOrder[tr.OrderID], tr)
+		}
 	}
 	for _, o := range orders {
 		before := *o
-		events := gateway.Settle(o, byOrder[o.ID], now, reorged)
+		pt, ok := o.Totals()
+		if d := touched[o.ID]; ok && d != nil {
+			for _, tr := range d.added {
+				pt.Add(o, tr)
+			}
+			for _, v := range d.confirmed {
+				pt.Confirm(v)
+			}
+		} else {
+			pt = gateway.TotalsOf(o, byOrder[o.ID])
+		}
+		events := gateway.Settle(o, pt, now, reorged)
 		if unchanged(&before, o) && len(events) == 0 {
 			continue
 		}
-		if _, err := t.exec(ctx, `UPDATE orders SET status = ?, paid_amount = ?, overpaid = ?, paid_late = ?, multiple_payments = ?,
-			tx_hash = ?, completed_at = ? WHERE id = ?`, string(o.Status), o.PaidAmount.String(), b2i(o.Overpaid), b2i(o.PaidLate),
-			b2i(o.MultiplePayments), o.TxHash, nullTime(o.CompletedAt), o.ID); err != nil {
+		if _, err := t.exec(ctx, `UPDATE orders SET status = ?, paid_amount = ?, confirmed_amount = ?, payment_count = ?, first_block = ?,
+			first_log_index = ?, overpaid = ?, paid_late = ?, multiple_payments = ?, tx_hash = ?, completed_at = ? WHERE id = ?`,
+			string(o.Status), o.PaidAmount.String(), o.ConfirmedAmount.String(), o.PaymentCount, int64(o.FirstBlock), int64(o.FirstLogIndex),
+			b2i(o.Overpaid), b2i(o.PaidLate), b2i(o.MultiplePayments), o.TxHash, nullTime(o.CompletedAt), o.ID); err != nil {
 			return fmt.Errorf("settle %s: %w", o.ID, err)
 		}
 		if err := writeEvents(ctx, t, o, events, now); err != nil {
@@ -303,8 +353,11 @@ func (s *Store) settleChunk(ctx context.Context, t *tx, ids []string, now time.T
 // unchanged reports whether settling left every stored field of the order as it was.
 func unchanged(a, b *gateway.Order) bool {
 	sameTime := (a.CompletedAt == nil) == (b.CompletedAt == nil) && (a.CompletedAt == nil || a.CompletedAt.Equal(*b.CompletedAt))
+	sameTotals := (a.ConfirmedAmount == nil) == (b.ConfirmedAmount == nil) &&
+		(a.ConfirmedAmount == nil || a.ConfirmedAmount.Cmp(b.ConfirmedAmount) == 0) && a.PaymentCount == b.PaymentCount &&
+		a.FirstBlock == b.FirstBlock && a.FirstLogIndex == b.FirstLogIndex
 	return a.Status == b.Status && a.PaidAmount.Cmp(b.PaidAmount) == 0 && a.Overpaid == b.Overpaid && a.PaidLate == b.PaidLate &&
-		a.MultiplePayments == b.MultiplePayments && a.TxHash == b.TxHash && sameTime
+		a.MultiplePayments == b.MultiplePayments && a.TxHash == b.TxHash && sameTime && sameTotals
 }
 
 // writeEvents writes the events of an order's change.

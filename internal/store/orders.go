@@ -121,7 +121,7 @@ func (s *Store) HasPool(ctx context.Context, projectID string, mode gateway.Mode
 
 const orderColumns = `id, project_id, mode, order_reference, status, amount, currency, chain_id, address, success_url, cancel_url,
 	metadata, payment_window_minutes, grace_minutes, expires_at, created_at, completed_at, tx_hash,
-	paid_amount, overpaid, paid_late, multiple_payments`
+	paid_amount, overpaid, paid_late, multiple_payments, confirmed_amount, payment_count, first_block, first_log_index`
 
 func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	var o gateway.Order
@@ -130,12 +130,22 @@ func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	var expires, created int64
 	var completed sql.NullInt64
 	var paid string
+	var confirmed sql.NullString
 	var overpaid, late, multiple int
+	var firstBlock, firstLog int64
 	if err := sc.Scan(&o.ID, &o.ProjectID, &mode, &o.Reference, &status, &amount, &o.Currency, &o.ChainID, &o.Address,
 		&o.SuccessURL, &o.CancelURL, &meta, &o.PaymentWindowMinutes, &o.GraceMinutes, &expires, &created, &completed, &o.TxHash,
-		&paid, &overpaid, &late, &multiple); err != nil {
+		&paid, &overpaid, &late, &multiple, &confirmed, &o.PaymentCount, &firstBlock, &firstLog); err != nil {
 		return nil, err
 	}
+	if confirmed.Valid {
+		v, err := money.ParseBase(confirmed.String)
+		if err != nil {
+			return nil, err
+		}
+		o.ConfirmedAmount = v
+	}
+	o.FirstBlock, o.FirstLogIndex = uint64(firstBlock), uint64(firstLog)
 	v, err := money.ParseBase(amount)
 	if err != nil {
 		return nil, err

@@ -290,9 +290,11 @@ func (c *Client) Logs(ctx context.Context, from, to uint64, contracts []common.A
 
 // LogsInRange returns the logs of [from, to], halving the range whenever the provider refuses it;
 // maxRange (if > 0) caps a single call's range. It never skips a block: a range of one block that
-// is still refused is an error.
-func (c *Client) LogsInRange(ctx context.Context, from, to uint64, contracts []common.Address, topic0 common.Hash, maxRange uint64) ([]Log, error) {
+// is still refused is an error. It also returns the largest range a call used once a refusal
+// halved it (or maxRange), for the caller to start from next time.
+func (c *Client) LogsInRange(ctx context.Context, from, to uint64, contracts []common.Address, topic0 common.Hash, maxRange uint64) ([]Log, uint64, error) {
 	var out []Log
+	worked := maxRange
 	for from <= to {
 		end := to
 		if maxRange > 0 && end-from+1 > maxRange {
@@ -302,15 +304,17 @@ func (c *Client) LogsInRange(ctx context.Context, from, to uint64, contracts []c
 			logs, err := c.Logs(ctx, from, end, contracts, topic0)
 			if errors.Is(err, ErrRangeTooLarge) && end > from {
 				end = from + (end-from)/2
+				worked = end - from + 1
+				maxRange = worked
 				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("logs %d–%d: %w", from, end, err)
+				return nil, worked, fmt.Errorf("logs %d–%d: %w", from, end, err)
 			}
 			out = append(out, logs...)
 			break
 		}
 		from = end + 1
 	}
-	return out, nil
+	return out, worked, nil
 }

@@ -109,7 +109,7 @@ func TestLogsThroughFaults(t *testing.T) {
 	}
 	defer proxy.Close()
 	faulty, _ := evm.NewClient([]string{proxy.URL()}, fastConfig())
-	got, err := faulty.LogsInRange(ctx, 0, head, tokens(), transferTopic, 0)
+	got, _, err := faulty.LogsInRange(ctx, 0, head, tokens(), transferTopic, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestRangeNeverSkipsABlock(t *testing.T) {
 	defer proxy.Close()
 	client, _ := evm.NewClient([]string{proxy.URL()}, fastConfig())
 	head, _ := client.BlockNumber(context.Background())
-	logs, err := client.LogsInRange(context.Background(), 0, head, tokens(), transferTopic, 0)
+	logs, _, err := client.LogsInRange(context.Background(), 0, head, tokens(), transferTopic, 0)
 	if err != nil || len(logs) != 5 {
 		t.Fatalf("one block at a time: %d logs, %v", len(logs), err)
 	}
@@ -168,7 +168,7 @@ func TestRangeNeverSkipsABlock(t *testing.T) {
 	short := fastConfig()
 	short.Attempts = 3
 	failing, _ := evm.NewClient([]string{proxy.URL()}, short)
-	if _, err := failing.LogsInRange(context.Background(), 0, head, tokens(), transferTopic, 0); err == nil {
+	if _, _, err := failing.LogsInRange(context.Background(), 0, head, tokens(), transferTopic, 0); err == nil {
 		t.Error("a provider that always fails produced logs")
 	}
 }

@@ -30,7 +30,8 @@ type Scanner struct {
 	Log    *slog.Logger
 	Now    func() time.Time
 	// Interval between polls when caught up (default 1 s); MaxRange bounds the blocks of one
-	// step (default 500); Confirmations overrides the chain's default when > 0; StartBlock is
+	// step (default 2000; a provider that refuses a range makes the scanner use less, and it probes
+	// back up after a run of successes); Confirmations overrides the chain's default when > 0; StartBlock is
 	// where a chain without a cursor starts (default: the head at first start).
 	Interval      time.Duration
 	MaxRange      uint64
@@ -43,8 +44,24 @@ type Scanner struct {
 	contracts []common.Address
 	tokens    map[common.Address]chain.Token
 
+	next *prefetch // the following range's logs, read while a step is being applied
+	// span is the range the provider takes now (≤ MaxRange); fits counts calls in a row that
+	// needed no halving, to probe a larger span again.
+	span uint64
+	fits int
+
 	mu     sync.Mutex
 	health Health
+}
+
+// prefetch is a range's logs read ahead: while the scanner catches up, reading the next range
+// overlaps with applying the current one.
+type prefetch struct {
+	from, to uint64
+	end      *Header
+	logs     []Log
+	err      error
+	done     chan struct{}
 }
 
 // Health is what /health reports of a chain.
@@ -68,6 +85,12 @@ type owner struct {
 	mode      gateway.Mode
 }
 
+// DefaultMaxRange is the default of Scanner.MaxRange.
+const DefaultMaxRange = 2000
+
+// probeAfter is how many log calls in a row must fit before the scanner tries twice the span.
+const probeAfter = 16
+
 // ReorgWindow is how many blocks below the head have each hash remembered.
 const ReorgWindow = 64
 
@@ -83,8 +106,9 @@ func (s *Scanner) init() error {
 		s.Interval = time.Second
 	}
 	if s.MaxRange == 0 {
-		s.MaxRange = 500
+		s.MaxRange = DefaultMaxRange
 	}
+	s.span = s.MaxRange
 	if s.Log == nil {
 		s.Log = slog.New(slog.DiscardHandler)
 	}
@@ -205,10 +229,16 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 		s.report(head, cur.Number, err)
 		return true, err
 	}
-	to := min(head, from+s.MaxRange-1)
-	end, err := s.Client.HeaderByNumber(ctx, to)
-	if err != nil {
-		return false, err
+	var to uint64
+	var end *Header
+	var logs []Log
+	if p := s.takePrefetch(from); p != nil && p.err == nil && p.to <= head {
+		to, end, logs = p.to, p.end, p.logs
+	} else {
+		to = min(head, from+s.span-1)
+		if end, logs, err = s.readRange(ctx, from, to); err != nil {
+			return false, err
+		}
 	}
 	if ok {
 		first, err := s.Client.HeaderByNumber(ctx, from)
@@ -219,16 +249,16 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 			return false, s.rewind(ctx)
 		}
 	}
-	logs, err := s.Client.LogsInRange(ctx, from, to, s.contracts, TransferTopic, s.MaxRange)
-	if err != nil {
-		return false, err
-	}
+	// The range still ends where its logs were read (so the logs are of the canonical chain).
 	again, err := s.Client.HeaderByNumber(ctx, to)
 	if err != nil {
 		return false, err
 	}
 	if again.Hash != end.Hash {
 		return false, errors.New("the chain changed while reading logs; retrying")
+	}
+	if to < head {
+		s.startPrefetch(ctx, to+1, min(head, to+s.span))
 	}
 	// Addresses are read after the logs: an order's address is committed before anyone can pay
 	// it, so every payment in these logs finds its address.
@@ -273,6 +303,64 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 	}
 	s.report(head, to, nil)
 	return to == head, nil
+}
+
+// readRange reads the Transfer logs of a range, with the hash of its last block before and after,
+// so that they are known to be of one chain.
+func (s *Scanner) readRange(ctx context.Context, from, to uint64) (*Header, []Log, error) {
+	end, err := s.Client.HeaderByNumber(ctx, to)
+	if err != nil {
+		return nil, nil, err
+	}
+	logs, worked, err := s.Client.LogsInRange(ctx, from, to, s.contracts, TransferTopic, s.span)
+	s.fit(worked)
+	if err != nil {
+		return nil, nil, err
+	}
+	again, err := s.Client.HeaderByNumber(ctx, to)
+	if err != nil {
+		return nil, nil, err
+	}
+	if again.Hash != end.Hash {
+		return nil, nil, errors.New("the chain changed while reading logs; retrying")
+	}
+	return end, logs, nil
+}
+
+// fit adapts the span to what the provider took: less after a refusal, twice as much (up to
+// MaxRange) after probeAfter calls in a row that fit.
+func (s *Scanner) fit(worked uint64) {
+	if worked < s.span {
+		s.span, s.fits = max(worked, 1), 0
+		return
+	}
+	if s.fits++; s.fits >= probeAfter && s.span < s.MaxRange {
+		s.span, s.fits = min(s.span*2, s.MaxRange), 0
+	}
+}
+
+// startPrefetch reads a range in the background; RunOnce takes it when it gets there.
+func (s *Scanner) startPrefetch(ctx context.Context, from, to uint64) {
+	p := &prefetch{from: from, to: to, done: make(chan struct{})}
+	s.next = p
+	go func() {
+		defer close(p.done)
+		p.end, p.logs, p.err = s.readRange(ctx, from, to)
+	}()
+}
+
+// takePrefetch returns the range read ahead if it starts at from (waiting for it), or nil.
+func (s *Scanner) takePrefetch(from uint64) *prefetch {
+	p := s.next
+	s.next = nil
+	if p == nil {
+		return nil
+	}
+	<-p.done
+	if p.from != from {
+		return nil
+	}
+	return p
 }
 
 func (s *Scanner) loadWatched(ctx context.Context) error {

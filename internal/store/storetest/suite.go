@@ -3,6 +3,7 @@ package storetest
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math/big"
@@ -508,6 +509,16 @@ func testChainScan(t *testing.T, s gateway.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The running totals always equal the sum of the transfers.
+		trs, err := s.OrderTransfers(ctx, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, ok := got.Totals()
+		if want := gateway.TotalsOf(got, trs); !ok || stored.Seen.Cmp(want.Seen) != 0 || stored.Confirmed.Cmp(want.Confirmed) != 0 ||
+			stored.Count != want.Count || stored.FirstTx != want.FirstTx || stored.FirstBlock != want.FirstBlock || stored.Late != want.Late {
+			t.Fatalf("stored totals %+v, transfers sum to %+v", stored, want)
+		}
 		return got
 	}
 	apply(1, 5, 5, tr("0x01", 5, 10_000_000))
@@ -522,8 +533,18 @@ func testChainScan(t *testing.T, s gateway.Store) {
 	if cur, ok, err := s.Cursor(ctx, "devnet"); err != nil || !ok || cur.Number != 6 || cur.Hash != "0xb6" {
 		t.Errorf("cursor = %+v %v %v", cur, ok, err)
 	}
+	// An order paid before totals were kept (NULL totals) is summed from its transfers once.
+	if db, ok := s.(interface{ DB() *sql.DB }); ok {
+		if _, err := db.DB().ExecContext(ctx, `UPDATE orders SET confirmed_amount = NULL, payment_count = 0 WHERE id = '`+o.ID+`'`); err != nil {
+			t.Fatal(err)
+		}
+		apply(7, 7, 7, tr("0x07", 7, 1))
+		if got := status(); got.PaidAmount.Int64() != 10_000_001 || got.PaymentCount != 2 || got.Overpaid || got.TxHash != "0x01" {
+			t.Fatalf("after summing again: %s paid %s in %d", got.Status, got.PaidAmount, got.PaymentCount)
+		}
+	}
 	n, err := s.Rewind(ctx, "devnet", gateway.BlockRef{Number: 4, Hash: "0xb4"}, testNow)
-	if err != nil || n != 1 {
+	if err != nil || n != 2 {
 		t.Fatalf("Rewind = %d, %v", n, err)
 	}
 	if got := status(); got.Status != gateway.OrderPending || got.PaidAmount.Sign() != 0 || got.TxHash != "" {
