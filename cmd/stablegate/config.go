@@ -46,6 +46,8 @@ type ChainConfig struct {
 	StartBlock *uint64 `json:"startBlock,omitempty"`
 	// PollInterval is how often the head is polled, a Go duration such as "500ms" (default 1s).
 	PollInterval string `json:"pollInterval,omitempty"`
+	// RegistryTokensOnly reads the registry tokens' logs only (unknown tokens go unrecorded).
+	RegistryTokensOnly bool `json:"registryTokensOnly,omitempty"`
 }
 
 // option describes one configuration option.

@@ -202,7 +202,8 @@ func scannersFor(chains map[string]ChainConfig) ([]*evm.Scanner, error) {
 			return nil, err
 		}
 		poll, _ := time.ParseDuration(cc.PollInterval) // validated by loadChains; 0 means the default
-		out = append(out, &evm.Scanner{Chain: ch, Client: client, Confirmations: cc.Confirmations, StartBlock: cc.StartBlock, Interval: poll})
+		out = append(out, &evm.Scanner{Chain: ch, Client: client, Confirmations: cc.Confirmations, StartBlock: cc.StartBlock, Interval: poll,
+			RegistryTokensOnly: cc.RegistryTokensOnly})
 	}
 	return out, nil
 }

@@ -274,10 +274,13 @@ type Log struct {
 // Amount returns the log's data as an unsigned integer (the value of a Transfer).
 func (l Log) Amount() *big.Int { return new(big.Int).SetBytes(l.Data) }
 
-// Logs returns the logs of the contracts with topic0 in [from, to], in one call.
+// Logs returns the logs of the contracts (nil: of every contract) with topic0 in [from, to], in one
+// call.
 func (c *Client) Logs(ctx context.Context, from, to uint64, contracts []common.Address, topic0 common.Hash) ([]Log, error) {
-	filter := map[string]any{"fromBlock": hexutil.EncodeUint64(from), "toBlock": hexutil.EncodeUint64(to),
-		"address": contracts, "topics": []any{topic0}}
+	filter := map[string]any{"fromBlock": hexutil.EncodeUint64(from), "toBlock": hexutil.EncodeUint64(to), "topics": []any{topic0}}
+	if contracts != nil {
+		filter["address"] = contracts
+	}
 	var logs []Log
 	if err := c.Call(ctx, "eth_getLogs", &logs, filter); err != nil {
 		if errors.Is(err, ErrNotFound) {

@@ -37,6 +37,10 @@ type Scanner struct {
 	MaxRange      uint64
 	Confirmations int
 	StartBlock    *uint64
+	// RegistryTokensOnly asks the node for the registry tokens' logs only. By default the scanner
+	// reads every contract's Transfer logs, so that a transfer of another token to a watched
+	// address is recorded (as ignored, never credited); on a busy chain that is many more logs.
+	RegistryTokensOnly bool
 
 	watched   map[[20]byte]watch
 	owners    map[string]*owner // interned (project, mode) pairs
@@ -275,7 +279,9 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 		batch.Blocks = append(batch.Blocks, gateway.BlockRef{Number: n, Hash: h.Hash.Hex()})
 	}
 	for _, l := range logs {
-		if l.Removed || len(l.Topics) != 3 {
+		// An ERC-20 Transfer has from and to indexed and the amount as 32 bytes of data; other
+		// shapes (ERC-721's, a token's own) are not payments.
+		if l.Removed || len(l.Topics) != 3 || len(l.Data) != 32 {
 			continue
 		}
 		if uint64(l.BlockNumber) == to && l.BlockHash != end.Hash {
@@ -295,6 +301,9 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 			Amount: l.Amount(), OrderID: w.orderID, ProjectID: w.owner.projectID, Mode: w.owner.mode, SeenAt: now}
 		if t, ok := s.tokens[l.Address]; ok {
 			tr.Currency = t.Symbol
+		} else {
+			s.Log.Info("transfer of a token outside the registry: recorded as ignored", "chain", s.Chain.Slug,
+				"token", tr.Token, "to", tr.To, "tx", tr.TxHash)
 		}
 		batch.Transfers = append(batch.Transfers, tr)
 	}
@@ -312,7 +321,11 @@ func (s *Scanner) readRange(ctx context.Context, from, to uint64) (*Header, []Lo
 	if err != nil {
 		return nil, nil, err
 	}
-	logs, worked, err := s.Client.LogsInRange(ctx, from, to, s.contracts, TransferTopic, s.span)
+	var contracts []common.Address // none: every contract
+	if s.RegistryTokensOnly {
+		contracts = s.contracts
+	}
+	logs, worked, err := s.Client.LogsInRange(ctx, from, to, contracts, TransferTopic, s.span)
 	s.fit(worked)
 	if err != nil {
 		return nil, nil, err

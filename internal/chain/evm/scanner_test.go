@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -230,7 +231,7 @@ func TestPaymentKinds(t *testing.T) {
 	}
 }
 
-func TestNonRegistryTokenIsNotCredited(t *testing.T) {
+func TestNonRegistryTokenIsRecordedAsIgnored(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 1, nil)
 	id, addr := w.order("1", "USDT")
@@ -242,6 +243,23 @@ func TestNonRegistryTokenIsNotCredited(t *testing.T) {
 	w.chain.Mine()
 	w.scan()
 	expect(t, w.get(id), map[string]any{"status": "pending", "paidAmount": "0"})
+	// It is recorded, as ignored: the merchant can see what was sent.
+	trs, err := w.store.OrderTransfers(context.Background(), id)
+	if err != nil || len(trs) != 1 || trs[0].Credited() || trs[0].Amount.Int64() != 1_000_000 || !strings.EqualFold(trs[0].Token, fake.Hex()) {
+		t.Fatalf("transfers = %+v, %v", trs, err)
+	}
+	// Asking the node for the registry tokens only, it is not seen at all.
+	w.scanner = w.newScanner(1)
+	w.scanner.RegistryTokensOnly = true
+	id2, addr2 := w.order("1", "USDT")
+	if _, err := devnet.SendContract(context.Background(), w.chain.RPCURL(), fake, addr2, big.NewInt(1_000_000)); err != nil {
+		t.Fatal(err)
+	}
+	w.chain.Mine()
+	w.scan()
+	if trs, _ := w.store.OrderTransfers(context.Background(), id2); len(trs) != 0 {
+		t.Fatalf("registry tokens only, yet %d transfers recorded", len(trs))
+	}
 }
 
 func TestReorgBeforeConfirmation(t *testing.T) {
