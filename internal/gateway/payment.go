@@ -27,10 +27,13 @@ type Transfer struct {
 	Mode        Mode
 	Confirmed   bool
 	SeenAt      time.Time
+	// Ignored says the transfer is recorded but never counts: a payment on another chain than its
+	// order's. (A token outside the registry, with no Currency, never counts either.)
+	Ignored bool
 }
 
-// Credited reports whether the transfer counts: a registry token.
-func (t *Transfer) Credited() bool { return t.Currency != "" }
+// Credited reports whether the transfer counts: a registry token, on its order's chain.
+func (t *Transfer) Credited() bool { return t.Currency != "" && !t.Ignored }
 
 // Watch is an address the scanner matches transfers against, and whom it belongs to.
 type Watch struct {
@@ -39,7 +42,9 @@ type Watch struct {
 	ProjectID string
 	Mode      Mode
 	OrderID   string
-	CreatedAt time.Time
+	ChainID   string    // the order's chain: a payment on another chain is not the order's
+	CreatedAt time.Time // when the address was assigned to the order
+	Deadline  time.Time // the order's expiresAt + grace
 }
 
 // BlockRef names a block.
@@ -67,7 +72,9 @@ type ScanBatch struct {
 type ChainStore interface {
 	Cursor(ctx context.Context, chainID string) (BlockRef, bool, error)
 	RecentBlocks(ctx context.Context, chainID string) ([]BlockRef, error)
-	WatchedAddresses(ctx context.Context, p chain.Protocol, since time.Time) ([]Watch, error)
+	// WatchedAddresses returns the addresses of the protocol assigned to orders since the time, of
+	// orders whose deadline is not before activeAfter.
+	WatchedAddresses(ctx context.Context, p chain.Protocol, since, activeAfter time.Time) ([]Watch, error)
 	// ApplyScan stores new transfers, marks confirmations, settles the orders they touch and
 	// writes their events, and moves the cursor, all in one transaction.
 	ApplyScan(ctx context.Context, b *ScanBatch) error

@@ -54,10 +54,13 @@ func (s *Store) RecentBlocks(ctx context.Context, chainID string) ([]gateway.Blo
 	return out, rows.Err()
 }
 
-// WatchedAddresses returns the addresses of the protocol assigned to orders since the time.
-func (s *Store) WatchedAddresses(ctx context.Context, p chain.Protocol, since time.Time) ([]gateway.Watch, error) {
-	rows, err := s.query(ctx, `SELECT address, project_id, mode, order_id, created_at FROM addresses
-		WHERE protocol = ? AND created_at >= ? AND order_id IS NOT NULL`, string(p), ms(since))
+// WatchedAddresses returns the addresses of the protocol assigned to orders since the time, of
+// orders whose deadline (expiresAt + grace) is not before activeAfter.
+func (s *Store) WatchedAddresses(ctx context.Context, p chain.Protocol, since, activeAfter time.Time) ([]gateway.Watch, error) {
+	rows, err := s.query(ctx, `SELECT a.address, a.project_id, a.mode, a.order_id, a.assigned_at, o.chain_id, o.expires_at + o.grace_minutes * 60000
+		FROM addresses a JOIN orders o ON o.id = a.order_id
+		WHERE a.protocol = ? AND a.assigned_at >= ? AND a.order_id IS NOT NULL AND o.expires_at + o.grace_minutes * 60000 >= ?`,
+		string(p), ms(since), ms(activeAfter))
 	if err != nil {
 		return nil, fmt.Errorf("watched addresses: %w", err)
 	}
@@ -66,11 +69,11 @@ func (s *Store) WatchedAddresses(ctx context.Context, p chain.Protocol, since ti
 	for rows.Next() {
 		w := gateway.Watch{Protocol: p}
 		var mode string
-		var created int64
-		if err := rows.Scan(&w.Address, &w.ProjectID, &mode, &w.OrderID, &created); err != nil {
+		var assigned, deadline int64
+		if err := rows.Scan(&w.Address, &w.ProjectID, &mode, &w.OrderID, &assigned, &w.ChainID, &deadline); err != nil {
 			return nil, err
 		}
-		w.Mode, w.CreatedAt = gateway.Mode(mode), fromMS(created)
+		w.Mode, w.CreatedAt, w.Deadline = gateway.Mode(mode), fromMS(assigned), fromMS(deadline)
 		out = append(out, w)
 	}
 	return out, rows.Err()
@@ -372,7 +375,7 @@ func writeEvents(ctx context.Context, t *tx, o *gateway.Order, types []string, n
 }
 
 const transferColumns = `chain_id, tx_hash, log_index, block_number, block_hash, token, currency, from_address, to_address,
-	amount, order_id, project_id, mode, confirmed, seen_at`
+	amount, order_id, project_id, mode, confirmed, seen_at, status`
 
 func (s *Store) scanTransfers(rows *sql.Rows, err error) ([]*gateway.Transfer, error) {
 	if err != nil {
@@ -386,10 +389,12 @@ func (s *Store) scanTransfers(rows *sql.Rows, err error) ([]*gateway.Transfer, e
 		var amount, mode string
 		var order sql.NullString
 		var confirmed int
+		var status string
 		if err := rows.Scan(&tr.ChainID, &tr.TxHash, &logIndex, &block, &tr.BlockHash, &tr.Token, &tr.Currency, &tr.From, &tr.To,
-			&amount, &order, &tr.ProjectID, &mode, &confirmed, &seen); err != nil {
+			&amount, &order, &tr.ProjectID, &mode, &confirmed, &seen, &status); err != nil {
 			return nil, err
 		}
+		tr.Ignored = status == "ignored" && tr.Currency != ""
 		if tr.Amount, err = money.ParseBase(amount); err != nil {
 			return nil, err
 		}

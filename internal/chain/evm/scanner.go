@@ -41,10 +41,14 @@ type Scanner struct {
 	// reads every contract's Transfer logs, so that a transfer of another token to a watched
 	// address is recorded (as ignored, never credited); on a busy chain that is many more logs.
 	RegistryTokensOnly bool
+	// MonitorWindow is how long after an order's deadline (expiresAt + grace) its address stays
+	// watched, so that a late payment is still recorded and reported (default 24 h).
+	MonitorWindow time.Duration
 
 	watched   map[[20]byte]watch
 	owners    map[string]*owner // interned (project, mode) pairs
 	loadedAt  time.Time
+	prunedAt  time.Time
 	contracts []common.Address
 	tokens    map[common.Address]chain.Token
 
@@ -82,12 +86,18 @@ type Health struct {
 type watch struct {
 	orderID string
 	owner   *owner
+	until   int64 // Unix seconds after which the address is no longer watched
 }
 
+// owner is a project in a mode, and the chain of the order.
 type owner struct {
 	projectID string
 	mode      gateway.Mode
+	chainID   string
 }
+
+// DefaultMonitorWindow is the default of Scanner.MonitorWindow.
+const DefaultMonitorWindow = 24 * time.Hour
 
 // DefaultMaxRange is the default of Scanner.MaxRange.
 const DefaultMaxRange = 2000
@@ -118,6 +128,9 @@ func (s *Scanner) init() error {
 	}
 	if s.Now == nil {
 		s.Now = time.Now
+	}
+	if s.MonitorWindow <= 0 {
+		s.MonitorWindow = DefaultMonitorWindow
 	}
 	s.tokens = map[common.Address]chain.Token{}
 	for _, t := range s.Chain.Tokens {
@@ -301,6 +314,14 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 			Amount: l.Amount(), OrderID: w.orderID, ProjectID: w.owner.projectID, Mode: w.owner.mode, SeenAt: now}
 		if t, ok := s.tokens[l.Address]; ok {
 			tr.Currency = t.Symbol
+			// The same address exists on every chain of the protocol: a payment on this chain to
+			// the address of an order on another (a testnet's free tokens to a live order, or
+			// 18-decimal USDT to a 6-decimal order) is recorded, never credited.
+			if w.owner.chainID != s.Chain.Slug {
+				tr.Ignored = true
+				s.Log.Warn("payment on another chain than its order's: recorded as ignored", "chain", s.Chain.Slug,
+					"order_chain", w.owner.chainID, "order", w.orderID, "tx", tr.TxHash)
+			}
 		} else {
 			s.Log.Info("transfer of a token outside the registry: recorded as ignored", "chain", s.Chain.Slug,
 				"token", tr.Token, "to", tr.To, "tx", tr.TxHash)
@@ -376,10 +397,12 @@ func (s *Scanner) takePrefetch(from uint64) *prefetch {
 	return p
 }
 
+// loadWatched adds the addresses assigned since the last load (with an overlap), and once an hour
+// forgets those whose monitor window has passed.
 func (s *Scanner) loadWatched(ctx context.Context) error {
 	since := s.loadedAt.Add(-watchOverlap)
 	started := s.Now()
-	ws, err := s.Store.WatchedAddresses(ctx, s.Chain.Protocol, since)
+	ws, err := s.Store.WatchedAddresses(ctx, s.Chain.Protocol, since, started.Add(-s.MonitorWindow))
 	if err != nil {
 		return err
 	}
@@ -388,17 +411,29 @@ func (s *Scanner) loadWatched(ctx context.Context) error {
 		if err != nil {
 			continue
 		}
-		k := w.ProjectID + "/" + string(w.Mode)
+		k := w.ProjectID + "/" + string(w.Mode) + "/" + w.ChainID
 		o := s.owners[k]
 		if o == nil {
-			o = &owner{projectID: w.ProjectID, mode: w.Mode}
+			o = &owner{projectID: w.ProjectID, mode: w.Mode, chainID: w.ChainID}
 			s.owners[k] = o
 		}
-		s.watched[b] = watch{orderID: w.OrderID, owner: o}
+		s.watched[b] = watch{orderID: w.OrderID, owner: o, until: w.Deadline.Add(s.MonitorWindow).Unix()}
 	}
 	s.loadedAt = started
+	if started.Sub(s.prunedAt) >= time.Hour {
+		now := started.Unix()
+		for a, w := range s.watched {
+			if w.until < now {
+				delete(s.watched, a)
+			}
+		}
+		s.prunedAt = started
+	}
 	return nil
 }
+
+// Watching reports how many addresses the scanner watches.
+func (s *Scanner) Watching() int { return len(s.watched) }
 
 // rewind finds the newest applied block still on the canonical chain and undoes what came after.
 func (s *Scanner) rewind(ctx context.Context) error {

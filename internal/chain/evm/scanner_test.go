@@ -375,3 +375,67 @@ func TestExpiryAndLatePayment(t *testing.T) {
 		t.Errorf("events = %v", ev)
 	}
 }
+
+// The same address exists on every EVM chain: a payment on the devnet to the address of an order on
+// another chain (here ethereum-sepolia, whose tokens are free) is recorded but never credited.
+func TestPaymentOnAnotherChainIsNotCredited(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	d := w.call("POST", "/api/v1/orders", `{"orderReference":"sepolia-1","amount":"1","currency":"USDT","chainId":"ethereum-sepolia"}`)
+	id, addr := d["orderId"].(string), common.HexToAddress(d["address"].(string))
+	w.pay("USDT", addr, 1_000_000)
+	w.chain.Mine()
+	w.scan()
+	expect(t, w.get(id), map[string]any{"status": "pending", "paidAmount": "0"})
+	trs, err := w.store.OrderTransfers(context.Background(), id)
+	if err != nil || len(trs) != 1 || trs[0].Credited() || trs[0].ChainID != "devnet" || trs[0].Currency != "USDT" {
+		t.Fatalf("transfers = %+v, %v", trs, err)
+	}
+}
+
+// An order that takes an address imported into the pool long before is watched from the moment it
+// is created, even by a scanner that loaded its addresses earlier.
+func TestPoolAddressAssignedLaterIsWatched(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	w.chain.Mine()
+	w.scan() // the scanner has loaded its addresses: none yet
+	// Imported "yesterday", assigned now.
+	pool := "0x1111111111111111111111111111111111111111"
+	pr, err := w.svc.Authenticate(context.Background(), w.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.store.ImportAddresses(context.Background(), pr.Project.ID, gateway.Test, chain.EVM, []string{pool}, time.Now().Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	id, addr := w.order("4", "USDT")
+	if addr != common.HexToAddress(pool) {
+		t.Fatalf("order took %s, not the pool address", addr.Hex())
+	}
+	w.pay("USDT", addr, 4_000_000)
+	w.chain.Mine()
+	w.scan()
+	expect(t, w.get(id), map[string]any{"status": "completed", "paidAmount": "4"})
+}
+
+// Addresses of orders whose deadline is more than the monitor window ago are no longer watched.
+func TestMonitorWindow(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	_, _ = w.order("1", "USDT")
+	w.chain.Mine()
+	w.scan()
+	if n := w.scanner.Watching(); n != 1 {
+		t.Fatalf("watching %d addresses, want 1", n)
+	}
+	// A scanner whose clock is past the order's deadline + the window does not load it.
+	later := w.newScanner(1)
+	later.Now = func() time.Time { return time.Now().Add(15*time.Minute + evm.DefaultMonitorWindow + time.Minute) }
+	w.scanner = later
+	w.chain.Mine()
+	w.scan()
+	if n := later.Watching(); n != 0 {
+		t.Fatalf("watching %d addresses after the window, want 0", n)
+	}
+}

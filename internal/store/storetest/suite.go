@@ -487,9 +487,14 @@ func testChainScan(t *testing.T, s gateway.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws, err := s.WatchedAddresses(ctx, chain.EVM, testNow.Add(-time.Minute))
-	if err != nil || len(ws) != 1 || ws[0].Address != o.Address || ws[0].OrderID != o.ID {
+	ws, err := s.WatchedAddresses(ctx, chain.EVM, testNow.Add(-time.Minute), testNow)
+	if err != nil || len(ws) != 1 || ws[0].Address != o.Address || ws[0].OrderID != o.ID || ws[0].ChainID != "devnet" ||
+		!ws[0].Deadline.Equal(o.ExpiresAt.Add(5*time.Minute)) {
 		t.Fatalf("watched = %+v, %v", ws, err)
+	}
+	// Past its deadline plus the window asked for, an order's address is no longer returned.
+	if ws, _ := s.WatchedAddresses(ctx, chain.EVM, time.Time{}, o.ExpiresAt.Add(6*time.Minute)); len(ws) != 0 {
+		t.Fatalf("watched after the window: %+v", ws)
 	}
 	tr := func(tx string, block uint64, amount int64) *gateway.Transfer {
 		return &gateway.Transfer{ChainID: "devnet", TxHash: tx, LogIndex: 0, BlockNumber: block, BlockHash: fmt.Sprintf("0xb%d", block),
