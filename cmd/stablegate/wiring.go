@@ -193,10 +193,7 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 func scannersFor(chains map[string]ChainConfig) ([]*evm.Scanner, error) {
 	var out []*evm.Scanner
 	for slug, cc := range chains {
-		ch, _ := chain.Lookup(slug)
-		if ch.Protocol != chain.EVM {
-			return nil, fmt.Errorf("chains: %s: watching %s chains is not supported yet", slug, ch.Protocol)
-		}
+		ch, _ := chain.Lookup(slug) // TRON too: its nodes serve the Ethereum-style JSON-RPC the scanner reads
 		client, err := evm.NewClient(cc.RPCURLs, evm.Config{})
 		if err != nil {
 			return nil, err

@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -62,6 +63,15 @@ func FormatAddress(p Protocol, b [20]byte) string {
 		return base58.CheckEncode(b[:], tronPrefix)
 	}
 	return common.Address(b).Hex()
+}
+
+// FormatTxHash writes a transaction hash the way the protocol's explorers and wallets do: 0x-hex
+// on EVM chains, bare hex (a TRON transaction id) on TRON.
+func FormatTxHash(p Protocol, h [32]byte) string {
+	if p == TRON {
+		return hex.EncodeToString(h[:])
+	}
+	return common.Hash(h).Hex()
 }
 
 // NormalizeAddress parses and re-formats an address, so that stored addresses compare equal.

@@ -308,7 +308,7 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 		}
 		var sender [20]byte
 		copy(sender[:], l.Topics[1][12:])
-		tr := &gateway.Transfer{ChainID: s.Chain.Slug, TxHash: l.TxHash.Hex(), LogIndex: uint64(l.LogIndex),
+		tr := &gateway.Transfer{ChainID: s.Chain.Slug, TxHash: chain.FormatTxHash(s.Chain.Protocol, l.TxHash), LogIndex: uint64(l.LogIndex),
 			BlockNumber: uint64(l.BlockNumber), BlockHash: l.BlockHash.Hex(), Token: chain.FormatAddress(s.Chain.Protocol, l.Address),
 			From: chain.FormatAddress(s.Chain.Protocol, sender), To: chain.FormatAddress(s.Chain.Protocol, recipient),
 			Amount: l.Amount(), OrderID: w.orderID, ProjectID: w.owner.projectID, Mode: w.owner.mode, SeenAt: now}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/stablegate/stablegate/internal/api"
 	"github.com/stablegate/stablegate/internal/chain"
@@ -58,8 +59,9 @@ func newWorld(t *testing.T, confirmations int, rpcThrough func(string) string) *
 	}
 	svc := &gateway.Service{Store: st, Keyring: kr}
 	evmX, _ := chain.AccountXPub(abandon, chain.EVM)
+	tronX, _ := chain.AccountXPub(abandon, chain.TRON)
 	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Shop", Website: "https://shop.example.com",
-		XPubs: map[chain.Protocol]string{chain.EVM: evmX}})
+		XPubs: map[chain.Protocol]string{chain.EVM: evmX, chain.TRON: tronX}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,5 +439,43 @@ func TestMonitorWindow(t *testing.T) {
 	w.scan()
 	if n := later.Watching(); n != 0 {
 		t.Fatalf("watching %d addresses after the window, want 0", n)
+	}
+}
+
+// TRON: the scanner reads TRC20 logs through the node's Ethereum-style JSON-RPC, with 20-byte hex
+// in filters, and stores TRON's formats. Here tron-nile is served by the devnet, its tokens at the
+// devnet's contracts written as TRON addresses; the order gets a T… address.
+func TestTronAddressMode(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	nile, _ := chain.Lookup("tron-nile")
+	dev, _ := chain.Lookup("devnet")
+	nile.Tokens = nil
+	for _, tk := range dev.Tokens {
+		b, _ := chain.ParseAddress(chain.EVM, tk.Address)
+		nile.Tokens = append(nile.Tokens, chain.Token{Symbol: tk.Symbol, Address: chain.FormatAddress(chain.TRON, b), Decimals: tk.Decimals})
+	}
+	client, err := evm.NewClient([]string{w.rpc}, fastConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := uint64(1)
+	w.scanner = &evm.Scanner{Chain: nile, Client: client, Store: w.store, Confirmations: 1, StartBlock: &start}
+
+	d := w.call("POST", "/api/v1/orders", `{"orderReference":"tron-1","amount":"3","currency":"USDT","chainId":"tron-nile"}`)
+	id, addr := d["orderId"].(string), d["address"].(string)
+	if addr != "TUEZSdKsoDHQMeZwihtdoBiN46zxhGWYdH" { // m/44'/195'/0'/0/0 of "abandon … about"
+		t.Fatalf("order address %s", addr)
+	}
+	b, _ := chain.ParseAddress(chain.TRON, addr)
+	tx := w.pay("USDT", common.Address(b), 3_000_000)
+	w.chain.Mine()
+	w.scan()
+	got := w.get(id)
+	expect(t, got, map[string]any{"status": "completed", "paidAmount": "3", "txHash": strings.TrimPrefix(tx.Hex(), "0x")})
+	p := got["payments"].([]any)[0].(map[string]any)
+	wallet, _ := chain.ParseAddress(chain.EVM, crypto.PubkeyToAddress(devnet.DevKey().PublicKey).Hex())
+	if p["from"] != chain.FormatAddress(chain.TRON, wallet) || !strings.HasPrefix(p["explorerUrl"].(string), "https://nile.tronscan.org/#/transaction/") {
+		t.Fatalf("payment = %v", p)
 	}
 }
