@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/stablegate/stablegate/internal/chain"
@@ -61,7 +62,8 @@ func runProjectsCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 	cf := newConfigFlags(fs, nil)
 	name := fs.String("name", "", "project name (required)")
 	website := fs.String("website", "", "the project's website URL; its host is unique across projects (required)")
-	webhook := fs.String("webhook-url", "", "webhook endpoint URL")
+	webhook := fs.String("webhook-url", "", "webhook endpoint URL (both modes if https, test mode if http)")
+	tolerance := fs.String("underpayment-tolerance", "", "percent an order's confirmed payments may fall short and still complete it (default 0)")
 	xpubEVM := fs.String("xpub-evm", "", "account xpub (m/44'/60'/0') for a watch-only project")
 	xpubTRON := fs.String("xpub-tron", "", "account xpub (m/44'/195'/0') for a watch-only project")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -93,7 +95,8 @@ func runProjectsCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	defer st.Close()
 	svc := newService(c, st, kr, nil)
-	cp, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Name: *name, Website: *website, WebhookURL: *webhook, XPubs: xpubs})
+	cp, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Name: *name, Website: *website, WebhookURL: *webhook, XPubs: xpubs,
+		UnderpaymentTolerance: strings.TrimSuffix(*tolerance, "%")})
 	if err != nil {
 		return err
 	}

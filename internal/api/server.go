@@ -70,6 +70,7 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	s.registerOrders()
 	s.registerPool()
 	s.registerWebhooks()
+	s.registerProject()
 	s.registerHealth()
 
 	apiMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { s.noRoute(apiMux, w, r) })

@@ -43,6 +43,7 @@ type Order struct {
 	Metadata             json.RawMessage // a JSON object, or nil
 	PaymentWindowMinutes int
 	GraceMinutes         int
+	UnderpaymentPPM      int // the project's tolerance when the order was created
 	ExpiresAt            time.Time
 	CreatedAt            time.Time
 	CompletedAt          *time.Time

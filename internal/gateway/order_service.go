@@ -121,7 +121,7 @@ func (s *Service) validateOrder(pr *Principal, in OrderInput) (*Order, chain.Cha
 		ID: NewID("ord"), ProjectID: pr.Project.ID, Mode: pr.Mode, Reference: in.Reference,
 		Status: OrderPending, Amount: amount, PaidAmount: new(big.Int), Currency: tok.Symbol, ChainID: c.Slug,
 		SuccessURL: in.SuccessURL, CancelURL: in.CancelURL, Metadata: meta,
-		PaymentWindowMinutes: window, GraceMinutes: grace,
+		PaymentWindowMinutes: window, GraceMinutes: grace, UnderpaymentPPM: pr.Project.UnderpaymentPPM,
 		ExpiresAt: now.Add(time.Duration(window) * time.Minute), CreatedAt: now,
 	}, c, nil
 }

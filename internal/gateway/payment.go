@@ -116,6 +116,17 @@ type PaymentTotals struct {
 	Late                      bool // a payment arrived after the deadline
 }
 
+// Due is what confirmed payments must reach to complete the order: its amount less the
+// underpayment tolerance it was created under (rounded in the merchant's favour).
+func (o *Order) Due() *big.Int {
+	if o.UnderpaymentPPM <= 0 {
+		return o.Amount
+	}
+	short := new(big.Int).Mul(o.Amount, big.NewInt(int64(o.UnderpaymentPPM)))
+	short.Quo(short, big.NewInt(1_000_000))
+	return short.Sub(o.Amount, short)
+}
+
 // Deadline is when an order stops taking payments as on time: expiresAt plus the grace period.
 func (o *Order) Deadline() time.Time {
 	return o.ExpiresAt.Add(time.Duration(o.GraceMinutes) * time.Minute)
@@ -184,7 +195,7 @@ func Settle(o *Order, pt PaymentTotals, now time.Time, reorged bool) []string {
 		o.Status = OrderExpired
 	case count == 0:
 		o.Status = OrderPending
-	case confirmed.Cmp(o.Amount) >= 0:
+	case confirmed.Cmp(o.Due()) >= 0:
 		o.Status = OrderCompleted
 	case confirmed.Cmp(seen) == 0:
 		o.Status = OrderUnderpaid

@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"math/big"
 	"time"
 
 	"github.com/stablegate/stablegate/internal/chain"
+	"github.com/stablegate/stablegate/internal/money"
 )
 
 // Mode separates test data from live data. Every object carries it; nothing crosses modes.
@@ -27,6 +29,9 @@ type Project struct {
 	// XPubs are the account-level extended public keys per protocol; empty for a protocol the
 	// project cannot derive addresses for (then only an imported pool serves it).
 	XPubs map[chain.Protocol]string
+	// UnderpaymentPPM is how far short of its amount (in parts per million) a fully confirmed
+	// payment may be and still complete an order; new orders take it (default 0).
+	UnderpaymentPPM int
 	// SealedSeed is the project's BIP39 mnemonic sealed by the Keyring, or nil for a watch-only
 	// project whose merchant keeps the seed.
 	SealedSeed []byte
@@ -56,3 +61,19 @@ type Principal struct {
 	Mode         Mode
 	SecretProven bool
 }
+
+// MaxUnderpaymentPPM bounds the underpayment tolerance: 10 %.
+const MaxUnderpaymentPPM = 100_000
+
+// ParseTolerance reads an underpayment tolerance given in percent ("0.5" is half a percent, at most
+// four decimals, from 0 to 10) as parts per million.
+func ParseTolerance(percent string) (int, *Error) {
+	v, err := money.Parse(percent, 4)
+	if err != nil || v.Sign() < 0 || v.Cmp(big.NewInt(MaxUnderpaymentPPM)) > 0 {
+		return 0, Errorf(EInvalid, "underpaymentTolerance", "underpaymentTolerance must be a percentage from 0 to 10 with at most 4 decimals, such as \"0.5\"")
+	}
+	return int(v.Int64()), nil
+}
+
+// FormatTolerance writes parts per million as a percentage.
+func FormatTolerance(ppm int) string { return money.Format(big.NewInt(int64(ppm)), 4) }

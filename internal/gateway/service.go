@@ -57,6 +57,8 @@ type CreateProjectParams struct {
 	WebhookURL string
 	// XPubs make a watch-only project; with none, stablegate generates and seals a seed.
 	XPubs map[chain.Protocol]string
+	// UnderpaymentTolerance is a percentage ("0.5"); empty: 0.
+	UnderpaymentTolerance string
 }
 
 // KeyPair is a freshly created API key and secret, shown once.
@@ -91,6 +93,13 @@ func (s *Service) CreateProject(ctx context.Context, in CreateProjectParams) (*C
 		return nil, errors.New("create project: no master key configured to seal its secrets")
 	}
 	p := &Project{ID: NewID("prj"), Name: name, Website: in.Website, XPubs: map[chain.Protocol]string{}, CreatedAt: s.now()}
+	if in.UnderpaymentTolerance != "" {
+		ppm, err := ParseTolerance(in.UnderpaymentTolerance)
+		if err != nil {
+			return nil, err
+		}
+		p.UnderpaymentPPM = ppm
+	}
 	out := &CreatedProject{Project: p, WebhookSecrets: map[Mode]string{}}
 	if in.WebhookURL != "" {
 		if err := s.checkWebhookURL(ctx, in.WebhookURL, Test, "webhookUrl"); err != nil {
@@ -228,6 +237,28 @@ func (pr *Principal) ProveSignature(signature string, body []byte) error {
 	}
 	pr.SecretProven = true
 	return nil
+}
+
+// SetUnderpaymentTolerance changes the principal's project's underpayment tolerance for the orders
+// created from now on (through other replicas within CacheTTL). It needs the API secret.
+func (s *Service) SetUnderpaymentTolerance(ctx context.Context, pr *Principal, percent string) (*Project, error) {
+	if err := requireSecret(pr); err != nil {
+		return nil, err
+	}
+	ppm, verr := ParseTolerance(percent)
+	if verr != nil {
+		return nil, verr
+	}
+	if err := s.Store.SetUnderpaymentTolerance(ctx, pr.Project.ID, ppm); err != nil {
+		return nil, err
+	}
+	s.keys.Range(func(k, v any) bool { // the cached copies of the project are stale
+		if v.(cachedKey).project.ID == pr.Project.ID {
+			s.keys.Delete(k)
+		}
+		return true
+	})
+	return s.Store.FindProject(ctx, pr.Project.ID)
 }
 
 // ListProjects returns every project.

@@ -15,6 +15,8 @@ type Store interface {
 	// already used by another project is an *Error with code EConflict.
 	CreateProject(ctx context.Context, p *Project, creds []*Credential, webhooks []*WebhookEndpoint) error
 	FindProject(ctx context.Context, id string) (*Project, error)
+	// SetUnderpaymentTolerance changes the tolerance new orders of the project take.
+	SetUnderpaymentTolerance(ctx context.Context, projectID string, ppm int) error
 	ListProjects(ctx context.Context) ([]*Project, error)
 
 	// FindCredential returns the credential with the key hash and its project, or ErrNotFound.

@@ -26,10 +26,10 @@ func (s *Store) CreateOrder(ctx context.Context, o *gateway.Order, req gateway.A
 			return err
 		}
 		_, err = t.exec(ctx, `INSERT INTO orders (id, project_id, mode, order_reference, status, amount, currency, chain_id, address,
-			success_url, cancel_url, metadata, payment_window_minutes, grace_minutes, expires_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			success_url, cancel_url, metadata, payment_window_minutes, grace_minutes, underpayment_ppm, expires_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			o.ID, o.ProjectID, string(o.Mode), o.Reference, string(o.Status), o.Amount.String(), o.Currency, o.ChainID, addr,
-			o.SuccessURL, o.CancelURL, nullString(o.Metadata), o.PaymentWindowMinutes, o.GraceMinutes, ms(o.ExpiresAt), ms(o.CreatedAt))
+			o.SuccessURL, o.CancelURL, nullString(o.Metadata), o.PaymentWindowMinutes, o.GraceMinutes, o.UnderpaymentPPM, ms(o.ExpiresAt), ms(o.CreatedAt))
 		if err != nil && s.d.IsUniqueViolation(err) {
 			return errReferenceRace
 		} else if err != nil {
@@ -121,7 +121,7 @@ func (s *Store) HasPool(ctx context.Context, projectID string, mode gateway.Mode
 
 const orderColumns = `id, project_id, mode, order_reference, status, amount, currency, chain_id, address, success_url, cancel_url,
 	metadata, payment_window_minutes, grace_minutes, expires_at, created_at, completed_at, tx_hash,
-	paid_amount, overpaid, paid_late, multiple_payments, confirmed_amount, payment_count, first_block, first_log_index`
+	paid_amount, overpaid, paid_late, multiple_payments, confirmed_amount, payment_count, first_block, first_log_index, underpayment_ppm`
 
 func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	var o gateway.Order
@@ -135,7 +135,7 @@ func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	var firstBlock, firstLog int64
 	if err := sc.Scan(&o.ID, &o.ProjectID, &mode, &o.Reference, &status, &amount, &o.Currency, &o.ChainID, &o.Address,
 		&o.SuccessURL, &o.CancelURL, &meta, &o.PaymentWindowMinutes, &o.GraceMinutes, &expires, &created, &completed, &o.TxHash,
-		&paid, &overpaid, &late, &multiple, &confirmed, &o.PaymentCount, &firstBlock, &firstLog); err != nil {
+		&paid, &overpaid, &late, &multiple, &confirmed, &o.PaymentCount, &firstBlock, &firstLog, &o.UnderpaymentPPM); err != nil {
 		return nil, err
 	}
 	if confirmed.Valid {

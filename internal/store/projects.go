@@ -18,9 +18,9 @@ func (s *Store) CreateProject(ctx context.Context, p *gateway.Project, creds []*
 		return verr
 	}
 	return s.inTx(ctx, func(t *tx) error {
-		_, err := t.exec(ctx, `INSERT INTO projects (id, name, website, website_host, xpub_evm, xpub_tron, sealed_seed, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, p.Name, p.Website, host, p.XPubs[chain.EVM], p.XPubs[chain.TRON], p.SealedSeed, ms(p.CreatedAt))
+		_, err := t.exec(ctx, `INSERT INTO projects (id, name, website, website_host, underpayment_ppm, xpub_evm, xpub_tron, sealed_seed, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.Name, p.Website, host, p.UnderpaymentPPM, p.XPubs[chain.EVM], p.XPubs[chain.TRON], p.SealedSeed, ms(p.CreatedAt))
 		if err != nil {
 			if s.d.IsUniqueViolation(err) {
 				return gateway.Errorf(gateway.EConflict, "website", "website host %q is already linked to another project", host)
@@ -42,13 +42,13 @@ func (s *Store) CreateProject(ctx context.Context, p *gateway.Project, creds []*
 	})
 }
 
-const projectColumns = `p.id, p.name, p.website, p.xpub_evm, p.xpub_tron, p.sealed_seed, p.created_at`
+const projectColumns = `p.id, p.name, p.website, p.underpayment_ppm, p.xpub_evm, p.xpub_tron, p.sealed_seed, p.created_at`
 
 func scanProject(sc interface{ Scan(...any) error }, extra ...any) (*gateway.Project, error) {
 	var p gateway.Project
 	var evm, tron string
 	var created int64
-	dest := append([]any{&p.ID, &p.Name, &p.Website, &evm, &tron, &p.SealedSeed, &created}, extra...)
+	dest := append([]any{&p.ID, &p.Name, &p.Website, &p.UnderpaymentPPM, &evm, &tron, &p.SealedSeed, &created}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -61,6 +61,14 @@ func scanProject(sc interface{ Scan(...any) error }, extra ...any) (*gateway.Pro
 	}
 	p.CreatedAt = fromMS(created)
 	return &p, nil
+}
+
+// SetUnderpaymentTolerance changes the project's underpayment tolerance.
+func (s *Store) SetUnderpaymentTolerance(ctx context.Context, projectID string, ppm int) error {
+	return s.inTx(ctx, func(t *tx) error {
+		res, err := t.exec(ctx, `UPDATE projects SET underpayment_ppm = ? WHERE id = ?`, ppm, projectID)
+		return affected(res, err, "set underpayment tolerance")
+	})
 }
 
 // FindProject returns the project with the id, or gateway.ErrNotFound.

@@ -37,6 +37,7 @@ type world struct {
 	svc     *gateway.Service
 	api     string
 	key     string
+	secret  string
 	scanner *evm.Scanner
 	rpc     string
 }
@@ -67,7 +68,7 @@ func newWorld(t *testing.T, confirmations int, rpcThrough func(string) string) *
 	}
 	hs := httptest.NewServer(api.New(svc, api.Config{PublicURL: "http://pay.example.com"}))
 	t.Cleanup(hs.Close)
-	w := &world{t: t, chain: c, store: st, svc: svc, api: hs.URL, key: cp.Keys[0].Key, rpc: c.RPCURL()}
+	w := &world{t: t, chain: c, store: st, svc: svc, api: hs.URL, key: cp.Keys[0].Key, secret: cp.Keys[0].Secret, rpc: c.RPCURL()}
 	if rpcThrough != nil {
 		w.rpc = rpcThrough(c.RPCURL())
 	}
@@ -89,6 +90,7 @@ func (w *world) call(method, path, body string) map[string]any {
 	w.t.Helper()
 	req, _ := http.NewRequest(method, w.api+path, bytes.NewBufferString(body))
 	req.Header.Set("Authorization", "Bearer "+w.key)
+	req.Header.Set("x-api-secret", w.secret)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		w.t.Fatal(err)
@@ -478,4 +480,25 @@ func TestTronAddressMode(t *testing.T) {
 	if p["from"] != chain.FormatAddress(chain.TRON, wallet) || !strings.HasPrefix(p["explorerUrl"].(string), "https://nile.tronscan.org/#/transaction/") {
 		t.Fatalf("payment = %v", p)
 	}
+}
+
+// With an underpayment tolerance of 1 %, 99.5 of 100 completes an order; 98 leaves it underpaid.
+// An order keeps the tolerance it was created under.
+func TestUnderpaymentTolerance(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	before, beforeAddr := w.order("100", "USDT") // created with the default, 0
+	if d := w.call("PATCH", "/api/v1/project", `{"underpaymentTolerance":"1"}`); d["underpaymentTolerance"] != "1" {
+		t.Fatalf("PATCH project: %v", d)
+	}
+	near, nearAddr := w.order("100", "USDT")
+	short, shortAddr := w.order("100", "USDT")
+	w.pay("USDT", beforeAddr, 99_500_000)
+	w.pay("USDT", nearAddr, 99_500_000)
+	w.pay("USDT", shortAddr, 98_000_000)
+	w.chain.Mine()
+	w.scan()
+	expect(t, w.get(before), map[string]any{"status": "underpaid", "paidAmount": "99.5"})
+	expect(t, w.get(near), map[string]any{"status": "completed", "paidAmount": "99.5", "overpaid": false})
+	expect(t, w.get(short), map[string]any{"status": "underpaid", "paidAmount": "98"})
 }
