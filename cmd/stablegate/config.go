@@ -46,6 +46,9 @@ type ChainConfig struct {
 	StartBlock *uint64 `json:"startBlock,omitempty"`
 	// PollInterval is how often the head is polled, a Go duration such as "500ms" (default 1s).
 	PollInterval string `json:"pollInterval,omitempty"`
+	// Finality is "finalized" or "safe" (a payment's block must reach that tag too) or "none" (the
+	// count alone); empty: the registry's default for the chain.
+	Finality string `json:"finality,omitempty"`
 	// RegistryTokensOnly reads the registry tokens' logs only (unknown tokens go unrecorded).
 	RegistryTokensOnly bool `json:"registryTokensOnly,omitempty"`
 }
@@ -254,6 +257,11 @@ func loadChains(file map[string]ChainConfig) (map[string]ChainConfig, error) {
 		}
 		if cc.Confirmations < 0 {
 			return nil, fmt.Errorf("chains: %s confirmations must be positive", slug)
+		}
+		switch cc.Finality {
+		case "", "none", "finalized", "safe":
+		default:
+			return nil, fmt.Errorf("chains: %s finality must be \"finalized\", \"safe\" or \"none\"", slug)
 		}
 		if cc.PollInterval != "" {
 			if d, err := time.ParseDuration(cc.PollInterval); err != nil || d < 10*time.Millisecond {

@@ -413,12 +413,24 @@ func TestConfigChains(t *testing.T) {
 	if s := c.Chains["ethereum-sepolia"]; len(s.RPCURLs) != 2 || s.Confirmations != 3 {
 		t.Errorf("sepolia = %+v", s)
 	}
+	// Finality: the registry's tag by default, "none" for the count alone.
+	c.Chains["ethereum-sepolia"] = ChainConfig{RPCURLs: []string{"https://a.example"}, Finality: "none"}
+	scanners, err := scannersFor(c.Chains)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range scanners {
+		if want := map[string]string{"ethereum-sepolia": "", "polygon-amoy": "finalized"}[sc.Chain.Slug]; sc.Finality != want {
+			t.Errorf("%s finality %q, want %q", sc.Chain.Slug, sc.Finality, want)
+		}
+	}
 	if a := c.Chains["polygon-amoy"]; len(a.RPCURLs) != 2 || a.RPCURLs[0] != "https://x.example" {
 		t.Errorf("the environment must replace the file's URLs: %+v", a)
 	}
 	for _, bad := range []string{`{"chains":{"solana":{"rpcUrls":["https://x"]}}}`, `{"chains":{"ethereum":{"rpcUrls":["ftp://x"]}}}`,
 		`{"chains":{"ethereum":{"rpcUrls":[]}}}`, `{"chains":{"ethereum":{"rpcUrl":"https://x"}}}`,
-		`{"chains":{"ethereum":{"rpcUrls":["https://x"],"pollInterval":"1ms"}}}`, `{"chains":{"ethereum":{"rpcUrls":["https://x"],"pollInterval":"soon"}}}`} {
+		`{"chains":{"ethereum":{"rpcUrls":["https://x"],"pollInterval":"1ms"}}}`, `{"chains":{"ethereum":{"rpcUrls":["https://x"],"pollInterval":"soon"}}}`,
+		`{"chains":{"ethereum":{"rpcUrls":["https://x"],"finality":"latest"}}}`} {
 		os.WriteFile(file, []byte(bad), 0o600)
 		if _, err := load(); err == nil {
 			t.Errorf("config %s accepted", bad)

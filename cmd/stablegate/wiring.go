@@ -199,8 +199,15 @@ func scannersFor(chains map[string]ChainConfig) ([]*evm.Scanner, error) {
 			return nil, err
 		}
 		poll, _ := time.ParseDuration(cc.PollInterval) // validated by loadChains; 0 means the default
+		finality := ch.FinalityTag
+		switch cc.Finality {
+		case "none":
+			finality = ""
+		case "finalized", "safe":
+			finality = cc.Finality
+		}
 		out = append(out, &evm.Scanner{Chain: ch, Client: client, Confirmations: cc.Confirmations, StartBlock: cc.StartBlock, Interval: poll,
-			RegistryTokensOnly: cc.RegistryTokensOnly})
+			Finality: finality, RegistryTokensOnly: cc.RegistryTokensOnly})
 	}
 	return out, nil
 }

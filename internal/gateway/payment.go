@@ -56,11 +56,14 @@ type BlockRef struct {
 // ScanBatch is what one scanner step applies in one transaction: the transfers found in blocks
 // From..To, the new cursor (To, ToHash), and the head that confirmations count from.
 type ScanBatch struct {
-	ChainID   string
-	From, To  uint64 // From > To: no new blocks, only confirmations
-	ToHash    string
-	Head      uint64
-	Required  int
+	ChainID  string
+	From, To uint64 // From > To: no new blocks, only confirmations
+	ToHash   string
+	Head     uint64
+	Required int
+	// Final, when set, is the chain's finalized (or safe) block by tag: a payment also waits for
+	// it, whatever its count of confirmations.
+	Final     *uint64
 	Transfers []*Transfer
 	// Blocks are further blocks of the range to remember (those near the head), so that a reorg's
 	// fork point is found without rescanning far.

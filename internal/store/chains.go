@@ -103,8 +103,11 @@ func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
 		if b.Required < 1 {
 			b.Required = 1
 		}
-		if int64(b.Head)-int64(b.Required)+1 >= 0 {
-			confirmedUpTo := int64(b.Head) - int64(b.Required) + 1
+		confirmedUpTo := int64(b.Head) - int64(b.Required) + 1
+		if b.Final != nil {
+			confirmedUpTo = min(confirmedUpTo, int64(*b.Final))
+		}
+		if confirmedUpTo >= 0 {
 			rows, err := t.query(ctx, `UPDATE transfers SET confirmed = 1
 				WHERE chain_id = ? AND confirmed = 0 AND block_number <= ? RETURNING order_id, amount, status`, b.ChainID, confirmedUpTo)
 			if err != nil {

@@ -37,6 +37,9 @@ type Scanner struct {
 	MaxRange      uint64
 	Confirmations int
 	StartBlock    *uint64
+	// Finality is a block tag ("finalized", "safe") a payment's block must also have reached
+	// before it counts, read with eth_getBlockByNumber each step; empty: the count alone.
+	Finality string
 	// RegistryTokensOnly asks the node for the registry tokens' logs only. By default the scanner
 	// reads every contract's Transfer logs, so that a transfer of another token to a watched
 	// address is recorded (as ignored, never credited); on a busy chain that is many more logs.
@@ -76,6 +79,7 @@ type prefetch struct {
 type Health struct {
 	Chain     string    `json:"chain"`
 	Head      uint64    `json:"head"`
+	Final     uint64    `json:"finalized,omitempty" doc:"The block of the finality tag, when the chain uses one"`
 	Scanned   uint64    `json:"scanned"`
 	Lag       uint64    `json:"lag"`
 	LastError string    `json:"lastError,omitempty"`
@@ -240,9 +244,14 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 		}
 	}
 	now := s.Now().UTC().Truncate(time.Millisecond)
+	final, err := s.final(ctx)
+	if err != nil {
+		return false, err
+	}
 	if from > head {
 		// Nothing new: the head may still have brought confirmations.
-		err := s.Store.ApplyScan(ctx, &gateway.ScanBatch{ChainID: s.Chain.Slug, From: from, To: from - 1, Head: head, Required: s.required(), Now: now})
+		err := s.Store.ApplyScan(ctx, &gateway.ScanBatch{ChainID: s.Chain.Slug, From: from, To: from - 1, Head: head, Required: s.required(),
+			Final: final, Now: now})
 		s.report(head, cur.Number, err)
 		return true, err
 	}
@@ -282,7 +291,8 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 	if err := s.loadWatched(ctx); err != nil {
 		return false, err
 	}
-	batch := &gateway.ScanBatch{ChainID: s.Chain.Slug, From: from, To: to, ToHash: end.Hash.Hex(), Head: head, Required: s.required(), Now: now}
+	batch := &gateway.ScanBatch{ChainID: s.Chain.Slug, From: from, To: to, ToHash: end.Hash.Hex(), Head: head, Required: s.required(),
+		Final: final, Now: now}
 	// Near the head, where reorgs happen, every block's hash is remembered.
 	for n := max(from, head-min(head, ReorgWindow)+1); n < to; n++ {
 		h, err := s.Client.HeaderByNumber(ctx, n)
@@ -333,6 +343,21 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 	}
 	s.report(head, to, nil)
 	return to == head, nil
+}
+
+// final returns the number of the block the finality tag names, or nil without a tag.
+func (s *Scanner) final(ctx context.Context) (*uint64, error) {
+	if s.Finality == "" {
+		return nil, nil
+	}
+	h, err := s.Client.HeaderByTag(ctx, s.Finality)
+	if err != nil {
+		return nil, fmt.Errorf("%s block: %w", s.Finality, err)
+	}
+	s.mu.Lock()
+	s.health.Final = h.Number
+	s.mu.Unlock()
+	return &h.Number, nil
 }
 
 // readRange reads the Transfer logs of a range, with the hash of its last block before and after,

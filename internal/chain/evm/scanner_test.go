@@ -502,3 +502,32 @@ func TestUnderpaymentTolerance(t *testing.T) {
 	expect(t, w.get(near), map[string]any{"status": "completed", "paidAmount": "99.5", "overpaid": false})
 	expect(t, w.get(short), map[string]any{"status": "underpaid", "paidAmount": "98"})
 }
+
+// With finality by tag, a payment counts only once its block is finalized, whatever its count of
+// confirmations. The devnet finalizes as a proof-of-stake chain does, at epoch boundaries (every
+// 32 blocks).
+func TestFinalityByTag(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	w.scanner.Finality = "finalized"
+	id, addr := w.order("6", "USDT")
+	w.pay("USDT", addr, 6_000_000)
+	w.chain.Mine()
+	for w.scan(); ; w.scan() {
+		head := w.scanner.Health().Head
+		if head >= 31 {
+			break
+		}
+		expect(t, w.get(id), map[string]any{"status": "confirming"})
+		w.chain.Mine()
+	}
+	if h := w.scanner.Health(); h.Final != 0 {
+		t.Fatalf("finalized at %d before the epoch ends", h.Final)
+	}
+	w.chain.Mine() // block 32: the epoch is final
+	w.scan()
+	if h := w.scanner.Health(); h.Final != 32 {
+		t.Fatalf("finalized = %d, want 32", h.Final)
+	}
+	expect(t, w.get(id), map[string]any{"status": "completed", "paidAmount": "6"})
+}
