@@ -250,8 +250,11 @@ func loadChains(file map[string]ChainConfig) (map[string]ChainConfig, error) {
 		for i, u := range cc.RPCURLs {
 			u = strings.TrimSpace(u)
 			parsed, err := url.Parse(u)
-			if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
-				return nil, fmt.Errorf("chains: %s rpcUrls[%d] must be an http(s) URL", slug, i)
+			switch {
+			case err != nil || parsed.Host == "":
+				return nil, fmt.Errorf("chains: %s rpcUrls[%d] must be an http(s) or ws(s) URL", slug, i)
+			case parsed.Scheme != "http" && parsed.Scheme != "https" && parsed.Scheme != "ws" && parsed.Scheme != "wss":
+				return nil, fmt.Errorf("chains: %s rpcUrls[%d] must be an http(s) or ws(s) URL", slug, i)
 			}
 			cc.RPCURLs[i] = u
 		}

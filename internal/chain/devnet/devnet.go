@@ -127,6 +127,9 @@ func Start(cfg Config) (c *Chain, err error) {
 		nc.HTTPHost, nc.HTTPPort = host, port
 		nc.HTTPModules = []string{"eth", "net", "web3"}
 		nc.HTTPVirtualHosts = []string{"*"}
+		nc.WSHost, nc.WSPort = host, port // WebSocket on the same port: ws://host:port
+		nc.WSModules = []string{"eth", "net", "web3"}
+		nc.WSOrigins = []string{"*"}
 		ec.TxPool.NoLocals = true
 	})
 	c = &Chain{backend: backend, key: key, stop: make(chan struct{}), done: make(chan struct{})}
@@ -201,6 +204,9 @@ func signDevTx(head *types.Header, nonce uint64, to *common.Address, data []byte
 
 // RPCURL is the HTTP JSON-RPC endpoint.
 func (c *Chain) RPCURL() string { return c.url }
+
+// WSURL returns the WebSocket JSON-RPC URL (the same port), where eth_subscribe works.
+func (c *Chain) WSURL() string { return "ws" + strings.TrimPrefix(c.url, "http") }
 
 // Tokens returns the test tokens' addresses by symbol.
 func Tokens() map[string]common.Address {

@@ -188,11 +188,24 @@ func (s *Scanner) report(head, scanned uint64, err error) {
 }
 
 // Run scans until ctx ends. Errors are logged and reported in Health; the next poll retries.
+//
+// With a ws:// or wss:// RPC URL it also subscribes to new heads (eth_subscribe newHeads) and
+// steps as soon as one arrives; polling every Interval goes on underneath, and a subscription that
+// fails is made again.
 func (s *Scanner) Run(ctx context.Context) {
+	var heads <-chan struct{}
+	var subscribed time.Time
 	for {
 		caughtUp, err := s.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.Log.Warn("scan failed", "chain", s.Chain.Slug, "err", err)
+		}
+		if heads == nil && time.Since(subscribed) > s.Interval {
+			subscribed = time.Now()
+			var serr error
+			if heads, serr = s.Client.SubscribeHeads(ctx); serr != nil && ctx.Err() == nil {
+				s.Log.Warn("subscribe to new heads failed: polling", "chain", s.Chain.Slug, "err", serr)
+			}
 		}
 		wait := s.Interval
 		if !caughtUp && err == nil {
@@ -201,6 +214,10 @@ func (s *Scanner) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case _, ok := <-heads:
+			if !ok {
+				heads = nil // the subscription ended: poll until it is made again
+			}
 		case <-time.After(wait):
 		}
 	}

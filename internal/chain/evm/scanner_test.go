@@ -531,3 +531,35 @@ func TestFinalityByTag(t *testing.T) {
 	}
 	expect(t, w.get(id), map[string]any{"status": "completed", "paidAmount": "6"})
 }
+
+// With a ws:// URL the scanner subscribes to new heads and steps when one arrives: a payment is
+// seen at once though the poll interval is a minute. Calls go over the same WebSocket.
+func TestWebSocketNewHeads(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	client, err := evm.NewClient([]string{w.chain.WSURL()}, fastConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	reg, _ := chain.Lookup("devnet")
+	start := uint64(1)
+	sc := &evm.Scanner{Chain: reg, Client: client, Store: w.store, Confirmations: 1, StartBlock: &start, Interval: time.Minute}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); sc.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	time.Sleep(300 * time.Millisecond) // the first step and the subscription
+	for i := range 3 {
+		id, addr := w.order("1", "USDT")
+		w.pay("USDT", addr, 1_000_000)
+		w.chain.Mine()
+		deadline := time.Now().Add(5 * time.Second)
+		for w.get(id)["status"] != "completed" {
+			if time.Now().After(deadline) {
+				t.Fatalf("payment %d not seen within 5 s with a 1 min poll: no new-heads subscription?", i)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
