@@ -166,8 +166,12 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 		cancel()
 		<-dispatched // attempts in flight are recorded before the caller closes the store
 	}()
+	// A scanner holds its chain's lease under the name of this host and listen address, so that
+	// this process restarted takes the lease back at once, and another replica (another host or
+	// port) waits until the lease expires.
+	host, _ := os.Hostname()
 	for _, sc := range scanners {
-		sc.Store, sc.Log = st, log
+		sc.Store, sc.Log, sc.Holder = st, log, host+"/"+c.Addr
 		go sc.Run(ctx)
 	}
 	chains := func() []any {

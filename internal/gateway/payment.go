@@ -73,6 +73,10 @@ type ScanBatch struct {
 
 // ChainStore is what the chain scanner needs of storage.
 type ChainStore interface {
+	// AcquireLease takes or renews the named lease for the holder until now+ttl, and reports
+	// whether the holder has it: a lease another holder renewed and whose time is not over is
+	// refused.
+	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
 	Cursor(ctx context.Context, chainID string) (BlockRef, bool, error)
 	RecentBlocks(ctx context.Context, chainID string) ([]BlockRef, error)
 	// WatchedAddresses returns the addresses of the protocol assigned to orders since the time, of

@@ -93,6 +93,28 @@ type delta struct {
 	confirmed []*big.Int
 }
 
+// AcquireLease takes the named lease if it is free or expired, or renews it for its holder.
+func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	held := false
+	err := s.inTx(ctx, func(t *tx) error {
+		var got string
+		err := t.queryRow(ctx, `INSERT INTO leases (name, holder, until) VALUES (?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+			WHERE leases.holder = excluded.holder OR leases.until < ?
+			RETURNING holder`, name, holder, ms(now.Add(ttl)), ms(now)).Scan(&got)
+		if errors.Is(err, sql.ErrNoRows) {
+			held = false
+			return nil
+		}
+		held = err == nil && got == holder
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("lease %s: %w", name, err)
+	}
+	return held, nil
+}
+
 // ApplyScan applies one scanner step in one transaction.
 func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
 	return s.inTx(ctx, func(t *tx) error {

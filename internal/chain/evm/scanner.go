@@ -44,6 +44,11 @@ type Scanner struct {
 	// reads every contract's Transfer logs, so that a transfer of another token to a watched
 	// address is recorded (as ignored, never credited); on a busy chain that is many more logs.
 	RegistryTokensOnly bool
+	// Holder names this scanner's process for the chain's lease (default: random). Run scans only
+	// while it holds the lease "scanner:<chain>", so that of several replicas one scans a chain,
+	// and another takes over within LeaseTTL (default 15 s, at least 3 intervals) when it stops.
+	Holder   string
+	LeaseTTL time.Duration
 	// MonitorWindow is how long after an order's deadline (expiresAt + grace) its address stays
 	// watched, so that a late payment is still recorded and reported (default 24 h).
 	MonitorWindow time.Duration
@@ -83,6 +88,7 @@ type Health struct {
 	Scanned   uint64    `json:"scanned"`
 	Lag       uint64    `json:"lag"`
 	LastError string    `json:"lastError,omitempty"`
+	Standby   bool      `json:"standby,omitempty" doc:"Another replica holds this chain's lease and scans it"`
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
@@ -135,6 +141,12 @@ func (s *Scanner) init() error {
 	}
 	if s.MonitorWindow <= 0 {
 		s.MonitorWindow = DefaultMonitorWindow
+	}
+	if s.Holder == "" {
+		s.Holder = gateway.NewID("scn")
+	}
+	if s.LeaseTTL <= 0 {
+		s.LeaseTTL = max(15*time.Second, 3*s.Interval)
 	}
 	s.tokens = map[common.Address]chain.Token{}
 	for _, t := range s.Chain.Tokens {
@@ -193,9 +205,30 @@ func (s *Scanner) report(head, scanned uint64, err error) {
 // steps as soon as one arrives; polling every Interval goes on underneath, and a subscription that
 // fails is made again.
 func (s *Scanner) Run(ctx context.Context) {
+	if err := s.init(); err != nil {
+		s.report(0, 0, err)
+		return
+	}
 	var heads <-chan struct{}
-	var subscribed time.Time
+	var subscribed, leased time.Time
 	for {
+		if time.Since(leased) > s.LeaseTTL/3 {
+			held, err := s.Store.AcquireLease(ctx, "scanner:"+s.Chain.Slug, s.Holder, s.Now(), s.LeaseTTL)
+			if err != nil && ctx.Err() == nil {
+				s.Log.Warn("scanner lease", "chain", s.Chain.Slug, "err", err)
+			}
+			s.setStandby(!held)
+			if !held {
+				leased = time.Time{}
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(s.Interval):
+				}
+				continue
+			}
+			leased = time.Now()
+		}
 		caughtUp, err := s.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.Log.Warn("scan failed", "chain", s.Chain.Slug, "err", err)
@@ -375,6 +408,12 @@ func (s *Scanner) final(ctx context.Context) (*uint64, error) {
 	s.health.Final = h.Number
 	s.mu.Unlock()
 	return &h.Number, nil
+}
+
+func (s *Scanner) setStandby(standby bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.health.Chain, s.health.Standby = s.Chain.Slug, standby
 }
 
 // readRange reads the Transfer logs of a range, with the hash of its last block before and after,

@@ -563,3 +563,47 @@ func TestWebSocketNewHeads(t *testing.T) {
 		}
 	}
 }
+
+// Two replicas scan one chain: one holds the lease and scans, the other stands by; when the first
+// stops, the second takes over within the lease time and no payment is missed.
+func TestScannerLease(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	run := func(holder string) (*evm.Scanner, func()) {
+		sc := w.newScanner(1)
+		sc.Holder, sc.Interval, sc.LeaseTTL = holder, 20*time.Millisecond, 400*time.Millisecond
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); sc.Run(ctx) }()
+		return sc, func() { cancel(); <-done }
+	}
+	waitCompleted := func(id string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for w.get(id)["status"] != "completed" {
+			if time.Now().After(deadline) {
+				t.Fatalf("order %s never completed", id)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	a, stopA := run("replica-a")
+	time.Sleep(100 * time.Millisecond)
+	b, stopB := run("replica-b")
+	defer stopB()
+	id, addr := w.order("1", "USDT")
+	w.pay("USDT", addr, 1_000_000)
+	w.chain.Mine()
+	waitCompleted(id)
+	if a.Health().Standby || !b.Health().Standby {
+		t.Fatalf("a standby=%v, b standby=%v; want a scanning, b standing by", a.Health().Standby, b.Health().Standby)
+	}
+	stopA() // the holder stops without giving the lease back, as a killed process would
+	id, addr = w.order("2", "USDT")
+	w.pay("USDT", addr, 2_000_000)
+	w.chain.Mine()
+	waitCompleted(id)
+	if b.Health().Standby {
+		t.Fatal("b still standing by after a stopped")
+	}
+}

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		"ReserveIndicesUnique":      testReserveIndices,
 		"ChainScan":                 testChainScan,
 		"WebhookOutbox":             testWebhookOutbox,
+		"Leases":                    testLeases,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -570,5 +571,25 @@ func testChainScan(t *testing.T, s gateway.Store) {
 	}
 	if got := status(); got.Status != gateway.OrderExpired {
 		t.Errorf("status = %s, want expired", got.Status)
+	}
+}
+
+func testLeases(t *testing.T, s gateway.Store) {
+	ctx := context.Background()
+	ttl := 10 * time.Second
+	take := func(holder string, at time.Time, want bool) {
+		t.Helper()
+		if got, err := s.AcquireLease(ctx, "scanner:devnet", holder, at, ttl); err != nil || got != want {
+			t.Fatalf("%s at %s: held=%v, %v; want %v", holder, at.Format(time.TimeOnly), got, err, want)
+		}
+	}
+	take("a", testNow, true)
+	take("b", testNow.Add(time.Second), false)
+	take("a", testNow.Add(5*time.Second), true) // renewed until +15 s
+	take("b", testNow.Add(12*time.Second), false)
+	take("b", testNow.Add(16*time.Second), true) // expired: taken over
+	take("a", testNow.Add(17*time.Second), false)
+	if got, err := s.AcquireLease(ctx, "scanner:other", "a", testNow.Add(17*time.Second), ttl); err != nil || !got {
+		t.Fatalf("another lease: %v, %v", got, err)
 	}
 }
