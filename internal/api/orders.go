@@ -130,6 +130,11 @@ func (s *Server) registerOrders() {
 		Summary: "Get an order", Tags: []string{"Orders"}}, s.getOrder)
 	huma.Register(s.API, huma.Operation{OperationID: "listOrders", Method: http.MethodGet, Path: "/api/v1/orders",
 		Summary: "List orders", Tags: []string{"Orders"}, Description: "Newest first."}, s.listOrders)
+	huma.Register(s.API, huma.Operation{OperationID: "simulateOrder", Method: http.MethodPost, Path: "/api/v1/orders/{orderId}/simulate",
+		Summary: "Simulate a payment (test mode)", Tags: []string{"Orders"}, DefaultStatus: http.StatusOK,
+		Description: "Drives a test-mode order through the same state machine and events as a real payment, without a chain: " +
+			"completed (a confirmed payment of what is due, or of amount), underpaid (half of it, or amount) or expired. " +
+			"Refused with live credentials."}, s.simulateOrder)
 }
 
 func (s *Server) createOrder(ctx context.Context, in *createOrderInput) (*orderOutput, error) {
@@ -166,6 +171,28 @@ func (s *Server) getOrder(ctx context.Context, in *getOrderInput) (*orderOutput,
 			ExplorerURL: c.TxURL(p.TxHash)})
 	}
 	return &orderOutput{Status: http.StatusOK, Body: ok(view, "")}, nil
+}
+
+type simulateOrderInput struct {
+	OrderID string `path:"orderId" maxLength:"64"`
+	Body    struct {
+		Outcome string `json:"outcome" enum:"completed,underpaid,expired" doc:"What the simulated payer does"`
+		Amount  string `json:"amount,omitempty" maxLength:"100" doc:"The payment in token units (completed: at least what is due; underpaid: less)"`
+	}
+}
+
+func (s *Server) simulateOrder(ctx context.Context, in *simulateOrderInput) (*orderOutput, error) {
+	pr := principalFrom(ctx)
+	o, err := s.svc.SimulateOrder(ctx, pr, in.OrderID, in.Body.Outcome, in.Body.Amount)
+	if err != nil {
+		return nil, s.apiError(ctx, err)
+	}
+	out, err := s.getOrder(ctx, &getOrderInput{OrderID: o.ID})
+	if err != nil {
+		return nil, err
+	}
+	out.Body.Message = "Simulated: " + in.Body.Outcome
+	return out, nil
 }
 
 func (s *Server) listOrders(ctx context.Context, in *listOrdersInput) (*listOrdersOutput, error) {

@@ -88,6 +88,11 @@ type ChainStore interface {
 	// Rewind undoes everything above the block (a reorg): its transfers are removed and their
 	// orders settled again, with order.reorged events.
 	Rewind(ctx context.Context, chainID string, to BlockRef, now time.Time) (removed int, err error)
+	// SimulatePayment stores a confirmed test-mode payment and settles its order (test mode
+	// without a chain).
+	SimulatePayment(ctx context.Context, t *Transfer, now time.Time) error
+	// ExpireOrder expires one pending order now, or reports ErrNotFound.
+	ExpireOrder(ctx context.Context, projectID string, mode Mode, id string, now time.Time) error
 	// ExpireOrders moves pending orders past expiresAt + grace to expired.
 	ExpireOrders(ctx context.Context, now time.Time) (int, error)
 	OrderTransfers(ctx context.Context, orderID string) ([]*Transfer, error)

@@ -490,3 +490,41 @@ func nullTime(t *time.Time) any {
 	}
 	return ms(*t)
 }
+
+// SimulatePayment stores a confirmed test-mode payment of an order and settles the order, with its
+// events, in one transaction.
+func (s *Store) SimulatePayment(ctx context.Context, tr *gateway.Transfer, now time.Time) error {
+	return s.inTx(ctx, func(t *tx) error {
+		touched, err := s.insertTransfers(ctx, t, []*gateway.Transfer{tr})
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, `UPDATE transfers SET confirmed = 1 WHERE chain_id = ? AND tx_hash = ? AND log_index = ?`,
+			tr.ChainID, tr.TxHash, int64(tr.LogIndex)); err != nil {
+			return fmt.Errorf("confirm simulated payment: %w", err)
+		}
+		if d := touched[tr.OrderID]; d != nil {
+			d.confirmed = append(d.confirmed, tr.Amount)
+		}
+		return s.settle(ctx, t, touched, now, false)
+	})
+}
+
+// ExpireOrder expires a pending order now, with its event; an order that is not pending is
+// gateway.ErrNotFound.
+func (s *Store) ExpireOrder(ctx context.Context, projectID string, mode gateway.Mode, id string, now time.Time) error {
+	return s.inTx(ctx, func(t *tx) error {
+		o, err := scanOrder(t.queryRow(ctx, `SELECT `+orderColumns+` FROM orders WHERE id = ? AND project_id = ? AND mode = ? AND status = 'pending'`,
+			id, projectID, string(mode)))
+		if errors.Is(err, sql.ErrNoRows) {
+			return gateway.ErrNotFound
+		} else if err != nil {
+			return fmt.Errorf("expire order: %w", err)
+		}
+		if _, err := t.exec(ctx, `UPDATE orders SET status = 'expired' WHERE id = ?`, o.ID); err != nil {
+			return fmt.Errorf("expire order: %w", err)
+		}
+		o.Status = gateway.OrderExpired
+		return writeEvents(ctx, t, o, []string{gateway.EventOrderExpired}, now)
+	})
+}
