@@ -152,6 +152,10 @@ func newService(c *Config, st gateway.Store, kr *gateway.Keyring, log *slog.Logg
 func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.Keyring, log *slog.Logger, scanners []*evm.Scanner, ready func(baseURL string)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	svc := newService(c, st, kr, log)
+	svc.Chains = []string{}
+	for _, sc := range scanners {
+		svc.Chains = append(svc.Chains, sc.Chain.Slug)
+	}
 	go purgeIdempotencyKeys(ctx, st, log)
 	go svc.RunExpiry(ctx, 5*time.Second)
 	w, _ := c.Webhooks()

@@ -71,6 +71,7 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	s.registerPool()
 	s.registerWebhooks()
 	s.registerProject()
+	s.registerDeposits()
 	s.registerHealth()
 
 	apiMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { s.noRoute(apiMux, w, r) })

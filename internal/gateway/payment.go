@@ -27,8 +27,11 @@ type Transfer struct {
 	Mode        Mode
 	Confirmed   bool
 	SeenAt      time.Time
+	// DepositID is the deposit binding whose address received the transfer (OrderID is then empty).
+	DepositID string
 	// Ignored says the transfer is recorded but never counts: a payment on another chain than its
-	// order's. (A token outside the registry, with no Currency, never counts either.)
+	// order's, or to a deposit address on a chain of the other mode (testnet tokens to a live
+	// address). A token outside the registry, with no Currency, never counts either.
 	Ignored bool
 }
 
@@ -43,6 +46,7 @@ type Watch struct {
 	Mode      Mode
 	OrderID   string
 	ChainID   string    // the order's chain: a payment on another chain is not the order's
+	DepositID string    // for a deposit address: its binding (OrderID and ChainID are empty)
 	CreatedAt time.Time // when the address was assigned to the order
 	Deadline  time.Time // the order's expiresAt + grace
 }

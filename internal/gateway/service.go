@@ -22,6 +22,9 @@ type Service struct {
 	WebhookPolicy WebhookPolicy
 	// SecretOverlap is how long a rotated-out webhook secret still signs deliveries.
 	SecretOverlap time.Duration
+	// Chains are the chains this gateway follows (nil: every chain of the registry), for
+	// monitoredChains of deposit addresses.
+	Chains []string
 
 	accounts sync.Map // "protocol:xpub" → *chain.Account
 	keys     sync.Map // key hash → cachedKey

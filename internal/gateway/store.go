@@ -45,6 +45,7 @@ type Store interface {
 	IdempotencyStore
 	ChainStore
 	WebhookStore
+	DepositStore
 
 	Ping(ctx context.Context) error
 	Close() error

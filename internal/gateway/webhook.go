@@ -14,7 +14,8 @@ import (
 )
 
 // EventTypes are the event types a webhook endpoint can subscribe to.
-var EventTypes = []string{EventOrderCompleted, EventOrderUnderpaid, EventOrderExpired, EventOrderPaidLate, EventOrderReorged}
+var EventTypes = []string{EventOrderCompleted, EventOrderUnderpaid, EventOrderExpired, EventOrderPaidLate, EventOrderReorged,
+	EventDepositPending, EventDepositConfirmed}
 
 // Delivery statuses of a webhook event.
 const (

@@ -33,7 +33,7 @@ func (s *Store) ImportAddresses(ctx context.Context, projectID string, mode gate
 
 // PoolStats counts a pool's unused and total addresses.
 func (s *Store) PoolStats(ctx context.Context, projectID string, mode gateway.Mode, p chain.Protocol) (available, total int, err error) {
-	err = s.queryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN order_id IS NULL THEN 1 ELSE 0 END), 0)
+	err = s.queryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN order_id IS NULL AND deposit_id IS NULL THEN 1 ELSE 0 END), 0)
 		FROM addresses WHERE project_id = ? AND mode = ? AND protocol = ? AND source = 'pool'`,
 		projectID, string(mode), string(p)).Scan(&total, &available)
 	if err != nil {

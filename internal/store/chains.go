@@ -54,13 +54,16 @@ func (s *Store) RecentBlocks(ctx context.Context, chainID string) ([]gateway.Blo
 	return out, rows.Err()
 }
 
-// WatchedAddresses returns the addresses of the protocol assigned to orders since the time, of
-// orders whose deadline (expiresAt + grace) is not before activeAfter.
+// WatchedAddresses returns the addresses of the protocol assigned since the time: to orders whose
+// deadline (expiresAt + grace) is not before activeAfter, and to deposit bindings (for good).
 func (s *Store) WatchedAddresses(ctx context.Context, p chain.Protocol, since, activeAfter time.Time) ([]gateway.Watch, error) {
-	rows, err := s.query(ctx, `SELECT a.address, a.project_id, a.mode, a.order_id, a.assigned_at, o.chain_id, o.expires_at + o.grace_minutes * 60000
+	rows, err := s.query(ctx, `SELECT a.address, a.project_id, a.mode, a.order_id, '', a.assigned_at, o.chain_id, o.expires_at + o.grace_minutes * 60000
 		FROM addresses a JOIN orders o ON o.id = a.order_id
-		WHERE a.protocol = ? AND a.assigned_at >= ? AND a.order_id IS NOT NULL AND o.expires_at + o.grace_minutes * 60000 >= ?`,
-		string(p), ms(since), ms(activeAfter))
+		WHERE a.protocol = ? AND a.assigned_at >= ? AND a.order_id IS NOT NULL AND o.expires_at + o.grace_minutes * 60000 >= ?
+		UNION ALL
+		SELECT a.address, a.project_id, a.mode, '', a.deposit_id, a.assigned_at, '', 0
+		FROM addresses a WHERE a.protocol = ? AND a.assigned_at >= ? AND a.deposit_id IS NOT NULL`,
+		string(p), ms(since), ms(activeAfter), string(p), ms(since))
 	if err != nil {
 		return nil, fmt.Errorf("watched addresses: %w", err)
 	}
@@ -70,10 +73,13 @@ func (s *Store) WatchedAddresses(ctx context.Context, p chain.Protocol, since, a
 		w := gateway.Watch{Protocol: p}
 		var mode string
 		var assigned, deadline int64
-		if err := rows.Scan(&w.Address, &w.ProjectID, &mode, &w.OrderID, &assigned, &w.ChainID, &deadline); err != nil {
+		if err := rows.Scan(&w.Address, &w.ProjectID, &mode, &w.OrderID, &w.DepositID, &assigned, &w.ChainID, &deadline); err != nil {
 			return nil, err
 		}
 		w.Mode, w.CreatedAt, w.Deadline = gateway.Mode(mode), fromMS(assigned), fromMS(deadline)
+		if w.DepositID != "" {
+			w.Deadline = time.Time{} // watched for good
+		}
 		out = append(out, w)
 	}
 	return out, rows.Err()
@@ -91,6 +97,8 @@ func b2i(b bool) int {
 type delta struct {
 	added     []*gateway.Transfer
 	confirmed []*big.Int
+	// confirmedDeposits are the deposits the step confirmed (under depositsKey).
+	confirmedDeposits []*gateway.Transfer
 }
 
 // AcquireLease takes the named lease if it is free or expired, or renews it for its holder.
@@ -131,37 +139,39 @@ func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
 		}
 		if confirmedUpTo >= 0 {
 			rows, err := t.query(ctx, `UPDATE transfers SET confirmed = 1
-				WHERE chain_id = ? AND confirmed = 0 AND block_number <= ? RETURNING order_id, amount, status`, b.ChainID, confirmedUpTo)
+				WHERE chain_id = ? AND confirmed = 0 AND block_number <= ? RETURNING `+transferColumns, b.ChainID, confirmedUpTo)
 			if err != nil {
 				return fmt.Errorf("confirm transfers: %w", err)
 			}
 			for rows.Next() {
-				var id sql.NullString
-				var amount, status string
-				if err := rows.Scan(&id, &amount, &status); err != nil {
+				tr := &gateway.Transfer{}
+				if err := scanTransfer(rows, tr); err != nil {
 					rows.Close()
 					return err
 				}
-				if !id.Valid || status != "credited" {
+				if !tr.Credited() || tr.OrderID == "" && tr.DepositID == "" {
 					continue
 				}
-				v, err := money.ParseBase(amount)
-				if err != nil {
-					rows.Close()
-					return err
-				}
-				d := touched[id.String]
+				d := touched[tr.OrderID] // depositsKey for a deposit
 				if d == nil {
 					d = &delta{}
-					touched[id.String] = d
+					touched[tr.OrderID] = d
 				}
-				d.confirmed = append(d.confirmed, v)
+				if tr.DepositID != "" {
+					d.confirmedDeposits = append(d.confirmedDeposits, tr)
+				} else {
+					d.confirmed = append(d.confirmed, tr.Amount)
+				}
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
 				return err
 			}
 		}
+		if err := writeDepositEvents(ctx, t, touched[depositsKey], b.Now); err != nil {
+			return err
+		}
+		delete(touched, depositsKey)
 		if err := s.settle(ctx, t, touched, b.Now, false); err != nil {
 			return err
 		}
@@ -181,6 +191,10 @@ func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
 // insertChunk bounds the rows of one multi-row insert (16 parameters each).
 const insertChunk = 400
 
+// depositsKey is where insertTransfers and the confirmation step put transfers to deposit
+// addresses in the map of touched orders (no order id is empty).
+const depositsKey = ""
+
 // insertTransfers stores transfers not stored yet (the on-chain key decides) and returns, per order,
 // the credited transfers that are new.
 func (s *Store) insertTransfers(ctx context.Context, t *tx, transfers []*gateway.Transfer) (map[string]*delta, error) {
@@ -190,19 +204,19 @@ func (s *Store) insertTransfers(ctx context.Context, t *tx, transfers []*gateway
 		transfers = transfers[len(chunk):]
 		var q strings.Builder
 		q.WriteString(`INSERT INTO transfers (chain_id, tx_hash, log_index, block_number, block_hash, token, currency,
-			from_address, to_address, amount, order_id, project_id, mode, status, confirmed, seen_at) VALUES `)
-		args := make([]any, 0, len(chunk)*15)
+			from_address, to_address, amount, order_id, deposit_id, project_id, mode, status, confirmed, seen_at) VALUES `)
+		args := make([]any, 0, len(chunk)*16)
 		for i, tr := range chunk {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)")
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)")
 			status := "ignored"
 			if tr.Credited() {
 				status = "credited"
 			}
 			args = append(args, tr.ChainID, tr.TxHash, int64(tr.LogIndex), int64(tr.BlockNumber), tr.BlockHash, tr.Token, tr.Currency,
-				tr.From, tr.To, tr.Amount.String(), nullIfEmpty(tr.OrderID), tr.ProjectID, string(tr.Mode), status, ms(tr.SeenAt))
+				tr.From, tr.To, tr.Amount.String(), nullIfEmpty(tr.OrderID), nullIfEmpty(tr.DepositID), tr.ProjectID, string(tr.Mode), status, ms(tr.SeenAt))
 		}
 		q.WriteString(` ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING RETURNING tx_hash, log_index`)
 		rows, err := t.QueryContext(ctx, s.q(q.String()), args...) // its text varies: not kept prepared
@@ -221,13 +235,14 @@ func (s *Store) insertTransfers(ctx context.Context, t *tx, transfers []*gateway
 				return nil, err
 			}
 			tr := byKey[tx+"/"+strconv.FormatInt(logIndex, 10)]
-			if tr == nil || tr.OrderID == "" || !tr.Credited() {
+			if tr == nil || !tr.Credited() || tr.OrderID == "" && tr.DepositID == "" {
 				continue
 			}
-			d := touched[tr.OrderID]
+			key := tr.OrderID // depositsKey for a deposit
+			d := touched[key]
 			if d == nil {
 				d = &delta{}
-				touched[tr.OrderID] = d
+				touched[key] = d
 			}
 			d.added = append(d.added, tr)
 		}
@@ -388,6 +403,39 @@ func unchanged(a, b *gateway.Order) bool {
 		a.MultiplePayments == b.MultiplePayments && a.TxHash == b.TxHash && sameTime && sameTotals
 }
 
+// writeDepositEvents writes deposit.pending for new deposits and deposit.confirmed for those a
+// step confirmed (a deposit seen already confirmed gets both).
+func writeDepositEvents(ctx context.Context, t *tx, d *delta, now time.Time) error {
+	if d == nil {
+		return nil
+	}
+	refs := map[string]string{}
+	write := func(tr *gateway.Transfer, typ string) error {
+		ref, ok := refs[tr.DepositID]
+		if !ok {
+			if err := t.queryRow(ctx, `SELECT reference FROM deposit_bindings WHERE id = ?`, tr.DepositID).Scan(&ref); err != nil {
+				return fmt.Errorf("deposit event: %w", err)
+			}
+			refs[tr.DepositID] = ref
+		}
+		return writeEvent(ctx, t, &gateway.Event{ID: gateway.NewID("evt"), ProjectID: tr.ProjectID, Mode: tr.Mode, Type: typ,
+			Data: gateway.DepositEventData(tr, ref), CreatedAt: now})
+	}
+	for _, tr := range d.added {
+		pending := *tr
+		pending.Confirmed = false
+		if err := write(&pending, gateway.EventDepositPending); err != nil {
+			return err
+		}
+	}
+	for _, tr := range d.confirmedDeposits {
+		if err := write(tr, gateway.EventDepositConfirmed); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // writeEvents writes the events of an order's change.
 func writeEvents(ctx context.Context, t *tx, o *gateway.Order, types []string, now time.Time) error {
 	for _, typ := range types {
@@ -400,7 +448,37 @@ func writeEvents(ctx context.Context, t *tx, o *gateway.Order, types []string, n
 }
 
 const transferColumns = `chain_id, tx_hash, log_index, block_number, block_hash, token, currency, from_address, to_address,
-	amount, order_id, project_id, mode, confirmed, seen_at, status`
+	amount, order_id, deposit_id, project_id, mode, confirmed, seen_at, status`
+
+// prefixed qualifies each of a comma-separated column list with a table alias.
+func prefixed(alias, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = alias + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// scanTransfer reads transferColumns (and extra columns after them) into tr.
+func scanTransfer(sc interface{ Scan(...any) error }, tr *gateway.Transfer, extra ...any) error {
+	var logIndex, block, seen int64
+	var amount, mode, status string
+	var order, deposit sql.NullString
+	var confirmed int
+	dest := append([]any{&tr.ChainID, &tr.TxHash, &logIndex, &block, &tr.BlockHash, &tr.Token, &tr.Currency, &tr.From, &tr.To,
+		&amount, &order, &deposit, &tr.ProjectID, &mode, &confirmed, &seen, &status}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return err
+	}
+	v, err := money.ParseBase(amount)
+	if err != nil {
+		return err
+	}
+	tr.Amount, tr.Ignored = v, status == "ignored" && tr.Currency != ""
+	tr.LogIndex, tr.BlockNumber, tr.OrderID, tr.DepositID, tr.Mode = uint64(logIndex), uint64(block), order.String, deposit.String, gateway.Mode(mode)
+	tr.Confirmed, tr.SeenAt = confirmed != 0, fromMS(seen)
+	return nil
+}
 
 func (s *Store) scanTransfers(rows *sql.Rows, err error) ([]*gateway.Transfer, error) {
 	if err != nil {
@@ -410,21 +488,9 @@ func (s *Store) scanTransfers(rows *sql.Rows, err error) ([]*gateway.Transfer, e
 	var out []*gateway.Transfer
 	for rows.Next() {
 		var tr gateway.Transfer
-		var logIndex, block, seen int64
-		var amount, mode string
-		var order sql.NullString
-		var confirmed int
-		var status string
-		if err := rows.Scan(&tr.ChainID, &tr.TxHash, &logIndex, &block, &tr.BlockHash, &tr.Token, &tr.Currency, &tr.From, &tr.To,
-			&amount, &order, &tr.ProjectID, &mode, &confirmed, &seen, &status); err != nil {
+		if err := scanTransfer(rows, &tr); err != nil {
 			return nil, err
 		}
-		tr.Ignored = status == "ignored" && tr.Currency != ""
-		if tr.Amount, err = money.ParseBase(amount); err != nil {
-			return nil, err
-		}
-		tr.LogIndex, tr.BlockNumber, tr.OrderID, tr.Mode = uint64(logIndex), uint64(block), order.String, gateway.Mode(mode)
-		tr.Confirmed, tr.SeenAt = confirmed != 0, fromMS(seen)
 		out = append(out, &tr)
 	}
 	return out, rows.Err()

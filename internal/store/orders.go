@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/gateway"
@@ -21,7 +22,7 @@ var errReferenceRace = errors.New("order reference inserted concurrently")
 // loser's transaction (its savepoint, under group commit) is rolled back and it reads the winner.
 func (s *Store) CreateOrder(ctx context.Context, o *gateway.Order, req gateway.AddressRequest) (*gateway.Order, error) {
 	err := s.inTx(ctx, func(t *tx) error {
-		addr, err := s.allocateAddress(ctx, t, o, req)
+		addr, err := s.allocateAddress(ctx, t, addressOwner{o.ProjectID, o.Mode, o.ID, "", o.CreatedAt}, req)
 		if err != nil {
 			return err
 		}
@@ -51,22 +52,32 @@ func (s *Store) CreateOrder(ctx context.Context, o *gateway.Order, req gateway.A
 	return nil, nil
 }
 
+// addressOwner is who an address is allocated to: an order or a deposit binding.
+type addressOwner struct {
+	projectID          string
+	mode               gateway.Mode
+	orderID, depositID string
+	at                 time.Time
+}
+
 // allocateAddress records the derived address of req, or takes an unused address of the pool.
-func (s *Store) allocateAddress(ctx context.Context, t *tx, o *gateway.Order, req gateway.AddressRequest) (string, error) {
+func (s *Store) allocateAddress(ctx context.Context, t *tx, o addressOwner, req gateway.AddressRequest) (string, error) {
 	if d := req.Derived; d != nil {
-		_, err := t.exec(ctx, `INSERT INTO addresses (protocol, address, project_id, mode, source, derivation_index, order_id, created_at, assigned_at)
-			VALUES (?, ?, ?, ?, 'derived', ?, ?, ?, ?)`, string(req.Protocol), d.Address, o.ProjectID, string(o.Mode), int64(d.Index), o.ID, ms(o.CreatedAt), ms(o.CreatedAt))
+		_, err := t.exec(ctx, `INSERT INTO addresses (protocol, address, project_id, mode, source, derivation_index, order_id, deposit_id, created_at, assigned_at)
+			VALUES (?, ?, ?, ?, 'derived', ?, ?, ?, ?, ?)`, string(req.Protocol), d.Address, o.projectID, string(o.mode), int64(d.Index),
+			nullIfEmpty(o.orderID), nullIfEmpty(o.depositID), ms(o.at), ms(o.at))
 		if err != nil {
 			return "", fmt.Errorf("record derived address %d: %w", d.Index, err)
 		}
 		return d.Address, nil
 	}
 	var addr string
-	err := t.queryRow(ctx, `UPDATE addresses SET order_id = ?, assigned_at = ?
+	err := t.queryRow(ctx, `UPDATE addresses SET order_id = ?, deposit_id = ?, assigned_at = ?
 		WHERE protocol = ? AND address = (SELECT address FROM addresses
-			WHERE project_id = ? AND mode = ? AND protocol = ? AND source = 'pool' AND order_id IS NULL
+			WHERE project_id = ? AND mode = ? AND protocol = ? AND source = 'pool' AND order_id IS NULL AND deposit_id IS NULL
 			ORDER BY created_at LIMIT 1 `+s.d.SkipLocked+`)
-		RETURNING address`, o.ID, ms(o.CreatedAt), string(req.Protocol), o.ProjectID, string(o.Mode), string(req.Protocol)).Scan(&addr)
+		RETURNING address`, nullIfEmpty(o.orderID), nullIfEmpty(o.depositID), ms(o.at), string(req.Protocol), o.projectID, string(o.mode),
+		string(req.Protocol)).Scan(&addr)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", gateway.Errorf(gateway.EInsufficientAddresses, "", "No available addresses in pool for protocol: %s", req.Protocol)
 	} else if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -94,7 +95,8 @@ type Health struct {
 
 // watch is a watched address's owner, kept small: a million of them must fit in memory.
 type watch struct {
-	orderID string
+	id      string // the order's, or the deposit binding's
+	deposit bool
 	owner   *owner
 	until   int64 // Unix seconds after which the address is no longer watched
 }
@@ -371,16 +373,22 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 		tr := &gateway.Transfer{ChainID: s.Chain.Slug, TxHash: chain.FormatTxHash(s.Chain.Protocol, l.TxHash), LogIndex: uint64(l.LogIndex),
 			BlockNumber: uint64(l.BlockNumber), BlockHash: l.BlockHash.Hex(), Token: chain.FormatAddress(s.Chain.Protocol, l.Address),
 			From: chain.FormatAddress(s.Chain.Protocol, sender), To: chain.FormatAddress(s.Chain.Protocol, recipient),
-			Amount: l.Amount(), OrderID: w.orderID, ProjectID: w.owner.projectID, Mode: w.owner.mode, SeenAt: now}
+			Amount: l.Amount(), ProjectID: w.owner.projectID, Mode: w.owner.mode, SeenAt: now}
+		if w.deposit {
+			tr.DepositID = w.id
+		} else {
+			tr.OrderID = w.id
+		}
 		if t, ok := s.tokens[l.Address]; ok {
 			tr.Currency = t.Symbol
 			// The same address exists on every chain of the protocol: a payment on this chain to
 			// the address of an order on another (a testnet's free tokens to a live order, or
-			// 18-decimal USDT to a 6-decimal order) is recorded, never credited.
-			if w.owner.chainID != s.Chain.Slug {
+			// 18-decimal USDT to a 6-decimal order) is recorded, never credited. A deposit address
+			// takes every chain of its mode, and no chain of the other.
+			if !w.deposit && w.owner.chainID != s.Chain.Slug || w.deposit && s.Chain.Testnet == w.owner.mode.Live() {
 				tr.Ignored = true
-				s.Log.Warn("payment on another chain than its order's: recorded as ignored", "chain", s.Chain.Slug,
-					"order_chain", w.owner.chainID, "order", w.orderID, "tx", tr.TxHash)
+				s.Log.Warn("transfer on a chain its address does not take: recorded as ignored", "chain", s.Chain.Slug,
+					"order_chain", w.owner.chainID, "owner", w.id, "tx", tr.TxHash)
 			}
 		} else {
 			s.Log.Info("transfer of a token outside the registry: recorded as ignored", "chain", s.Chain.Slug,
@@ -498,7 +506,11 @@ func (s *Scanner) loadWatched(ctx context.Context) error {
 			o = &owner{projectID: w.ProjectID, mode: w.Mode, chainID: w.ChainID}
 			s.owners[k] = o
 		}
-		s.watched[b] = watch{orderID: w.OrderID, owner: o, until: w.Deadline.Add(s.MonitorWindow).Unix()}
+		if w.DepositID != "" {
+			s.watched[b] = watch{id: w.DepositID, deposit: true, owner: o, until: math.MaxInt64}
+		} else {
+			s.watched[b] = watch{id: w.OrderID, owner: o, until: w.Deadline.Add(s.MonitorWindow).Unix()}
+		}
 	}
 	s.loadedAt = started
 	if started.Sub(s.prunedAt) >= time.Hour {

@@ -38,6 +38,7 @@ type world struct {
 	api     string
 	key     string
 	secret  string
+	live    [2]string // the live key and secret
 	scanner *evm.Scanner
 	rpc     string
 }
@@ -68,7 +69,8 @@ func newWorld(t *testing.T, confirmations int, rpcThrough func(string) string) *
 	}
 	hs := httptest.NewServer(api.New(svc, api.Config{PublicURL: "http://pay.example.com"}))
 	t.Cleanup(hs.Close)
-	w := &world{t: t, chain: c, store: st, svc: svc, api: hs.URL, key: cp.Keys[0].Key, secret: cp.Keys[0].Secret, rpc: c.RPCURL()}
+	w := &world{t: t, chain: c, store: st, svc: svc, api: hs.URL, key: cp.Keys[0].Key, secret: cp.Keys[0].Secret,
+		live: [2]string{cp.Keys[1].Key, cp.Keys[1].Secret}, rpc: c.RPCURL()}
 	if rpcThrough != nil {
 		w.rpc = rpcThrough(c.RPCURL())
 	}
@@ -605,5 +607,105 @@ func TestScannerLease(t *testing.T) {
 	waitCompleted(id)
 	if b.Health().Standby {
 		t.Fatal("b still standing by after a stopped")
+	}
+}
+
+// Deposits: one reference's permanent address receives several deposits on two chains (the devnet
+// and a second devnet serving as ethereum-sepolia); each is pending until its confirmations, then
+// confirmed, with deposit.pending and deposit.confirmed events; the reference's totals add them up.
+// An unbound address still records deposits; a live address ignores a testnet's tokens.
+func TestDepositsOnTwoChains(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 2, nil)
+	second, err := devnet.Start(devnet.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	sepolia, _ := chain.Lookup("ethereum-sepolia")
+	dev, _ := chain.Lookup("devnet")
+	sepolia.Tokens = nil
+	sepolia.Tokens = append(sepolia.Tokens, dev.Tokens...) // the second devnet's contracts, as sepolia's
+	client2, err := evm.NewClient([]string{second.RPCURL()}, fastConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := uint64(1)
+	sc2 := &evm.Scanner{Chain: sepolia, Client: client2, Store: w.store, Confirmations: 2, StartBlock: &start}
+	scan2 := func() {
+		for range 50 {
+			if done, err := sc2.RunOnce(context.Background()); err == nil && done {
+				return
+			}
+		}
+		t.Fatal("the second scanner never caught up")
+	}
+
+	b := w.call("POST", "/api/v1/deposits/bind", `{"depositReference":"player_42","protocol":"evm","metadata":{"name":"j"}}`)
+	addr := common.HexToAddress(b["address"].(string))
+	w.pay("USDT", addr, 10_000_000)
+	w.pay("USDC", addr, 2_500_000)
+	w.chain.Mine()
+	w.scan()
+	list := w.call("GET", "/api/v1/deposits?depositReference=player_42", "")["deposits"].([]any)
+	if len(list) != 2 || list[0].(map[string]any)["status"] != "pending" {
+		t.Fatalf("after one block: %v", list)
+	}
+	w.chain.Mine()
+	w.scan()
+	if _, err := second.Transfer(context.Background(), "USDT", addr, big.NewInt(5_500_000)); err != nil {
+		t.Fatal(err)
+	}
+	second.Mine()
+	second.Mine()
+	scan2()
+	ref := w.call("GET", "/api/v1/deposits/references/player_42", "")
+	totals := ref["totals"].(map[string]any)
+	if ref["totalDeposits"] != 3.0 || totals["USDT"] != "15.5" || totals["USDC"] != "2.5" || ref["totalAmount"] != nil {
+		t.Fatalf("reference = %v", ref)
+	}
+	confirmed := w.call("GET", "/api/v1/deposits?status=confirmed&chainId=ethereum-sepolia", "")["deposits"].([]any)
+	if len(confirmed) != 1 || confirmed[0].(map[string]any)["amount"] != "5.5" {
+		t.Fatalf("sepolia deposits = %v", confirmed)
+	}
+	var types []string
+	pr, err := w.svc.Authenticate(context.Background(), w.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, _, _ := w.store.ListWebhookEvents(context.Background(), gateway.WebhookEventFilter{ProjectID: pr.Project.ID, Mode: gateway.Test, Page: 1, Limit: 100})
+	for _, e := range evs {
+		if strings.HasPrefix(e.Type, "deposit.") && strings.Contains(string(e.Data), `"depositReference":"player_42"`) {
+			types = append(types, e.Type)
+		}
+	}
+	if len(types) != 6 {
+		t.Fatalf("deposit events = %v, want a pending and a confirmed for each of 3", types)
+	}
+
+	// Unbound, the address still records deposits.
+	w.call("POST", "/api/v1/deposits/unbind", `{"depositReference":"player_42"}`)
+	w.pay("USDT", addr, 1_000_000)
+	w.chain.Mine()
+	w.chain.Mine()
+	w.scan()
+	if n := w.call("GET", "/api/v1/deposits/references/player_42", "")["totalDeposits"]; n != 4.0 {
+		t.Fatalf("after unbind: %v deposits", n)
+	}
+
+	// A live deposit address takes no testnet tokens: the devnet transfer is recorded, ignored.
+	w.key, w.secret = w.live[0], w.live[1]
+	lb := w.call("POST", "/api/v1/deposits/bind", `{"depositReference":"player_42","protocol":"evm"}`)
+	if lb["address"] == b["address"] || lb["livemode"] != true {
+		t.Fatalf("live binding = %v", lb)
+	}
+	w.pay("USDT", common.HexToAddress(lb["address"].(string)), 9_000_000)
+	w.chain.Mine()
+	w.chain.Mine()
+	w.scan()
+	ref = w.call("GET", "/api/v1/deposits/references/player_42", "")
+	ignored := w.call("GET", "/api/v1/deposits?status=ignored", "")["deposits"].([]any)
+	if ref["totalDeposits"] != 0.0 || len(ignored) != 1 {
+		t.Fatalf("live reference after a devnet transfer: %v, ignored %v", ref, ignored)
 	}
 }
