@@ -10,8 +10,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/stablegate/stablegate/internal/chain/devnet"
 	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/web"
 )
 
 // devCredentials is <data>/dev-credentials.json: the demo project's test credentials and the
@@ -87,7 +90,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			sc.Interval = 250 * time.Millisecond
 		}
 	}
-	return startGateway(ctx, c, st, kr, log, scanners, func(base string) {
+	devPay := func(ctx context.Context, o *gateway.Order) (string, error) {
+		h, err := devnet.Pay(ctx, rpcURL, o.Currency, common.HexToAddress(o.Address), web.Due(o))
+		return h.Hex(), err
+	}
+	return startGateway(ctx, c, st, kr, log, scanners, devPay, func(base string) {
 		creds.BaseURL = base
 		if err := writeJSON(credsPath, creds); err != nil {
 			log.Error("write dev credentials", "err", err)
@@ -104,7 +111,8 @@ Try it:
     -d '{"orderReference":"order_1","amount":"10.50","currency":"USDT","chainId":"devnet"}'
 
 Devnet (chain "devnet", id %d): %s
-  Pay an order: stablegate dev pay --to <order address> --amount 10.50 --currency USDT
+  Pay an order: open its paymentUrl in a browser and press "Pay with the dev wallet", or
+  stablegate dev pay --to <order address> --amount 10.50 --currency USDT
 
 Webhooks (local URLs are allowed in dev):
   curl -s -X PUT %s/api/v1/webhook/endpoint -H "Authorization: Bearer %s" -H "x-api-secret: %s" \

@@ -36,7 +36,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	return startGateway(ctx, c, st, kr, log, scanners, func(base string) {
+	return startGateway(ctx, c, st, kr, log, scanners, nil, func(base string) {
 		log.Info("stablegate listening", "url", base, "version", version, "chains", len(scanners))
 	})
 }

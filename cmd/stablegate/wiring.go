@@ -22,6 +22,7 @@ import (
 	"github.com/stablegate/stablegate/internal/store"
 	"github.com/stablegate/stablegate/internal/store/postgres"
 	"github.com/stablegate/stablegate/internal/store/sqlite"
+	"github.com/stablegate/stablegate/internal/web"
 	"github.com/stablegate/stablegate/internal/webhook"
 )
 
@@ -149,7 +150,8 @@ func newService(c *Config, st gateway.Store, kr *gateway.Keyring, log *slog.Logg
 
 // startGateway wires the store, the domain, the chain scanners, the webhook dispatcher and the API
 // and serves until ctx ends.
-func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.Keyring, log *slog.Logger, scanners []*evm.Scanner, ready func(baseURL string)) error {
+func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.Keyring, log *slog.Logger, scanners []*evm.Scanner,
+	devPay web.DevPay, ready func(baseURL string)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	svc := newService(c, st, kr, log)
 	svc.Chains = []string{}
@@ -186,7 +188,14 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 		return out
 	}
 	var srv *api.Server
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { srv.ServeHTTP(w, r) })
+	pages := web.New(svc, web.Config{Log: log, DevPay: devPay})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/pay/") || strings.HasPrefix(r.URL.Path, "/assets/") {
+			pages.ServeHTTP(w, r)
+			return
+		}
+		srv.ServeHTTP(w, r)
+	})
 	return serveHTTP(ctx, c.Addr, handler, log, func(a net.Addr) {
 		base := c.PublicURL
 		if base == "" {

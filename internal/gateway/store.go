@@ -27,6 +27,9 @@ type Store interface {
 	// o's reference and leaves o untouched.
 	CreateOrder(ctx context.Context, o *Order, req AddressRequest) (existing *Order, err error)
 	FindOrder(ctx context.Context, projectID string, mode Mode, id string) (*Order, error)
+	// FindOrderByID returns an order by its id alone (the hosted payment page, whose link is the
+	// order's unguessable id), or ErrNotFound.
+	FindOrderByID(ctx context.Context, id string) (*Order, error)
 	// FindOrderByReference returns the order with the merchant reference, or ErrNotFound.
 	FindOrderByReference(ctx context.Context, projectID string, mode Mode, ref string) (*Order, error)
 	// ReserveAddressIndex returns a derivation index of the project's protocol that was never

@@ -173,6 +173,17 @@ func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	return &o, nil
 }
 
+// FindOrderByID returns an order by its id alone, or gateway.ErrNotFound.
+func (s *Store) FindOrderByID(ctx context.Context, id string) (*gateway.Order, error) {
+	o, err := scanOrder(s.queryRow(ctx, `SELECT `+orderColumns+` FROM orders WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gateway.ErrNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("find order: %w", err)
+	}
+	return o, nil
+}
+
 // FindOrderByReference returns the order with the merchant reference, or gateway.ErrNotFound.
 func (s *Store) FindOrderByReference(ctx context.Context, projectID string, mode gateway.Mode, ref string) (*gateway.Order, error) {
 	o, err := scanOrder(s.queryRow(ctx, `SELECT `+orderColumns+` FROM orders WHERE project_id = ? AND mode = ? AND order_reference = ?`,

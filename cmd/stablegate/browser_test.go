@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// browser returns a headless Chromium context (Debian's chromium, which .ci/run installs); without
+// it the test is skipped, except under CI=true.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium is required under CI")
+		}
+		t.Skip("chromium not installed (apt-get install chromium)")
+	}
+	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(1280, 900)}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	return ctx
+}
+
+// startDev runs stablegate dev in this process on a fresh data dir and returns its credentials.
+func startDev(t *testing.T) devCredentials {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--data", dir, "--block-time", "300ms"}, io.Discard, io.Discard) }()
+	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var creds devCredentials
+		data, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
+		if err == nil && json.Unmarshal(data, &creds) == nil && creds.BaseURL != "" {
+			return creds
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dev did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// createOrder creates an order through the API and returns its data.
+func createOrder(t *testing.T, creds devCredentials, body string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("POST", creds.BaseURL+"/api/v1/orders", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+creds.APIKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 201 {
+		t.Fatalf("create order: %v %v", err, res)
+	}
+	defer res.Body.Close()
+	var out struct{ Data map[string]any }
+	json.NewDecoder(res.Body).Decode(&out)
+	return out.Data
+}
+
+// The hosted payment page in a real browser: it shows the amount, network, address and QR code;
+// "Pay with the dev wallet" sends a real devnet transfer, the page follows the order to completed
+// (live, over server-sent events) and then takes the payer to successUrl.
+func TestPaymentPageInBrowser(t *testing.T) {
+	ctx := browser(t)
+	creds := startDev(t)
+	// The shop's thank-you page, on the demo project's website domain (localhost).
+	thanks := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<h1>Thanks</h1>") }))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	thanks.Listener = ln
+	thanks.Start()
+	defer thanks.Close()
+	success := "http://localhost:" + strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:") + "/thanks"
+	o := createOrder(t, creds, `{"orderReference":"browser-1","amount":"10.50","currency":"USDT","chainId":"devnet","successUrl":"`+success+`"}`)
+	pay := o["paymentUrl"].(string)
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(pay), chromedp.WaitVisible(chromedp.ID("address"))); err != nil {
+		t.Fatal(err)
+	}
+	title, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
+	addr, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('address').textContent.trim()`))
+	network, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".network")))
+	qrWidth, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector('img.qr').naturalWidth`))
+	badge, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".test")))
+	if !strings.Contains(title, "10.5 USDT") || addr != o["address"] || !strings.Contains(network, "devnet") || qrWidth < 100 || !strings.Contains(badge, "TEST") {
+		t.Fatalf("page shows title %q, address %q, network %q, QR width %d, badge %q", title, addr, network, qrWidth, badge)
+	}
+	shoot(t, ctx, "pay-desktop.png", 1280, 900)
+	shoot(t, ctx, "pay-phone.png", 390, 844)
+
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Click(chromedp.CSS("button.primary"))); err != nil {
+		t.Fatal(err)
+	}
+	// The form posts, the page comes back, and then it follows the order live.
+	waitFor(t, ctx, `document.getElementById('status-text').textContent.includes('Payment complete')`, 30*time.Second)
+	waitFor(t, ctx, `location.pathname === '/thanks'`, 15*time.Second)
+}
+
+// waitFor evaluates a JavaScript condition until it holds; navigation in between is expected.
+func waitFor(t *testing.T, ctx context.Context, cond string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function(){ try { return !!(`+cond+`); } catch (e) { return false; } })()`))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
+			t.Fatalf("%s never held (%v); the page:\n%s", cond, err, text)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// shoot keeps a screenshot of the page at a width under docs/screenshots when UPDATE_SCREENSHOTS=1
+// (CI only renders them).
+func shoot(t *testing.T, ctx context.Context, name string, width, height int64) {
+	t.Helper()
+	png, err := func() ([]byte, error) {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height), chromedp.Sleep(200*time.Millisecond)); err != nil {
+			return nil, err
+		}
+		return chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	}()
+	if err != nil || len(png) == 0 {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if os.Getenv("UPDATE_SCREENSHOTS") == "1" {
+		if err := os.WriteFile(filepath.Join("..", "..", "docs", "screenshots", name), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

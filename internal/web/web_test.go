@@ -1,0 +1,157 @@
+package web_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stablegate/stablegate/internal/chain"
+	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/store/sqlite"
+	"github.com/stablegate/stablegate/internal/web"
+)
+
+const abandon = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
+
+func setup(t *testing.T) (*gateway.Service, *httptest.Server, map[gateway.Mode]*gateway.Principal) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	kr, _ := gateway.NewKeyring(make([]byte, gateway.MasterKeySize))
+	svc := &gateway.Service{Store: st, Keyring: kr}
+	evm, _ := chain.AccountXPub(abandon, chain.EVM)
+	tron, _ := chain.AccountXPub(abandon, chain.TRON)
+	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Shop", Website: "https://shop.example.com",
+		XPubs: map[chain.Protocol]string{chain.EVM: evm, chain.TRON: tron}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prs := map[gateway.Mode]*gateway.Principal{}
+	for _, k := range cp.Keys {
+		pr, err := svc.Authenticate(context.Background(), k.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prs[k.Mode] = pr
+	}
+	srv := httptest.NewServer(web.New(svc, web.Config{}))
+	t.Cleanup(srv.Close)
+	return svc, srv, prs
+}
+
+func order(t *testing.T, svc *gateway.Service, pr *gateway.Principal, chainID, currency string) *gateway.Order {
+	t.Helper()
+	o, _, err := svc.CreateOrder(context.Background(), pr, gateway.OrderInput{Reference: gateway.NewID("ref"), Amount: "12.5",
+		Currency: currency, ChainID: chainID, SuccessURL: "https://shop.example.com/thanks"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func get(t *testing.T, u string) (int, string, http.Header) {
+	t.Helper()
+	res, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), res.Header
+}
+
+func TestPaymentPage(t *testing.T) {
+	svc, srv, prs := setup(t)
+	o := order(t, svc, prs[gateway.Test], "devnet", "USDT")
+	code, body, hdr := get(t, srv.URL+"/pay/"+o.ID)
+	for _, want := range []string{"12.5 USDT", o.Address, "stablegate devnet", "TEST", "Send only USDT on stablegate devnet",
+		"0x5FbDB2315678afecb367f032d93F642f64180aa3", "/pay/" + o.ID + "/qr.png", "Waiting for your payment", `name="outcome" value="completed"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if code != 200 || !strings.Contains(hdr.Get("Content-Security-Policy"), "default-src 'self'") {
+		t.Fatalf("page: %d, CSP %q", code, hdr.Get("Content-Security-Policy"))
+	}
+	if strings.Contains(body, "Pay with the dev wallet") {
+		t.Error("the dev wallet button without a dev wallet")
+	}
+	// No external resources: every src and href is on this server.
+	for _, attr := range []string{`src="http`, `href="http`} {
+		if strings.Contains(body, attr) {
+			t.Errorf("the page loads something from elsewhere: %s", attr)
+		}
+	}
+
+	if code, body, hdr := get(t, srv.URL+"/pay/"+o.ID+"/qr.png"); code != 200 || hdr.Get("Content-Type") != "image/png" || !strings.HasPrefix(body, "\x89PNG") {
+		t.Fatalf("qr: %d %s", code, hdr.Get("Content-Type"))
+	}
+	if code, _, _ := get(t, srv.URL+"/pay/ord_nope"); code != 404 {
+		t.Fatalf("unknown order: %d", code)
+	}
+	if code, _, _ := get(t, srv.URL+"/assets/pay.css"); code != 200 {
+		t.Fatalf("css: %d", code)
+	}
+
+	// The live status stream: the current status, then the change, then it ends (completed).
+	res, err := http.Get(srv.URL + "/pay/" + o.ID + "/events")
+	if err != nil || res.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events: %v %v", err, res)
+	}
+	defer res.Body.Close()
+	lines := bufio.NewScanner(res.Body)
+	next := func() web.Status {
+		t.Helper()
+		for lines.Scan() {
+			if data, ok := strings.CutPrefix(lines.Text(), "data: "); ok {
+				var st web.Status
+				json.Unmarshal([]byte(data), &st)
+				return st
+			}
+		}
+		t.Fatal("the stream ended")
+		return web.Status{}
+	}
+	if st := next(); st.Status != "pending" || st.Due != "12.5" {
+		t.Fatalf("first status %+v", st)
+	}
+	form := url.Values{"outcome": {"completed"}}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if r, err := noRedirect.PostForm(srv.URL+"/pay/"+o.ID+"/simulate", form); err != nil || r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("simulate: %v %v", err, r)
+	}
+	if st := next(); st.Status != "completed" || !st.Final || st.Redirect != "https://shop.example.com/thanks" {
+		t.Fatalf("after paying: %+v", st)
+	}
+	if lines.Scan() && strings.HasPrefix(lines.Text(), "data: ") {
+		t.Fatal("the stream goes on after the order is final")
+	}
+
+	// Live orders: no simulation, no TEST badge; the dev wallet pays devnet orders only.
+	live := order(t, svc, prs[gateway.Live], "ethereum", "USDC")
+	_, body, _ = get(t, srv.URL+"/pay/"+live.ID)
+	if strings.Contains(body, "TEST") || strings.Contains(body, "Simulate") || !strings.Contains(body, "Ethereum") {
+		t.Fatal("the live page shows test tools")
+	}
+	if r, _ := noRedirect.PostForm(srv.URL+"/pay/"+live.ID+"/simulate", form); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("simulate live: %d", r.StatusCode)
+	}
+	if r, _ := noRedirect.PostForm(srv.URL+"/pay/"+live.ID+"/devpay", nil); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("devpay live: %d", r.StatusCode)
+	}
+	// TRON: the QR code holds the plain address, the page the T… address.
+	tron := order(t, svc, prs[gateway.Test], "tron-nile", "USDT")
+	if _, body, _ := get(t, srv.URL+"/pay/"+tron.ID); !strings.Contains(body, tron.Address) || !strings.HasPrefix(tron.Address, "T") {
+		t.Fatal("TRON page")
+	}
+}
