@@ -45,7 +45,9 @@ func startDev(t *testing.T) devCredentials {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--data", dir, "--block-time", "300ms"}, io.Discard, io.Discard) }()
+	go func() {
+		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--data", dir, "--block-time", "300ms"}, io.Discard, io.Discard)
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 	deadline := time.Now().Add(20 * time.Second)
 	for {
