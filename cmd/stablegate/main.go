@@ -28,6 +28,7 @@ Commands:
   serve      run the gateway from a config file and the environment
   migrate    apply database migrations and exit
   projects   create and list projects (projects create|list)
+  ledger     check the ledger (ledger verify)
   version    print the version
 
 Run "stablegate <command> --help" for a command's flags.
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "projects":
 		return runProjects(ctx, args[1:], stdout, stderr)
+	case "ledger":
+		return runLedger(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "stablegate", version)
 		return nil

@@ -488,3 +488,28 @@ func TestServeWatchesConfiguredChains(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// ledger verify passes on a consistent database and fails, listing the difference, on a tampered one.
+func TestLedgerVerify(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("STABLEGATE_MASTER_KEY", testMasterKey)
+	if _, _, err := runCLI(t, "projects", "create", "--data", dir, "--name", "Shop", "--website", "https://shop.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCLI(t, "ledger", "verify", "--data", dir)
+	if err != nil || !strings.Contains(out, "ledger verified") {
+		t.Fatalf("verify: %v %s", err, out)
+	}
+	st, err := openStore(context.Background(), &Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB().Exec(`INSERT INTO ledger_balances (project_id, mode, chain_id, currency, account, balance) VALUES ('prj_x', 'test', 'devnet', 'USDT', 'available', '42')`); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	out, _, err = runCLI(t, "ledger", "verify", "--data", dir)
+	if err == nil || !strings.Contains(out, "prj_x") || !strings.Contains(out, "42") {
+		t.Fatalf("verify of a tampered ledger: %v %s", err, out)
+	}
+}

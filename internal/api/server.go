@@ -72,6 +72,7 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	s.registerWebhooks()
 	s.registerProject()
 	s.registerDeposits()
+	s.registerBalances()
 	s.registerHealth()
 
 	apiMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { s.noRoute(apiMux, w, r) })

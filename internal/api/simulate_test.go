@@ -55,6 +55,14 @@ func TestSimulateOrder(t *testing.T) {
 		if r := sim(a, `{"outcome":"completed"}`); r.status != 409 || r.str("error") != "Conflict" {
 			t.Fatalf("completing twice: %d %s", r.status, r.raw)
 		}
+		// The ledger: the confirmed (simulated) payments are available.
+		if r := e.as(e.test, "GET", "/api/v1/balances", ""); r.status != 200 || len(r.data()["balances"].([]any)) != 1 ||
+			r.data()["balances"].([]any)[0].(map[string]any)["available"] != "10" {
+			t.Fatalf("balances: %d %s", r.status, r.raw)
+		}
+		if r := e.as(e.live, "GET", "/api/v1/balances", ""); len(r.data()["balances"].([]any)) != 0 {
+			t.Fatalf("live balances: %s", r.raw)
+		}
 		// An overpayment, given as amount.
 		b := create("sim-b")
 		if d := sim(b, `{"outcome":"completed","amount":"12.5"}`).data(); d["status"] != "completed" || d["overpaid"] != true || d["paidAmount"] != "12.5" {

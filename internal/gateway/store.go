@@ -49,6 +49,7 @@ type Store interface {
 	ChainStore
 	WebhookStore
 	DepositStore
+	LedgerStore
 
 	Ping(ctx context.Context) error
 	Close() error

@@ -137,6 +137,7 @@ func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
 		if b.Final != nil {
 			confirmedUpTo = min(confirmedUpTo, int64(*b.Final))
 		}
+		var confirmedNow []*gateway.Transfer
 		if confirmedUpTo >= 0 {
 			rows, err := t.query(ctx, `UPDATE transfers SET confirmed = 1
 				WHERE chain_id = ? AND confirmed = 0 AND block_number <= ? RETURNING `+transferColumns, b.ChainID, confirmedUpTo)
@@ -152,6 +153,7 @@ func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
 				if !tr.Credited() || tr.OrderID == "" && tr.DepositID == "" {
 					continue
 				}
+				confirmedNow = append(confirmedNow, tr)
 				d := touched[tr.OrderID] // depositsKey for a deposit
 				if d == nil {
 					d = &delta{}
@@ -167,6 +169,9 @@ func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
 			if err := rows.Err(); err != nil {
 				return err
 			}
+		}
+		if err := s.flush(ctx, t, postScan(touched, confirmedNow, b.Now)); err != nil {
+			return err
 		}
 		if err := writeDepositEvents(ctx, t, touched[depositsKey], b.Now); err != nil {
 			return err
@@ -219,7 +224,14 @@ func (s *Store) insertTransfers(ctx context.Context, t *tx, transfers []*gateway
 				tr.From, tr.To, tr.Amount.String(), nullIfEmpty(tr.OrderID), nullIfEmpty(tr.DepositID), tr.ProjectID, string(tr.Mode), status, ms(tr.SeenAt))
 		}
 		q.WriteString(` ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING RETURNING tx_hash, log_index`)
-		rows, err := t.QueryContext(ctx, s.q(q.String()), args...) // its text varies: not kept prepared
+		// A full chunk's text is always the same, so it is kept prepared; a shorter last one is not.
+		var rows *sql.Rows
+		var err error
+		if len(chunk) == insertChunk {
+			rows, err = t.query(ctx, q.String(), args...)
+		} else {
+			rows, err = t.QueryContext(ctx, s.q(q.String()), args...)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("insert transfers: %w", err)
 		}
@@ -275,23 +287,39 @@ func (s *Store) Rewind(ctx context.Context, chainID string, to gateway.BlockRef,
 	removed := 0
 	err := s.inTx(ctx, func(t *tx) error {
 		removed = 0
-		rows, err := t.QueryContext(ctx, s.q(`DELETE FROM transfers WHERE chain_id = ? AND block_number > ? RETURNING order_id`), chainID, int64(to.Number))
+		rows, err := t.QueryContext(ctx, s.q(`DELETE FROM transfers WHERE chain_id = ? AND block_number > ? RETURNING `+transferColumns), chainID, int64(to.Number))
 		if err != nil {
 			return fmt.Errorf("remove reorged transfers: %w", err)
 		}
 		touched := map[string]*delta{} // no deltas: the orders are summed again from what remains
+		var reversed []*gateway.Transfer
 		for rows.Next() {
-			var id sql.NullString
-			if err := rows.Scan(&id); err != nil {
+			tr := &gateway.Transfer{}
+			if err := scanTransfer(rows, tr); err != nil {
 				rows.Close()
 				return err
 			}
 			removed++
-			if id.Valid {
-				touched[id.String] = nil
+			if tr.OrderID != "" {
+				touched[tr.OrderID] = nil
+			}
+			if tr.Credited() && (tr.OrderID != "" || tr.DepositID != "") {
+				reversed = append(reversed, tr)
 			}
 		}
 		rows.Close()
+		// The ledger keeps its history: what the orphaned blocks credited is posted back.
+		var l ledger
+		for _, tr := range reversed {
+			from := gateway.AccountPending
+			if tr.Confirmed {
+				from = gateway.AccountAvailable
+			}
+			l.post(tr, from, gateway.AccountExternal, "reversed", now)
+		}
+		if err := s.flush(ctx, t, &l); err != nil {
+			return err
+		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
@@ -401,6 +429,41 @@ func unchanged(a, b *gateway.Order) bool {
 		a.FirstBlock == b.FirstBlock && a.FirstLogIndex == b.FirstLogIndex
 	return a.Status == b.Status && a.PaidAmount.Cmp(b.PaidAmount) == 0 && a.Overpaid == b.Overpaid && a.PaidLate == b.PaidLate &&
 		a.MultiplePayments == b.MultiplePayments && a.TxHash == b.TxHash && sameTime && sameTotals
+}
+
+// postScan posts a scanner step: new credited transfers from external to pending, confirmed ones
+// from pending to available — and one both new and confirmed (catching up) from external to
+// available in a single entry.
+func postScan(touched map[string]*delta, confirmed []*gateway.Transfer, now time.Time) *ledger {
+	var l ledger
+	type key struct {
+		tx  string
+		log uint64
+	}
+	isNew := map[key]bool{}
+	for _, d := range touched {
+		for _, tr := range d.added {
+			isNew[key{tr.TxHash, tr.LogIndex}] = true
+		}
+	}
+	done := map[key]bool{}
+	for _, tr := range confirmed {
+		k := key{tr.TxHash, tr.LogIndex}
+		if isNew[k] {
+			l.post(tr, gateway.AccountExternal, gateway.AccountAvailable, "confirmed", now)
+			done[k] = true
+		} else {
+			l.post(tr, gateway.AccountPending, gateway.AccountAvailable, "confirmed", now)
+		}
+	}
+	for _, d := range touched {
+		for _, tr := range d.added {
+			if !done[key{tr.TxHash, tr.LogIndex}] {
+				l.post(tr, gateway.AccountExternal, gateway.AccountPending, "seen", now)
+			}
+		}
+	}
+	return &l
 }
 
 // writeDepositEvents writes deposit.pending for new deposits and deposit.confirmed for those a
@@ -568,6 +631,13 @@ func (s *Store) SimulatePayment(ctx context.Context, tr *gateway.Transfer, now t
 		if _, err := t.exec(ctx, `UPDATE transfers SET confirmed = 1 WHERE chain_id = ? AND tx_hash = ? AND log_index = ?`,
 			tr.ChainID, tr.TxHash, int64(tr.LogIndex)); err != nil {
 			return fmt.Errorf("confirm simulated payment: %w", err)
+		}
+		var confirmed []*gateway.Transfer
+		if len(touched) > 0 { // a payment already stored is not posted twice
+			confirmed = []*gateway.Transfer{tr}
+		}
+		if err := s.flush(ctx, t, postScan(touched, confirmed, now)); err != nil {
+			return err
 		}
 		if d := touched[tr.OrderID]; d != nil {
 			d.confirmed = append(d.confirmed, tr.Amount)

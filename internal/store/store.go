@@ -26,6 +26,9 @@ type Dialect struct {
 	// SkipLocked is appended to a row-claiming subquery ("FOR UPDATE SKIP LOCKED" on PostgreSQL,
 	// empty on SQLite where the single writer serializes claims).
 	SkipLocked string
+	// ForUpdate locks the rows a read in a write transaction returns ("FOR UPDATE" on PostgreSQL;
+	// empty on SQLite, whose single writer already excludes others).
+	ForUpdate string
 	// PrepareStatements keeps a statement prepared per query (SQLite, where parsing is a large
 	// share of a statement's cost). pgx already caches prepared statements per connection.
 	PrepareStatements bool

@@ -18,7 +18,8 @@ import (
 )
 
 // Dialect is PostgreSQL's.
-var Dialect = store.Dialect{Name: "postgres", Numbered: true, IsUniqueViolation: isUniqueViolation, SkipLocked: "FOR UPDATE SKIP LOCKED"}
+var Dialect = store.Dialect{Name: "postgres", Numbered: true, IsUniqueViolation: isUniqueViolation, SkipLocked: "FOR UPDATE SKIP LOCKED",
+	ForUpdate: "FOR UPDATE"}
 
 func isUniqueViolation(err error) bool {
 	var e *pgconn.PgError

@@ -549,6 +549,25 @@ func testChainScan(t *testing.T, s gateway.Store) {
 			t.Fatalf("after summing again: %s paid %s in %d", got.Status, got.PaidAmount, got.PaymentCount)
 		}
 	}
+	// The ledger: confirmed payments are available; it agrees with its entries and the transfers.
+	balance := func() (pending, available int64) {
+		t.Helper()
+		bs, err := s.Balances(ctx, o.ProjectID, o.Mode)
+		if err != nil || len(bs) != 1 || bs[0].ChainID != "devnet" || bs[0].Currency != "USDT" {
+			t.Fatalf("balances = %+v, %v", bs, err)
+		}
+		return bs[0].Pending.Int64(), bs[0].Available.Int64()
+	}
+	verify := func() {
+		t.Helper()
+		if diffs, err := s.VerifyLedger(ctx); err != nil || len(diffs) != 0 {
+			t.Fatalf("ledger differences: %+v, %v", diffs, err)
+		}
+	}
+	if p, a := balance(); p != 1 || a != 10_000_000 { // the 1-unit transfer of block 7 waits
+		t.Fatalf("before the reorg: pending %d, available %d", p, a)
+	}
+	verify()
 	n, err := s.Rewind(ctx, "devnet", gateway.BlockRef{Number: 4, Hash: "0xb4"}, testNow)
 	if err != nil || n != 2 {
 		t.Fatalf("Rewind = %d, %v", n, err)
@@ -561,6 +580,30 @@ func testChainScan(t *testing.T, s gateway.Store) {
 	}
 	if trs, _ := s.OrderTransfers(ctx, o.ID); len(trs) != 0 {
 		t.Errorf("%d transfers survive the rewind", len(trs))
+	}
+	// The reorg is reversed by entries, not by deleting history.
+	if p, a := balance(); p != 0 || a != 0 {
+		t.Fatalf("after the reorg: pending %d, available %d", p, a)
+	}
+	verify()
+	if db, ok := s.(interface{ DB() *sql.DB }); ok {
+		var entries int
+		if err := db.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM ledger_entries WHERE reason = 'reversed'`).Scan(&entries); err != nil || entries != 2 {
+			t.Fatalf("reversing entries: %d, %v", entries, err)
+		}
+		// The database refuses a negative balance, and verify finds a tampered one.
+		if _, err := db.DB().ExecContext(ctx, `UPDATE ledger_balances SET balance = '-1' WHERE account = 'available'`); err == nil {
+			t.Fatal("a negative available balance was stored")
+		}
+		if _, err := db.DB().ExecContext(ctx, `UPDATE ledger_balances SET balance = '5' WHERE account = 'available'`); err != nil {
+			t.Fatal(err)
+		}
+		if diffs, err := s.VerifyLedger(ctx); err != nil || len(diffs) != 1 || diffs[0].Stored.Int64() != 5 || diffs[0].Posted.Sign() != 0 {
+			t.Fatalf("verify after tampering: %+v, %v", diffs, err)
+		}
+		if _, err := db.DB().ExecContext(ctx, `UPDATE ledger_balances SET balance = '0' WHERE account = 'available'`); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// Expiry: the order was created at testNow with a 10 + 5 minute window.
 	if n, err := s.ExpireOrders(ctx, testNow.Add(14*time.Minute)); err != nil || n != 0 {

@@ -1,0 +1,224 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stablegate/stablegate/internal/gateway"
+)
+
+// ledger collects the entries of one transaction: they are inserted in multi-row statements and
+// each balance is changed once, by the sum of its entries, when the transaction flushes it.
+type ledger struct {
+	entries []entry
+	deltas  map[balanceKey]*big.Int
+}
+
+// entry moves a transfer's amount from one account to another (a debit and a credit).
+type entry struct {
+	from, to, reason string
+	tr               *gateway.Transfer
+	at               time.Time
+}
+
+type balanceKey struct {
+	projectID string
+	mode      gateway.Mode
+	chainID   string
+	currency  string
+	account   string
+}
+
+// post adds one entry: the transfer's amount moves from one account to another.
+func (l *ledger) post(tr *gateway.Transfer, from, to, reason string, at time.Time) {
+	if l.deltas == nil {
+		l.deltas = map[balanceKey]*big.Int{}
+	}
+	l.entries = append(l.entries, entry{from, to, reason, tr, at})
+	for _, side := range []struct {
+		account string
+		amount  *big.Int
+	}{{from, new(big.Int).Neg(tr.Amount)}, {to, tr.Amount}} {
+		k := balanceKey{tr.ProjectID, tr.Mode, tr.ChainID, tr.Currency, side.account}
+		if l.deltas[k] == nil {
+			l.deltas[k] = new(big.Int)
+		}
+		l.deltas[k].Add(l.deltas[k], side.amount)
+	}
+}
+
+// entryChunk bounds the rows of one multi-row entry insert (12 parameters each).
+const entryChunk = 400
+
+// flush writes the postings and changes the balances, in the caller's transaction. A pending or
+// available balance that would go below zero fails the transaction (the database refuses it too).
+func (s *Store) flush(ctx context.Context, t *tx, l *ledger) error {
+	for es := l.entries; len(es) > 0; {
+		chunk := es[:min(entryChunk, len(es))]
+		es = es[len(chunk):]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO ledger_entries (id, project_id, mode, chain_id, currency, from_account, to_account, amount, reason,
+			tx_hash, log_index, created_at) VALUES `)
+		args := make([]any, 0, len(chunk)*12)
+		for i, e := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, gateway.NewID("led"), e.tr.ProjectID, string(e.tr.Mode), e.tr.ChainID, e.tr.Currency, e.from, e.to,
+				e.tr.Amount.String(), e.reason, e.tr.TxHash, int64(e.tr.LogIndex), ms(e.at))
+		}
+		var err error
+		if len(chunk) == entryChunk { // the same text every time: kept prepared
+			_, err = t.exec(ctx, q.String(), args...)
+		} else {
+			_, err = t.ExecContext(ctx, s.q(q.String()), args...)
+		}
+		if err != nil {
+			return fmt.Errorf("ledger entries: %w", err)
+		}
+	}
+	// Balances are locked in one order, so two transactions never wait for each other's rows.
+	keys := make([]balanceKey, 0, len(l.deltas))
+	for k := range l.deltas {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b balanceKey) int {
+		return strings.Compare(a.projectID+"/"+string(a.mode)+"/"+a.chainID+"/"+a.currency+"/"+a.account,
+			b.projectID+"/"+string(b.mode)+"/"+b.chainID+"/"+b.currency+"/"+b.account)
+	})
+	for _, k := range keys {
+		delta := l.deltas[k]
+		if delta.Sign() == 0 {
+			continue
+		}
+		if _, err := t.exec(ctx, `INSERT INTO ledger_balances (project_id, mode, chain_id, currency, account, balance) VALUES (?, ?, ?, ?, ?, '0')
+			ON CONFLICT (project_id, mode, chain_id, currency, account) DO NOTHING`, k.projectID, string(k.mode), k.chainID, k.currency, k.account); err != nil {
+			return fmt.Errorf("ledger balance: %w", err)
+		}
+		var cur string
+		if err := t.queryRow(ctx, `SELECT balance FROM ledger_balances WHERE project_id = ? AND mode = ? AND chain_id = ? AND currency = ? AND account = ? `+s.d.ForUpdate,
+			k.projectID, string(k.mode), k.chainID, k.currency, k.account).Scan(&cur); err != nil {
+			return fmt.Errorf("ledger balance: %w", err)
+		}
+		v, ok := new(big.Int).SetString(cur, 10)
+		if !ok {
+			return fmt.Errorf("ledger balance %q is not an integer", cur)
+		}
+		v.Add(v, delta)
+		if v.Sign() < 0 && k.account != gateway.AccountExternal {
+			return fmt.Errorf("ledger: the %s %s balance of %s on %s would go negative", k.account, k.currency, k.projectID, k.chainID)
+		}
+		if _, err := t.exec(ctx, `UPDATE ledger_balances SET balance = ? WHERE project_id = ? AND mode = ? AND chain_id = ? AND currency = ? AND account = ?`,
+			v.String(), k.projectID, string(k.mode), k.chainID, k.currency, k.account); err != nil {
+			return fmt.Errorf("ledger balance: %w", err)
+		}
+	}
+	l.entries, l.deltas = nil, nil
+	return nil
+}
+
+// Balances returns the project's pending and available balances per chain and currency.
+func (s *Store) Balances(ctx context.Context, projectID string, mode gateway.Mode) ([]gateway.Balance, error) {
+	rows, err := s.query(ctx, `SELECT chain_id, currency, account, balance FROM ledger_balances
+		WHERE project_id = ? AND mode = ? AND account <> 'external' ORDER BY chain_id, currency`, projectID, string(mode))
+	if err != nil {
+		return nil, fmt.Errorf("balances: %w", err)
+	}
+	defer rows.Close()
+	var out []gateway.Balance
+	for rows.Next() {
+		var chainID, currency, account, balance string
+		if err := rows.Scan(&chainID, &currency, &account, &balance); err != nil {
+			return nil, err
+		}
+		v, ok := new(big.Int).SetString(balance, 10)
+		if !ok {
+			return nil, fmt.Errorf("balance %q is not an integer", balance)
+		}
+		if n := len(out); n == 0 || out[n-1].ChainID != chainID || out[n-1].Currency != currency {
+			out = append(out, gateway.Balance{ChainID: chainID, Currency: currency, Pending: new(big.Int), Available: new(big.Int)})
+		}
+		if account == gateway.AccountPending {
+			out[len(out)-1].Pending = v
+		} else {
+			out[len(out)-1].Available = v
+		}
+	}
+	return out, rows.Err()
+}
+
+// VerifyLedger recomputes every balance from its postings and from the credited transfers, and
+// returns each difference from the stored balance.
+func (s *Store) VerifyLedger(ctx context.Context) ([]gateway.LedgerDifference, error) {
+	type key struct{ project, mode, chain, currency, account string }
+	stored, posted, chain := map[key]*big.Int{}, map[key]*big.Int{}, map[key]*big.Int{}
+	add := func(m map[key]*big.Int, k key, v string) error {
+		n, ok := new(big.Int).SetString(v, 10)
+		if !ok {
+			return fmt.Errorf("ledger: %q is not an integer", v)
+		}
+		if m[k] == nil {
+			m[k] = new(big.Int)
+		}
+		m[k].Add(m[k], n)
+		return nil
+	}
+	scan := func(query string, m map[key]*big.Int) error {
+		rows, err := s.query(ctx, query)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k key
+			var v string
+			if err := rows.Scan(&k.project, &k.mode, &k.chain, &k.currency, &k.account, &v); err != nil {
+				return err
+			}
+			if err := add(m, k, v); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+	if err := scan(`SELECT project_id, mode, chain_id, currency, account, balance FROM ledger_balances WHERE account <> 'external'`, stored); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if err := scan(`SELECT project_id, mode, chain_id, currency, to_account, amount FROM ledger_entries WHERE to_account <> 'external'`, posted); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if err := scan(`SELECT project_id, mode, chain_id, currency, from_account, '-' || amount FROM ledger_entries WHERE from_account <> 'external'`, posted); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if err := scan(`SELECT project_id, mode, chain_id, currency, CASE WHEN confirmed = 1 THEN 'available' ELSE 'pending' END, amount
+		FROM transfers WHERE status = 'credited' AND (order_id IS NOT NULL OR deposit_id IS NOT NULL)`, chain); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	keys := map[key]bool{}
+	for _, m := range []map[key]*big.Int{stored, posted, chain} {
+		for k := range m {
+			keys[k] = true
+		}
+	}
+	zero := new(big.Int)
+	val := func(m map[key]*big.Int, k key) *big.Int {
+		if v := m[k]; v != nil {
+			return v
+		}
+		return zero
+	}
+	var out []gateway.LedgerDifference
+	for k := range keys {
+		st, po, ch := val(stored, k), val(posted, k), val(chain, k)
+		if st.Cmp(po) != 0 || st.Cmp(ch) != 0 {
+			out = append(out, gateway.LedgerDifference{ProjectID: k.project, Mode: gateway.Mode(k.mode), ChainID: k.chain, Currency: k.currency,
+				Account: k.account, Stored: st, Posted: po, OnChain: ch})
+		}
+	}
+	return out, nil
+}
