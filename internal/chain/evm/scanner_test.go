@@ -709,3 +709,36 @@ func TestDepositsOnTwoChains(t *testing.T) {
 		t.Fatalf("live reference after a devnet transfer: %v, ignored %v", ref, ignored)
 	}
 }
+
+// A deposit in a block that a reorg removes: it leaves the deposits and the balances, by a
+// reversing ledger entry (history is kept), and the ledger still verifies.
+func TestDepositReorgedAway(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 3, nil)
+	b := w.call("POST", "/api/v1/deposits/bind", `{"depositReference":"player_7","protocol":"evm"}`)
+	w.pay("USDT", common.HexToAddress(b["address"].(string)), 4_000_000)
+	w.chain.Mine()
+	w.scan()
+	bal := w.call("GET", "/api/v1/balances", "")["balances"].([]any)
+	if len(bal) != 1 || bal[0].(map[string]any)["pending"] != "4" {
+		t.Fatalf("balances before the reorg: %v", bal)
+	}
+	if err := w.chain.Reorg(context.Background(), 1, true); err != nil {
+		t.Fatal(err)
+	}
+	w.scan()
+	if deps := w.call("GET", "/api/v1/deposits?depositReference=player_7", "")["deposits"].([]any); len(deps) != 0 {
+		t.Fatalf("deposits after the reorg: %v", deps)
+	}
+	bal = w.call("GET", "/api/v1/balances", "")["balances"].([]any)
+	if len(bal) != 1 || bal[0].(map[string]any)["pending"] != "0" || bal[0].(map[string]any)["available"] != "0" {
+		t.Fatalf("balances after the reorg: %v", bal)
+	}
+	if diffs, err := w.store.VerifyLedger(context.Background()); err != nil || len(diffs) != 0 {
+		t.Fatalf("ledger: %+v %v", diffs, err)
+	}
+	var reversed int
+	if err := w.store.DB().QueryRow(`SELECT COUNT(*) FROM ledger_entries WHERE reason = 'reversed'`).Scan(&reversed); err != nil || reversed != 1 {
+		t.Fatalf("reversing entries: %d %v", reversed, err)
+	}
+}
