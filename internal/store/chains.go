@@ -308,6 +308,9 @@ func (s *Store) Rewind(ctx context.Context, chainID string, to gateway.BlockRef,
 			}
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 		// The ledger keeps its history: what the orphaned blocks credited is posted back.
 		var l ledger
 		for _, tr := range reversed {
@@ -318,9 +321,6 @@ func (s *Store) Rewind(ctx context.Context, chainID string, to gateway.BlockRef,
 			l.post(tr, from, gateway.AccountExternal, "reversed", now)
 		}
 		if err := s.flush(ctx, t, &l); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		if _, err := t.exec(ctx, `DELETE FROM chain_blocks WHERE chain_id = ? AND block_number > ?`, chainID, int64(to.Number)); err != nil {
