@@ -155,3 +155,37 @@ func shoot(t *testing.T, ctx context.Context, name string, width, height int64) 
 		}
 	}
 }
+
+// A payment link with a custom amount, in a real browser: the payer enters the amount, continues to
+// the order's payment page, pays with the dev wallet, and the order completes.
+func TestPaymentLinkInBrowser(t *testing.T) {
+	ctx := browser(t)
+	creds := startDev(t)
+	call := func(method, path, body string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(method, creds.BaseURL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+creds.APIKey)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out struct{ Data map[string]any }
+		json.NewDecoder(res.Body).Decode(&out)
+		return out.Data
+	}
+	l := call("POST", "/api/v1/payment-links", `{"title":"Tip jar","amount":"0","currencies":[{"currency":"USDC","chainId":"devnet"}]}`)
+	call("POST", "/api/v1/payment-links/"+l["id"].(string)+"/publish", "")
+	if err := chromedp.Do(ctx, chromedp.Navigate(l["checkoutUrl"].(string)), chromedp.WaitVisible(chromedp.ID("amount")),
+		chromedp.SendKeys(chromedp.ID("amount"), "3.75"), chromedp.Click(chromedp.CSS("button.primary"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `location.pathname.startsWith('/pay/') && document.querySelector('h1').textContent.includes('3.75 USDC')`, 15*time.Second)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("button.primary"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.getElementById('status-text').textContent.includes('Payment complete')`, 30*time.Second)
+	if got := call("GET", "/api/v1/payment-links/"+l["id"].(string), ""); got["sold"] != 1.0 {
+		t.Fatalf("the link sold %v", got["sold"])
+	}
+}

@@ -190,7 +190,7 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 	var srv *api.Server
 	pages := web.New(svc, web.Config{Log: log, DevPay: devPay})
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/pay/") || strings.HasPrefix(r.URL.Path, "/assets/") {
+		if strings.HasPrefix(r.URL.Path, "/pay/") || strings.HasPrefix(r.URL.Path, "/checkout/") || strings.HasPrefix(r.URL.Path, "/assets/") {
 			pages.ServeHTTP(w, r)
 			return
 		}

@@ -73,6 +73,7 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	s.registerProject()
 	s.registerDeposits()
 	s.registerBalances()
+	s.registerPaymentLinks()
 	s.registerHealth()
 
 	apiMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { s.noRoute(apiMux, w, r) })

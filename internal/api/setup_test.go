@@ -155,3 +155,11 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, engine string)) {
 		})
 	}
 }
+
+// httptestServer serves h on loopback until the test ends and returns its URL.
+func httptestServer(t testing.TB, h http.Handler) string {
+	t.Helper()
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s.URL
+}

@@ -43,7 +43,8 @@ type Order struct {
 	Metadata             json.RawMessage // a JSON object, or nil
 	PaymentWindowMinutes int
 	GraceMinutes         int
-	UnderpaymentPPM      int // the project's tolerance when the order was created
+	UnderpaymentPPM      int    // the project's tolerance when the order was created
+	PaymentLinkID        string // the payment link the payer checked out from, if any
 	ExpiresAt            time.Time
 	CreatedAt            time.Time
 	CompletedAt          *time.Time

@@ -50,6 +50,7 @@ type Store interface {
 	WebhookStore
 	DepositStore
 	LedgerStore
+	PaymentLinkStore
 
 	Ping(ctx context.Context) error
 	Close() error

@@ -414,6 +414,16 @@ func (s *Store) settleChunk(ctx context.Context, t *tx, ids []string, touched ma
 			b2i(o.Overpaid), b2i(o.PaidLate), b2i(o.MultiplePayments), o.TxHash, nullTime(o.CompletedAt), o.ID); err != nil {
 			return fmt.Errorf("settle %s: %w", o.ID, err)
 		}
+		if o.PaymentLinkID != "" && o.Status == gateway.OrderCompleted && before.Status != gateway.OrderCompleted {
+			// Sold: the order held a unit of inventory unless it had expired first.
+			release := 1
+			if before.Status == gateway.OrderExpired {
+				release = 0
+			}
+			if _, err := t.exec(ctx, `UPDATE payment_links SET sold = sold + 1, reserved = reserved - ? WHERE id = ?`, release, o.PaymentLinkID); err != nil {
+				return fmt.Errorf("payment link inventory: %w", err)
+			}
+		}
 		if err := writeEvents(ctx, t, o, events, now); err != nil {
 			return err
 		}
@@ -596,6 +606,9 @@ func (s *Store) ExpireOrders(ctx context.Context, now time.Time) (int, error) {
 			if _, err := t.exec(ctx, `UPDATE orders SET status = 'expired' WHERE id = ? AND status = 'pending'`, o.ID); err != nil {
 				return fmt.Errorf("expire order: %w", err)
 			}
+			if err := releaseInventory(ctx, t, o); err != nil {
+				return err
+			}
 			if err := writeEvents(ctx, t, o, []string{gateway.EventOrderExpired}, now); err != nil {
 				return err
 			}
@@ -660,7 +673,21 @@ func (s *Store) ExpireOrder(ctx context.Context, projectID string, mode gateway.
 		if _, err := t.exec(ctx, `UPDATE orders SET status = 'expired' WHERE id = ?`, o.ID); err != nil {
 			return fmt.Errorf("expire order: %w", err)
 		}
+		if err := releaseInventory(ctx, t, o); err != nil {
+			return err
+		}
 		o.Status = gateway.OrderExpired
 		return writeEvents(ctx, t, o, []string{gateway.EventOrderExpired}, now)
 	})
+}
+
+// releaseInventory gives back the unit of payment-link inventory an expiring order held.
+func releaseInventory(ctx context.Context, t *tx, o *gateway.Order) error {
+	if o.PaymentLinkID == "" {
+		return nil
+	}
+	if _, err := t.exec(ctx, `UPDATE payment_links SET reserved = reserved - 1 WHERE id = ? AND reserved > 0`, o.PaymentLinkID); err != nil {
+		return fmt.Errorf("payment link inventory: %w", err)
+	}
+	return nil
 }

@@ -26,11 +26,21 @@ func (s *Store) CreateOrder(ctx context.Context, o *gateway.Order, req gateway.A
 		if err != nil {
 			return err
 		}
+		if o.PaymentLinkID != "" { // a unit of the link's inventory, taken in the order's transaction
+			res, err := t.exec(ctx, `UPDATE payment_links SET reserved = reserved + 1 WHERE id = ? AND status = 'published'
+				AND (inventory_total IS NULL OR sold + reserved < inventory_total)`, o.PaymentLinkID)
+			if err := affected(res, err, "reserve inventory"); errors.Is(err, gateway.ErrNotFound) {
+				return gateway.ErrSoldOut
+			} else if err != nil {
+				return err
+			}
+		}
 		_, err = t.exec(ctx, `INSERT INTO orders (id, project_id, mode, order_reference, status, amount, currency, chain_id, address,
-			success_url, cancel_url, metadata, payment_window_minutes, grace_minutes, underpayment_ppm, expires_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			success_url, cancel_url, metadata, payment_window_minutes, grace_minutes, underpayment_ppm, payment_link_id, expires_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			o.ID, o.ProjectID, string(o.Mode), o.Reference, string(o.Status), o.Amount.String(), o.Currency, o.ChainID, addr,
-			o.SuccessURL, o.CancelURL, nullString(o.Metadata), o.PaymentWindowMinutes, o.GraceMinutes, o.UnderpaymentPPM, ms(o.ExpiresAt), ms(o.CreatedAt))
+			o.SuccessURL, o.CancelURL, nullString(o.Metadata), o.PaymentWindowMinutes, o.GraceMinutes, o.UnderpaymentPPM,
+			nullIfEmpty(o.PaymentLinkID), ms(o.ExpiresAt), ms(o.CreatedAt))
 		if err != nil && s.d.IsUniqueViolation(err) {
 			return errReferenceRace
 		} else if err != nil {
@@ -132,7 +142,8 @@ func (s *Store) HasPool(ctx context.Context, projectID string, mode gateway.Mode
 
 const orderColumns = `id, project_id, mode, order_reference, status, amount, currency, chain_id, address, success_url, cancel_url,
 	metadata, payment_window_minutes, grace_minutes, expires_at, created_at, completed_at, tx_hash,
-	paid_amount, overpaid, paid_late, multiple_payments, confirmed_amount, payment_count, first_block, first_log_index, underpayment_ppm`
+	paid_amount, overpaid, paid_late, multiple_payments, confirmed_amount, payment_count, first_block, first_log_index, underpayment_ppm,
+	payment_link_id`
 
 func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	var o gateway.Order
@@ -144,9 +155,10 @@ func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	var confirmed sql.NullString
 	var overpaid, late, multiple int
 	var firstBlock, firstLog int64
+	var link sql.NullString
 	if err := sc.Scan(&o.ID, &o.ProjectID, &mode, &o.Reference, &status, &amount, &o.Currency, &o.ChainID, &o.Address,
 		&o.SuccessURL, &o.CancelURL, &meta, &o.PaymentWindowMinutes, &o.GraceMinutes, &expires, &created, &completed, &o.TxHash,
-		&paid, &overpaid, &late, &multiple, &confirmed, &o.PaymentCount, &firstBlock, &firstLog, &o.UnderpaymentPPM); err != nil {
+		&paid, &overpaid, &late, &multiple, &confirmed, &o.PaymentCount, &firstBlock, &firstLog, &o.UnderpaymentPPM, &link); err != nil {
 		return nil, err
 	}
 	if confirmed.Valid {
@@ -156,7 +168,7 @@ func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 		}
 		o.ConfirmedAmount = v
 	}
-	o.FirstBlock, o.FirstLogIndex = uint64(firstBlock), uint64(firstLog)
+	o.FirstBlock, o.FirstLogIndex, o.PaymentLinkID = uint64(firstBlock), uint64(firstLog), link.String
 	v, err := money.ParseBase(amount)
 	if err != nil {
 		return nil, err

@@ -43,7 +43,7 @@ type Config struct {
 	Poll time.Duration
 }
 
-// Handler serves /pay/… and /assets/….
+// Handler serves /pay/…, /checkout/… and /assets/….
 type Handler struct {
 	svc *gateway.Service
 	cfg Config
@@ -67,7 +67,16 @@ func New(svc *gateway.Service, cfg Config) *Handler {
 	h.mux.HandleFunc("GET /pay/{id}/qr.png", h.qr)
 	h.mux.HandleFunc("POST /pay/{id}/simulate", h.simulate)
 	h.mux.HandleFunc("POST /pay/{id}/devpay", h.devpay)
+	h.mux.HandleFunc("GET /checkout/{slug}", h.checkout)
+	h.mux.HandleFunc("POST /checkout/{slug}", h.checkout)
 	return h
+}
+
+func (h *Handler) now() time.Time {
+	if h.svc.Now != nil {
+		return h.svc.Now()
+	}
+	return time.Now()
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

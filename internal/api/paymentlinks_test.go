@@ -1,0 +1,153 @@
+package api_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/web"
+)
+
+func TestPaymentLinksAPI(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		create := func(body string) response {
+			t.Helper()
+			return e.as(e.test, "POST", "/api/v1/payment-links", body)
+		}
+		r := create(`{"title":"Logo design","description":"Invoice 7","amount":"25","currencies":[{"currency":"USDT","chainId":"devnet"},{"currency":"DAI","chainId":"devnet"}],"inventoryTotal":5,"metadata":{"invoice":7}}`)
+		d := r.data()
+		if r.status != 201 || d["status"] != "draft" || d["slug"] == "" || !strings.HasSuffix(d["checkoutUrl"].(string), "/checkout/"+d["slug"].(string)) {
+			t.Fatalf("create: %d %s", r.status, r.raw)
+		}
+		id := d["id"].(string)
+		for _, c := range []struct{ body, param string }{
+			{`{"title":"","amount":"1","currencies":[{"currency":"USDT","chainId":"devnet"}]}`, "title"},
+			{`{"title":"x","amount":"1","currencies":[]}`, "currencies"},
+			{`{"title":"x","amount":"1","currencies":[{"currency":"USDT","chainId":"ethereum"}]}`, "currencies"},
+			{`{"title":"x","amount":"1.0000001","currencies":[{"currency":"USDT","chainId":"devnet"}]}`, "amount"},
+			{`{"title":"x","amount":"-1","currencies":[{"currency":"USDT","chainId":"devnet"}]}`, "amount"},
+			{`{"title":"x","amount":"1","currencies":[{"currency":"USDT","chainId":"devnet"}],"inventoryTotal":0}`, "inventoryTotal"},
+			{`{"title":"x","amount":"1","currencies":[{"currency":"USDT","chainId":"devnet"}],"expiresAt":"2001-01-01T00:00:00Z"}`, "expiresAt"},
+		} {
+			if r := create(c.body); r.status != 400 || r.str("param") != c.param {
+				t.Errorf("%s: %d %s", c.body, r.status, r.raw)
+			}
+		}
+		if r := e.as(e.test, "POST", "/api/v1/payment-links/"+id+"/publish", ""); r.status != 200 || r.data()["status"] != "published" {
+			t.Fatalf("publish: %d %s", r.status, r.raw)
+		}
+		if r := e.as(e.live, "GET", "/api/v1/payment-links/"+id, ""); r.status != 404 {
+			t.Fatalf("the live key sees a test link: %d", r.status)
+		}
+		if r := e.as(e.test, "GET", "/api/v1/payment-links", ""); len(r.data()["paymentLinks"].([]any)) != 1 {
+			t.Fatalf("list: %s", r.raw)
+		}
+
+		// Twenty payers at once for five units: exactly five orders, never oversold.
+		ctx := context.Background()
+		l, err := e.svc.GetPaymentLink(ctx, mustPrincipal(t, e), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var orders []*gateway.Order
+		soldOut := 0
+		for range 20 {
+			wg.Go(func() {
+				o, err := e.svc.Checkout(ctx, l, "USDT", "devnet", "")
+				mu.Lock()
+				defer mu.Unlock()
+				if err == nil {
+					orders = append(orders, o)
+				} else if strings.Contains(err.Error(), "Sold out") {
+					soldOut++
+				} else {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if len(orders) != 5 || soldOut != 15 {
+			t.Fatalf("%d orders, %d sold out; want 5 and 15", len(orders), soldOut)
+		}
+		if orders[0].Amount.Int64() != 25_000_000 || orders[0].PaymentLinkID != id {
+			t.Fatalf("checkout order = %+v", orders[0])
+		}
+		// One completes (sold), one expires (its unit comes back).
+		if r := e.as(e.test, "POST", "/api/v1/orders/"+orders[0].ID+"/simulate", `{"outcome":"completed"}`); r.status != 200 {
+			t.Fatalf("simulate: %s", r.raw)
+		}
+		if r := e.as(e.test, "POST", "/api/v1/orders/"+orders[1].ID+"/simulate", `{"outcome":"expired"}`); r.status != 200 {
+			t.Fatalf("simulate expiry: %s", r.raw)
+		}
+		d = e.as(e.test, "GET", "/api/v1/payment-links/"+id, "").data()
+		if d["sold"] != 1.0 || d["reserved"] != 3.0 {
+			t.Fatalf("inventory: sold %v, reserved %v", d["sold"], d["reserved"])
+		}
+		// Archived: no more checkouts, and it cannot be published again.
+		if r := e.as(e.test, "POST", "/api/v1/payment-links/"+id+"/archive", ""); r.data()["status"] != "archived" {
+			t.Fatalf("archive: %s", r.raw)
+		}
+		if r := e.as(e.test, "POST", "/api/v1/payment-links/"+id+"/publish", ""); r.status != 409 || r.str("error") != "Conflict" {
+			t.Fatalf("publish an archived link: %d %s", r.status, r.raw)
+		}
+	})
+}
+
+func mustPrincipal(t *testing.T, e *env) *gateway.Principal {
+	t.Helper()
+	pr, err := e.svc.Authenticate(context.Background(), e.test.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pr
+}
+
+// The checkout page: a link with a payer-chosen amount takes the payer's amount (refusing one with
+// too many decimals) and sends them to the order's payment page.
+func TestCheckoutPage(t *testing.T) {
+	e := setup(t, "sqlite", "https://shop.example.com")
+	pages := httptestServer(t, web.New(e.svc, web.Config{}))
+	r := e.as(e.test, "POST", "/api/v1/payment-links", `{"title":"Tip jar","amount":"0","currencies":[{"currency":"USDT","chainId":"devnet"}]}`)
+	slug, id := r.data()["slug"].(string), r.data()["id"].(string)
+	get := func() (int, string) {
+		res, err := http.Get(pages + "/checkout/" + slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if _, body := get(); !strings.Contains(body, "not published yet") {
+		t.Fatalf("draft page: %s", body)
+	}
+	e.as(e.test, "POST", "/api/v1/payment-links/"+id+"/publish", "")
+	if _, body := get(); !strings.Contains(body, "Tip jar") || !strings.Contains(body, `name="amount"`) || !strings.Contains(body, "USDT on stablegate devnet") {
+		t.Fatalf("published page: %s", body)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noRedirect.PostForm(pages+"/checkout/"+slug, url.Values{"option": {"USDT@devnet"}, "amount": {"1.0000001"}})
+	if err != nil || res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("too many decimals: %v %v", err, res)
+	}
+	res, err = noRedirect.PostForm(pages+"/checkout/"+slug, url.Values{"option": {"USDT@devnet"}, "amount": {"7.25"}})
+	if err != nil || res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/pay/ord_") {
+		t.Fatalf("checkout: %v %v", err, res)
+	}
+	o, err := e.store.FindOrderByID(context.Background(), strings.TrimPrefix(res.Header.Get("Location"), "/pay/"))
+	if err != nil || o.Amount.Int64() != 7_250_000 || o.PaymentLinkID != id {
+		t.Fatalf("order = %+v, %v", o, err)
+	}
+	e.as(e.test, "POST", "/api/v1/payment-links/"+id+"/archive", "")
+	if _, body := get(); !strings.Contains(body, "no longer available") {
+		t.Fatalf("archived page: %s", body)
+	}
+}

@@ -1,0 +1,75 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/stablegate/stablegate/internal/chain"
+	"github.com/stablegate/stablegate/internal/gateway"
+)
+
+var checkoutPage = template.Must(template.New("checkout.html").ParseFS(assets, "assets/checkout.html"))
+
+type option struct{ Value, Label string }
+
+type checkoutView struct {
+	Link          *gateway.PaymentLink
+	Options       []option
+	Custom, Test  bool
+	Closed, Error string
+	Amount        string
+}
+
+// checkout serves a payment link's page: the payer picks a currency and network (and the amount
+// when the link leaves it to them); posting creates the order and goes to its payment page.
+func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
+	l, err := h.svc.PublicPaymentLink(r.Context(), r.PathValue("slug"))
+	if errors.Is(err, gateway.ErrNotFound) {
+		http.Error(w, "This payment link does not exist. Check the link you were given.", http.StatusNotFound)
+		return
+	} else if err != nil {
+		h.cfg.Log.Error("checkout page", "err", err)
+		http.Error(w, "Something went wrong; try again in a moment.", http.StatusInternalServerError)
+		return
+	}
+	v := checkoutView{Link: l, Custom: l.Amount == "0", Test: !l.Mode.Live()}
+	for _, c := range l.Currencies {
+		ch, _ := chain.Lookup(c.ChainID)
+		v.Options = append(v.Options, option{Value: c.Currency + "@" + c.ChainID, Label: c.Currency + " on " + ch.Name})
+	}
+	if ok, why := l.Available(h.now()); !ok {
+		v.Closed = why
+	} else if r.Method == http.MethodPost {
+		currency, chainID, _ := strings.Cut(r.FormValue("option"), "@")
+		v.Amount = strings.TrimSpace(r.FormValue("amount"))
+		o, err := h.svc.Checkout(r.Context(), l, currency, chainID, v.Amount)
+		if err == nil {
+			http.Redirect(w, r, "/pay/"+o.ID, http.StatusSeeOther)
+			return
+		}
+		var e *gateway.Error
+		if !errors.As(err, &e) {
+			h.cfg.Log.Error("checkout", "err", err)
+			http.Error(w, "Something went wrong; try again in a moment.", http.StatusInternalServerError)
+			return
+		}
+		if e.Message == "Sold out." {
+			v.Closed = e.Message
+		} else {
+			v.Error = e.Message
+		}
+		w.WriteHeader(http.StatusUnprocessableEntity)
+	}
+	var b bytes.Buffer
+	if err := checkoutPage.Execute(&b, v); err != nil {
+		h.cfg.Log.Error("checkout page", "err", err)
+		http.Error(w, "Something went wrong; try again in a moment.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b.Bytes())
+}
