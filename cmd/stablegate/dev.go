@@ -73,7 +73,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		rpcURL = dn.RPCURL()
 	}
 	credsPath := filepath.Join(c.DataDir, "dev-credentials.json")
-	creds, err := demoProject(ctx, newService(c, st, kr, log), credsPath)
+	svc := newService(c, st, kr, log)
+	creds, err := demoProject(ctx, svc, credsPath)
 	if err != nil {
 		return err
 	}
@@ -99,7 +100,18 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err := writeJSON(credsPath, creds); err != nil {
 			log.Error("write dev credentials", "err", err)
 		}
+		// A fresh demo order, so that the payment page can be tried at once.
+		demo := "(could not create a demo order)"
+		if pr, err := svc.Authenticate(ctx, creds.APIKey); err == nil {
+			if o, _, err := svc.CreateOrder(ctx, pr, gateway.OrderInput{Reference: "demo-" + time.Now().UTC().Format("20060102-150405.000"),
+				Amount: "10.50", Currency: "USDT", ChainID: "devnet"}); err == nil {
+				demo = base + "/pay/" + o.ID
+			}
+		}
 		fmt.Fprintf(stdout, `stablegate dev is running at %s
+
+Open a demo order's payment page in your browser and press "Pay with the dev wallet":
+  %s
 
 Demo project %s (test mode). Credentials, also in %s:
   API key:        %s
@@ -119,7 +131,7 @@ Webhooks (local URLs are allowed in dev):
     -H "Content-Type: application/json" -d '{"url":"http://localhost:3000/webhooks"}'
 
 API description: %s/docs/openapi.json — stop with Ctrl-C.
-`, base, creds.ProjectID, credsPath, creds.APIKey, creds.APISecret, creds.WebhookSecret, base, creds.APIKey, creds.ChainID, creds.RPCURL,
+`, base, demo, creds.ProjectID, credsPath, creds.APIKey, creds.APISecret, creds.WebhookSecret, base, creds.APIKey, creds.ChainID, creds.RPCURL,
 			base, creds.APIKey, creds.APISecret, base)
 	})
 }
