@@ -125,19 +125,30 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.
 
 // ApplyScan applies one scanner step in one transaction.
 func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
+	if b.Required < 1 {
+		b.Required = 1
+	}
+	confirmedUpTo := int64(b.Head) - int64(b.Required) + 1
+	if b.Final != nil {
+		confirmedUpTo = min(confirmedUpTo, int64(*b.Final))
+	}
+	// A transfer already deep enough (catching up) is stored confirmed: no second write.
+	for _, tr := range b.Transfers {
+		tr.Confirmed = int64(tr.BlockNumber) <= confirmedUpTo
+	}
 	return s.inTx(ctx, func(t *tx) error {
 		touched, err := s.insertTransfers(ctx, t, b.Transfers)
 		if err != nil {
 			return err
 		}
-		if b.Required < 1 {
-			b.Required = 1
-		}
-		confirmedUpTo := int64(b.Head) - int64(b.Required) + 1
-		if b.Final != nil {
-			confirmedUpTo = min(confirmedUpTo, int64(*b.Final))
-		}
 		var confirmedNow []*gateway.Transfer
+		for _, d := range touched {
+			for _, tr := range d.added {
+				if tr.Confirmed {
+					confirmedNow = append(confirmedNow, tr)
+				}
+			}
+		}
 		if confirmedUpTo >= 0 {
 			rows, err := t.query(ctx, `UPDATE transfers SET confirmed = 1
 				WHERE chain_id = ? AND confirmed = 0 AND block_number <= ? RETURNING `+transferColumns, b.ChainID, confirmedUpTo)
@@ -210,18 +221,19 @@ func (s *Store) insertTransfers(ctx context.Context, t *tx, transfers []*gateway
 		var q strings.Builder
 		q.WriteString(`INSERT INTO transfers (chain_id, tx_hash, log_index, block_number, block_hash, token, currency,
 			from_address, to_address, amount, order_id, deposit_id, project_id, mode, status, confirmed, seen_at) VALUES `)
-		args := make([]any, 0, len(chunk)*16)
+		args := make([]any, 0, len(chunk)*17)
 		for i, tr := range chunk {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)")
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 			status := "ignored"
 			if tr.Credited() {
 				status = "credited"
 			}
 			args = append(args, tr.ChainID, tr.TxHash, int64(tr.LogIndex), int64(tr.BlockNumber), tr.BlockHash, tr.Token, tr.Currency,
-				tr.From, tr.To, tr.Amount.String(), nullIfEmpty(tr.OrderID), nullIfEmpty(tr.DepositID), tr.ProjectID, string(tr.Mode), status, ms(tr.SeenAt))
+				tr.From, tr.To, tr.Amount.String(), nullIfEmpty(tr.OrderID), nullIfEmpty(tr.DepositID), tr.ProjectID, string(tr.Mode), status,
+				b2i(tr.Confirmed), ms(tr.SeenAt))
 		}
 		q.WriteString(` ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING RETURNING tx_hash, log_index`)
 		// A full chunk's text is always the same, so it is kept prepared; a shorter last one is not.
@@ -257,6 +269,13 @@ func (s *Store) insertTransfers(ctx context.Context, t *tx, transfers []*gateway
 				touched[key] = d
 			}
 			d.added = append(d.added, tr)
+			if tr.Confirmed { // stored confirmed already: counted as confirmed now
+				if tr.DepositID != "" {
+					d.confirmedDeposits = append(d.confirmedDeposits, tr)
+				} else {
+					d.confirmed = append(d.confirmed, tr.Amount)
+				}
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
