@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/web"
@@ -98,7 +99,28 @@ func TestPaymentLinksAPI(t *testing.T) {
 		if r := e.as(e.test, "POST", "/api/v1/payment-links/"+id+"/publish", ""); r.status != 409 || r.str("error") != "Conflict" {
 			t.Fatalf("publish an archived link: %d %s", r.status, r.raw)
 		}
+		if _, err := e.svc.Checkout(ctx, mustLink(t, e, id), "USDT", "devnet", ""); err == nil || !strings.Contains(err.Error(), "no longer available") {
+			t.Fatalf("checkout of an archived link: %v", err)
+		}
+		// An expired link takes no payer.
+		soon := time.Now().Add(time.Second).UTC().Format(time.RFC3339Nano)
+		r = create(`{"title":"Flash sale","amount":"1","currencies":[{"currency":"USDT","chainId":"devnet"}],"expiresAt":"` + soon + `"}`)
+		flash := r.data()["id"].(string)
+		e.as(e.test, "POST", "/api/v1/payment-links/"+flash+"/publish", "")
+		time.Sleep(1100 * time.Millisecond)
+		if _, err := e.svc.Checkout(ctx, mustLink(t, e, flash), "USDT", "devnet", ""); err == nil || !strings.Contains(err.Error(), "expired") {
+			t.Fatalf("checkout of an expired link: %v", err)
+		}
 	})
+}
+
+func mustLink(t *testing.T, e *env, id string) *gateway.PaymentLink {
+	t.Helper()
+	l, err := e.svc.GetPaymentLink(context.Background(), mustPrincipal(t, e), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 func mustPrincipal(t *testing.T, e *env) *gateway.Principal {
