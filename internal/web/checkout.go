@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"errors"
 	"html/template"
 	"net/http"
@@ -36,6 +35,7 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := checkoutView{Link: l, Custom: l.Amount == "0", Test: !l.Mode.Live()}
+	status := http.StatusOK
 	for _, c := range l.Currencies {
 		ch, _ := chain.Lookup(c.ChainID)
 		v.Options = append(v.Options, option{Value: c.Currency + "@" + c.ChainID, Label: c.Currency + " on " + ch.Name})
@@ -61,15 +61,7 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
 		} else {
 			v.Error = e.Message
 		}
-		w.WriteHeader(http.StatusUnprocessableEntity)
+		status = http.StatusUnprocessableEntity
 	}
-	var b bytes.Buffer
-	if err := checkoutPage.Execute(&b, v); err != nil {
-		h.cfg.Log.Error("checkout page", "err", err)
-		http.Error(w, "Something went wrong; try again in a moment.", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(b.Bytes())
+	h.render(w, checkoutPage, status, v)
 }

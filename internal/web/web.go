@@ -104,8 +104,7 @@ type view struct {
 	Order                  *gateway.Order
 	Chain                  chain.Chain
 	Token                  chain.Token
-	Amount, Due, Paid      string
-	QRPayload              string
+	Amount, Due            string
 	ExpiresAt              string
 	Status                 Status
 	StatusText             string
@@ -170,11 +169,7 @@ func qrPayload(o *gateway.Order, c chain.Chain, tok chain.Token) string {
 	if c.Protocol == chain.TRON {
 		return o.Address
 	}
-	due := new(big.Int).Sub(o.Amount, o.PaidAmount)
-	if due.Sign() <= 0 {
-		due = o.Amount
-	}
-	return fmt.Sprintf("ethereum:%s@%d/transfer?address=%s&uint256=%s", tok.Address, c.ChainID, o.Address, due.String())
+	return fmt.Sprintf("ethereum:%s@%d/transfer?address=%s&uint256=%s", tok.Address, c.ChainID, o.Address, Due(o).String())
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
@@ -185,18 +180,24 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	c, _ := chain.Lookup(o.ChainID)
 	tok, _ := c.Token(o.Currency)
 	st := h.statusOf(r.Context(), o)
-	v := view{Order: o, Chain: c, Token: tok, Amount: money.Format(o.Amount, tok.Decimals), Due: st.Due, Paid: st.PaidAmount,
-		QRPayload: qrPayload(o, c, tok), ExpiresAt: o.ExpiresAt.UTC().Format(time.RFC3339), Status: st,
+	v := view{Order: o, Chain: c, Token: tok, Amount: money.Format(o.Amount, tok.Decimals), Due: st.Due,
+		ExpiresAt: o.ExpiresAt.UTC().Format(time.RFC3339), Status: st,
 		StatusText: statusText(st, o.Currency), Test: !o.Mode.Live(), Simulate: !o.Mode.Live() && !st.Final,
 		DevPay: h.cfg.DevPay != nil && o.ChainID == "devnet" && !st.Final, Message: r.URL.Query().Get("msg")}
+	h.render(w, page, http.StatusOK, v)
+}
+
+// render writes a page with the status, or a plain error if the template fails.
+func (h *Handler) render(w http.ResponseWriter, t *template.Template, status int, v any) {
 	var b bytes.Buffer
-	if err := page.Execute(&b, v); err != nil {
-		h.cfg.Log.Error("payment page", "err", err)
+	if err := t.Execute(&b, v); err != nil {
+		h.cfg.Log.Error("render "+t.Name(), "err", err)
 		http.Error(w, "Something went wrong; try again in a moment.", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
 	_, _ = w.Write(b.Bytes())
 }
 
@@ -333,7 +334,8 @@ func shorten(h string) string {
 	return h
 }
 
-// Due is what an order still needs, in base units (the dev wallet pays it).
+// Due is what an order still needs, in base units — its whole amount once nothing is due (the QR
+// code and the dev wallet pay it).
 func Due(o *gateway.Order) *big.Int {
 	due := new(big.Int).Sub(o.Amount, o.PaidAmount)
 	if due.Sign() <= 0 {
