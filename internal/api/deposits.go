@@ -168,8 +168,7 @@ func (s *Server) listDeposits(ctx context.Context, in *listDepositsInput) (*list
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
-	out := DepositList{Deposits: make([]DepositView, len(deposits)), Pagination: Pagination{Page: in.Page, Limit: in.Limit, Total: total,
-		TotalPages: (total + in.Limit - 1) / in.Limit}}
+	out := DepositList{Deposits: make([]DepositView, len(deposits)), Pagination: paginate(in.Page, in.Limit, total)}
 	for i, d := range deposits {
 		c, _ := chain.Lookup(d.ChainID)
 		amount := d.Amount.String()

@@ -110,6 +110,11 @@ type Pagination struct {
 	TotalPages int `json:"totalPages"`
 }
 
+// paginate describes a page of a list of total items.
+func paginate(page, limit, total int) Pagination {
+	return Pagination{Page: page, Limit: limit, Total: total, TotalPages: (total + limit - 1) / limit}
+}
+
 // OrderList is a page of orders.
 type OrderList struct {
 	Orders     []Order    `json:"orders"`
@@ -203,8 +208,7 @@ func (s *Server) listOrders(ctx context.Context, in *listOrdersInput) (*listOrde
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
-	out := OrderList{Orders: make([]Order, len(orders)), Pagination: Pagination{Page: in.Page, Limit: in.Limit, Total: total,
-		TotalPages: (total + in.Limit - 1) / in.Limit}}
+	out := OrderList{Orders: make([]Order, len(orders)), Pagination: paginate(in.Page, in.Limit, total)}
 	for i, o := range orders {
 		out.Orders[i] = s.order(o)
 	}

@@ -125,8 +125,7 @@ func (s *Server) listLinks(ctx context.Context, in *listLinksInput) (*listLinksO
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
-	out := PaymentLinkList{PaymentLinks: make([]PaymentLink, len(links)), Pagination: Pagination{Page: in.Page, Limit: in.Limit, Total: total,
-		TotalPages: (total + in.Limit - 1) / in.Limit}}
+	out := PaymentLinkList{PaymentLinks: make([]PaymentLink, len(links)), Pagination: paginate(in.Page, in.Limit, total)}
 	for i, l := range links {
 		out.PaymentLinks[i] = s.paymentLink(l)
 	}

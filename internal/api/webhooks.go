@@ -191,7 +191,7 @@ func (s *Server) listWebhookEvents(ctx context.Context, in *listWebhookEventsInp
 		return nil, s.apiError(ctx, err)
 	}
 	out := WebhookEventList{Events: make([]WebhookEvent, len(events)), Endpoint: endpointView(e),
-		Pagination: Pagination{Page: in.Page, Limit: in.Limit, Total: total, TotalPages: (total + in.Limit - 1) / in.Limit}}
+		Pagination: paginate(in.Page, in.Limit, total)}
 	for i, ev := range events {
 		v := WebhookEvent{ID: ev.ID, Type: ev.Type, CreatedAt: ev.CreatedAt, Livemode: ev.Mode.Live(), Data: ev.Data,
 			DeliveryStatus: ev.Status, AttemptCount: ev.AttemptCount, NextAttemptAt: ev.NextAttemptAt, LastStatusCode: ev.LastStatusCode,

@@ -48,11 +48,10 @@ type WebhookEndpoint struct {
 // Delivery is a webhook event claimed for sending: the event, where it goes and the secrets that
 // sign it (sealed; the current one first).
 type Delivery struct {
-	Event    Event
-	URL      string
-	Attempts int // made before this one
-	Step     int // retries of the schedule used so far
-	Secrets  [][]byte
+	Event   Event
+	URL     string
+	Step    int // retries of the schedule used so far
+	Secrets [][]byte
 }
 
 // DeliveryResult is what one attempt to deliver an event came to; the store records the attempt

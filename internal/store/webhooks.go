@@ -105,7 +105,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 	var out []*gateway.Delivery
 	err := s.inTx(ctx, func(t *tx) error {
 		out = out[:0]
-		rows, err := t.query(ctx, `SELECT d.event_id, d.attempts, d.step, ev.project_id, ev.mode, ev.type, ev.data, ev.created_at,
+		rows, err := t.query(ctx, `SELECT d.event_id, d.step, ev.project_id, ev.mode, ev.type, ev.data, ev.created_at,
 				w.url, w.secret, w.previous_secret, w.previous_until
 			FROM webhook_deliveries d
 			JOIN events ev ON ev.id = d.event_id
@@ -123,7 +123,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 			var created int64
 			var secret, prev []byte
 			var prevUntil sql.NullInt64
-			if err := rows.Scan(&d.Event.ID, &d.Attempts, &d.Step, &d.Event.ProjectID, &mode, &d.Event.Type, &data, &created,
+			if err := rows.Scan(&d.Event.ID, &d.Step, &d.Event.ProjectID, &mode, &d.Event.Type, &data, &created,
 				&d.URL, &secret, &prev, &prevUntil); err != nil {
 				return fmt.Errorf("claim deliveries: %w", err)
 			}
