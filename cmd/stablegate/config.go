@@ -61,35 +61,36 @@ type option struct {
 	def    string
 	help   string
 	secret bool // never printed
+	server bool // used only by the commands that run the gateway (serve, dev): no flag elsewhere
 	ptr    func(*Config) *string
 }
 
 var options = []option{
-	{key: "addr", flag: "addr", env: "STABLEGATE_ADDR", def: "127.0.0.1:8080",
+	{key: "addr", server: true, flag: "addr", env: "STABLEGATE_ADDR", def: "127.0.0.1:8080",
 		help: "address to listen on (host:port; port 0 picks a free one)", ptr: func(c *Config) *string { return &c.Addr }},
 	{key: "dataDir", flag: "data", env: "STABLEGATE_DATA_DIR", def: "./.stablegate",
 		help: "directory for the SQLite database and generated files", ptr: func(c *Config) *string { return &c.DataDir }},
 	{key: "database", flag: "database", env: "STABLEGATE_DATABASE", def: "",
 		help: "database: empty for SQLite at <data>/stablegate.db, sqlite:PATH, or a postgres:// URL", ptr: func(c *Config) *string { return &c.Database }},
-	{key: "publicUrl", flag: "public-url", env: "STABLEGATE_PUBLIC_URL", def: "",
+	{key: "publicUrl", server: true, flag: "public-url", env: "STABLEGATE_PUBLIC_URL", def: "",
 		help: "base URL payers reach stablegate at (paymentUrl is built on it); default http://<addr>", ptr: func(c *Config) *string { return &c.PublicURL }},
 	{key: "masterKey", flag: "", env: "STABLEGATE_MASTER_KEY", def: "", secret: true,
 		help: "32-byte master key, hex or base64, that seals HD seeds (environment or file only, never a flag)", ptr: func(c *Config) *string { return &c.MasterKey }},
 	{key: "masterKeyFile", flag: "master-key-file", env: "STABLEGATE_MASTER_KEY_FILE", def: "",
 		help: "file holding the master key (hex or base64)", ptr: func(c *Config) *string { return &c.MasterKeyFile }},
-	{key: "logLevel", flag: "log-level", env: "STABLEGATE_LOG_LEVEL", def: "info",
+	{key: "logLevel", server: true, flag: "log-level", env: "STABLEGATE_LOG_LEVEL", def: "info",
 		help: "debug, info, warn or error", ptr: func(c *Config) *string { return &c.LogLevel }},
-	{key: "logFormat", flag: "log-format", env: "STABLEGATE_LOG_FORMAT", def: "",
+	{key: "logFormat", server: true, flag: "log-format", env: "STABLEGATE_LOG_FORMAT", def: "",
 		help: "json or text (default: json for serve, text for dev)", ptr: func(c *Config) *string { return &c.LogFormat }},
-	{key: "webhookTimeout", flag: "webhook-timeout", env: "STABLEGATE_WEBHOOK_TIMEOUT", def: "15s",
+	{key: "webhookTimeout", server: true, flag: "webhook-timeout", env: "STABLEGATE_WEBHOOK_TIMEOUT", def: "15s",
 		help: "how long a webhook receiver has to answer", ptr: func(c *Config) *string { return &c.WebhookTimeout }},
-	{key: "webhookRetrySchedule", flag: "webhook-retry-schedule", env: "STABLEGATE_WEBHOOK_RETRY_SCHEDULE", def: "1m,5m,30m,2h,12h",
+	{key: "webhookRetrySchedule", server: true, flag: "webhook-retry-schedule", env: "STABLEGATE_WEBHOOK_RETRY_SCHEDULE", def: "1m,5m,30m,2h,12h",
 		help: "delays before each retry of a failed webhook, comma-separated; after the last the event is failed", ptr: func(c *Config) *string { return &c.WebhookRetries }},
-	{key: "webhookConcurrency", flag: "webhook-concurrency", env: "STABLEGATE_WEBHOOK_CONCURRENCY", def: "64",
+	{key: "webhookConcurrency", server: true, flag: "webhook-concurrency", env: "STABLEGATE_WEBHOOK_CONCURRENCY", def: "64",
 		help: "webhook requests in flight at once", ptr: func(c *Config) *string { return &c.WebhookConcurrency }},
-	{key: "webhookAllowPrivate", flag: "webhook-allow-private", env: "STABLEGATE_WEBHOOK_ALLOW_PRIVATE", def: "false",
+	{key: "webhookAllowPrivate", server: true, flag: "webhook-allow-private", env: "STABLEGATE_WEBHOOK_ALLOW_PRIVATE", def: "false",
 		help: "let webhook URLs reach loopback, private and link-local addresses (true in dev)", ptr: func(c *Config) *string { return &c.WebhookAllowPrivate }},
-	{key: "webhookSecretOverlap", flag: "webhook-secret-overlap", env: "STABLEGATE_WEBHOOK_SECRET_OVERLAP", def: "24h",
+	{key: "webhookSecretOverlap", server: true, flag: "webhook-secret-overlap", env: "STABLEGATE_WEBHOOK_SECRET_OVERLAP", def: "24h",
 		help: "after a webhook secret rotation, how long deliveries are also signed with the old secret", ptr: func(c *Config) *string { return &c.WebhookSecretOverlap }},
 }
 
@@ -135,7 +136,9 @@ func (c *Config) Webhooks() (WebhookSettings, error) {
 }
 
 // configFlags registers the options on fs, plus --config; defaults override option defaults per
-// command (dev's data dir, for one).
+// command (dev's log format, for one). Commands that do not run the gateway (migrate, projects,
+// ledger) get flags for the storage and key options only; they still read every option from the
+// file and the environment, so one config file serves every command.
 type configFlags struct {
 	fs         *flag.FlagSet
 	configFile *string
@@ -143,11 +146,11 @@ type configFlags struct {
 	defaults   map[string]string
 }
 
-func newConfigFlags(fs *flag.FlagSet, defaults map[string]string) *configFlags {
+func newConfigFlags(fs *flag.FlagSet, server bool, defaults map[string]string) *configFlags {
 	cf := &configFlags{fs: fs, values: map[string]*string{}, defaults: defaults}
 	cf.configFile = fs.String("config", "", "JSON config file (env STABLEGATE_CONFIG)")
 	for _, o := range options {
-		if o.flag == "" {
+		if o.flag == "" || o.server && !server {
 			continue
 		}
 		def := o.def

@@ -33,7 +33,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return runDevPay(ctx, args[1:], stdout, stderr)
 	}
 	fs := newFlagSet("dev", "dev [--addr 127.0.0.1:8080] [--data ./.stablegate] [--devnet-rpc URL] [--block-time 1s]", stderr)
-	cf := newConfigFlags(fs, map[string]string{"logFormat": "text", "webhookAllowPrivate": "true"})
+	cf := newConfigFlags(fs, true, map[string]string{"logFormat": "text", "webhookAllowPrivate": "true"})
 	devnetRPC := fs.String("devnet-rpc", "", "use a devnet already running at this JSON-RPC URL (stablegate devnet) instead of starting one")
 	devnetAddr := fs.String("devnet-addr", "127.0.0.1:0", "address of the embedded devnet's JSON-RPC endpoint")
 	blockTime := fs.Duration("block-time", time.Second, "interval between devnet blocks")

@@ -16,7 +16,7 @@ func runLedger(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{"ledger: the subcommand is verify"}
 	}
 	fs := newFlagSet("ledger verify", "ledger verify [--database URL | --data DIR] [--config FILE]", stderr)
-	cf := newConfigFlags(fs, nil)
+	cf := newConfigFlags(fs, false, nil)
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}

@@ -82,6 +82,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "ledger":
 		return runLedger(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
+		if err := parse(newFlagSet("version", "version", stderr), args[1:]); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, "stablegate", version)
 		return nil
 	case "help", "-h", "--help":

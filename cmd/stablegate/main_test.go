@@ -37,11 +37,23 @@ func runCLI(t *testing.T, args ...string) (string, string, error) {
 }
 
 func TestHelpForEveryCommand(t *testing.T) {
-	for _, args := range [][]string{{"dev", "--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"projects", "create", "--help"}, {"projects", "list", "--help"}, {"devnet", "--help"}, {"dev", "pay", "--help"}} {
+	for _, args := range [][]string{{"dev", "--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"projects", "create", "--help"},
+		{"projects", "list", "--help"}, {"devnet", "--help"}, {"dev", "pay", "--help"}, {"version", "--help"}, {"ledger", "verify", "--help"}} {
 		_, stderr, err := runCLI(t, args...)
 		if !errors.Is(err, flag.ErrHelp) || exitCode(err) != 0 || !strings.Contains(stderr, "Usage: stablegate") {
 			t.Errorf("%v: err=%v stderr=%q", args, err, stderr)
 		}
+	}
+	for _, args := range [][]string{{"--help"}, {"projects", "--help"}, {"ledger", "--help"}} {
+		stdout, stderr, err := runCLI(t, args...)
+		if err != nil && exitCode(err) != 0 || !strings.Contains(stdout+stderr, "Usage:") {
+			t.Errorf("%v: err=%v output=%q", args, err, stdout+stderr)
+		}
+	}
+	// A command that does not run the gateway offers only the options it uses.
+	_, stderr, _ := runCLI(t, "migrate", "--help")
+	if !strings.Contains(stderr, "-database") || strings.Contains(stderr, "-webhook-timeout") || strings.Contains(stderr, "-addr") {
+		t.Errorf("migrate --help lists options it does not use:\n%s", stderr)
 	}
 	out, _, err := runCLI(t, "version")
 	if err != nil || !strings.HasPrefix(out, "stablegate ") {
@@ -63,7 +75,7 @@ func TestConfigPrecedence(t *testing.T) {
 	t.Setenv("STABLEGATE_LOG_LEVEL", "debug")
 	t.Setenv("STABLEGATE_PUBLIC_URL", "https://env.example.com")
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	cf := newConfigFlags(fs, nil)
+	cf := newConfigFlags(fs, true, nil)
 	if err := fs.Parse([]string{"--config", file, "--public-url", "https://flag.example.com"}); err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +412,7 @@ func TestConfigChains(t *testing.T) {
 	t.Setenv("STABLEGATE_RPC_POLYGON_AMOY", "https://x.example,https://y.example")
 	load := func(args ...string) (*Config, error) {
 		fs := flag.NewFlagSet("t", flag.ContinueOnError)
-		cf := newConfigFlags(fs, nil)
+		cf := newConfigFlags(fs, true, nil)
 		if err := fs.Parse(append([]string{"--config", file}, args...)); err != nil {
 			t.Fatal(err)
 		}

@@ -59,7 +59,7 @@ type keysJSON struct {
 
 func runProjectsCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("projects create", "projects create --name NAME --website URL [flags]", stderr)
-	cf := newConfigFlags(fs, nil)
+	cf := newConfigFlags(fs, false, nil)
 	name := fs.String("name", "", "project name (required)")
 	website := fs.String("website", "", "the project's website URL; its host is unique across projects (required)")
 	webhook := fs.String("webhook-url", "", "webhook endpoint URL (both modes if https, test mode if http)")
@@ -164,7 +164,7 @@ func printCreated(w io.Writer, out createdJSON) {
 
 func runProjectsList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("projects list", "projects list [--json]", stderr)
-	cf := newConfigFlags(fs, nil)
+	cf := newConfigFlags(fs, false, nil)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := parse(fs, args); err != nil {
 		return err

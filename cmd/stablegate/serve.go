@@ -8,7 +8,7 @@ import (
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", "serve [--config FILE] [flags]", stderr)
-	cf := newConfigFlags(fs, nil)
+	cf := newConfigFlags(fs, true, nil)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("migrate", "migrate [--database URL | --data DIR] [--config FILE]", stderr)
-	cf := newConfigFlags(fs, nil)
+	cf := newConfigFlags(fs, false, nil)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
