@@ -682,12 +682,14 @@ func (s *Store) SimulatePayment(ctx context.Context, tr *gateway.Transfer, now t
 // gateway.ErrNotFound.
 func (s *Store) ExpireOrder(ctx context.Context, projectID string, mode gateway.Mode, id string, now time.Time) error {
 	return s.inTx(ctx, func(t *tx) error {
-		o, err := scanOrder(t.queryRow(ctx, `SELECT `+orderColumns+` FROM orders WHERE id = ? AND project_id = ? AND mode = ? AND status = 'pending'`,
-			id, projectID, string(mode)))
+		o, err := scanOrder(t.queryRow(ctx, `SELECT `+orderColumns+` FROM orders WHERE id = ?`, id)) // by key alone: see FindOrder
 		if errors.Is(err, sql.ErrNoRows) {
 			return gateway.ErrNotFound
 		} else if err != nil {
 			return fmt.Errorf("expire order: %w", err)
+		}
+		if o.ProjectID != projectID || o.Mode != mode || o.Status != gateway.OrderPending {
+			return gateway.ErrNotFound
 		}
 		if _, err := t.exec(ctx, `UPDATE orders SET status = 'expired' WHERE id = ?`, o.ID); err != nil {
 			return fmt.Errorf("expire order: %w", err)

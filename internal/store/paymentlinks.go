@@ -64,8 +64,16 @@ func (s *Store) findLink(ctx context.Context, where string, args ...any) (*gatew
 }
 
 // FindPaymentLink returns a project's payment link, or gateway.ErrNotFound.
+// Like FindOrder, it reads by the primary key alone and checks the owner here.
 func (s *Store) FindPaymentLink(ctx context.Context, projectID string, mode gateway.Mode, id string) (*gateway.PaymentLink, error) {
-	return s.findLink(ctx, `id = ? AND project_id = ? AND mode = ?`, id, projectID, string(mode))
+	l, err := s.findLink(ctx, `id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	if l.ProjectID != projectID || l.Mode != mode {
+		return nil, gateway.ErrNotFound
+	}
+	return l, nil
 }
 
 // FindPaymentLinkBySlug returns the payment link with the slug, or gateway.ErrNotFound.

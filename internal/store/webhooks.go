@@ -259,8 +259,14 @@ func (s *Store) ListWebhookEvents(ctx context.Context, f gateway.WebhookEventFil
 // RetryWebhookEvent makes the event pending and due at once, with the retry schedule restarted.
 func (s *Store) RetryWebhookEvent(ctx context.Context, projectID string, mode gateway.Mode, eventID string, at time.Time) error {
 	return s.inTx(ctx, func(t *tx) error {
-		res, err := t.exec(ctx, `UPDATE webhook_deliveries SET status = 'pending', step = 0, next_attempt_at = ?
-			WHERE event_id = ? AND project_id = ? AND mode = ?`, ms(at), eventID, projectID, string(mode))
+		var owner, ownerMode string // by key alone, the owner checked here: see FindOrder
+		err := t.queryRow(ctx, `SELECT project_id, mode FROM webhook_deliveries WHERE event_id = ?`, eventID).Scan(&owner, &ownerMode)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && (owner != projectID || ownerMode != string(mode)) {
+			return gateway.ErrNotFound
+		} else if err != nil {
+			return fmt.Errorf("retry webhook event: %w", err)
+		}
+		res, err := t.exec(ctx, `UPDATE webhook_deliveries SET status = 'pending', step = 0, next_attempt_at = ? WHERE event_id = ?`, ms(at), eventID)
 		if err := affected(res, err, "retry webhook event"); err != nil {
 			return err
 		}

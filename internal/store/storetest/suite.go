@@ -190,6 +190,22 @@ func testDerivedAddresses(t *testing.T, s gateway.Store) {
 	if !got.ExpiresAt.Equal(testNow.Add(10*time.Minute)) || got.GraceMinutes != 5 {
 		t.Errorf("expiresAt = %v grace %d, want created + 10m and 5", got.ExpiresAt, got.GraceMinutes)
 	}
+	// Another mode or another project does not see the order, nor can it expire it.
+	if _, err := s.FindOrder(ctx, pr.Project.ID, gateway.Live, o.ID); !errors.Is(err, gateway.ErrNotFound) {
+		t.Errorf("FindOrder in live mode of a test order = %v, want ErrNotFound", err)
+	}
+	if _, err := s.FindOrder(ctx, "prj_other", gateway.Test, o.ID); !errors.Is(err, gateway.ErrNotFound) {
+		t.Errorf("FindOrder by another project = %v, want ErrNotFound", err)
+	}
+	if err := s.ExpireOrder(ctx, pr.Project.ID, gateway.Live, o.ID, testNow); !errors.Is(err, gateway.ErrNotFound) {
+		t.Errorf("ExpireOrder in live mode of a test order = %v, want ErrNotFound", err)
+	}
+	if err := s.ExpireOrder(ctx, pr.Project.ID, gateway.Test, o.ID, testNow); err != nil {
+		t.Errorf("ExpireOrder = %v", err)
+	}
+	if err := s.ExpireOrder(ctx, pr.Project.ID, gateway.Test, o.ID, testNow); !errors.Is(err, gateway.ErrNotFound) {
+		t.Errorf("ExpireOrder of an expired order = %v, want ErrNotFound", err)
+	}
 }
 
 func testReferenceIdempotent(t *testing.T, s gateway.Store) {
