@@ -29,6 +29,9 @@ type Dialect struct {
 	// ForUpdate locks the rows a read in a write transaction returns ("FOR UPDATE" on PostgreSQL;
 	// empty on SQLite, whose single writer already excludes others).
 	ForUpdate string
+	// ModifyingCTE: a WITH clause may hold an INSERT, so that two inserts are one statement
+	// (PostgreSQL; SQLite has no data-modifying CTEs).
+	ModifyingCTE bool
 	// PrepareStatements keeps a statement prepared per query (SQLite, where parsing is a large
 	// share of a statement's cost). pgx already caches prepared statements per connection.
 	PrepareStatements bool
