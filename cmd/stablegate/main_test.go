@@ -25,6 +25,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/stablegate/stablegate/internal/chain/devnet"
+	"github.com/stablegate/stablegate/internal/gateway"
 )
 
 const testMasterKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -38,7 +39,8 @@ func runCLI(t *testing.T, args ...string) (string, string, error) {
 
 func TestHelpForEveryCommand(t *testing.T) {
 	for _, args := range [][]string{{"dev", "--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"projects", "create", "--help"},
-		{"projects", "list", "--help"}, {"devnet", "--help"}, {"dev", "pay", "--help"}, {"version", "--help"}, {"ledger", "verify", "--help"}} {
+		{"projects", "list", "--help"}, {"projects", "keys", "--help"}, {"projects", "new-key", "--help"}, {"projects", "revoke-key", "--help"},
+		{"devnet", "--help"}, {"dev", "pay", "--help"}, {"version", "--help"}, {"ledger", "verify", "--help"}} {
 		_, stderr, err := runCLI(t, args...)
 		if !errors.Is(err, flag.ErrHelp) || exitCode(err) != 0 || !strings.Contains(stderr, "Usage: stablegate") {
 			t.Errorf("%v: err=%v stderr=%q", args, err, stderr)
@@ -523,5 +525,83 @@ func TestLedgerVerify(t *testing.T) {
 	out, _, err = runCLI(t, "ledger", "verify", "--data", dir)
 	if err == nil || !strings.Contains(out, "prj_x") || !strings.Contains(out, "42") {
 		t.Fatalf("verify of a tampered ledger: %v %s", err, out)
+	}
+}
+
+// A key is replaced without downtime: a second pair works alongside the first until the first is
+// revoked, after which it answers Unauthorized.
+func TestProjectsKeyRotation(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("STABLEGATE_MASTER_KEY", testMasterKey)
+	out, _, err := runCLI(t, "projects", "create", "--data", dir, "--name", "Shop", "--website", "https://rotate.example.com", "--json")
+	var created createdJSON
+	if err != nil || json.Unmarshal([]byte(out), &created) != nil {
+		t.Fatalf("create: %v %s", err, out)
+	}
+	out, _, err = runCLI(t, "projects", "new-key", "--data", dir, "--project", created.ProjectID, "--mode", "live", "--json")
+	var fresh struct{ KeyID, APIKey, APISecret string }
+	if err != nil || json.Unmarshal([]byte(out), &fresh) != nil || !strings.HasPrefix(fresh.APIKey, "pk_live_") ||
+		!strings.HasPrefix(fresh.APISecret, "sk_live_") || !strings.HasPrefix(fresh.KeyID, "key_") {
+		t.Fatalf("new-key: %v %s", err, out)
+	}
+	authenticate := func(key string) error {
+		t.Helper()
+		st, err := openStore(context.Background(), &Config{DataDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		_, err = (&gateway.Service{Store: st}).Authenticate(context.Background(), key)
+		return err
+	}
+	if err := authenticate(created.Live.APIKey); err != nil {
+		t.Errorf("the old live key stopped working when a new one was made: %v", err)
+	}
+	if err := authenticate(fresh.APIKey); err != nil {
+		t.Errorf("the new live key does not work: %v", err)
+	}
+	out, _, err = runCLI(t, "projects", "revoke-key", "--data", dir, "--key", created.Live.APIKey)
+	if err != nil || !strings.Contains(out, "Revoked key_") {
+		t.Fatalf("revoke-key: %v %s", err, out)
+	}
+	if err := authenticate(created.Live.APIKey); gateway.ErrorCode(err) != gateway.EUnauthorized {
+		t.Errorf("a revoked key authenticates: %v", err)
+	}
+	if err := authenticate(fresh.APIKey); err != nil {
+		t.Errorf("revoking the old key broke the new one: %v", err)
+	}
+	out, _, err = runCLI(t, "projects", "keys", "--data", dir, "--project", created.ProjectID, "--json")
+	var keys []keyJSON
+	if err != nil || json.Unmarshal([]byte(out), &keys) != nil || len(keys) != 3 {
+		t.Fatalf("keys: %v %s", err, out)
+	}
+	revoked := 0
+	for _, k := range keys {
+		if k.RevokedAt != "" {
+			revoked++
+		}
+		if strings.Contains(out, created.Live.APIKey) || strings.Contains(out, fresh.APIKey) {
+			t.Errorf("projects keys prints a whole key: %s", out)
+		}
+	}
+	if revoked != 1 {
+		t.Errorf("keys lists %d revoked, want 1: %s", revoked, out)
+	}
+	// Mistakes are refused and change nothing.
+	if _, _, err := runCLI(t, "projects", "revoke-key", "--data", dir, "--key", fresh.KeyID+"x"); err == nil {
+		t.Error("revoking an unknown key id succeeded")
+	}
+	if _, _, err := runCLI(t, "projects", "revoke-key", "--data", dir, "--key", created.Live.APIKey); err == nil {
+		t.Error("revoking a key twice succeeded")
+	}
+	if _, _, err := runCLI(t, "projects", "new-key", "--data", dir, "--project", created.ProjectID, "--mode", "prod"); err == nil {
+		t.Error("new-key accepted mode prod")
+	}
+	if _, _, err := runCLI(t, "projects", "new-key", "--data", dir, "--project", "prj_nope", "--mode", "test"); err == nil {
+		t.Error("new-key accepted an unknown project")
+	}
+	out, _, _ = runCLI(t, "projects", "keys", "--data", dir, "--project", created.ProjectID, "--json")
+	if json.Unmarshal([]byte(out), &keys) != nil || len(keys) != 3 {
+		t.Errorf("a refused command changed the keys: %s", out)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/gateway"
@@ -15,6 +16,9 @@ import (
 const projectsUsage = `Usage:
   stablegate projects create --name NAME --website URL [--webhook-url URL] [--xpub-evm XPUB] [--xpub-tron XPUB] [--json]
   stablegate projects list [--json]
+  stablegate projects keys --project ID [--json]                 list a project's API keys
+  stablegate projects new-key --project ID --mode test|live [--json]   another key pair, shown once
+  stablegate projects revoke-key --key KEY_ID|pk_…               refuse a key from now on
 `
 
 func runProjects(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -27,6 +31,12 @@ func runProjects(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return runProjectsCreate(ctx, args[1:], stdout, stderr)
 	case "list":
 		return runProjectsList(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return runProjectsKeys(ctx, args[1:], stdout, stderr)
+	case "new-key":
+		return runProjectsNewKey(ctx, args[1:], stdout, stderr)
+	case "revoke-key":
+		return runProjectsRevokeKey(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, projectsUsage)
 		return nil
@@ -204,4 +214,148 @@ func runProjectsList(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\n", r.ProjectID, r.Name, r.Website, r.WatchOnly, r.CreatedAt)
 	}
 	return tw.Flush()
+}
+
+// Key rotation without downtime: new-key gives the project a second pair for the mode, the
+// integration switches to it, and revoke-key retires the old one. A running server refuses a
+// revoked key within gateway.CacheTTL.
+
+// keyJSON is one API key as projects keys lists it: never the key itself, only its hint.
+type keyJSON struct {
+	KeyID     string `json:"keyId"`
+	Mode      string `json:"mode"`
+	Key       string `json:"key"`
+	CreatedAt string `json:"createdAt"`
+	RevokedAt string `json:"revokedAt,omitempty"`
+}
+
+func runProjectsKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("projects keys", "projects keys --project ID [--json]", stderr)
+	cf := newConfigFlags(fs, false, nil)
+	project := fs.String("project", "", "project id (required)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *project == "" {
+		fs.Usage()
+		return usageError{"--project is required"}
+	}
+	c, err := cf.load()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.FindProject(ctx, *project); err != nil {
+		return fmt.Errorf("project %s: %w", *project, err)
+	}
+	creds, err := st.ListCredentials(ctx, *project)
+	if err != nil {
+		return err
+	}
+	rows := make([]keyJSON, 0, len(creds))
+	for _, k := range creds {
+		r := keyJSON{KeyID: k.ID, Mode: string(k.Mode), Key: k.KeyHint, CreatedAt: k.CreatedAt.Format(time.RFC3339)}
+		if k.RevokedAt != nil {
+			r.RevokedAt = k.RevokedAt.Format(time.RFC3339)
+		}
+		rows = append(rows, r)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY ID\tMODE\tKEY\tCREATED\tREVOKED")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.KeyID, r.Mode, r.Key, r.CreatedAt, r.RevokedAt)
+	}
+	return tw.Flush()
+}
+
+func runProjectsNewKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("projects new-key", "projects new-key --project ID --mode test|live [--json]", stderr)
+	cf := newConfigFlags(fs, false, nil)
+	project := fs.String("project", "", "project id (required)")
+	mode := fs.String("mode", "", "test or live (required)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *project == "" || *mode == "" {
+		fs.Usage()
+		return usageError{"--project and --mode are required"}
+	}
+	c, err := cf.load()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := &gateway.Service{Store: st}
+	pair, cred, err := svc.NewCredential(ctx, *project, gateway.Mode(*mode))
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			KeyID     string `json:"keyId"`
+			Mode      string `json:"mode"`
+			APIKey    string `json:"apiKey"`
+			APISecret string `json:"apiSecret"`
+		}{cred.ID, *mode, pair.Key, pair.Secret})
+	}
+	fmt.Fprintf(stdout, "New %s key pair %s for project %s — shown once, store it now:\n", *mode, cred.ID, *project)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  API key\t%s\n  API secret\t%s\n", pair.Key, pair.Secret)
+	tw.Flush()
+	fmt.Fprintf(stdout, "\nThe project's other keys keep working: once your integration uses this one, retire the old one with\n"+
+		"  stablegate projects revoke-key --key KEY_ID   (stablegate projects keys --project %s lists them)\n", *project)
+	return nil
+}
+
+func runProjectsRevokeKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("projects revoke-key", "projects revoke-key --key KEY_ID|pk_…", stderr)
+	cf := newConfigFlags(fs, false, nil)
+	key := fs.String("key", "", "the key's id (key_…, from projects keys) or the API key itself (pk_…) (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *key == "" {
+		fs.Usage()
+		return usageError{"--key is required"}
+	}
+	c, err := cf.load()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := &gateway.Service{Store: st}
+	id := *key
+	if strings.HasPrefix(id, "pk_") {
+		cred, err := svc.FindCredentialByKey(ctx, id)
+		if err != nil {
+			return err
+		}
+		id = cred.ID
+	}
+	if err := svc.RevokeCredential(ctx, id); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Revoked %s: requests with it answer 401 from now on (a running server within %s).\n", id, gateway.CacheTTL)
+	return nil
 }

@@ -206,8 +206,35 @@ func (s *Service) credential(ctx context.Context, hash string) (*Credential, *Pr
 	return cred, p, nil
 }
 
-// RevokeCredential revokes an API key; this process refuses it at once, other replicas within
-// CacheTTL.
+// NewCredential gives a project another key pair in the mode, returned once; the project's other
+// keys keep working until they are revoked, so a key is replaced without downtime.
+func (s *Service) NewCredential(ctx context.Context, projectID string, mode Mode) (KeyPair, *Credential, error) {
+	if mode != Test && mode != Live {
+		return KeyPair{}, nil, Errorf(EInvalid, "mode", "mode must be test or live")
+	}
+	key, secret := NewKeyPair(mode)
+	c := &Credential{ID: NewID("key"), ProjectID: projectID, Mode: mode, KeyHash: HashKey(key), SecretHash: HashSecret(secret),
+		KeyHint: KeyHint(key), CreatedAt: s.now()}
+	if err := s.Store.AddCredential(ctx, c); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return KeyPair{}, nil, Errorf(ENotFound, "project", "No project %s", projectID)
+		}
+		return KeyPair{}, nil, err
+	}
+	return KeyPair{Mode: mode, Key: key, Secret: secret}, c, nil
+}
+
+// FindCredentialByKey returns the credential of an API key (pk_…), revoked or not.
+func (s *Service) FindCredentialByKey(ctx context.Context, key string) (*Credential, error) {
+	c, _, err := s.Store.FindCredential(ctx, HashKey(key))
+	if errors.Is(err, ErrNotFound) {
+		return nil, Errorf(ENotFound, "key", "No API key %s", KeyHint(key))
+	}
+	return c, err
+}
+
+// RevokeCredential revokes an API key; this process refuses it at once, other processes (a running
+// server, when the command line revokes) within CacheTTL.
 func (s *Service) RevokeCredential(ctx context.Context, id string) error {
 	if err := s.Store.RevokeCredential(ctx, id, s.now()); err != nil {
 		if errors.Is(err, ErrNotFound) {

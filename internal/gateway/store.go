@@ -21,6 +21,10 @@ type Store interface {
 
 	// FindCredential returns the credential with the key hash and its project, or ErrNotFound.
 	FindCredential(ctx context.Context, keyHash string) (*Credential, *Project, error)
+	// AddCredential stores another key pair of an existing project (ErrNotFound otherwise).
+	AddCredential(ctx context.Context, c *Credential) error
+	// ListCredentials returns a project's credentials, revoked ones included, oldest first.
+	ListCredentials(ctx context.Context, projectID string) ([]*Credential, error)
 	RevokeCredential(ctx context.Context, id string, at time.Time) error
 
 	// CreateOrder stores o with the address req says, or returns the order already stored under

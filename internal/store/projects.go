@@ -118,6 +118,46 @@ func (s *Store) FindCredential(ctx context.Context, keyHash string) (*gateway.Cr
 	return &c, p, nil
 }
 
+// AddCredential stores another API key pair of a project.
+func (s *Store) AddCredential(ctx context.Context, c *gateway.Credential) error {
+	return s.inTx(ctx, func(t *tx) error {
+		var one int
+		if err := t.queryRow(ctx, `SELECT 1 FROM projects WHERE id = ?`, c.ProjectID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return gateway.ErrNotFound
+		} else if err != nil {
+			return fmt.Errorf("add api key: %w", err)
+		}
+		if _, err := t.exec(ctx, `INSERT INTO api_keys (id, project_id, mode, key_hash, secret_hash, key_hint, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, c.ID, c.ProjectID, string(c.Mode), c.KeyHash, c.SecretHash, c.KeyHint, ms(c.CreatedAt)); err != nil {
+			return fmt.Errorf("add api key: %w", err)
+		}
+		return nil
+	})
+}
+
+// ListCredentials returns a project's API keys, revoked ones included, oldest first.
+func (s *Store) ListCredentials(ctx context.Context, projectID string) ([]*gateway.Credential, error) {
+	rows, err := s.query(ctx, `SELECT id, mode, key_hash, secret_hash, key_hint, created_at, revoked_at FROM api_keys
+		WHERE project_id = ? ORDER BY created_at, id`, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	defer rows.Close()
+	var out []*gateway.Credential
+	for rows.Next() {
+		c := gateway.Credential{ProjectID: projectID}
+		var mode string
+		var created int64
+		var revoked sql.NullInt64
+		if err := rows.Scan(&c.ID, &mode, &c.KeyHash, &c.SecretHash, &c.KeyHint, &created, &revoked); err != nil {
+			return nil, fmt.Errorf("list api keys: %w", err)
+		}
+		c.Mode, c.CreatedAt, c.RevokedAt = gateway.Mode(mode), fromMS(created), nullMS(revoked)
+		out = append(out, &c)
+	}
+	return out, rows.Err()
+}
+
 // RevokeCredential marks a credential revoked; requests with its key fail from then on.
 func (s *Store) RevokeCredential(ctx context.Context, id string, at time.Time) error {
 	return s.inTx(ctx, func(t *tx) error {
