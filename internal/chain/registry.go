@@ -27,6 +27,9 @@ type Chain struct {
 	BlockTime  time.Duration
 	ExplorerTx string
 	Tokens     []Token
+	// Ephemeral chains start afresh whenever their node restarts (the in-memory devnet): the
+	// scanner then meets a chain that shares none of the blocks it remembers, which is expected.
+	Ephemeral bool
 }
 
 // TxURL returns the explorer page of a transaction, or "" when the chain has no explorer.
@@ -119,7 +122,7 @@ var registry = []Chain{
 	{Slug: "tron-nile", Name: "TRON Nile", Protocol: TRON, ChainID: 3448148188, Testnet: true, Confirmations: 19, BlockTime: 3 * time.Second, ExplorerTx: "https://nile.tronscan.org/#/transaction/%s", Tokens: []Token{
 		{Symbol: "USDT", Address: "TXYZopYRdj2D9XRtbG411XZZ3kM5VkAeBf", Decimals: 6},
 	}},
-	{Slug: "devnet", Name: "stablegate devnet", Protocol: EVM, ChainID: DevnetChainID, Testnet: true, Confirmations: 1, BlockTime: time.Second, ExplorerTx: "", Tokens: []Token{
+	{Slug: "devnet", Name: "stablegate devnet", Protocol: EVM, ChainID: DevnetChainID, Testnet: true, Confirmations: 1, BlockTime: time.Second, ExplorerTx: "", Ephemeral: true, Tokens: []Token{
 		{Symbol: "USDT", Address: DevnetToken(0), Decimals: 6},
 		{Symbol: "USDC", Address: DevnetToken(1), Decimals: 6},
 		{Symbol: "DAI", Address: DevnetToken(2), Decimals: 18},

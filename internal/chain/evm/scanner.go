@@ -564,7 +564,12 @@ func (s *Scanner) rewind(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.Log.Error("reorg deeper than the remembered blocks: rescanning", "chain", s.Chain.Slug, "from_block", back)
+	if s.Chain.Ephemeral {
+		s.Log.Info("the development chain is a new one (its node restarted): rescanning it; payments seen on the previous one are undone",
+			"chain", s.Chain.Slug, "from_block", back)
+	} else {
+		s.Log.Error("reorg deeper than the remembered blocks: rescanning", "chain", s.Chain.Slug, "from_block", back)
+	}
 	_, err = s.Store.Rewind(ctx, s.Chain.Slug, gateway.BlockRef{Number: back, Hash: h.Hash.Hex()}, s.Now().UTC().Truncate(time.Millisecond))
 	return err
 }
