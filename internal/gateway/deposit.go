@@ -16,6 +16,9 @@ import (
 const (
 	EventDepositPending   = "deposit.pending"
 	EventDepositConfirmed = "deposit.confirmed"
+	// EventDepositReorged: a reorganization removed the deposit's block; whatever the deposit
+	// credited is reversed. If the transfer is mined again, it comes back as a new deposit.pending.
+	EventDepositReorged = "deposit.reorged"
 )
 
 // DepositBinding is a permanent deposit address of one of the merchant's users (PayIn's bind): the
@@ -239,9 +242,23 @@ func DepositStatus(t *Transfer) string {
 
 // DepositEventData is the data of a deposit event, as PayIn's webhooks carry it.
 func DepositEventData(t *Transfer, ref string) json.RawMessage {
+	return depositEventData(t, ref, DepositStatus(t), nil)
+}
+
+// DepositReorgedEventData is the data of a deposit.reorged event: status "reorged", and
+// wasConfirmed, whether the deposit had been confirmed (then a credit must be taken back).
+func DepositReorgedEventData(t *Transfer, ref string) json.RawMessage {
+	return depositEventData(t, ref, "reorged", map[string]any{"wasConfirmed": t.Confirmed})
+}
+
+func depositEventData(t *Transfer, ref, status string, extra map[string]any) json.RawMessage {
 	c, _ := chain.Lookup(t.ChainID)
 	tok, _ := c.Token(t.Currency)
-	return MarshalJSON(map[string]any{"depositReference": ref, "address": t.To, "amount": money.Format(t.Amount, tok.Decimals),
+	m := map[string]any{"depositReference": ref, "address": t.To, "amount": money.Format(t.Amount, tok.Decimals),
 		"currency": t.Currency, "chainId": t.ChainID, "txHash": t.TxHash, "logIndex": t.LogIndex, "blockNumber": t.BlockNumber,
-		"from": t.From, "status": DepositStatus(t)})
+		"from": t.From, "status": status}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return MarshalJSON(m)
 }

@@ -342,6 +342,15 @@ func (s *Store) Rewind(ctx context.Context, chainID string, to gateway.BlockRef,
 		if err := s.flush(ctx, t, &l); err != nil {
 			return err
 		}
+		w := depositEvents{t: t, now: now}
+		for _, tr := range reversed {
+			if tr.DepositID == "" {
+				continue
+			}
+			if err := w.write(ctx, tr, gateway.EventDepositReorged); err != nil {
+				return err
+			}
+		}
 		if _, err := t.exec(ctx, `DELETE FROM chain_blocks WHERE chain_id = ? AND block_number > ?`, chainID, int64(to.Number)); err != nil {
 			return fmt.Errorf("forget reorged blocks: %w", err)
 		}
@@ -495,33 +504,48 @@ func postScan(touched map[string]*delta, confirmed []*gateway.Transfer, now time
 	return &l
 }
 
+// depositEvents writes the events of deposits, reading each binding's reference once.
+type depositEvents struct {
+	t    *tx
+	now  time.Time
+	refs map[string]string // binding id → reference
+}
+
+func (w *depositEvents) write(ctx context.Context, tr *gateway.Transfer, typ string) error {
+	if w.refs == nil {
+		w.refs = map[string]string{}
+	}
+	ref, ok := w.refs[tr.DepositID]
+	if !ok {
+		if err := w.t.queryRow(ctx, `SELECT reference FROM deposit_bindings WHERE id = ?`, tr.DepositID).Scan(&ref); err != nil {
+			return fmt.Errorf("deposit event: %w", err)
+		}
+		w.refs[tr.DepositID] = ref
+	}
+	data := gateway.DepositEventData(tr, ref)
+	if typ == gateway.EventDepositReorged {
+		data = gateway.DepositReorgedEventData(tr, ref)
+	}
+	return writeEvent(ctx, w.t, &gateway.Event{ID: gateway.NewID("evt"), ProjectID: tr.ProjectID, Mode: tr.Mode, Type: typ,
+		Data: data, CreatedAt: w.now})
+}
+
 // writeDepositEvents writes deposit.pending for new deposits and deposit.confirmed for those a
 // step confirmed (a deposit seen already confirmed gets both).
 func writeDepositEvents(ctx context.Context, t *tx, d *delta, now time.Time) error {
 	if d == nil {
 		return nil
 	}
-	refs := map[string]string{}
-	write := func(tr *gateway.Transfer, typ string) error {
-		ref, ok := refs[tr.DepositID]
-		if !ok {
-			if err := t.queryRow(ctx, `SELECT reference FROM deposit_bindings WHERE id = ?`, tr.DepositID).Scan(&ref); err != nil {
-				return fmt.Errorf("deposit event: %w", err)
-			}
-			refs[tr.DepositID] = ref
-		}
-		return writeEvent(ctx, t, &gateway.Event{ID: gateway.NewID("evt"), ProjectID: tr.ProjectID, Mode: tr.Mode, Type: typ,
-			Data: gateway.DepositEventData(tr, ref), CreatedAt: now})
-	}
+	w := depositEvents{t: t, now: now}
 	for _, tr := range d.added {
 		pending := *tr
 		pending.Confirmed = false
-		if err := write(&pending, gateway.EventDepositPending); err != nil {
+		if err := w.write(ctx, &pending, gateway.EventDepositPending); err != nil {
 			return err
 		}
 	}
 	for _, tr := range d.confirmedDeposits {
-		if err := write(tr, gateway.EventDepositConfirmed); err != nil {
+		if err := w.write(ctx, tr, gateway.EventDepositConfirmed); err != nil {
 			return err
 		}
 	}

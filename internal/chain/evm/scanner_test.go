@@ -711,7 +711,8 @@ func TestDepositsOnTwoChains(t *testing.T) {
 }
 
 // A deposit in a block that a reorg removes: it leaves the deposits and the balances, by a
-// reversing ledger entry (history is kept), and the ledger still verifies.
+// reversing ledger entry (history is kept), the ledger still verifies, and the merchant, told of
+// the deposit by deposit.pending, is told of its removal by deposit.reorged.
 func TestDepositReorgedAway(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 3, nil)
@@ -740,5 +741,26 @@ func TestDepositReorgedAway(t *testing.T) {
 	var reversed int
 	if err := w.store.DB().QueryRow(`SELECT COUNT(*) FROM ledger_entries WHERE reason = 'reversed'`).Scan(&reversed); err != nil || reversed != 1 {
 		t.Fatalf("reversing entries: %d %v", reversed, err)
+	}
+	pr, err := w.svc.Authenticate(context.Background(), w.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, _, _ := w.store.ListWebhookEvents(context.Background(), gateway.WebhookEventFilter{ProjectID: pr.Project.ID, Mode: gateway.Test, Page: 1, Limit: 100})
+	var types []string
+	var reorged map[string]any
+	for _, e := range evs {
+		if strings.HasPrefix(e.Type, "deposit.") {
+			types = append(types, e.Type)
+		}
+		if e.Type == gateway.EventDepositReorged {
+			json.Unmarshal(e.Data, &reorged)
+		}
+	}
+	if len(types) != 2 || reorged == nil {
+		t.Fatalf("deposit events = %v, want deposit.pending then deposit.reorged", types)
+	}
+	if reorged["depositReference"] != "player_7" || reorged["amount"] != "4" || reorged["status"] != "reorged" || reorged["wasConfirmed"] != false {
+		t.Errorf("deposit.reorged data = %v", reorged)
 	}
 }
