@@ -96,4 +96,10 @@ func TestBadListInput(t *testing.T) {
 	if r := e.as(e.test, "GET", "/api/v1/nothing", ""); r.status != 404 || r.str("error") != "NotFound" {
 		t.Errorf("unknown path = %d %s", r.status, r.raw)
 	}
+	// An empty id in the path is a 404 in the envelope, not a redirect to another endpoint.
+	for _, p := range []string{"/api/v1/orders//simulate", "/api/v1/orders/./x", "/api/v1//orders"} {
+		if r := e.as(e.test, "POST", p, `{"outcome":"completed"}`); r.status != 404 || r.str("error") != "NotFound" || r.header.Get("Location") != "" {
+			t.Errorf("POST %s = %d %s", p, r.status, r.raw)
+		}
+	}
 }

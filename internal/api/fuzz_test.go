@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stablegate/stablegate/internal/api"
 	"github.com/stablegate/stablegate/internal/webhook"
@@ -101,6 +104,95 @@ func FuzzWebhookEndpoint(f *testing.F) {
 		}
 		if err := policy.CheckURL(context.Background(), env.Data.URL); err != nil {
 			t.Fatalf("body %q: accepted %q, which the policy refuses: %v", body, env.Data.URL, err)
+		}
+	})
+}
+
+// FuzzAPI sends arbitrary path parameters, query strings and bodies to every operation of the
+// OpenAPI document (so a new endpoint is fuzzed as soon as it is registered), with the key and the
+// secret: no input may produce a 5xx, a panic, or an answer outside the envelope.
+func FuzzAPI(f *testing.F) {
+	e := setup(f, "sqlite", "https://shop.example.com")
+	srv := api.New(e.svc, api.Config{PublicURL: "http://localhost:8080", Version: "fuzz"})
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/docs/openapi.json", nil))
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+		f.Fatal(err)
+	}
+	type route struct{ method, path string }
+	var routes []route
+	for path, ops := range doc.Paths {
+		if !strings.HasPrefix(path, "/api/") {
+			continue
+		}
+		for m := range ops {
+			routes = append(routes, route{strings.ToUpper(m), path})
+		}
+	}
+	slices.SortFunc(routes, func(a, b route) int { return strings.Compare(a.method+a.path, b.method+b.path) })
+	if len(routes) < 20 {
+		f.Fatalf("only %d API operations in the OpenAPI document", len(routes))
+	}
+	// A real order, link and event to aim at, and a spread of seeds over the routes.
+	created := e.as(e.test, "POST", "/api/v1/orders", `{"orderReference":"fz","amount":"1","currency":"USDT","chainId":"devnet"}`)
+	orderID, _ := created.data()["orderId"].(string)
+	for i := range routes {
+		f.Add(uint8(i), orderID, "", `{}`)
+	}
+	for _, s := range []struct{ param, query, body string }{
+		{"ord_x", "page=2&limit=5", `{"outcome":"completed","amount":"1"}`},
+		{"", "status=pending&chainId=devnet", `{"depositReference":"u1","protocol":"evm","metadata":{"a":1}}`},
+		{"%00", "page=-1&limit=1e9", `{"title":"T","amount":"0","accepted":[{"currency":"USDT","chainId":"devnet"}]}`},
+		{"../..", "limit=&page=x&status[]=1", `{"protocol":"tron","addresses":["T","0x0"]}`},
+		{"pl_" + strings.Repeat("a", 300), "", `{"underpaymentTolerance":"10.00001"}`},
+		{"evt_1", "", `[]`}, {"x", "", `null`}, {"x", "", `{"url":"https://93.184.216.34/"}`},
+	} {
+		f.Add(uint8(0), s.param, s.query, s.body)
+		f.Add(uint8(7), s.param, s.query, s.body)
+		f.Add(uint8(13), s.param, s.query, s.body)
+	}
+	f.Fuzz(func(t *testing.T, which uint8, param, query, body string) {
+		r := routes[int(which)%len(routes)]
+		path := r.path
+		for strings.Contains(path, "{") {
+			i, j := strings.Index(path, "{"), strings.Index(path, "}")
+			path = path[:i] + url.PathEscape(param) + path[j+1:]
+		}
+		target := path
+		if query != "" {
+			target += "?" + query
+		}
+		req, err := http.NewRequest(r.method, "http://localhost"+target, strings.NewReader(body))
+		if err != nil {
+			return // not a request a client could send
+		}
+		req.Header.Set("Authorization", "Bearer "+e.test.Key)
+		req.Header.Set("x-api-secret", e.test.Secret)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		start := time.Now()
+		srv.ServeHTTP(rec, req)
+		if d := time.Since(start); d > 10*time.Second { // a pathological input, not a measurement
+			t.Fatalf("%s %s %q: slow answer (%v)", r.method, target, body, d)
+		}
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s %q: status %d: %s", r.method, target, body, rec.Code, rec.Body)
+		}
+		if rec.Code == http.StatusNoContent {
+			return
+		}
+		var env map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil {
+			t.Fatalf("%s %s %q: answer is not JSON: %s", r.method, target, body, rec.Body)
+		}
+		if rec.Code >= 400 && (env["success"] != false || env["error"] == "" || env["message"] == "") {
+			t.Fatalf("%s %s %q: error outside the envelope: %s", r.method, target, body, rec.Body)
+		}
+		if rec.Code < 400 && env["success"] != true {
+			t.Fatalf("%s %s %q: success outside the envelope: %s", r.method, target, body, rec.Body)
 		}
 	})
 }

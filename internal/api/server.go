@@ -5,6 +5,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -91,8 +92,29 @@ func New(svc *gateway.Service, cfg Config) *Server {
 		}
 		writeError(w, newError(gateway.ENotFound, "", "No such endpoint: "+r.Method+" "+r.URL.Path, requestIDFrom(r.Context())))
 	})
-	s.handler = s.withRequestID(s.logRequests(s.recoverPanics(root)))
+	s.handler = s.withRequestID(s.logRequests(s.recoverPanics(uncleanAPIPaths(root))))
 	return s
+}
+
+// uncleanAPIPaths answers an API path with an empty or dot segment ("/api/v1/orders//simulate",
+// what a client sends when an id it interpolates is empty) with 404 in the envelope. ServeMux would
+// answer a redirect to the cleaned path, which is another endpoint; a client would follow it.
+func uncleanAPIPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if strings.HasPrefix(p, "/api/") {
+			clean := path.Clean(p)
+			if strings.HasSuffix(p, "/") && clean != "/" {
+				clean += "/"
+			}
+			if clean != p {
+				writeError(w, newError(gateway.ENotFound, "", "No such endpoint: "+r.Method+" "+p+
+					" (an empty or dot path segment: is an id missing?)", requestIDFrom(r.Context())))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ServeHTTP implements http.Handler.
