@@ -114,7 +114,7 @@ func (s *Server) registerDeposits() {
 	huma.Register(s.API, huma.Operation{OperationID: "bindDeposit", Method: http.MethodPost, Path: "/api/v1/deposits/bind",
 		Summary: "Bind a deposit address", Tags: tags, DefaultStatus: http.StatusCreated, Description: "Gives a reference (your user) " +
 			"one permanent address; binding it again returns the same address (200). Every transfer to it, on every monitored " +
-			"chain, is a deposit."}, s.bindDeposit)
+			"chain, is a deposit.", Responses: alsoOK("The reference was already bound: its address", "EnvelopeDepositAddress")}, s.bindDeposit)
 	huma.Register(s.API, huma.Operation{OperationID: "unbindDeposit", Method: http.MethodPost, Path: "/api/v1/deposits/unbind",
 		Summary: "Unbind a deposit address", Tags: tags, DefaultStatus: http.StatusOK, Description: "The address stays watched: a " +
 			"deposit to it is still recorded and reported. Binding the reference again binds the same address."}, s.unbindDeposit)

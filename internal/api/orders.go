@@ -130,6 +130,7 @@ func (s *Server) registerOrders() {
 		Summary: "Create an order", Tags: []string{"Orders"}, DefaultStatus: http.StatusCreated,
 		Description: "Creates a one-time payment with a fresh address. Answers 201 for a new order and 200 with the " +
 			"existing order when the orderReference was used before with the same amount, currency and chainId.",
+		Responses: alsoOK("The order already existed under this orderReference", "EnvelopeOrder"),
 	}, s.createOrder)
 	huma.Register(s.API, huma.Operation{OperationID: "getOrder", Method: http.MethodGet, Path: "/api/v1/orders/{orderId}",
 		Summary: "Get an order", Tags: []string{"Orders"}}, s.getOrder)

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -250,6 +251,20 @@ func TestOpenAPI(t *testing.T) {
 	for _, p := range []string{"/api/v1/orders", "/api/v1/orders/{orderId}", "/api/v1/address-pool/import", "/health"} {
 		if paths[p] == nil {
 			t.Errorf("openapi lacks %s", p)
+		}
+	}
+	// Both answers of an idempotent create are described, with the same body, and every schema a
+	// response refers to exists.
+	create := paths["/api/v1/orders"].(map[string]any)["post"].(map[string]any)["responses"].(map[string]any)
+	for _, code := range []string{"200", "201"} {
+		if !strings.Contains(fmt.Sprint(create[code]), "#/components/schemas/EnvelopeOrder") {
+			t.Errorf("POST /api/v1/orders %s = %v", code, create[code])
+		}
+	}
+	schemas := r.body["components"].(map[string]any)["schemas"].(map[string]any)
+	for _, ref := range regexp.MustCompile(`#/components/schemas/(\w+)`).FindAllStringSubmatch(string(r.raw), -1) {
+		if schemas[ref[1]] == nil {
+			t.Errorf("openapi refers to a missing schema %s", ref[1])
 		}
 	}
 }

@@ -127,6 +127,12 @@ func (s *Server) now() time.Time {
 	return time.Now()
 }
 
+// alsoOK documents a 200 answer, besides an operation's 201, with the body schema of the 201.
+func alsoOK(description, schema string) map[string]*huma.Response {
+	return map[string]*huma.Response{"200": {Description: description, Content: map[string]*huma.MediaType{
+		"application/json": {Schema: &huma.Schema{Ref: "#/components/schemas/" + schema}}}}}
+}
+
 // Envelope is the success envelope of every /api/v1 response.
 type Envelope[T any] struct {
 	Success bool   `json:"success"`
