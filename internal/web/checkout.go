@@ -27,11 +27,11 @@ type checkoutView struct {
 func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
 	l, err := h.svc.PublicPaymentLink(r.Context(), r.PathValue("slug"))
 	if errors.Is(err, gateway.ErrNotFound) {
-		http.Error(w, "This payment link does not exist. Check the link you were given.", http.StatusNotFound)
+		h.message(w, http.StatusNotFound, "Payment link not found", msgNoLink)
 		return
 	} else if err != nil {
 		h.cfg.Log.Error("checkout page", "err", err)
-		http.Error(w, "Something went wrong; try again in a moment.", http.StatusInternalServerError)
+		h.message(w, http.StatusInternalServerError, "Something went wrong", msgFailed)
 		return
 	}
 	v := checkoutView{Link: l, Custom: l.Amount == "0", Test: !l.Mode.Live()}
@@ -53,7 +53,7 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
 		var e *gateway.Error
 		if !errors.As(err, &e) {
 			h.cfg.Log.Error("checkout", "err", err)
-			http.Error(w, "Something went wrong; try again in a moment.", http.StatusInternalServerError)
+			h.message(w, http.StatusInternalServerError, "Something went wrong", msgFailed)
 			return
 		}
 		if e.Message == "Sold out." {

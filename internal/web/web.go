@@ -28,7 +28,23 @@ import (
 //go:embed assets
 var assets embed.FS
 
-var page = template.Must(template.New("pay.html").ParseFS(assets, "assets/pay.html"))
+var (
+	page        = template.Must(template.New("pay.html").ParseFS(assets, "assets/pay.html"))
+	messagePage = template.Must(template.New("message.html").ParseFS(assets, "assets/message.html"))
+)
+
+// Payer-facing messages of the HTML routes.
+const (
+	msgNoPayment = "This payment does not exist. Check the link you were given."
+	msgNoLink    = "This payment link does not exist. Check the link you were given."
+	msgFailed    = "Something went wrong; try again in a moment."
+)
+
+// message answers a payer with a page of the payment page's style (the JSON and image routes of a
+// payment answer plain text: their readers are scripts).
+func (h *Handler) message(w http.ResponseWriter, status int, title, text string) {
+	h.render(w, messagePage, status, struct{ Title, Text string }{title, text})
+}
 
 // DevPay sends a real transfer from the development chain's dev wallet to an order's address, and
 // returns the transaction hash (stablegate dev sets it for the devnet).
@@ -112,14 +128,20 @@ type view struct {
 	Message                string
 }
 
-func (h *Handler) load(w http.ResponseWriter, r *http.Request) *gateway.Order {
+// load reads the order of the request's path, or answers: with a page when html, else in plain text.
+func (h *Handler) load(w http.ResponseWriter, r *http.Request, html bool) *gateway.Order {
 	o, err := h.svc.Store.FindOrderByID(r.Context(), r.PathValue("id"))
-	if errors.Is(err, gateway.ErrNotFound) {
-		http.Error(w, "This payment does not exist. Check the link you were given.", http.StatusNotFound)
-		return nil
-	} else if err != nil {
-		h.cfg.Log.Error("payment page", "err", err)
-		http.Error(w, "Something went wrong; try again in a moment.", http.StatusInternalServerError)
+	if err != nil {
+		status, text := http.StatusNotFound, msgNoPayment
+		if !errors.Is(err, gateway.ErrNotFound) {
+			h.cfg.Log.Error("payment page", "err", err)
+			status, text = http.StatusInternalServerError, msgFailed
+		}
+		if html {
+			h.message(w, status, "Payment not found", text)
+		} else {
+			http.Error(w, text, status)
+		}
 		return nil
 	}
 	return o
@@ -173,7 +195,7 @@ func qrPayload(o *gateway.Order, c chain.Chain, tok chain.Token) string {
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
-	o := h.load(w, r)
+	o := h.load(w, r, true)
 	if o == nil {
 		return
 	}
@@ -192,7 +214,7 @@ func (h *Handler) render(w http.ResponseWriter, t *template.Template, status int
 	var b bytes.Buffer
 	if err := t.Execute(&b, v); err != nil {
 		h.cfg.Log.Error("render "+t.Name(), "err", err)
-		http.Error(w, "Something went wrong; try again in a moment.", http.StatusInternalServerError)
+		http.Error(w, msgFailed, http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -202,7 +224,7 @@ func (h *Handler) render(w http.ResponseWriter, t *template.Template, status int
 }
 
 func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
-	o := h.load(w, r)
+	o := h.load(w, r, false)
 	if o == nil {
 		return
 	}
@@ -214,7 +236,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 // events streams the order's status as server-sent events: now, then at every change, until it is
 // final or the payer leaves.
 func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
-	o := h.load(w, r)
+	o := h.load(w, r, false)
 	if o == nil {
 		return
 	}
@@ -257,7 +279,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) qr(w http.ResponseWriter, r *http.Request) {
-	o := h.load(w, r)
+	o := h.load(w, r, false)
 	if o == nil {
 		return
 	}
@@ -280,17 +302,18 @@ func back(w http.ResponseWriter, r *http.Request, msg string) {
 
 // simulate is the test-mode buttons: the same as POST /api/v1/orders/{id}/simulate.
 func (h *Handler) simulate(w http.ResponseWriter, r *http.Request) {
-	o := h.load(w, r)
+	o := h.load(w, r, true)
 	if o == nil {
 		return
 	}
 	if o.Mode.Live() {
-		http.Error(w, "Simulation is for test mode only.", http.StatusForbidden)
+		h.message(w, http.StatusForbidden, "Not available", "Simulation is for test mode only.")
 		return
 	}
 	p, err := h.svc.Store.FindProject(r.Context(), o.ProjectID)
 	if err != nil {
-		http.Error(w, "Something went wrong; try again in a moment.", http.StatusInternalServerError)
+		h.cfg.Log.Error("simulate from the payment page", "err", err)
+		h.message(w, http.StatusInternalServerError, "Something went wrong", msgFailed)
 		return
 	}
 	outcome := r.FormValue("outcome")
@@ -310,12 +333,12 @@ func (h *Handler) simulate(w http.ResponseWriter, r *http.Request) {
 
 // devpay sends the dev wallet's payment of what is due, on the devnet.
 func (h *Handler) devpay(w http.ResponseWriter, r *http.Request) {
-	o := h.load(w, r)
+	o := h.load(w, r, true)
 	if o == nil {
 		return
 	}
 	if h.cfg.DevPay == nil || o.ChainID != "devnet" {
-		http.Error(w, "The dev wallet pays devnet orders in stablegate dev only.", http.StatusForbidden)
+		h.message(w, http.StatusForbidden, "Not available", "The dev wallet pays devnet orders in stablegate dev only.")
 		return
 	}
 	hash, err := h.cfg.DevPay(r.Context(), o)

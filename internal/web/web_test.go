@@ -96,8 +96,18 @@ func TestPaymentPage(t *testing.T) {
 	if code, body, hdr := get(t, srv.URL+"/pay/"+o.ID+"/qr.png"); code != 200 || hdr.Get("Content-Type") != "image/png" || !strings.HasPrefix(body, "\x89PNG") {
 		t.Fatalf("qr: %d %s", code, hdr.Get("Content-Type"))
 	}
-	if code, _, _ := get(t, srv.URL+"/pay/ord_nope"); code != 404 {
-		t.Fatalf("unknown order: %d", code)
+	// A payer who follows a wrong link gets a page that says so, in the payment page's style; a
+	// script reading the status gets plain text.
+	if code, body, hdr := get(t, srv.URL+"/pay/ord_nope"); code != 404 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") ||
+		!strings.Contains(body, "This payment does not exist") || !strings.Contains(body, "/assets/pay.css") {
+		t.Fatalf("unknown order: %d %s %s", code, hdr.Get("Content-Type"), body)
+	}
+	if code, _, hdr := get(t, srv.URL+"/pay/ord_nope/status"); code != 404 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/plain") {
+		t.Fatalf("status of an unknown order: %d %s", code, hdr.Get("Content-Type"))
+	}
+	if code, body, _ := get(t, srv.URL+"/checkout/nope"); code != 404 || !strings.Contains(body, "This payment link does not exist") ||
+		!strings.Contains(body, "<h1") {
+		t.Fatalf("unknown payment link: %d %s", code, body)
 	}
 	if code, _, _ := get(t, srv.URL+"/assets/pay.css"); code != 200 {
 		t.Fatalf("css: %d", code)
