@@ -20,11 +20,7 @@ func runLedger(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	c, err := cf.load()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, c)
+	st, err := cf.openStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -112,9 +111,7 @@ func runProjectsCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	out := created(cp)
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return printJSON(stdout, out)
 	}
 	printCreated(stdout, out)
 	return nil
@@ -179,11 +176,7 @@ func runProjectsList(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	c, err := cf.load()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, c)
+	st, err := cf.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -204,9 +197,7 @@ func runProjectsList(ctx context.Context, args []string, stdout, stderr io.Write
 		rows = append(rows, row{p.ID, p.Name, p.Website, p.WatchOnly(), p.CreatedAt.Format("2006-01-02T15:04:05Z07:00")})
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return printJSON(stdout, rows)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tWEBSITE\tWATCH-ONLY\tCREATED")
@@ -241,11 +232,7 @@ func runProjectsKeys(ctx context.Context, args []string, stdout, stderr io.Write
 		fs.Usage()
 		return usageError{"--project is required"}
 	}
-	c, err := cf.load()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, c)
+	st, err := cf.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -266,9 +253,7 @@ func runProjectsKeys(ctx context.Context, args []string, stdout, stderr io.Write
 		rows = append(rows, r)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return printJSON(stdout, rows)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY ID\tMODE\tKEY\tCREATED\tREVOKED")
@@ -291,11 +276,7 @@ func runProjectsNewKey(ctx context.Context, args []string, stdout, stderr io.Wri
 		fs.Usage()
 		return usageError{"--project and --mode are required"}
 	}
-	c, err := cf.load()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, c)
+	st, err := cf.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -306,9 +287,7 @@ func runProjectsNewKey(ctx context.Context, args []string, stdout, stderr io.Wri
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
+		return printJSON(stdout, struct {
 			KeyID     string `json:"keyId"`
 			Mode      string `json:"mode"`
 			APIKey    string `json:"apiKey"`
@@ -335,11 +314,7 @@ func runProjectsRevokeKey(ctx context.Context, args []string, stdout, stderr io.
 		fs.Usage()
 		return usageError{"--key is required"}
 	}
-	c, err := cf.load()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, c)
+	st, err := cf.openStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -47,11 +47,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	c, err := cf.load()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, c) // opening applies pending migrations
+	st, err := cf.openStore(ctx)
 	if err != nil {
 		return err
 	}

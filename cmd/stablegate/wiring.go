@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,6 +29,23 @@ import (
 )
 
 // openStore opens the configured database and applies pending migrations.
+// openStore loads the configuration and opens its database, applying pending migrations: how every
+// command that only reads or changes the database begins.
+func (cf *configFlags) openStore(ctx context.Context) (*store.Store, error) {
+	c, err := cf.load()
+	if err != nil {
+		return nil, err
+	}
+	return openStore(ctx, c)
+}
+
+// printJSON writes v as indented JSON, what --json prints.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
 func openStore(ctx context.Context, c *Config) (*store.Store, error) {
 	db := c.Database
 	switch {
