@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"path"
 	"time"
 
 	qrcode "github.com/skip2/go-qrcode"
@@ -76,7 +77,17 @@ func New(svc *gateway.Service, cfg Config) *Handler {
 	}
 	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux()}
 	static, _ := fs.Sub(assets, "assets")
-	h.mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServer(http.FS(static))))
+	files := http.StripPrefix("/assets/", http.FileServerFS(static))
+	h.mux.HandleFunc("GET /assets/{name}", func(w http.ResponseWriter, r *http.Request) {
+		// The stylesheet and the script only (not the templates, not a listing); a name the file
+		// system cannot hold (invalid UTF-8, "..") is not found, where FileServer would answer 500.
+		name := r.PathValue("name")
+		if ext := path.Ext(name); ext != ".css" && ext != ".js" || !fs.ValidPath(name) {
+			http.NotFound(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 	h.mux.HandleFunc("GET /pay/{id}", h.page)
 	h.mux.HandleFunc("GET /pay/{id}/status", h.status)
 	h.mux.HandleFunc("GET /pay/{id}/events", h.events)

@@ -20,7 +20,7 @@ import (
 
 const abandon = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
 
-func setup(t *testing.T) (*gateway.Service, *httptest.Server, map[gateway.Mode]*gateway.Principal) {
+func setup(t testing.TB) (*gateway.Service, *httptest.Server, map[gateway.Mode]*gateway.Principal) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"))
 	if err != nil {
@@ -49,7 +49,7 @@ func setup(t *testing.T) (*gateway.Service, *httptest.Server, map[gateway.Mode]*
 	return svc, srv, prs
 }
 
-func order(t *testing.T, svc *gateway.Service, pr *gateway.Principal, chainID, currency string) *gateway.Order {
+func order(t testing.TB, svc *gateway.Service, pr *gateway.Principal, chainID, currency string) *gateway.Order {
 	t.Helper()
 	o, _, err := svc.CreateOrder(context.Background(), pr, gateway.OrderInput{Reference: gateway.NewID("ref"), Amount: "12.5",
 		Currency: currency, ChainID: chainID, SuccessURL: "https://shop.example.com/thanks"})
@@ -111,6 +111,12 @@ func TestPaymentPage(t *testing.T) {
 	}
 	if code, _, _ := get(t, srv.URL+"/assets/pay.css"); code != 200 {
 		t.Fatalf("css: %d", code)
+	}
+	// Only the stylesheet and the script are served: no templates, no listing, no 500 on odd names.
+	for _, p := range []string{"/assets/pay.html", "/assets/", "/assets/%B0.css", "/assets/nope.js"} {
+		if code, _, _ := get(t, srv.URL+p); code != 404 {
+			t.Errorf("%s: %d, want 404", p, code)
+		}
 	}
 
 	// The live status stream: the current status, then the change, then it ends (completed).
