@@ -340,7 +340,9 @@ func retryable(err error) bool {
 	}
 	var re *RPCError
 	if errors.As(err, &re) {
-		return re.Code == -32603 || re.Code == -32000 && strings.Contains(strings.ToLower(re.Message), "header not found")
+		// "header not found", "unknown block": a node behind the others of its load balancer.
+		msg := strings.ToLower(re.Message)
+		return re.Code == -32603 || re.Code == -32000 && (strings.Contains(msg, "header not found") || strings.Contains(msg, "unknown block"))
 	}
 	return true // transport errors: timeouts, refused and dropped connections, garbled answers
 }
@@ -413,6 +415,21 @@ func (c *Client) Logs(ctx context.Context, from, to uint64, contracts []common.A
 		if errors.Is(err, ErrNotFound) {
 			return nil, nil
 		}
+		return nil, err
+	}
+	return logs, nil
+}
+
+// LogsAt returns the logs of the contracts (nil: of every contract) with topic0 in the block with
+// the hash (EIP-234). Unlike a range, which a node that has not reached it answers with no logs, a
+// hash the node does not know is an error ("unknown block", retried).
+func (c *Client) LogsAt(ctx context.Context, block common.Hash, contracts []common.Address, topic0 common.Hash) ([]Log, error) {
+	filter := map[string]any{"blockHash": block, "topics": []any{topic0}}
+	if contracts != nil {
+		filter["address"] = contracts
+	}
+	var logs []Log
+	if err := c.Call(ctx, "eth_getLogs", &logs, filter); err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
 	return logs, nil

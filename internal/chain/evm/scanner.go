@@ -77,6 +77,7 @@ type prefetch struct {
 	from, to uint64
 	end      *Header
 	logs     []Log
+	tip      []*Header
 	err      error
 	done     chan struct{}
 }
@@ -310,11 +311,12 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 	var to uint64
 	var end *Header
 	var logs []Log
+	var tip []*Header // the headers of the blocks read by hash
 	if p := s.takePrefetch(from); p != nil && p.err == nil && p.to <= head {
-		to, end, logs = p.to, p.end, p.logs
+		to, end, logs, tip = p.to, p.end, p.logs, p.tip
 	} else {
 		to = min(head, from+s.span-1)
-		if end, logs, err = s.readRange(ctx, from, to); err != nil {
+		if end, logs, tip, err = s.readRange(ctx, from, to, head); err != nil {
 			return false, err
 		}
 	}
@@ -336,7 +338,7 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 		return false, errors.New("the chain changed while reading logs; retrying")
 	}
 	if to < head {
-		s.startPrefetch(ctx, to+1, min(head, to+s.span))
+		s.startPrefetch(ctx, to+1, min(head, to+s.span), head)
 	}
 	// Addresses are read after the logs: an order's address is committed before anyone can pay
 	// it, so every payment in these logs finds its address.
@@ -345,13 +347,12 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 	}
 	batch := &gateway.ScanBatch{ChainID: s.Chain.Slug, From: from, To: to, ToHash: end.Hash.Hex(), Head: head, Required: s.required(),
 		Final: final, Now: now}
-	// Near the head, where reorgs happen, every block's hash is remembered.
-	for n := max(from, head-min(head, ReorgWindow)+1); n < to; n++ {
-		h, err := s.Client.HeaderByNumber(ctx, n)
-		if err != nil {
-			return false, err
+	// Near the head, where reorgs happen, every block's hash is remembered: the blocks read by hash
+	// (a head that moved since a read-ahead only moves the window up, within them).
+	for _, h := range tip {
+		if h.Number >= head-min(head, ReorgWindow)+1 && h.Number < to {
+			batch.Blocks = append(batch.Blocks, gateway.BlockRef{Number: h.Number, Hash: h.Hash.Hex()})
 		}
-		batch.Blocks = append(batch.Blocks, gateway.BlockRef{Number: n, Hash: h.Hash.Hex()})
 	}
 	for _, l := range logs {
 		// An ERC-20 Transfer has from and to indexed and the amount as 32 bytes of data; other
@@ -424,30 +425,58 @@ func (s *Scanner) setStandby(standby bool) {
 	s.health.Chain, s.health.Standby = s.Chain.Slug, standby
 }
 
-// readRange reads the Transfer logs of a range, with the hash of its last block before and after,
-// so that they are known to be of one chain.
-func (s *Scanner) readRange(ctx context.Context, from, to uint64) (*Header, []Log, error) {
+// readRange reads the Transfer logs of [from, to], with the hash of its last block before and
+// after, so that they are known to be of one chain. The blocks of the reorg window below head are
+// read one by one by hash (EIP-234): a provider is often several nodes behind a load balancer, and
+// a node a few blocks behind the others answers a range it has not reached with no logs — which
+// looks exactly like blocks without payments, and would lose them — but answers a hash it does not
+// know with an error, which is retried. Older blocks, which every node has, are read by range.
+// It returns the headers of the blocks read by hash, which chain to each other.
+func (s *Scanner) readRange(ctx context.Context, from, to, head uint64) (*Header, []Log, []*Header, error) {
 	end, err := s.Client.HeaderByNumber(ctx, to)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var contracts []common.Address // none: every contract
 	if s.RegistryTokensOnly {
 		contracts = s.contracts
 	}
-	logs, worked, err := s.Client.LogsInRange(ctx, from, to, contracts, TransferTopic, s.span)
-	s.fit(worked)
-	if err != nil {
-		return nil, nil, err
+	tip := max(from, head-min(head, ReorgWindow)+1) // the first block read by hash
+	var logs []Log
+	if from < tip {
+		var worked uint64
+		logs, worked, err = s.Client.LogsInRange(ctx, from, min(to, tip-1), contracts, TransferTopic, s.span)
+		s.fit(worked)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	var headers []*Header
+	for n := tip; n <= to; n++ {
+		h := end
+		if n < to {
+			if h, err = s.Client.HeaderByNumber(ctx, n); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		if k := len(headers); k > 0 && h.ParentHash != headers[k-1].Hash {
+			return nil, nil, nil, errors.New("the chain changed while reading its blocks; retrying")
+		}
+		at, err := s.Client.LogsAt(ctx, h.Hash, contracts, TransferTopic)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("logs of block %d: %w", n, err)
+		}
+		logs = append(logs, at...)
+		headers = append(headers, h)
 	}
 	again, err := s.Client.HeaderByNumber(ctx, to)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if again.Hash != end.Hash {
-		return nil, nil, errors.New("the chain changed while reading logs; retrying")
+		return nil, nil, nil, errors.New("the chain changed while reading logs; retrying")
 	}
-	return end, logs, nil
+	return end, logs, headers, nil
 }
 
 // fit adapts the span to what the provider took: less after a refusal, twice as much (up to
@@ -463,12 +492,12 @@ func (s *Scanner) fit(worked uint64) {
 }
 
 // startPrefetch reads a range in the background; RunOnce takes it when it gets there.
-func (s *Scanner) startPrefetch(ctx context.Context, from, to uint64) {
+func (s *Scanner) startPrefetch(ctx context.Context, from, to, head uint64) {
 	p := &prefetch{from: from, to: to, done: make(chan struct{})}
 	s.next = p
 	go func() {
 		defer close(p.done)
-		p.end, p.logs, p.err = s.readRange(ctx, from, to)
+		p.end, p.logs, p.tip, p.err = s.readRange(ctx, from, to, head)
 	}()
 }
 

@@ -303,12 +303,14 @@ func TestReorgBeforeConfirmation(t *testing.T) {
 }
 
 // The RPC endpoint fails half its calls and limits log ranges: every payment is still found.
+// (Timeouts are left to TestLogsThroughFaults: here each would cost the client's timeout, on the
+// hundred-odd calls of the blocks read by hash.)
 func TestFaultyProvider(t *testing.T) {
 	t.Parallel()
 	var proxy *faultproxy.Proxy
 	w := newWorld(t, 1, func(upstream string) string {
 		p, err := faultproxy.Start(upstream, faultproxy.Faults{Rate: 0.5, MaxLogRange: 3, Seed: 11,
-			Kinds: []faultproxy.Kind{faultproxy.RateLimit, faultproxy.ServerError, faultproxy.Timeout, faultproxy.Drop}})
+			Kinds: []faultproxy.Kind{faultproxy.RateLimit, faultproxy.ServerError, faultproxy.Drop}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -326,12 +328,49 @@ func TestFaultyProvider(t *testing.T) {
 			w.chain.Mine()
 		}
 	}
+	// Below the reorg window logs are read by range (refused beyond 3 blocks), within it by hash.
+	for range evm.ReorgWindow + 10 {
+		w.chain.Mine()
+	}
 	w.scan()
 	for _, id := range ids {
 		expect(t, w.get(id), map[string]any{"status": "completed", "paidAmount": "2"})
 	}
 	if _, injected, refused := proxy.Stats(); injected == 0 || refused == 0 {
 		t.Errorf("faults not exercised: %d injected, %d refused", injected, refused)
+	}
+}
+
+// Half of the provider's answers to eth_getLogs come from a node two blocks behind (a load
+// balancer in front of nodes not quite in step): it answers the newest blocks with no logs and no
+// error. The scanner, following the head block by block, still finds every payment.
+func TestLaggingNodeBehindLoadBalancer(t *testing.T) {
+	t.Parallel()
+	var proxy *faultproxy.Proxy
+	w := newWorld(t, 1, func(upstream string) string {
+		p, err := faultproxy.Start(upstream, faultproxy.Faults{Lag: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		proxy = p
+		return p.URL()
+	})
+	var ids []string
+	for range 6 {
+		id, addr := w.order("3", "USDC")
+		ids = append(ids, id)
+		w.pay("USDC", addr, 3_000_000)
+		w.chain.Mine()
+		w.scan() // near the head, as a live scanner is
+	}
+	w.chain.Mine()
+	w.scan()
+	for _, id := range ids {
+		expect(t, w.get(id), map[string]any{"status": "completed", "paidAmount": "3"})
+	}
+	if proxy.Lagged() == 0 {
+		t.Error("the lagging node never answered")
 	}
 }
 

@@ -41,6 +41,11 @@ type Faults struct {
 	// MaxLogRange, when set, refuses eth_getLogs over more blocks than this with Infura's error
 	// (-32005 "query returned more than 10000 results"), whatever Rate says.
 	MaxLogRange uint64
+	// Lag, when set, answers every other eth_getLogs as a node Lag blocks behind the others of a
+	// load balancer does (go-ethereum issue 24078, and nodes of every client since): a range past
+	// its head gets only the logs up to its head — none if the range starts past it — with no
+	// error; a block hash it does not have is "unknown block" (geth, Infura).
+	Lag uint64
 	// Seed makes the random choices repeatable.
 	Seed uint64
 }
@@ -56,6 +61,7 @@ type Proxy struct {
 	client   *http.Client
 
 	calls, injected, rangeRefused atomic.Int64
+	lagTurn, lagged               atomic.Int64
 }
 
 // Start listens on a loopback port and forwards to upstream.
@@ -126,6 +132,100 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if req.Method == "eth_getLogs" && f.Lag > 0 && len(req.Params) == 1 && p.lagTurn.Add(1)%2 == 1 {
+		if body = p.lagging(w, r, req, f.Lag); body == nil {
+			return // answered as the lagging node
+		}
+	}
+	p.forward(w, r, body)
+}
+
+// lagging answers an eth_getLogs as a node lag blocks behind the head does, or returns the body to
+// forward (rewritten to the node's head) when the node has what was asked.
+func (p *Proxy) lagging(w http.ResponseWriter, r *http.Request, req request, lag uint64) []byte {
+	var head string
+	if err := p.call(r, "eth_blockNumber", &head); err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return nil
+	}
+	n, _ := strconv.ParseUint(trim0x(head), 16, 64)
+	nodeHead := n - min(n, lag)
+	var filter map[string]any
+	if json.Unmarshal(req.Params[0], &filter) != nil {
+		return p.encode(req, filter, req.Params[0])
+	}
+	if hash, ok := filter["blockHash"].(string); ok {
+		var block *struct {
+			Number string `json:"number"`
+		}
+		if err := p.call(r, "eth_getBlockByHash", &block, hash, false); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return nil
+		}
+		if block == nil {
+			return p.encode(req, filter, req.Params[0])
+		}
+		if b, _ := strconv.ParseUint(trim0x(block.Number), 16, 64); b > nodeHead {
+			p.lagged.Add(1)
+			writeJSON(w, http.StatusOK, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"error":{"code":-32000,"message":"unknown block"}}`, idOr(req.ID)))
+			return nil
+		}
+		return p.encode(req, filter, req.Params[0])
+	}
+	from, err1 := strconv.ParseUint(trim0x(fmt.Sprint(filter["fromBlock"])), 16, 64)
+	to, err2 := strconv.ParseUint(trim0x(fmt.Sprint(filter["toBlock"])), 16, 64)
+	switch {
+	case err1 != nil || err2 != nil || to <= nodeHead:
+		return p.encode(req, filter, req.Params[0])
+	case from > nodeHead:
+		p.lagged.Add(1)
+		writeJSON(w, http.StatusOK, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"result":[]}`, idOr(req.ID)))
+		return nil
+	}
+	p.lagged.Add(1)
+	filter["toBlock"] = "0x" + strconv.FormatUint(nodeHead, 16)
+	return p.encode(req, filter, nil)
+}
+
+// encode returns the request's body with its filter (re-encoded when raw is nil).
+func (p *Proxy) encode(req request, filter map[string]any, raw json.RawMessage) []byte {
+	if raw == nil {
+		raw, _ = json.Marshal(filter)
+	}
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": req.ID, "method": req.Method, "params": []json.RawMessage{raw}})
+	return body
+}
+
+// call makes a JSON-RPC call upstream, for the proxy's own needs.
+func (p *Proxy) call(r *http.Request, method string, out any, params ...any) error {
+	if params == nil {
+		params = []any{}
+	}
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	up, err := http.NewRequestWithContext(r.Context(), http.MethodPost, p.upstream, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	up.Header.Set("Content-Type", "application/json")
+	res, err := p.client.Do(up)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	var answer struct {
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&answer); err != nil {
+		return err
+	}
+	return json.Unmarshal(answer.Result, out)
+}
+
+// Lagged counts the eth_getLogs answers the lagging node changed.
+func (p *Proxy) Lagged() int64 { return p.lagged.Load() }
+
+// forward passes a request upstream and its answer back.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte) {
 	up, err := http.NewRequestWithContext(r.Context(), http.MethodPost, p.upstream, bytes.NewReader(body))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
