@@ -280,9 +280,14 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 	}
 	var from uint64
 	if ok {
-		h, err := s.Client.HeaderByNumber(ctx, cur.Number)
+		h, err := s.header(ctx, cur.Number)
 		if errors.Is(err, ErrNotFound) {
-			return false, s.rewind(ctx) // the chain got shorter: a reorg
+			if s.Chain.Ephemeral {
+				return false, s.rewind(ctx) // a restarted devnet: a new, shorter chain
+			}
+			// On a real chain a block that is missing was most likely asked of a node behind the
+			// others; a reorg to a shorter chain shows itself as a different hash a block later.
+			return false, fmt.Errorf("block %d, the last scanned, is missing on the node (a node behind the others?); retrying", cur.Number)
 		} else if err != nil {
 			return false, err
 		}
@@ -321,7 +326,7 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 		}
 	}
 	if ok {
-		first, err := s.Client.HeaderByNumber(ctx, from)
+		first, err := s.header(ctx, from)
 		if err != nil {
 			return false, err
 		}
@@ -330,7 +335,7 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 		}
 	}
 	// The range still ends where its logs were read (so the logs are of the canonical chain).
-	again, err := s.Client.HeaderByNumber(ctx, to)
+	again, err := s.header(ctx, to)
 	if err != nil {
 		return false, err
 	}
@@ -425,6 +430,23 @@ func (s *Scanner) setStandby(standby bool) {
 	s.health.Chain, s.health.Standby = s.Chain.Slug, standby
 }
 
+// header reads the header of block n, which the head says exists. A provider's node behind the
+// others of its load balancer answers a block it has not reached with null: a missing block is
+// asked for again, a little later, before it counts as missing.
+func (s *Scanner) header(ctx context.Context, n uint64) (*Header, error) {
+	for attempt := 1; ; attempt++ {
+		h, err := s.Client.HeaderByNumber(ctx, n)
+		if !errors.Is(err, ErrNotFound) || attempt > 3 {
+			return h, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
+		}
+	}
+}
+
 // readRange reads the Transfer logs of [from, to], with the hash of its last block before and
 // after, so that they are known to be of one chain. The blocks of the reorg window below head are
 // read one by one by hash (EIP-234): a provider is often several nodes behind a load balancer, and
@@ -433,7 +455,7 @@ func (s *Scanner) setStandby(standby bool) {
 // know with an error, which is retried. Older blocks, which every node has, are read by range.
 // It returns the headers of the blocks read by hash, which chain to each other.
 func (s *Scanner) readRange(ctx context.Context, from, to, head uint64) (*Header, []Log, []*Header, error) {
-	end, err := s.Client.HeaderByNumber(ctx, to)
+	end, err := s.header(ctx, to)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -455,7 +477,7 @@ func (s *Scanner) readRange(ctx context.Context, from, to, head uint64) (*Header
 	for n := tip; n <= to; n++ {
 		h := end
 		if n < to {
-			if h, err = s.Client.HeaderByNumber(ctx, n); err != nil {
+			if h, err = s.header(ctx, n); err != nil {
 				return nil, nil, nil, err
 			}
 		}
@@ -469,7 +491,7 @@ func (s *Scanner) readRange(ctx context.Context, from, to, head uint64) (*Header
 		logs = append(logs, at...)
 		headers = append(headers, h)
 	}
-	again, err := s.Client.HeaderByNumber(ctx, to)
+	again, err := s.header(ctx, to)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -563,8 +585,15 @@ func (s *Scanner) rewind(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	head, err := s.Client.BlockNumber(ctx)
+	if err != nil {
+		return err
+	}
 	for _, b := range blocks {
-		h, err := s.Client.HeaderByNumber(ctx, b.Number)
+		if b.Number > head {
+			continue // gone with the chain that was longer
+		}
+		h, err := s.header(ctx, b.Number)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		} else if err != nil {
@@ -584,12 +613,10 @@ func (s *Scanner) rewind(ctx context.Context) error {
 	if n := len(blocks); n > 0 && blocks[n-1].Number > ReorgWindow {
 		back = blocks[n-1].Number - ReorgWindow
 	}
-	if head, err := s.Client.BlockNumber(ctx); err != nil {
-		return err
-	} else if back > head {
+	if back > head {
 		back = head // the chain was replaced by a shorter one (a restarted devnet)
 	}
-	h, err := s.Client.HeaderByNumber(ctx, back)
+	h, err := s.header(ctx, back)
 	if err != nil {
 		return err
 	}

@@ -341,9 +341,10 @@ func TestFaultyProvider(t *testing.T) {
 	}
 }
 
-// Half of the provider's answers to eth_getLogs come from a node two blocks behind (a load
-// balancer in front of nodes not quite in step): it answers the newest blocks with no logs and no
-// error. The scanner, following the head block by block, still finds every payment.
+// Half of the provider's answers to eth_getLogs and eth_getBlockByNumber come from a node two
+// blocks behind (a load balancer in front of nodes not quite in step): it answers the newest
+// blocks with no logs and no error, or with no block. The scanner, following the head block by
+// block, still finds every payment, and takes no missing block for a reorg.
 func TestLaggingNodeBehindLoadBalancer(t *testing.T) {
 	t.Parallel()
 	var proxy *faultproxy.Proxy
@@ -356,6 +357,7 @@ func TestLaggingNodeBehindLoadBalancer(t *testing.T) {
 		proxy = p
 		return p.URL()
 	})
+	w.scanner.Chain.Ephemeral = false // the devnet stands in for a real chain, whose blocks do not vanish
 	var ids []string
 	for range 6 {
 		id, addr := w.order("3", "USDC")
@@ -368,9 +370,33 @@ func TestLaggingNodeBehindLoadBalancer(t *testing.T) {
 	w.scan()
 	for _, id := range ids {
 		expect(t, w.get(id), map[string]any{"status": "completed", "paidAmount": "3"})
+		if ev := w.events(id); len(ev) != 1 || ev[0] != "order.completed" {
+			t.Errorf("events of %s = %v, want order.completed alone", id, ev)
+		}
 	}
 	if proxy.Lagged() == 0 {
 		t.Error("the lagging node never answered")
+	}
+
+	// For a while every answer comes from the lagging node, which lacks the block the scanner
+	// stopped at — the block of a payment: that is no reorg (nothing is undone); the scanner waits,
+	// then goes on.
+	id, addr := w.order("3", "USDC")
+	w.pay("USDC", addr, 3_000_000)
+	w.chain.Mine()
+	w.scan()
+	proxy.Set(faultproxy.Faults{Lag: 2, LagAll: true})
+	for range 5 {
+		w.scanner.RunOnce(context.Background())
+	}
+	proxy.Set(faultproxy.Faults{Lag: 2})
+	w.chain.Mine()
+	w.scan()
+	for _, id := range append(ids, id) {
+		expect(t, w.get(id), map[string]any{"status": "completed", "paidAmount": "3"})
+		if ev := w.events(id); len(ev) != 1 || ev[0] != "order.completed" {
+			t.Errorf("events of %s after a lagging spell = %v, want order.completed alone", id, ev)
+		}
 	}
 }
 

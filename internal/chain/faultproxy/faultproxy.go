@@ -41,11 +41,13 @@ type Faults struct {
 	// MaxLogRange, when set, refuses eth_getLogs over more blocks than this with Infura's error
 	// (-32005 "query returned more than 10000 results"), whatever Rate says.
 	MaxLogRange uint64
-	// Lag, when set, answers every other eth_getLogs as a node Lag blocks behind the others of a
-	// load balancer does (go-ethereum issue 24078, and nodes of every client since): a range past
-	// its head gets only the logs up to its head — none if the range starts past it — with no
-	// error; a block hash it does not have is "unknown block" (geth, Infura).
-	Lag uint64
+	// Lag, when set, answers every other eth_getLogs and eth_getBlockByNumber as a node Lag blocks
+	// behind the others of a load balancer does (go-ethereum issue 24078, and nodes of every client
+	// since): a range past its head gets only the logs up to its head — none if the range starts
+	// past it — with no error; a block hash it does not have is "unknown block" (geth, Infura); a
+	// block number past its head is null. LagAll sends every such call to the lagging node.
+	Lag    uint64
+	LagAll bool
 	// Seed makes the random choices repeatable.
 	Seed uint64
 }
@@ -132,7 +134,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if req.Method == "eth_getLogs" && f.Lag > 0 && len(req.Params) == 1 && p.lagTurn.Add(1)%2 == 1 {
+	if (req.Method == "eth_getLogs" || req.Method == "eth_getBlockByNumber") && f.Lag > 0 && len(req.Params) > 0 && (f.LagAll || p.lagTurn.Add(1)%2 == 1) {
 		if body = p.lagging(w, r, req, f.Lag); body == nil {
 			return // answered as the lagging node
 		}
@@ -150,6 +152,18 @@ func (p *Proxy) lagging(w http.ResponseWriter, r *http.Request, req request, lag
 	}
 	n, _ := strconv.ParseUint(trim0x(head), 16, 64)
 	nodeHead := n - min(n, lag)
+	if req.Method == "eth_getBlockByNumber" {
+		var number string
+		if json.Unmarshal(req.Params[0], &number) == nil {
+			if b, err := strconv.ParseUint(trim0x(number), 16, 64); err == nil && b > nodeHead {
+				p.lagged.Add(1)
+				writeJSON(w, http.StatusOK, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"result":null}`, idOr(req.ID)))
+				return nil
+			}
+		}
+		body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": req.ID, "method": req.Method, "params": req.Params})
+		return body
+	}
 	var filter map[string]any
 	if json.Unmarshal(req.Params[0], &filter) != nil {
 		return p.encode(req, filter, req.Params[0])
