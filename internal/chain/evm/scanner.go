@@ -317,8 +317,18 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 	var end *Header
 	var logs []Log
 	var tip []*Header // the headers of the blocks read by hash
-	if p := s.takePrefetch(from); p != nil && p.err == nil && p.to <= head {
+	p := s.takePrefetch(from)
+	if p != nil && p.err == nil && p.to <= head {
 		to, end, logs, tip = p.to, p.end, p.logs, p.tip
+		// Read ahead, a while ago: the range must still end where its logs were read (so they are
+		// of the canonical chain). A range read just now was checked by readRange.
+		again, err := s.header(ctx, to)
+		if err != nil {
+			return false, err
+		}
+		if again.Hash != end.Hash {
+			return false, errors.New("the chain changed while reading logs; retrying")
+		}
 	} else {
 		to = min(head, from+s.span-1)
 		if end, logs, tip, err = s.readRange(ctx, from, to, head); err != nil {
@@ -326,21 +336,17 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 		}
 	}
 	if ok {
-		first, err := s.header(ctx, from)
-		if err != nil {
+		// The range continues the stored chain: its first block's parent is the stored position.
+		// (Providers bill by the call: near the head, that header was already read with its logs.)
+		var first *Header
+		if len(tip) > 0 && tip[0].Number == from {
+			first = tip[0]
+		} else if first, err = s.header(ctx, from); err != nil {
 			return false, err
 		}
 		if first.ParentHash.Hex() != cur.Hash {
 			return false, s.rewind(ctx)
 		}
-	}
-	// The range still ends where its logs were read (so the logs are of the canonical chain).
-	again, err := s.header(ctx, to)
-	if err != nil {
-		return false, err
-	}
-	if again.Hash != end.Hash {
-		return false, errors.New("the chain changed while reading logs; retrying")
 	}
 	if to < head {
 		s.startPrefetch(ctx, to+1, min(head, to+s.span), head)

@@ -400,6 +400,40 @@ func TestLaggingNodeBehindLoadBalancer(t *testing.T) {
 	}
 }
 
+// Providers bill by the call: following the head costs five calls per block (and one more with a
+// finality tag).
+func TestCallsPerBlock(t *testing.T) {
+	t.Parallel()
+	var proxy *faultproxy.Proxy
+	w := newWorld(t, 1, func(upstream string) string {
+		p, err := faultproxy.Start(upstream, faultproxy.Faults{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		proxy = p
+		return p.URL()
+	})
+	w.chain.Mine()
+	w.scan()
+	before, _, _ := proxy.Stats()
+	const blocks = 20
+	for i := range blocks {
+		if i%4 == 0 {
+			_, addr := w.order("1", "USDT")
+			w.pay("USDT", addr, 1_000_000)
+		}
+		w.chain.Mine()
+		w.scan()
+	}
+	after, _, _ := proxy.Stats()
+	perBlock := float64(after-before) / blocks
+	t.Logf("%.1f calls per block", perBlock)
+	if perBlock > 5 {
+		t.Errorf("%.1f JSON-RPC calls per block followed, want at most 5 (head, stored block, header, logs, header again)", perBlock)
+	}
+}
+
 // A scanner that stops between steps and a new one that takes over (as after a crash) skip no
 // block and count nothing twice.
 func TestRestartSkipsNothing(t *testing.T) {
