@@ -62,6 +62,8 @@ type Scanner struct {
 	tokens    map[common.Address]chain.Token
 
 	next *prefetch // the following range's logs, read while a step is being applied
+	// settledHead is the head whose block and confirmations the last step applied.
+	settledHead uint64
 	// span is the range the provider takes now (≤ MaxRange); fits counts calls in a row that
 	// needed no halving, to probe a larger span again.
 	span uint64
@@ -278,6 +280,13 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	if ok && cur.Number == head && head == s.settledHead {
+		// No new block since this head was applied, confirmations and all: nothing to do, and no
+		// more calls (providers bill by the call; most polls find no new block). A sibling that
+		// replaced the head block shows as the next block's different parent.
+		s.report(head, cur.Number, nil)
+		return true, nil
+	}
 	var from uint64
 	if ok {
 		h, err := s.header(ctx, cur.Number)
@@ -311,6 +320,9 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 		err := s.Store.ApplyScan(ctx, &gateway.ScanBatch{ChainID: s.Chain.Slug, From: from, To: from - 1, Head: head, Required: s.required(),
 			Final: final, Now: now})
 		s.report(head, cur.Number, err)
+		if err == nil {
+			s.settledHead = head
+		}
 		return true, err
 	}
 	var to uint64
@@ -412,6 +424,9 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 		return false, err
 	}
 	s.report(head, to, nil)
+	if to == head {
+		s.settledHead = head
+	}
 	return to == head, nil
 }
 

@@ -432,6 +432,21 @@ func TestCallsPerBlock(t *testing.T) {
 	if perBlock > 5 {
 		t.Errorf("%.1f JSON-RPC calls per block followed, want at most 5 (head, stored block, header, logs, header again)", perBlock)
 	}
+	// Most polls find no new block: those cost one call, the head.
+	for range 10 {
+		if caughtUp, err := w.scanner.RunOnce(context.Background()); !caughtUp || err != nil {
+			t.Fatalf("idle poll: %v %v", caughtUp, err)
+		}
+	}
+	if idle, _, _ := proxy.Stats(); idle-after != 10 {
+		t.Errorf("10 polls without a new block made %d calls, want 10", idle-after)
+	}
+	// And the next block is found as before.
+	id, addr := w.order("1", "USDT")
+	w.pay("USDT", addr, 1_000_000)
+	w.chain.Mine()
+	w.scan()
+	expect(t, w.get(id), map[string]any{"status": "completed"})
 }
 
 // A scanner that stops between steps and a new one that takes over (as after a crash) skip no
