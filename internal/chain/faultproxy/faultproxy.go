@@ -41,11 +41,12 @@ type Faults struct {
 	// MaxLogRange, when set, refuses eth_getLogs over more blocks than this with Infura's error
 	// (-32005 "query returned more than 10000 results"), whatever Rate says.
 	MaxLogRange uint64
-	// Lag, when set, answers every other eth_getLogs and eth_getBlockByNumber as a node Lag blocks
-	// behind the others of a load balancer does (go-ethereum issue 24078, and nodes of every client
+	// Lag, when set, answers half of the eth_blockNumber, eth_getLogs and eth_getBlockByNumber calls
+	// (at random) as a node Lag blocks behind the others of a load balancer does (go-ethereum issue 24078, and nodes of every client
 	// since): a range past its head gets only the logs up to its head — none if the range starts
 	// past it — with no error; a block hash it does not have is "unknown block" (geth, Infura); a
-	// block number past its head is null. LagAll sends every such call to the lagging node.
+	// block number past its head is null; its head is Lag blocks lower. LagAll sends every such
+	// call to the lagging node.
 	Lag    uint64
 	LagAll bool
 	// Seed makes the random choices repeatable.
@@ -62,8 +63,7 @@ type Proxy struct {
 	rnd      *rand.Rand
 	client   *http.Client
 
-	calls, injected, rangeRefused atomic.Int64
-	lagTurn, lagged               atomic.Int64
+	calls, injected, rangeRefused, lagged atomic.Int64
 }
 
 // Start listens on a loopback port and forwards to upstream.
@@ -134,7 +134,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if (req.Method == "eth_getLogs" || req.Method == "eth_getBlockByNumber") && f.Lag > 0 && len(req.Params) > 0 && (f.LagAll || p.lagTurn.Add(1)%2 == 1) {
+	lags := req.Method == "eth_getLogs" || req.Method == "eth_getBlockByNumber" || req.Method == "eth_blockNumber"
+	if lags && f.Lag > 0 && (f.LagAll || p.coin()) {
 		if body = p.lagging(w, r, req, f.Lag); body == nil {
 			return // answered as the lagging node
 		}
@@ -152,6 +153,14 @@ func (p *Proxy) lagging(w http.ResponseWriter, r *http.Request, req request, lag
 	}
 	n, _ := strconv.ParseUint(trim0x(head), 16, 64)
 	nodeHead := n - min(n, lag)
+	if req.Method == "eth_blockNumber" {
+		p.lagged.Add(1)
+		writeJSON(w, http.StatusOK, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"result":"0x%x"}`, idOr(req.ID), nodeHead))
+		return nil
+	}
+	if len(req.Params) == 0 {
+		return p.encode(req, nil, json.RawMessage("null"))
+	}
 	if req.Method == "eth_getBlockByNumber" {
 		var number string
 		if json.Unmarshal(req.Params[0], &number) == nil {
@@ -235,7 +244,14 @@ func (p *Proxy) call(r *http.Request, method string, out any, params ...any) err
 	return json.Unmarshal(answer.Result, out)
 }
 
-// Lagged counts the eth_getLogs answers the lagging node changed.
+// coin is heads half of the time (the load balancer's pick), repeatably from Faults.Seed.
+func (p *Proxy) coin() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rnd.IntN(2) == 0
+}
+
+// Lagged counts the answers the lagging node changed.
 func (p *Proxy) Lagged() int64 { return p.lagged.Load() }
 
 // forward passes a request upstream and its answer back.
