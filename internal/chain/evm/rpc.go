@@ -9,10 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"io"
 	"math/big"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +21,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
 )
 
 // Errors a caller acts on.
@@ -132,13 +133,55 @@ func (c *Client) Call(ctx context.Context, method string, out any, params ...any
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s: %w (last error: %v)", method, ctx.Err(), last)
+			return fmt.Errorf("%s: %w (last error: %v)", method, ctx.Err(), c.redact(last))
 		case <-time.After(wait):
 		}
 		delay = min(delay*2, c.cfg.MaxBackoff)
 	}
-	return fmt.Errorf("%s: %w", method, last)
+	return fmt.Errorf("%s: %w", method, c.redact(last))
 }
+
+// redact hides the provider URLs in an error: their path or query usually carries the API key
+// (Infura's /v3/KEY, Alchemy's /v2/KEY), and errors reach the logs and the public /health.
+func (c *Client) redact(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ue *neturl.Error
+	if errors.As(err, &ue) {
+		ue.URL = safeURL(ue.URL)
+	}
+	msg := err.Error()
+	for _, u := range c.urls {
+		msg = strings.ReplaceAll(msg, u, safeURL(u))
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
+}
+
+// safeURL is a provider URL without what may be secret: scheme and host only.
+func safeURL(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(provider URL)"
+	}
+	out := u.Scheme + "://" + u.Host
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		out += "/…"
+	}
+	return out
+}
+
+// redactedError is an error whose message hides provider URLs; errors.Is and As still see it.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 func (c *Client) do(ctx context.Context, url string, body []byte, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
@@ -264,13 +307,13 @@ func (c *Client) SubscribeHeads(ctx context.Context) (<-chan struct{}, error) {
 	}
 	wc, err := c.wsClient(ctx, url)
 	if err != nil {
-		return nil, err
+		return nil, c.redact(err)
 	}
 	heads := make(chan json.RawMessage, 16)
 	sub, err := wc.EthSubscribe(ctx, heads, "newHeads")
 	if err != nil {
 		c.dropWS(url, wc)
-		return nil, err
+		return nil, c.redact(err)
 	}
 	out := make(chan struct{}, 1)
 	go func() {

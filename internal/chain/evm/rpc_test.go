@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"math/big"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,5 +172,31 @@ func TestRangeNeverSkipsABlock(t *testing.T) {
 	failing, _ := evm.NewClient([]string{proxy.URL()}, short)
 	if _, _, err := failing.LogsInRange(context.Background(), 0, head, tokens(), transferTopic, 0); err == nil {
 		t.Error("a provider that always fails produced logs")
+	}
+}
+
+// Provider URLs carry API keys in their path or query; errors reach the logs and the public
+// /health, so they name the provider's host only.
+func TestErrorsHideProviderKeys(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close() // nothing listens there now: every call fails with the URL in Go's error
+	cfg := evm.Config{Timeout: 200 * time.Millisecond, Attempts: 2, Backoff: time.Millisecond}
+	httpClient, _ := evm.NewClient([]string{"http://" + dead + "/v3/SECRETKEY123?apikey=QUERYKEY"}, cfg)
+	wsClient, _ := evm.NewClient([]string{"ws://" + dead + "/ws/SECRETKEY456"}, cfg)
+	_, callErr := httpClient.BlockNumber(context.Background())
+	_, wsErr := wsClient.BlockNumber(context.Background())
+	_, subErr := wsClient.SubscribeHeads(context.Background())
+	for _, err := range []error{callErr, wsErr, subErr} {
+		if err == nil {
+			t.Fatal("a call to a closed port succeeded")
+		}
+		if msg := err.Error(); strings.Contains(msg, "KEY") || !strings.Contains(msg, dead) {
+			t.Errorf("error %q shows a key or hides the host", msg)
+		}
 	}
 }
