@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -58,10 +61,15 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, pr *gateway.
 		case existing.RequestHash != rec.RequestHash:
 			writeError(w, newError(eIdempotencyReused, idempotencyKeyHead, "Idempotency-Key was already used with a different request", rid))
 		default:
+			body, err := s.openAnswer(rec, existing.Body)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set(replayedHeader, "true")
 			w.WriteHeader(existing.Status)
-			_, _ = w.Write(existing.Body)
+			_, _ = w.Write(body)
 		}
 		return
 	}
@@ -71,7 +79,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, pr *gateway.
 		// Runs on return and on panic: an unfinished or failed request releases its key.
 		bg := context.WithoutCancel(ctx)
 		if completed && capture.status < 500 {
-			rec.Done, rec.Status, rec.Body = true, capture.status, capture.buf.Bytes()
+			rec.Done, rec.Status, rec.Body = true, capture.status, s.sealAnswer(rec, capture.buf.Bytes())
 			if err := s.svc.Store.FinishIdempotent(bg, rec); err != nil {
 				s.log.Error("store idempotent response", "request_id", rid, "err", err)
 			}
@@ -100,4 +108,39 @@ func (c *captureWriter) WriteHeader(code int) {
 func (c *captureWriter) Write(b []byte) (int, error) {
 	c.buf.Write(b)
 	return c.ResponseWriter.Write(b)
+}
+
+// Stored answers are sealed with the master key (AES-GCM, bound to the project, mode and key): some
+// carry a secret shown once — a rotated webhook secret — and others the merchant's metadata, and a
+// database travels to backups. Without a keyring (tests, benchmarks) they are stored as they are.
+const sealedAnswer = "sealed:"
+
+func answerAAD(rec *gateway.IdempotencyRecord) []byte {
+	return []byte(rec.ProjectID + "\x00" + string(rec.Mode) + "\x00" + rec.Key)
+}
+
+func (s *Server) sealAnswer(rec *gateway.IdempotencyRecord, body []byte) []byte {
+	if s.svc.Keyring == nil {
+		return body
+	}
+	return []byte(sealedAnswer + base64.StdEncoding.EncodeToString(s.svc.Keyring.Seal(body, answerAAD(rec))))
+}
+
+func (s *Server) openAnswer(rec *gateway.IdempotencyRecord, stored []byte) ([]byte, error) {
+	b64, ok := bytes.CutPrefix(stored, []byte(sealedAnswer))
+	if !ok {
+		return stored, nil // stored before answers were sealed, or without a keyring
+	}
+	if s.svc.Keyring == nil {
+		return nil, errors.New("idempotent answer: sealed, and no master key to open it")
+	}
+	sealed, err := base64.StdEncoding.DecodeString(string(b64))
+	if err != nil {
+		return nil, fmt.Errorf("idempotent answer: %w", err)
+	}
+	body, err := s.svc.Keyring.Open(sealed, answerAAD(rec))
+	if err != nil {
+		return nil, fmt.Errorf("idempotent answer: %w", err)
+	}
+	return body, nil
 }

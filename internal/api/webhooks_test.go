@@ -181,3 +181,40 @@ func TestWebhookEventsAPI(t *testing.T) {
 		}
 	})
 }
+
+// A rotation retried with its Idempotency-Key answers the same secret, once rotated; the stored
+// answer that makes the replay possible does not hold the secret in clear.
+func TestIdempotentRotationKeepsTheSecretSealed(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		first := e.as(e.test, "POST", "/api/v1/webhook/secret/rotate", "", "x-api-secret", e.test.Secret, "Idempotency-Key", "rot-1")
+		secret, _ := first.data()["secret"].(string)
+		if first.status != 200 || !strings.HasPrefix(secret, "whsec_") {
+			t.Fatalf("rotate: %d %s", first.status, first.raw)
+		}
+		again := e.as(e.test, "POST", "/api/v1/webhook/secret/rotate", "", "x-api-secret", e.test.Secret, "Idempotency-Key", "rot-1")
+		if again.header.Get("Idempotent-Replayed") != "true" || string(again.raw) != string(first.raw) {
+			t.Fatalf("replay: %s %s", again.header.Get("Idempotent-Replayed"), again.raw)
+		}
+		if masked, _ := e.as(e.test, "GET", "/api/v1/webhook/secret", "").data()["secret"].(string); !strings.HasSuffix(masked, secret[len(secret)-8:]) {
+			t.Errorf("the replay rotated again: the secret is now %s", masked)
+		}
+		rows, err := e.store.DB().Query(`SELECT body FROM idempotency_keys`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			var body string
+			rows.Scan(&body)
+			n++
+			if strings.Contains(body, secret[6:]) || !strings.HasPrefix(body, "sealed:") {
+				t.Errorf("stored answer in clear: %.80s", body)
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d stored answers, want 1", n)
+		}
+	})
+}
