@@ -136,16 +136,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	lags := req.Method == "eth_getLogs" || req.Method == "eth_getBlockByNumber" || req.Method == "eth_blockNumber"
 	if lags && f.Lag > 0 && (f.LagAll || p.coin()) {
-		if body = p.lagging(w, r, req, f.Lag); body == nil {
+		if body = p.lagging(w, r, req, body, f.Lag); body == nil {
 			return // answered as the lagging node
 		}
 	}
 	p.forward(w, r, body)
 }
 
-// lagging answers an eth_getLogs as a node lag blocks behind the head does, or returns the body to
-// forward (rewritten to the node's head) when the node has what was asked.
-func (p *Proxy) lagging(w http.ResponseWriter, r *http.Request, req request, lag uint64) []byte {
+// lagging answers a call as a node lag blocks behind the head does (and returns nil), or returns
+// the body to forward: as it is when the node has what was asked, rewritten to end at the node's
+// head when a log range reaches past it.
+func (p *Proxy) lagging(w http.ResponseWriter, r *http.Request, req request, body []byte, lag uint64) []byte {
 	var head string
 	if err := p.call(r, "eth_blockNumber", &head); err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
@@ -153,29 +154,28 @@ func (p *Proxy) lagging(w http.ResponseWriter, r *http.Request, req request, lag
 	}
 	n, _ := strconv.ParseUint(trim0x(head), 16, 64)
 	nodeHead := n - min(n, lag)
-	if req.Method == "eth_blockNumber" {
+	answer := func(result string) []byte {
 		p.lagged.Add(1)
-		writeJSON(w, http.StatusOK, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"result":"0x%x"}`, idOr(req.ID), nodeHead))
+		writeJSON(w, http.StatusOK, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,%s}`, idOr(req.ID), result))
 		return nil
 	}
-	if len(req.Params) == 0 {
-		return p.encode(req, nil, json.RawMessage("null"))
-	}
-	if req.Method == "eth_getBlockByNumber" {
+	switch {
+	case req.Method == "eth_blockNumber":
+		return answer(fmt.Sprintf(`"result":"0x%x"`, nodeHead))
+	case len(req.Params) == 0:
+		return body
+	case req.Method == "eth_getBlockByNumber":
 		var number string
 		if json.Unmarshal(req.Params[0], &number) == nil {
 			if b, err := strconv.ParseUint(trim0x(number), 16, 64); err == nil && b > nodeHead {
-				p.lagged.Add(1)
-				writeJSON(w, http.StatusOK, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"result":null}`, idOr(req.ID)))
-				return nil
+				return answer(`"result":null`)
 			}
 		}
-		body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": req.ID, "method": req.Method, "params": req.Params})
 		return body
 	}
 	var filter map[string]any
 	if json.Unmarshal(req.Params[0], &filter) != nil {
-		return p.encode(req, filter, req.Params[0])
+		return body
 	}
 	if hash, ok := filter["blockHash"].(string); ok {
 		var block *struct {
@@ -185,37 +185,25 @@ func (p *Proxy) lagging(w http.ResponseWriter, r *http.Request, req request, lag
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return nil
 		}
-		if block == nil {
-			return p.encode(req, filter, req.Params[0])
+		if block != nil {
+			if b, _ := strconv.ParseUint(trim0x(block.Number), 16, 64); b > nodeHead {
+				return answer(`"error":{"code":-32000,"message":"unknown block"}`)
+			}
 		}
-		if b, _ := strconv.ParseUint(trim0x(block.Number), 16, 64); b > nodeHead {
-			p.lagged.Add(1)
-			writeJSON(w, http.StatusOK, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"error":{"code":-32000,"message":"unknown block"}}`, idOr(req.ID)))
-			return nil
-		}
-		return p.encode(req, filter, req.Params[0])
+		return body
 	}
 	from, err1 := strconv.ParseUint(trim0x(fmt.Sprint(filter["fromBlock"])), 16, 64)
 	to, err2 := strconv.ParseUint(trim0x(fmt.Sprint(filter["toBlock"])), 16, 64)
 	switch {
 	case err1 != nil || err2 != nil || to <= nodeHead:
-		return p.encode(req, filter, req.Params[0])
+		return body
 	case from > nodeHead:
-		p.lagged.Add(1)
-		writeJSON(w, http.StatusOK, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"result":[]}`, idOr(req.ID)))
-		return nil
+		return answer(`"result":[]`)
 	}
 	p.lagged.Add(1)
 	filter["toBlock"] = "0x" + strconv.FormatUint(nodeHead, 16)
-	return p.encode(req, filter, nil)
-}
-
-// encode returns the request's body with its filter (re-encoded when raw is nil).
-func (p *Proxy) encode(req request, filter map[string]any, raw json.RawMessage) []byte {
-	if raw == nil {
-		raw, _ = json.Marshal(filter)
-	}
-	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": req.ID, "method": req.Method, "params": []json.RawMessage{raw}})
+	raw, _ := json.Marshal(filter)
+	body, _ = json.Marshal(map[string]any{"jsonrpc": "2.0", "id": req.ID, "method": req.Method, "params": []json.RawMessage{raw}})
 	return body
 }
 
