@@ -120,6 +120,9 @@ const DefaultMaxRange = 2000
 // probeAfter is how many log calls in a row must fit before the scanner tries twice the span.
 const probeAfter = 16
 
+// subscribedPollFactor stretches the poll interval while a new-heads subscription is live.
+const subscribedPollFactor = 10
+
 // ReorgWindow is how many blocks below the head have each hash remembered.
 const ReorgWindow = 64
 
@@ -246,6 +249,11 @@ func (s *Scanner) Run(ctx context.Context) {
 			}
 		}
 		wait := s.Interval
+		if heads != nil {
+			// New blocks arrive by the subscription: the poll only backs it up (providers bill by
+			// the call, and most polls find nothing).
+			wait = subscribedPollFactor * s.Interval
+		}
 		if !caughtUp && err == nil {
 			wait = 0
 		}

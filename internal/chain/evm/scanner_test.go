@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -697,6 +698,33 @@ func TestWebSocketNewHeads(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+}
+
+// While the subscription lives, the poll underneath runs ten times less often (providers bill by
+// the call): with a 50 ms interval, an idle second sees a couple of steps, not twenty.
+func TestSubscriptionStretchesThePoll(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	client, err := evm.NewClient([]string{w.chain.WSURL()}, fastConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	reg, _ := chain.Lookup("devnet")
+	start := uint64(1)
+	var steps atomic.Int64 // each step reports its health once, with the time
+	sc := &evm.Scanner{Chain: reg, Client: client, Store: w.store, Confirmations: 1, StartBlock: &start, Interval: 50 * time.Millisecond,
+		Now: func() time.Time { steps.Add(1); return time.Now() }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); sc.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	time.Sleep(300 * time.Millisecond) // the first steps and the subscription
+	before := steps.Load()
+	time.Sleep(time.Second)
+	if n := steps.Load() - before; n > 8 {
+		t.Errorf("%d clock reads in an idle second with a live subscription and a 50 ms poll, want a few", n)
 	}
 }
 
