@@ -251,8 +251,8 @@ func (s *Scanner) Run(ctx context.Context) {
 		wait := s.Interval
 		if heads != nil {
 			// New blocks arrive by the subscription: the poll only backs it up (providers bill by
-			// the call, and most polls find nothing).
-			wait = subscribedPollFactor * s.Interval
+			// the call, and most polls find nothing) — often enough still to renew the lease.
+			wait = min(subscribedPollFactor*s.Interval, s.LeaseTTL/3)
 		}
 		if !caughtUp && err == nil {
 			wait = 0
