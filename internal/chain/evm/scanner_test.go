@@ -669,24 +669,31 @@ func TestFinalityByTag(t *testing.T) {
 	expect(t, w.get(id), map[string]any{"status": "completed", "paidAmount": "6"})
 }
 
+// runOverWebSocket runs, until the test ends, a scanner whose only URL is the devnet's ws://
+// endpoint, polling every interval (now: its clock, nil for the real one), and gives it the time of
+// its first step and subscription.
+func (w *world) runOverWebSocket(interval time.Duration, now func() time.Time) {
+	w.t.Helper()
+	client, err := evm.NewClient([]string{w.chain.WSURL()}, fastConfig())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	reg, _ := chain.Lookup("devnet")
+	start := uint64(1)
+	sc := &evm.Scanner{Chain: reg, Client: client, Store: w.store, Confirmations: 1, StartBlock: &start, Interval: interval, Now: now}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); sc.Run(ctx) }()
+	w.t.Cleanup(func() { cancel(); <-done; client.Close() })
+	time.Sleep(300 * time.Millisecond)
+}
+
 // With a ws:// URL the scanner subscribes to new heads and steps when one arrives: a payment is
 // seen at once though the poll interval is a minute. Calls go over the same WebSocket.
 func TestWebSocketNewHeads(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 1, nil)
-	client, err := evm.NewClient([]string{w.chain.WSURL()}, fastConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	reg, _ := chain.Lookup("devnet")
-	start := uint64(1)
-	sc := &evm.Scanner{Chain: reg, Client: client, Store: w.store, Confirmations: 1, StartBlock: &start, Interval: time.Minute}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); sc.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	time.Sleep(300 * time.Millisecond) // the first step and the subscription
+	w.runOverWebSocket(time.Minute, nil)
 	for i := range 3 {
 		id, addr := w.order("1", "USDT")
 		w.pay("USDT", addr, 1_000_000)
@@ -706,21 +713,8 @@ func TestWebSocketNewHeads(t *testing.T) {
 func TestSubscriptionStretchesThePoll(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 1, nil)
-	client, err := evm.NewClient([]string{w.chain.WSURL()}, fastConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	reg, _ := chain.Lookup("devnet")
-	start := uint64(1)
 	var steps atomic.Int64 // each step reports its health once, with the time
-	sc := &evm.Scanner{Chain: reg, Client: client, Store: w.store, Confirmations: 1, StartBlock: &start, Interval: 50 * time.Millisecond,
-		Now: func() time.Time { steps.Add(1); return time.Now() }}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); sc.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	time.Sleep(300 * time.Millisecond) // the first steps and the subscription
+	w.runOverWebSocket(50*time.Millisecond, func() time.Time { steps.Add(1); return time.Now() })
 	before := steps.Load()
 	time.Sleep(time.Second)
 	if n := steps.Load() - before; n > 8 {
