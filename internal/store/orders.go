@@ -21,37 +21,45 @@ var errReferenceRace = errors.New("order reference inserted concurrently")
 // reference's unique index decides a race between two requests with the same reference: the
 // loser's transaction (its savepoint, under group commit) is rolled back and it reads the winner.
 func (s *Store) CreateOrder(ctx context.Context, o *gateway.Order, req gateway.AddressRequest) (*gateway.Order, error) {
+	owner := addressOwner{o.ProjectID, o.Mode, o.ID, "", o.CreatedAt}
+	var err error
 	if s.d.ModifyingCTE && req.Derived != nil && o.PaymentLinkID == "" {
-		return s.createOrderOneStatement(ctx, o, req)
-	}
-	err := s.inTx(ctx, func(t *tx) error {
-		addr, err := s.allocateAddress(ctx, t, addressOwner{o.ProjectID, o.Mode, o.ID, "", o.CreatedAt}, req)
-		if err != nil {
-			return err
+		// The address and the order in one statement: one round trip to PostgreSQL, atomic on its
+		// own, instead of four (begin, two inserts, commit).
+		_, err = s.write.ExecContext(ctx, s.q(`WITH a AS (`+insertDerived+`) `+insertOrder),
+			append(derivedArgs(owner, req), orderArgs(o, req.Derived.Address)...)...)
+		if err == nil {
+			o.Address = req.Derived.Address
+		} else if s.d.IsUniqueViolation(err) {
+			err = errReferenceRace
+		} else {
+			err = fmt.Errorf("insert order: %w", err)
 		}
-		if o.PaymentLinkID != "" { // a unit of the link's inventory, taken in the order's transaction
-			res, err := t.exec(ctx, `UPDATE payment_links SET reserved = reserved + 1 WHERE id = ? AND status = 'published'
-				AND (inventory_total IS NULL OR sold + reserved < inventory_total)`, o.PaymentLinkID)
-			if err := affected(res, err, "reserve inventory"); errors.Is(err, gateway.ErrNotFound) {
-				return gateway.ErrSoldOut
-			} else if err != nil {
+	} else {
+		err = s.inTx(ctx, func(t *tx) error {
+			addr, err := s.allocateAddress(ctx, t, owner, req)
+			if err != nil {
 				return err
 			}
-		}
-		_, err = t.exec(ctx, `INSERT INTO orders (id, project_id, mode, order_reference, status, amount, currency, chain_id, address,
-			success_url, cancel_url, metadata, payment_window_minutes, grace_minutes, underpayment_ppm, payment_link_id, expires_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			o.ID, o.ProjectID, string(o.Mode), o.Reference, string(o.Status), o.Amount.String(), o.Currency, o.ChainID, addr,
-			o.SuccessURL, o.CancelURL, nullString(o.Metadata), o.PaymentWindowMinutes, o.GraceMinutes, o.UnderpaymentPPM,
-			nullIfEmpty(o.PaymentLinkID), ms(o.ExpiresAt), ms(o.CreatedAt))
-		if err != nil && s.d.IsUniqueViolation(err) {
-			return errReferenceRace
-		} else if err != nil {
-			return fmt.Errorf("insert order: %w", err)
-		}
-		o.Address = addr
-		return nil
-	})
+			if o.PaymentLinkID != "" { // a unit of the link's inventory, taken in the order's transaction
+				res, err := t.exec(ctx, `UPDATE payment_links SET reserved = reserved + 1 WHERE id = ? AND status = 'published'
+					AND (inventory_total IS NULL OR sold + reserved < inventory_total)`, o.PaymentLinkID)
+				if err := affected(res, err, "reserve inventory"); errors.Is(err, gateway.ErrNotFound) {
+					return gateway.ErrSoldOut
+				} else if err != nil {
+					return err
+				}
+			}
+			_, err = t.exec(ctx, insertOrder, orderArgs(o, addr)...)
+			if err != nil && s.d.IsUniqueViolation(err) {
+				return errReferenceRace
+			} else if err != nil {
+				return fmt.Errorf("insert order: %w", err)
+			}
+			o.Address = addr
+			return nil
+		})
+	}
 	if errors.Is(err, errReferenceRace) {
 		existing, ferr := s.FindOrderByReference(ctx, o.ProjectID, o.Mode, o.Reference)
 		if ferr != nil {
@@ -65,31 +73,25 @@ func (s *Store) CreateOrder(ctx context.Context, o *gateway.Order, req gateway.A
 	return nil, nil
 }
 
-// createOrderOneStatement inserts the derived address and the order in one statement: one round
-// trip to PostgreSQL, atomic on its own, instead of four (begin, two inserts, commit).
-func (s *Store) createOrderOneStatement(ctx context.Context, o *gateway.Order, req gateway.AddressRequest) (*gateway.Order, error) {
+// The inserts of a derived address and of an order, and their arguments.
+const (
+	insertDerived = `INSERT INTO addresses (protocol, address, project_id, mode, source, derivation_index, order_id, deposit_id, created_at, assigned_at)
+		VALUES (?, ?, ?, ?, 'derived', ?, ?, ?, ?, ?)`
+	insertOrder = `INSERT INTO orders (id, project_id, mode, order_reference, status, amount, currency, chain_id, address,
+		success_url, cancel_url, metadata, payment_window_minutes, grace_minutes, underpayment_ppm, payment_link_id, expires_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+func derivedArgs(o addressOwner, req gateway.AddressRequest) []any {
 	d := req.Derived
-	_, err := s.write.ExecContext(ctx, s.q(`WITH a AS (
-			INSERT INTO addresses (protocol, address, project_id, mode, source, derivation_index, order_id, created_at, assigned_at)
-			VALUES (?, ?, ?, ?, 'derived', ?, ?, ?, ?))
-		INSERT INTO orders (id, project_id, mode, order_reference, status, amount, currency, chain_id, address,
-			success_url, cancel_url, metadata, payment_window_minutes, grace_minutes, underpayment_ppm, expires_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		string(req.Protocol), d.Address, o.ProjectID, string(o.Mode), int64(d.Index), o.ID, ms(o.CreatedAt), ms(o.CreatedAt),
-		o.ID, o.ProjectID, string(o.Mode), o.Reference, string(o.Status), o.Amount.String(), o.Currency, o.ChainID, d.Address,
+	return []any{string(req.Protocol), d.Address, o.projectID, string(o.mode), int64(d.Index), nullIfEmpty(o.orderID), nullIfEmpty(o.depositID),
+		ms(o.at), ms(o.at)}
+}
+
+func orderArgs(o *gateway.Order, addr string) []any {
+	return []any{o.ID, o.ProjectID, string(o.Mode), o.Reference, string(o.Status), o.Amount.String(), o.Currency, o.ChainID, addr,
 		o.SuccessURL, o.CancelURL, nullString(o.Metadata), o.PaymentWindowMinutes, o.GraceMinutes, o.UnderpaymentPPM,
-		ms(o.ExpiresAt), ms(o.CreatedAt))
-	if err != nil && s.d.IsUniqueViolation(err) {
-		existing, ferr := s.FindOrderByReference(ctx, o.ProjectID, o.Mode, o.Reference)
-		if ferr != nil {
-			return nil, fmt.Errorf("read the order that won the reference: %w", ferr)
-		}
-		return existing, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("insert order: %w", err)
-	}
-	o.Address = d.Address
-	return nil, nil
+		nullIfEmpty(o.PaymentLinkID), ms(o.ExpiresAt), ms(o.CreatedAt)}
 }
 
 // addressOwner is who an address is allocated to: an order or a deposit binding.
@@ -103,10 +105,7 @@ type addressOwner struct {
 // allocateAddress records the derived address of req, or takes an unused address of the pool.
 func (s *Store) allocateAddress(ctx context.Context, t *tx, o addressOwner, req gateway.AddressRequest) (string, error) {
 	if d := req.Derived; d != nil {
-		_, err := t.exec(ctx, `INSERT INTO addresses (protocol, address, project_id, mode, source, derivation_index, order_id, deposit_id, created_at, assigned_at)
-			VALUES (?, ?, ?, ?, 'derived', ?, ?, ?, ?, ?)`, string(req.Protocol), d.Address, o.projectID, string(o.mode), int64(d.Index),
-			nullIfEmpty(o.orderID), nullIfEmpty(o.depositID), ms(o.at), ms(o.at))
-		if err != nil {
+		if _, err := t.exec(ctx, insertDerived, derivedArgs(o, req)...); err != nil {
 			return "", fmt.Errorf("record derived address %d: %w", d.Index, err)
 		}
 		return d.Address, nil
