@@ -143,13 +143,13 @@ type view struct {
 func (h *Handler) load(w http.ResponseWriter, r *http.Request, html bool) *gateway.Order {
 	o, err := h.svc.Store.FindOrderByID(r.Context(), r.PathValue("id"))
 	if err != nil {
-		status, text := http.StatusNotFound, msgNoPayment
+		status, title, text := http.StatusNotFound, "Payment not found", msgNoPayment
 		if !errors.Is(err, gateway.ErrNotFound) {
 			h.cfg.Log.Error("payment page", "err", err)
-			status, text = http.StatusInternalServerError, msgFailed
+			status, title, text = http.StatusInternalServerError, "Something went wrong", msgFailed
 		}
 		if html {
-			h.message(w, status, "Payment not found", text)
+			h.message(w, status, title, text)
 		} else {
 			http.Error(w, text, status)
 		}
