@@ -28,31 +28,33 @@ type OrderBody struct {
 
 // Order is an order as the API shows it.
 type Order struct {
-	OrderID              string          `json:"orderId" example:"ord_abcdefghijklmnopqrstuvwx"`
-	OrderReference       string          `json:"orderReference"`
-	Status               string          `json:"status" enum:"pending,confirming,completed,underpaid,expired"`
-	Amount               string          `json:"amount" doc:"Decimal string in token units"`
-	Currency             string          `json:"currency"`
-	ChainID              string          `json:"chainId"`
-	Address              string          `json:"address" doc:"The order's own payment address"`
-	TokenAddress         string          `json:"tokenAddress" doc:"The token contract the payment must use"`
-	Decimals             int             `json:"decimals" doc:"The token's decimals on this chain"`
-	PaymentURL           string          `json:"paymentUrl" doc:"Hosted payment page"`
-	SuccessURL           string          `json:"successUrl,omitempty"`
-	CancelURL            string          `json:"cancelUrl,omitempty"`
-	PaymentWindowMinutes int             `json:"paymentWindowMinutes"`
-	GraceMinutes         int             `json:"graceMinutes"`
-	ExpiresAt            time.Time       `json:"expiresAt"`
-	TxHash               string          `json:"txHash,omitempty" doc:"Transaction hash of the first payment"`
-	CompletedAt          *time.Time      `json:"completedAt,omitempty"`
-	CreatedAt            time.Time       `json:"createdAt"`
-	Metadata             json.RawMessage `json:"metadata,omitempty"`
-	PaidAmount           string          `json:"paidAmount" doc:"Sum of the payments seen, confirmed or not"`
-	Overpaid             bool            `json:"overpaid"`
-	PaidLate             bool            `json:"paidLate" doc:"A payment arrived after expiresAt + graceMinutes"`
-	MultiplePayments     bool            `json:"multiplePayments"`
-	Payments             []Payment       `json:"payments,omitempty" doc:"On GET /orders/{orderId}: each payment with its confirmations"`
-	Livemode             bool            `json:"livemode"`
+	OrderID               string                 `json:"orderId" example:"ord_abcdefghijklmnopqrstuvwx"`
+	OrderReference        string                 `json:"orderReference"`
+	Status                string                 `json:"status" enum:"pending,confirming,completed,underpaid,expired"`
+	Amount                string                 `json:"amount" doc:"Decimal string in token units"`
+	Currency              string                 `json:"currency"`
+	ChainID               string                 `json:"chainId"`
+	Address               string                 `json:"address" doc:"The order's own payment address"`
+	TokenAddress          string                 `json:"tokenAddress" doc:"The token contract the payment must use"`
+	Decimals              int                    `json:"decimals" doc:"The token's decimals on this chain"`
+	PaymentURL            string                 `json:"paymentUrl" doc:"Hosted payment page"`
+	SuccessURL            string                 `json:"successUrl,omitempty"`
+	CancelURL             string                 `json:"cancelUrl,omitempty"`
+	PaymentWindowMinutes  int                    `json:"paymentWindowMinutes"`
+	GraceMinutes          int                    `json:"graceMinutes"`
+	ExpiresAt             time.Time              `json:"expiresAt"`
+	TxHash                string                 `json:"txHash,omitempty" doc:"Transaction hash of the payment that completed the order (only on a completed order)"`
+	CompletedAt           *time.Time             `json:"completedAt,omitempty"`
+	CreatedAt             time.Time              `json:"createdAt"`
+	Metadata              json.RawMessage        `json:"metadata,omitempty"`
+	PaidAmount            string                 `json:"paidAmount" doc:"Sum of the payments seen, confirmed or not"`
+	Overpaid              bool                   `json:"overpaid"`
+	PaidLate              bool                   `json:"paidLate" doc:"A payment arrived after expiresAt + graceMinutes"`
+	MultiplePayments      bool                   `json:"multiplePayments"`
+	WrongCurrency         bool                   `json:"wrongCurrency" doc:"Another registry token than currency was sent to the address on this chain: recorded, never counted"`
+	Payments              []Payment              `json:"payments,omitempty" doc:"On GET /orders/{orderId}: each payment with its confirmations"`
+	WrongCurrencyPayments []WrongCurrencyPayment `json:"wrongCurrencyPayments,omitempty" doc:"On GET /orders/{orderId}: transfers of another token to the address, never counted"`
+	Livemode              bool                   `json:"livemode"`
 }
 
 // Payment is one on-chain payment of an order.
@@ -66,6 +68,14 @@ type Payment struct {
 	ExplorerURL   string `json:"explorerUrl,omitempty" doc:"The transaction on the chain's block explorer"`
 }
 
+// WrongCurrencyPayment is a transfer of another registry token than the order's currency to its
+// address: the funds are at an address the project holds the keys of, but they pay nothing.
+type WrongCurrencyPayment struct {
+	Payment
+	Currency     string `json:"currency" doc:"The token that was sent"`
+	TokenAddress string `json:"tokenAddress"`
+}
+
 func (s *Server) order(o *gateway.Order) Order {
 	c, _ := chain.Lookup(o.ChainID)
 	tok, _ := c.Token(o.Currency)
@@ -76,6 +86,7 @@ func (s *Server) order(o *gateway.Order) Order {
 		PaymentWindowMinutes: o.PaymentWindowMinutes, GraceMinutes: o.GraceMinutes, ExpiresAt: o.ExpiresAt,
 		TxHash: o.TxHash, CompletedAt: o.CompletedAt, CreatedAt: o.CreatedAt, Metadata: o.Metadata, Livemode: o.Mode.Live(),
 		PaidAmount: money.Format(o.PaidAmount, tok.Decimals), Overpaid: o.Overpaid, PaidLate: o.PaidLate, MultiplePayments: o.MultiplePayments,
+		WrongCurrency: o.WrongCurrency,
 	}
 }
 
@@ -164,7 +175,7 @@ func (s *Server) getOrder(ctx context.Context, in *getOrderInput) (*orderOutput,
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
-	payments, err := s.svc.OrderPayments(ctx, o)
+	payments, wrong, err := s.svc.OrderPayments(ctx, o)
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
@@ -175,6 +186,11 @@ func (s *Server) getOrder(ctx context.Context, in *getOrderInput) (*orderOutput,
 		view.Payments = append(view.Payments, Payment{TxHash: p.TxHash, LogIndex: p.LogIndex, From: p.From,
 			Amount: money.Format(p.Amount, tok.Decimals), BlockNumber: p.BlockNumber, Confirmations: p.Confirmations,
 			ExplorerURL: c.TxURL(p.TxHash)})
+	}
+	for _, p := range wrong {
+		view.WrongCurrencyPayments = append(view.WrongCurrencyPayments, WrongCurrencyPayment{Currency: p.Currency, TokenAddress: p.TokenAddress,
+			Payment: Payment{TxHash: p.TxHash, LogIndex: p.LogIndex, From: p.From, Amount: money.Format(p.Amount, p.Decimals),
+				BlockNumber: p.BlockNumber, Confirmations: p.Confirmations, ExplorerURL: c.TxURL(p.TxHash)}})
 	}
 	return &orderOutput{Status: http.StatusOK, Body: ok(view, "")}, nil
 }

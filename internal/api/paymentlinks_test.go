@@ -92,6 +92,21 @@ func TestPaymentLinksAPI(t *testing.T) {
 		if d["sold"] != 1.0 || d["reserved"] != 3.0 {
 			t.Fatalf("inventory: sold %v, reserved %v", d["sold"], d["reserved"])
 		}
+		// One is underpaid and its window passes: it expires, keeping what was paid, and its unit
+		// comes back (an underpaid order never expiring would pin it for good).
+		if r := e.as(e.test, "POST", "/api/v1/orders/"+orders[2].ID+"/simulate", `{"outcome":"underpaid"}`); r.status != 200 {
+			t.Fatalf("simulate underpaid: %s", r.raw)
+		}
+		if n, err := e.store.ExpireOrders(ctx, orders[2].Deadline().Add(time.Second)); err != nil || n != 3 {
+			t.Fatalf("ExpireOrders = %d, %v; want the underpaid order and the two pending ones", n, err)
+		}
+		if o := e.as(e.test, "GET", "/api/v1/orders/"+orders[2].ID, "").data(); o["status"] != "expired" || o["paidAmount"] != "12.5" {
+			t.Fatalf("underpaid order after its window: %v", o)
+		}
+		d = e.as(e.test, "GET", "/api/v1/payment-links/"+id, "").data()
+		if d["sold"] != 1.0 || d["reserved"] != 0.0 {
+			t.Fatalf("inventory after expiry: sold %v, reserved %v", d["sold"], d["reserved"])
+		}
 		// Archived: no more checkouts, and it cannot be published again.
 		if r := e.as(e.test, "POST", "/api/v1/payment-links/"+id+"/archive", ""); r.data()["status"] != "archived" {
 			t.Fatalf("archive: %s", r.raw)

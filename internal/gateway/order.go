@@ -48,7 +48,7 @@ type Order struct {
 	ExpiresAt            time.Time
 	CreatedAt            time.Time
 	CompletedAt          *time.Time
-	TxHash               string // the first payment's
+	TxHash               string // the payment that completed the order; empty until it completes
 	PaidAmount           *big.Int
 	// ConfirmedAmount, PaymentCount and the first payment's position are the running totals Settle
 	// works from; ConfirmedAmount is nil for an order paid before they were kept.
@@ -58,6 +58,9 @@ type Order struct {
 	Overpaid                  bool
 	PaidLate                  bool
 	MultiplePayments          bool
+	// WrongCurrency says a registry token other than the order's currency was sent to its address on
+	// its chain: recorded, reported, never counted.
+	WrongCurrency bool
 }
 
 // Order defaults and limits.

@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/stablegate/stablegate/internal/chain"
@@ -30,13 +32,49 @@ type Transfer struct {
 	// DepositID is the deposit binding whose address received the transfer (OrderID is then empty).
 	DepositID string
 	// Ignored says the transfer is recorded but never counts: a payment on another chain than its
-	// order's, or to a deposit address on a chain of the other mode (testnet tokens to a live
-	// address). A token outside the registry, with no Currency, never counts either.
+	// order's or in another token than the order's currency (WrongCurrency), or to a deposit
+	// address on a chain of the other mode (testnet tokens to a live address). A token outside the
+	// registry, with no Currency, never counts either.
 	Ignored bool
+	// WrongCurrency says the transfer is a registry token on the order's chain, but not the order's
+	// currency: recorded against the order and reported (order.wrong_currency), never counted.
+	WrongCurrency bool
 }
 
 // Credited reports whether the transfer counts: a registry token, on its order's chain.
 func (t *Transfer) Credited() bool { return t.Currency != "" && !t.Ignored }
+
+// Recipient is whom a watched address belongs to, as far as deciding what a transfer to it
+// counts for: a deposit binding of a mode, or an order of a currency on a chain.
+type Recipient struct {
+	Deposit  bool
+	Mode     Mode
+	ChainID  string // an order's chain
+	Currency string // an order's currency
+}
+
+// Classify decides what a transfer to a watched address is (DESIGN §2), given the chain it was
+// seen on; t.Currency is the registry's symbol of its token, or empty for a token outside the
+// registry. It reports false for what is no payment at all and is not recorded: a transfer of
+// zero (anyone can send one, for the gas alone). Otherwise it sets t.Ignored and t.WrongCurrency:
+// an order is paid only by its own token on its own chain; a deposit address takes every registry
+// token on every chain of its mode, and nothing on a chain of the other mode.
+func Classify(t *Transfer, r Recipient, on chain.Chain) bool {
+	if t.Amount == nil || t.Amount.Sign() <= 0 {
+		return false
+	}
+	t.Ignored, t.WrongCurrency = false, false
+	switch {
+	case t.Currency == "":
+	case r.Deposit:
+		t.Ignored = on.Testnet == r.Mode.Live()
+	case r.ChainID != on.Slug:
+		t.Ignored = true
+	case t.Currency != r.Currency:
+		t.Ignored, t.WrongCurrency = true, true
+	}
+	return true
+}
 
 // Watch is an address the scanner matches transfers against, and whom it belongs to.
 type Watch struct {
@@ -46,6 +84,7 @@ type Watch struct {
 	Mode      Mode
 	OrderID   string
 	ChainID   string    // the order's chain: a payment on another chain is not the order's
+	Currency  string    // the order's currency: another token is not the order's either
 	DepositID string    // for a deposit address: its binding (OrderID and ChainID are empty)
 	CreatedAt time.Time // when the address was assigned to the order
 	Deadline  time.Time // the order's expiresAt + grace
@@ -109,6 +148,9 @@ const (
 	EventOrderExpired   = "order.expired"
 	EventOrderPaidLate  = "order.paid_late"
 	EventOrderReorged   = "order.reorged"
+	// EventOrderWrongCurrency reports a registry token other than the order's currency sent to the
+	// order's address on its chain: never counted, one event per such transfer.
+	EventOrderWrongCurrency = "order.wrong_currency"
 )
 
 // Event is an outbox row: written in the transaction of the change it reports.
@@ -130,6 +172,11 @@ type PaymentTotals struct {
 	FirstTx                   string
 	FirstBlock, FirstLogIndex uint64
 	Late                      bool // a payment arrived after the deadline
+	// CompletedBy is the payment whose confirmation made the confirmed total reach what is due,
+	// when that happened while these totals were added up (empty otherwise).
+	CompletedBy string
+	// WrongCurrency says a registry token other than the order's currency arrived on its chain.
+	WrongCurrency bool
 }
 
 // Due is what confirmed payments must reach to complete the order: its amount less the
@@ -155,23 +202,29 @@ func (o *Order) Totals() (PaymentTotals, bool) {
 		return PaymentTotals{}, false
 	}
 	return PaymentTotals{Seen: new(big.Int).Set(o.PaidAmount), Confirmed: new(big.Int).Set(o.ConfirmedAmount), Count: o.PaymentCount,
-		FirstTx: o.TxHash, FirstBlock: o.FirstBlock, FirstLogIndex: o.FirstLogIndex, Late: o.PaidLate}, true
+		FirstBlock: o.FirstBlock, FirstLogIndex: o.FirstLogIndex, Late: o.PaidLate, WrongCurrency: o.WrongCurrency}, true
 }
 
 // TotalsOf sums an order's transfers.
 func TotalsOf(o *Order, transfers []*Transfer) PaymentTotals {
 	pt := PaymentTotals{Seen: new(big.Int), Confirmed: new(big.Int)}
+	var confirmed []*Transfer
 	for _, t := range transfers {
 		pt.Add(o, t)
 		if t.Credited() && t.Confirmed {
-			pt.Confirm(t.Amount)
+			confirmed = append(confirmed, t)
 		}
 	}
+	pt.Confirm(o, confirmed...)
 	return pt
 }
 
-// Add counts a credited transfer as seen (its confirmation is counted by Confirm).
+// Add counts a credited transfer as seen (its confirmation is counted by Confirm); a transfer in
+// the wrong currency only marks the totals.
 func (pt *PaymentTotals) Add(o *Order, t *Transfer) {
+	if t.WrongCurrency {
+		pt.WrongCurrency = true
+	}
 	if !t.Credited() {
 		return
 	}
@@ -185,38 +238,66 @@ func (pt *PaymentTotals) Add(o *Order, t *Transfer) {
 	}
 }
 
-// Confirm counts a credited payment's confirmation.
-func (pt *PaymentTotals) Confirm(amount *big.Int) { pt.Confirmed.Add(pt.Confirmed, amount) }
+// Confirm counts the confirmations of credited payments, in chain order (confirmations follow the
+// chain, so the payment that makes the confirmed total reach what is due is the one that completed
+// the order).
+func (pt *PaymentTotals) Confirm(o *Order, ts ...*Transfer) {
+	ts = slices.Clone(ts)
+	slices.SortStableFunc(ts, func(a, b *Transfer) int {
+		return cmp.Or(cmp.Compare(a.BlockNumber, b.BlockNumber), cmp.Compare(a.LogIndex, b.LogIndex))
+	})
+	due := o.Due()
+	for _, t := range ts {
+		if !t.Credited() {
+			continue
+		}
+		before := pt.Confirmed.Cmp(due) >= 0
+		pt.Confirmed.Add(pt.Confirmed, t.Amount)
+		if !before && pt.Confirmed.Cmp(due) >= 0 {
+			pt.CompletedBy = t.TxHash
+		}
+	}
+}
 
 // Settle sets an order from the totals of its credited transfers (DESIGN §2): completed once
-// confirmed payments reach the amount, underpaid when everything paid is confirmed but short,
-// confirming while a payment waits for confirmations, pending (or expired) with none. It returns the
-// events the change calls for; reorged says the transfers changed because blocks were undone.
+// confirmed payments reach what is due, underpaid when everything paid is confirmed but short,
+// confirming while a payment waits for confirmations, pending with none — and expired when the
+// deadline has passed with nothing paid, or with everything paid confirmed and short (what was
+// paid is kept: paidAmount). It returns the events the change calls for; reorged says the
+// transfers changed because blocks were undone.
 func Settle(o *Order, pt PaymentTotals, now time.Time, reorged bool) []string {
 	seen, confirmed, count, late := pt.Seen, pt.Confirmed, pt.Count, pt.Late
-	deadline := o.Deadline()
 	before := o.Status
 	wasLate := o.PaidLate
 	o.PaidAmount, o.ConfirmedAmount, o.PaymentCount = seen, confirmed, count
 	o.MultiplePayments = count > 1
 	o.Overpaid = confirmed.Cmp(o.Amount) > 0
 	o.PaidLate = late
-	o.TxHash, o.FirstBlock, o.FirstLogIndex = "", 0, 0
+	o.WrongCurrency = pt.WrongCurrency
+	o.FirstBlock, o.FirstLogIndex = 0, 0
 	if count > 0 {
-		o.TxHash, o.FirstBlock, o.FirstLogIndex = pt.FirstTx, pt.FirstBlock, pt.FirstLogIndex
+		o.FirstBlock, o.FirstLogIndex = pt.FirstBlock, pt.FirstLogIndex
 	}
 	switch {
-	case count == 0 && before == OrderExpired:
-	case count == 0 && now.After(deadline):
+	case count > 0 && confirmed.Cmp(o.Due()) >= 0:
+		o.Status = OrderCompleted
+	case count > 0 && confirmed.Cmp(seen) != 0:
+		o.Status = OrderConfirming
+	case count == 0 && before == OrderExpired, o.Expired(now):
 		o.Status = OrderExpired
 	case count == 0:
 		o.Status = OrderPending
-	case confirmed.Cmp(o.Due()) >= 0:
-		o.Status = OrderCompleted
-	case confirmed.Cmp(seen) == 0:
-		o.Status = OrderUnderpaid
 	default:
-		o.Status = OrderConfirming
+		o.Status = OrderUnderpaid
+	}
+	// txHash is the payment that completed the order, and only a completed order has one.
+	switch {
+	case o.Status != OrderCompleted:
+		o.TxHash = ""
+	case pt.CompletedBy != "" && (before != OrderCompleted || reorged || o.TxHash == ""):
+		o.TxHash = pt.CompletedBy
+	case o.TxHash == "":
+		o.TxHash = pt.FirstTx
 	}
 	if o.Status == OrderCompleted && o.CompletedAt == nil {
 		t := now
@@ -244,20 +325,44 @@ func Settle(o *Order, pt PaymentTotals, now time.Time, reorged bool) []string {
 	return events
 }
 
+// Expired reports whether the order's deadline (expiresAt + grace) has passed at now: from then on
+// an order with nothing paid, or with every payment confirmed and short, is expired.
+func (o *Order) Expired(now time.Time) bool { return now.After(o.Deadline()) }
+
+// Holds reports whether an order of a payment link in the status holds a unit of its inventory:
+// from checkout until it completes (sold) or expires (released).
+func (s OrderStatus) Holds() bool { return s != OrderCompleted && s != OrderExpired }
+
 // OrderEventData is the data of an order event, as PayIn's webhooks carry it.
 func OrderEventData(o *Order) json.RawMessage {
 	c, _ := chain.Lookup(o.ChainID)
 	tok, _ := c.Token(o.Currency)
+	return MarshalJSON(orderEventData(o, tok))
+}
+
+func orderEventData(o *Order, tok chain.Token) map[string]any {
 	d := map[string]any{"orderId": o.ID, "orderReference": o.Reference, "status": o.Status,
 		"amount": money.Format(o.Amount, tok.Decimals), "paidAmount": money.Format(o.PaidAmount, tok.Decimals),
 		"currency": o.Currency, "chainId": o.ChainID, "address": o.Address,
-		"overpaid": o.Overpaid, "paidLate": o.PaidLate, "multiplePayments": o.MultiplePayments}
+		"overpaid": o.Overpaid, "paidLate": o.PaidLate, "multiplePayments": o.MultiplePayments, "wrongCurrency": o.WrongCurrency}
 	if o.TxHash != "" {
 		d["txHash"] = o.TxHash
 	}
 	if o.CompletedAt != nil {
 		d["completedAt"] = o.CompletedAt.UTC().Format(time.RFC3339Nano)
 	}
+	return d
+}
+
+// WrongCurrencyEventData is the data of an order.wrong_currency event: the order, and the transfer
+// that was not counted, in its own token's units.
+func WrongCurrencyEventData(o *Order, t *Transfer) json.RawMessage {
+	c, _ := chain.Lookup(o.ChainID)
+	tok, _ := c.Token(o.Currency)
+	got, _ := c.Token(t.Currency)
+	d := orderEventData(o, tok)
+	d["transfer"] = map[string]any{"txHash": t.TxHash, "logIndex": t.LogIndex, "blockNumber": t.BlockNumber, "from": t.From,
+		"currency": t.Currency, "tokenAddress": t.Token, "amount": money.Format(t.Amount, got.Decimals)}
 	return MarshalJSON(d)
 }
 
@@ -271,32 +376,46 @@ type Payment struct {
 	From          string
 }
 
+// WrongPayment is a transfer of another registry token than the order's currency to the order's
+// address on its chain: shown on the order, never counted.
+type WrongPayment struct {
+	Payment
+	Currency     string
+	TokenAddress string
+	Decimals     int
+}
+
 // OrderPayments returns the order's payments with their confirmations counted from the chain's
-// scanned head.
-func (s *Service) OrderPayments(ctx context.Context, o *Order) ([]Payment, error) {
-	if o.Status == OrderPending || o.Status == OrderExpired {
-		return nil, nil // Settle leaves these statuses only to orders without payments
+// scanned head, and the transfers it received in another currency.
+func (s *Service) OrderPayments(ctx context.Context, o *Order) ([]Payment, []WrongPayment, error) {
+	if (o.Status == OrderPending || o.Status == OrderExpired) && o.PaidAmount.Sign() == 0 && !o.WrongCurrency {
+		return nil, nil, nil // nothing was sent to the address that the order shows
 	}
 	transfers, err := s.Store.OrderTransfers(ctx, o.ID)
 	if err != nil || len(transfers) == 0 {
-		return nil, err
+		return nil, nil, err
 	}
 	head, _, err := s.Store.Cursor(ctx, o.ChainID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := make([]Payment, 0, len(transfers))
+	c, _ := chain.Lookup(o.ChainID)
+	var out []Payment
+	var wrong []WrongPayment
 	for _, t := range transfers {
-		if !t.Credited() {
-			continue
-		}
 		p := Payment{TxHash: t.TxHash, LogIndex: t.LogIndex, Amount: t.Amount, BlockNumber: t.BlockNumber, From: t.From}
 		if head.Number >= t.BlockNumber {
 			p.Confirmations = head.Number - t.BlockNumber + 1
 		}
-		out = append(out, p)
+		switch {
+		case t.Credited():
+			out = append(out, p)
+		case t.WrongCurrency:
+			tok, _ := c.Token(t.Currency)
+			wrong = append(wrong, WrongPayment{Payment: p, Currency: t.Currency, TokenAddress: t.Token, Decimals: tok.Decimals})
+		}
 	}
-	return out, nil
+	return out, wrong, nil
 }
 
 // RunExpiry expires overdue pending orders every interval until ctx ends.

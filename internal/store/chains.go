@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -57,11 +56,11 @@ func (s *Store) RecentBlocks(ctx context.Context, chainID string) ([]gateway.Blo
 // WatchedAddresses returns the addresses of the protocol assigned since the time: to orders whose
 // deadline (expiresAt + grace) is not before activeAfter, and to deposit bindings (for good).
 func (s *Store) WatchedAddresses(ctx context.Context, p chain.Protocol, since, activeAfter time.Time) ([]gateway.Watch, error) {
-	rows, err := s.query(ctx, `SELECT a.address, a.project_id, a.mode, a.order_id, '', a.assigned_at, o.chain_id, o.expires_at + o.grace_minutes * 60000
+	rows, err := s.query(ctx, `SELECT a.address, a.project_id, a.mode, a.order_id, '', a.assigned_at, o.chain_id, o.currency, o.expires_at + o.grace_minutes * 60000
 		FROM addresses a JOIN orders o ON o.id = a.order_id
 		WHERE a.protocol = ? AND a.assigned_at >= ? AND a.order_id IS NOT NULL AND o.expires_at + o.grace_minutes * 60000 >= ?
 		UNION ALL
-		SELECT a.address, a.project_id, a.mode, '', a.deposit_id, a.assigned_at, '', 0
+		SELECT a.address, a.project_id, a.mode, '', a.deposit_id, a.assigned_at, '', '', 0
 		FROM addresses a WHERE a.protocol = ? AND a.assigned_at >= ? AND a.deposit_id IS NOT NULL`,
 		string(p), ms(since), ms(activeAfter), string(p), ms(since))
 	if err != nil {
@@ -73,7 +72,7 @@ func (s *Store) WatchedAddresses(ctx context.Context, p chain.Protocol, since, a
 		w := gateway.Watch{Protocol: p}
 		var mode string
 		var assigned, deadline int64
-		if err := rows.Scan(&w.Address, &w.ProjectID, &mode, &w.OrderID, &w.DepositID, &assigned, &w.ChainID, &deadline); err != nil {
+		if err := rows.Scan(&w.Address, &w.ProjectID, &mode, &w.OrderID, &w.DepositID, &assigned, &w.ChainID, &w.Currency, &deadline); err != nil {
 			return nil, err
 		}
 		w.Mode, w.CreatedAt, w.Deadline = gateway.Mode(mode), fromMS(assigned), fromMS(deadline)
@@ -96,7 +95,9 @@ func b2i(b bool) int {
 // confirmations.
 type delta struct {
 	added     []*gateway.Transfer
-	confirmed []*big.Int
+	confirmed []*gateway.Transfer
+	// wrong are new transfers of another registry token than the order's, on its chain.
+	wrong []*gateway.Transfer
 	// confirmedDeposits are the deposits the step confirmed (under depositsKey).
 	confirmedDeposits []*gateway.Transfer
 }
@@ -173,7 +174,7 @@ func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
 				if tr.DepositID != "" {
 					d.confirmedDeposits = append(d.confirmedDeposits, tr)
 				} else {
-					d.confirmed = append(d.confirmed, tr.Amount)
+					d.confirmed = append(d.confirmed, tr)
 				}
 			}
 			rows.Close()
@@ -204,8 +205,11 @@ func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
 	})
 }
 
-// insertChunk bounds the rows of one multi-row insert (16 parameters each).
+// insertChunk bounds the rows of one multi-row insert (18 parameters each).
 const insertChunk = 400
+
+// reasonWrongCurrency is transfers.reason for a transfer in another token than its order's.
+const reasonWrongCurrency = "wrong_currency"
 
 // depositsKey is where insertTransfers and the confirmation step put transfers to deposit
 // addresses in the map of touched orders (no order id is empty).
@@ -220,20 +224,23 @@ func (s *Store) insertTransfers(ctx context.Context, t *tx, transfers []*gateway
 		transfers = transfers[len(chunk):]
 		var q strings.Builder
 		q.WriteString(`INSERT INTO transfers (chain_id, tx_hash, log_index, block_number, block_hash, token, currency,
-			from_address, to_address, amount, order_id, deposit_id, project_id, mode, status, confirmed, seen_at) VALUES `)
-		args := make([]any, 0, len(chunk)*17)
+			from_address, to_address, amount, order_id, deposit_id, project_id, mode, status, confirmed, seen_at, reason) VALUES `)
+		args := make([]any, 0, len(chunk)*18)
 		for i, tr := range chunk {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			status := "ignored"
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			status, reason := "ignored", ""
 			if tr.Credited() {
 				status = "credited"
 			}
+			if tr.WrongCurrency {
+				reason = reasonWrongCurrency
+			}
 			args = append(args, tr.ChainID, tr.TxHash, int64(tr.LogIndex), int64(tr.BlockNumber), tr.BlockHash, tr.Token, tr.Currency,
 				tr.From, tr.To, tr.Amount.String(), nullIfEmpty(tr.OrderID), nullIfEmpty(tr.DepositID), tr.ProjectID, string(tr.Mode), status,
-				b2i(tr.Confirmed), ms(tr.SeenAt))
+				b2i(tr.Confirmed), ms(tr.SeenAt), reason)
 		}
 		q.WriteString(` ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING RETURNING tx_hash, log_index`)
 		// A full chunk's text is always the same, so it is kept prepared; a shorter last one is not.
@@ -259,6 +266,15 @@ func (s *Store) insertTransfers(ctx context.Context, t *tx, transfers []*gateway
 				return nil, err
 			}
 			tr := byKey[tx+"/"+strconv.FormatInt(logIndex, 10)]
+			if tr != nil && tr.WrongCurrency && tr.OrderID != "" {
+				d := touched[tr.OrderID]
+				if d == nil {
+					d = &delta{}
+					touched[tr.OrderID] = d
+				}
+				d.wrong = append(d.wrong, tr)
+				continue
+			}
 			if tr == nil || !tr.Credited() || tr.OrderID == "" && tr.DepositID == "" {
 				continue
 			}
@@ -273,7 +289,7 @@ func (s *Store) insertTransfers(ctx context.Context, t *tx, transfers []*gateway
 				if tr.DepositID != "" {
 					d.confirmedDeposits = append(d.confirmedDeposits, tr)
 				} else {
-					d.confirmed = append(d.confirmed, tr.Amount)
+					d.confirmed = append(d.confirmed, tr)
 				}
 			}
 		}
@@ -422,41 +438,53 @@ func (s *Store) settleChunk(ctx context.Context, t *tx, ids []string, touched ma
 	for _, o := range orders {
 		before := *o
 		pt, ok := o.Totals()
-		if d := touched[o.ID]; ok && d != nil {
+		d := touched[o.ID]
+		if ok && d != nil {
 			for _, tr := range d.added {
 				pt.Add(o, tr)
 			}
-			for _, v := range d.confirmed {
-				pt.Confirm(v)
+			for _, tr := range d.wrong {
+				pt.Add(o, tr)
 			}
+			pt.Confirm(o, d.confirmed...)
 		} else {
 			pt = gateway.TotalsOf(o, byOrder[o.ID])
 		}
 		events := gateway.Settle(o, pt, now, reorged)
-		if unchanged(&before, o) && len(events) == 0 {
-			continue
+		var wrong []*gateway.Transfer
+		if d != nil {
+			wrong = d.wrong
 		}
-		if _, err := t.exec(ctx, `UPDATE orders SET status = ?, paid_amount = ?, confirmed_amount = ?, payment_count = ?, first_block = ?,
-			first_log_index = ?, overpaid = ?, paid_late = ?, multiple_payments = ?, tx_hash = ?, completed_at = ? WHERE id = ?`,
-			string(o.Status), o.PaidAmount.String(), o.ConfirmedAmount.String(), o.PaymentCount, int64(o.FirstBlock), int64(o.FirstLogIndex),
-			b2i(o.Overpaid), b2i(o.PaidLate), b2i(o.MultiplePayments), o.TxHash, nullTime(o.CompletedAt), o.ID); err != nil {
-			return fmt.Errorf("settle %s: %w", o.ID, err)
-		}
-		if o.PaymentLinkID != "" && o.Status == gateway.OrderCompleted && before.Status != gateway.OrderCompleted {
-			// Sold: the order held a unit of inventory unless it had expired first.
-			release := 1
-			if before.Status == gateway.OrderExpired {
-				release = 0
-			}
-			if _, err := t.exec(ctx, `UPDATE payment_links SET sold = sold + 1, reserved = reserved - ? WHERE id = ?`, release, o.PaymentLinkID); err != nil {
-				return fmt.Errorf("payment link inventory: %w", err)
-			}
-		}
-		if err := writeEvents(ctx, t, o, events, now); err != nil {
+		if err := saveSettled(ctx, t, &before, o, events, wrong, now); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// saveSettled stores an order that settling changed, keeps its payment link's inventory with it,
+// and writes its events: one order.wrong_currency for each new transfer in another currency, then
+// those of the change.
+func saveSettled(ctx context.Context, t *tx, before, o *gateway.Order, events []string, wrong []*gateway.Transfer, now time.Time) error {
+	if unchanged(before, o) && len(events) == 0 && len(wrong) == 0 {
+		return nil
+	}
+	if _, err := t.exec(ctx, `UPDATE orders SET status = ?, paid_amount = ?, confirmed_amount = ?, payment_count = ?, first_block = ?,
+		first_log_index = ?, overpaid = ?, paid_late = ?, multiple_payments = ?, tx_hash = ?, completed_at = ?, wrong_currency = ? WHERE id = ?`,
+		string(o.Status), o.PaidAmount.String(), o.ConfirmedAmount.String(), o.PaymentCount, int64(o.FirstBlock), int64(o.FirstLogIndex),
+		b2i(o.Overpaid), b2i(o.PaidLate), b2i(o.MultiplePayments), o.TxHash, nullTime(o.CompletedAt), b2i(o.WrongCurrency), o.ID); err != nil {
+		return fmt.Errorf("settle %s: %w", o.ID, err)
+	}
+	if err := moveInventory(ctx, t, o, before.Status); err != nil {
+		return err
+	}
+	for _, tr := range wrong {
+		if err := writeEvent(ctx, t, &gateway.Event{ID: gateway.NewID("evt"), ProjectID: o.ProjectID, Mode: o.Mode,
+			Type: gateway.EventOrderWrongCurrency, Data: gateway.WrongCurrencyEventData(o, tr), CreatedAt: now}); err != nil {
+			return err
+		}
+	}
+	return writeEvents(ctx, t, o, events, now)
 }
 
 // unchanged reports whether settling left every stored field of the order as it was.
@@ -466,6 +494,7 @@ func unchanged(a, b *gateway.Order) bool {
 		(a.ConfirmedAmount == nil || a.ConfirmedAmount.Cmp(b.ConfirmedAmount) == 0) && a.PaymentCount == b.PaymentCount &&
 		a.FirstBlock == b.FirstBlock && a.FirstLogIndex == b.FirstLogIndex
 	return a.Status == b.Status && a.PaidAmount.Cmp(b.PaidAmount) == 0 && a.Overpaid == b.Overpaid && a.PaidLate == b.PaidLate &&
+		a.WrongCurrency == b.WrongCurrency &&
 		a.MultiplePayments == b.MultiplePayments && a.TxHash == b.TxHash && sameTime && sameTotals
 }
 
@@ -564,7 +593,7 @@ func writeEvents(ctx context.Context, t *tx, o *gateway.Order, types []string, n
 }
 
 const transferColumns = `chain_id, tx_hash, log_index, block_number, block_hash, token, currency, from_address, to_address,
-	amount, order_id, deposit_id, project_id, mode, confirmed, seen_at, status`
+	amount, order_id, deposit_id, project_id, mode, confirmed, seen_at, status, reason`
 
 // prefixed qualifies each of a comma-separated column list with a table alias.
 func prefixed(alias, columns string) string {
@@ -578,11 +607,11 @@ func prefixed(alias, columns string) string {
 // scanTransfer reads transferColumns (and extra columns after them) into tr.
 func scanTransfer(sc interface{ Scan(...any) error }, tr *gateway.Transfer, extra ...any) error {
 	var logIndex, block, seen int64
-	var amount, mode, status string
+	var amount, mode, status, reason string
 	var order, deposit sql.NullString
 	var confirmed int
 	dest := append([]any{&tr.ChainID, &tr.TxHash, &logIndex, &block, &tr.BlockHash, &tr.Token, &tr.Currency, &tr.From, &tr.To,
-		&amount, &order, &deposit, &tr.ProjectID, &mode, &confirmed, &seen, &status}, extra...)
+		&amount, &order, &deposit, &tr.ProjectID, &mode, &confirmed, &seen, &status, &reason}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return err
 	}
@@ -590,7 +619,7 @@ func scanTransfer(sc interface{ Scan(...any) error }, tr *gateway.Transfer, extr
 	if err != nil {
 		return err
 	}
-	tr.Amount, tr.Ignored = v, status == "ignored" && tr.Currency != ""
+	tr.Amount, tr.Ignored, tr.WrongCurrency = v, status == "ignored" && tr.Currency != "", reason == reasonWrongCurrency
 	tr.LogIndex, tr.BlockNumber, tr.OrderID, tr.DepositID, tr.Mode = uint64(logIndex), uint64(block), order.String, deposit.String, gateway.Mode(mode)
 	tr.Confirmed, tr.SeenAt = confirmed != 0, fromMS(seen)
 	return nil
@@ -621,13 +650,15 @@ func (s *Store) OrderTransfers(ctx context.Context, orderID string) ([]*gateway.
 	return out, nil
 }
 
-// ExpireOrders expires pending orders whose window and grace are over, with their events.
+// ExpireOrders settles the orders that may expire — pending, or underpaid with every payment
+// confirmed — whose window and grace are over, with their events (the state machine decides:
+// gateway.Settle).
 func (s *Store) ExpireOrders(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	err := s.inTx(ctx, func(t *tx) error {
 		n = 0
 		rows, err := t.QueryContext(ctx, s.q(`SELECT `+orderColumns+` FROM orders
-			WHERE status = 'pending' AND expires_at <= ? AND expires_at + grace_minutes * 60000 < ? LIMIT 1000`), ms(now), ms(now))
+			WHERE status IN ('pending', 'underpaid') AND expires_at <= ? AND expires_at + grace_minutes * 60000 < ? LIMIT 1000`), ms(now), ms(now))
 		if err != nil {
 			return fmt.Errorf("find expired orders: %w", err)
 		}
@@ -644,18 +675,33 @@ func (s *Store) ExpireOrders(ctx context.Context, now time.Time) (int, error) {
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		var resum []*gateway.Order
 		for _, o := range due {
-			o.Status = gateway.OrderExpired
-			if _, err := t.exec(ctx, `UPDATE orders SET status = 'expired' WHERE id = ? AND status = 'pending'`, o.ID); err != nil {
-				return fmt.Errorf("expire order: %w", err)
+			if _, ok := o.Totals(); !ok {
+				resum = append(resum, o)
 			}
-			if err := releaseInventory(ctx, t, o); err != nil {
+		}
+		byOrder := map[string][]*gateway.Transfer{}
+		for _, o := range resum { // paid before totals were kept: rare, one query each
+			trs, err := s.scanTransfers(t.QueryContext(ctx, s.q(`SELECT `+transferColumns+` FROM transfers WHERE order_id = ?`), o.ID))
+			if err != nil {
+				return fmt.Errorf("expire: read transfers: %w", err)
+			}
+			byOrder[o.ID] = trs
+		}
+		for _, o := range due {
+			before := *o
+			pt, ok := o.Totals()
+			if !ok {
+				pt = gateway.TotalsOf(o, byOrder[o.ID])
+			}
+			events := gateway.Settle(o, pt, now, false)
+			if err := saveSettled(ctx, t, &before, o, events, nil, now); err != nil {
 				return err
 			}
-			if err := writeEvents(ctx, t, o, []string{gateway.EventOrderExpired}, now); err != nil {
-				return err
+			if o.Status == gateway.OrderExpired {
+				n++
 			}
-			n++
 		}
 		return nil
 	})
@@ -696,7 +742,7 @@ func (s *Store) SimulatePayment(ctx context.Context, tr *gateway.Transfer, now t
 			return err
 		}
 		if d := touched[tr.OrderID]; d != nil {
-			d.confirmed = append(d.confirmed, tr.Amount)
+			d.confirmed = append(d.confirmed, tr)
 		}
 		return s.settle(ctx, t, touched, now, false)
 	})
@@ -724,6 +770,37 @@ func (s *Store) ExpireOrder(ctx context.Context, projectID string, mode gateway.
 		o.Status = gateway.OrderExpired
 		return writeEvents(ctx, t, o, []string{gateway.EventOrderExpired}, now)
 	})
+}
+
+// moveInventory keeps a payment link's inventory with an order that settling moved: a unit it held
+// is sold when it completes and released when it expires; a late payment that completes an expired
+// order sells one it no longer held.
+func moveInventory(ctx context.Context, t *tx, o *gateway.Order, before gateway.OrderStatus) error {
+	if o.PaymentLinkID == "" || o.Status == before {
+		return nil
+	}
+	switch {
+	case o.Status == gateway.OrderCompleted:
+		release := 0
+		if before.Holds() {
+			release = 1
+		}
+		if _, err := t.exec(ctx, `UPDATE payment_links SET sold = sold + 1, reserved = reserved - ? WHERE id = ?`, release, o.PaymentLinkID); err != nil {
+			return fmt.Errorf("payment link inventory: %w", err)
+		}
+	case o.Status == gateway.OrderExpired && before.Holds():
+		return releaseInventory(ctx, t, o)
+	case o.Status.Holds() && !before.Holds():
+		// Back from completed (a reorg) or expired (a late payment seen): the unit is held again.
+		sold := 0
+		if before == gateway.OrderCompleted {
+			sold = 1
+		}
+		if _, err := t.exec(ctx, `UPDATE payment_links SET sold = sold - ?, reserved = reserved + 1 WHERE id = ?`, sold, o.PaymentLinkID); err != nil {
+			return fmt.Errorf("payment link inventory: %w", err)
+		}
+	}
+	return nil
 }
 
 // releaseInventory gives back the unit of payment-link inventory an expiring order held.

@@ -172,7 +172,7 @@ func (s *Store) HasPool(ctx context.Context, projectID string, mode gateway.Mode
 const orderColumns = `id, project_id, mode, order_reference, status, amount, currency, chain_id, address, success_url, cancel_url,
 	metadata, payment_window_minutes, grace_minutes, expires_at, created_at, completed_at, tx_hash,
 	paid_amount, overpaid, paid_late, multiple_payments, confirmed_amount, payment_count, first_block, first_log_index, underpayment_ppm,
-	payment_link_id`
+	payment_link_id, wrong_currency`
 
 func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	var o gateway.Order
@@ -182,12 +182,12 @@ func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	var completed sql.NullInt64
 	var paid string
 	var confirmed sql.NullString
-	var overpaid, late, multiple int
+	var overpaid, late, multiple, wrong int
 	var firstBlock, firstLog int64
 	var link sql.NullString
 	if err := sc.Scan(&o.ID, &o.ProjectID, &mode, &o.Reference, &status, &amount, &o.Currency, &o.ChainID, &o.Address,
 		&o.SuccessURL, &o.CancelURL, &meta, &o.PaymentWindowMinutes, &o.GraceMinutes, &expires, &created, &completed, &o.TxHash,
-		&paid, &overpaid, &late, &multiple, &confirmed, &o.PaymentCount, &firstBlock, &firstLog, &o.UnderpaymentPPM, &link); err != nil {
+		&paid, &overpaid, &late, &multiple, &confirmed, &o.PaymentCount, &firstBlock, &firstLog, &o.UnderpaymentPPM, &link, &wrong); err != nil {
 		return nil, err
 	}
 	if confirmed.Valid {
@@ -205,7 +205,7 @@ func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	if o.PaidAmount, err = money.ParseBase(paid); err != nil {
 		return nil, err
 	}
-	o.Overpaid, o.PaidLate, o.MultiplePayments = overpaid != 0, late != 0, multiple != 0
+	o.Overpaid, o.PaidLate, o.MultiplePayments, o.WrongCurrency = overpaid != 0, late != 0, multiple != 0, wrong != 0
 	o.Mode, o.Status, o.Amount = gateway.Mode(mode), gateway.OrderStatus(status), v
 	if meta.Valid {
 		o.Metadata = []byte(meta.String)

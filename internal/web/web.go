@@ -122,6 +122,8 @@ type Status struct {
 	Confirmations uint64 `json:"confirmations"`
 	Required      int    `json:"required"`
 	TxHash        string `json:"txHash,omitempty"`
+	// WrongCurrency says another token than Currency arrived: it pays nothing.
+	WrongCurrency bool   `json:"wrongCurrency,omitempty"`
 	Redirect      string `json:"redirect,omitempty"`
 	Final         bool   `json:"final"`
 }
@@ -166,9 +168,12 @@ func (h *Handler) statusOf(ctx context.Context, o *gateway.Order) Status {
 		due.SetInt64(0)
 	}
 	st := Status{Status: string(o.Status), Currency: o.Currency, PaidAmount: money.Format(o.PaidAmount, tok.Decimals), Due: money.Format(due, tok.Decimals),
-		Required: c.Confirmations, TxHash: o.TxHash}
-	if payments, err := h.svc.OrderPayments(ctx, o); err == nil && len(payments) > 0 {
+		Required: c.Confirmations, TxHash: o.TxHash, WrongCurrency: o.WrongCurrency}
+	if payments, _, err := h.svc.OrderPayments(ctx, o); err == nil && len(payments) > 0 {
 		st.Confirmations = payments[0].Confirmations
+		if st.TxHash == "" {
+			st.TxHash = payments[len(payments)-1].TxHash // the payment the page waits on
+		}
 	}
 	switch o.Status {
 	case gateway.OrderCompleted:
@@ -180,6 +185,14 @@ func (h *Handler) statusOf(ctx context.Context, o *gateway.Order) Status {
 }
 
 func statusText(st Status, currency string) string {
+	text := statusOnly(st, currency)
+	if st.WrongCurrency && !st.Final {
+		text += " A transfer of another token than " + currency + " arrived: it does not pay this order."
+	}
+	return text
+}
+
+func statusOnly(st Status, currency string) string {
 	switch gateway.OrderStatus(st.Status) {
 	case gateway.OrderPending:
 		return "Waiting for your payment."
@@ -216,7 +229,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	v := view{Order: o, Chain: c, Token: tok, Amount: money.Format(o.Amount, tok.Decimals), Due: st.Due,
 		ExpiresAt: o.ExpiresAt.UTC().Format(time.RFC3339), Status: st,
 		StatusText: statusText(st, o.Currency), Test: !o.Mode.Live(), Simulate: !o.Mode.Live() && !st.Final,
-		DevPay: h.cfg.DevPay != nil && o.ChainID == "devnet" && !st.Final, Message: r.URL.Query().Get("msg")}
+		DevPay: h.cfg.DevPay != nil && o.ChainID == "devnet" && !st.Final, Message: notices[r.URL.Query().Get("msg")]}
 	h.render(w, page, http.StatusOK, v)
 }
 
@@ -306,9 +319,22 @@ func (h *Handler) qr(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(png)
 }
 
-// back redirects to the page with a message (POST, then GET: a reload does not resend the form).
-func back(w http.ResponseWriter, r *http.Request, msg string) {
-	http.Redirect(w, r, "/pay/"+url.PathEscape(r.PathValue("id"))+"?msg="+url.QueryEscape(msg), http.StatusSeeOther)
+// notices are the messages the page shows after one of its own forms, by code: the page never
+// shows text from its URL (anyone could link to a real order's page with "send the money
+// elsewhere" in it).
+var notices = map[string]string{
+	"simulated-completed": "Simulated: completed.",
+	"simulated-underpaid": "Simulated: underpaid.",
+	"simulated-expired":   "Simulated: expired.",
+	"simulate-refused":    "That simulation does not apply to the order as it is now.",
+	"simulate-failed":     "The simulation failed.",
+	"devpay-sent":         "Sent from the dev wallet: the page follows the payment.",
+	"devpay-failed":       "The dev wallet could not pay; the gateway's log says why.",
+}
+
+// back redirects to the page with a notice code (POST, then GET: a reload does not resend the form).
+func back(w http.ResponseWriter, r *http.Request, code string) {
+	http.Redirect(w, r, "/pay/"+url.PathEscape(r.PathValue("id"))+"?msg="+url.QueryEscape(code), http.StatusSeeOther)
 }
 
 // simulate is the test-mode buttons: the same as POST /api/v1/orders/{id}/simulate.
@@ -332,14 +358,14 @@ func (h *Handler) simulate(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var e *gateway.Error
 		if errors.As(err, &e) {
-			back(w, r, e.Message)
+			back(w, r, "simulate-refused")
 			return
 		}
 		h.cfg.Log.Error("simulate from the payment page", "err", err)
-		back(w, r, "The simulation failed.")
+		back(w, r, "simulate-failed")
 		return
 	}
-	back(w, r, "Simulated: "+outcome+".")
+	back(w, r, "simulated-"+outcome)
 }
 
 // devpay sends the dev wallet's payment of what is due, on the devnet.
@@ -355,17 +381,11 @@ func (h *Handler) devpay(w http.ResponseWriter, r *http.Request) {
 	hash, err := h.cfg.DevPay(r.Context(), o)
 	if err != nil {
 		h.cfg.Log.Warn("dev wallet payment", "err", err)
-		back(w, r, "The dev wallet could not pay: "+err.Error())
+		back(w, r, "devpay-failed")
 		return
 	}
-	back(w, r, "Sent from the dev wallet in transaction "+shorten(hash)+".")
-}
-
-func shorten(h string) string {
-	if len(h) > 14 {
-		return h[:8] + "…" + h[len(h)-6:]
-	}
-	return h
+	h.cfg.Log.Info("dev wallet payment sent", "order", o.ID, "tx", hash)
+	back(w, r, "devpay-sent")
 }
 
 // Due is what an order still needs, in base units — its whole amount once nothing is due (the QR

@@ -104,11 +104,11 @@ type watch struct {
 	until   int64 // Unix seconds after which the address is no longer watched
 }
 
-// owner is a project in a mode, and the chain of the order.
+// owner is a project in a mode, and the chain and currency of the order (shared by the orders
+// and deposit bindings they describe).
 type owner struct {
 	projectID string
-	mode      gateway.Mode
-	chainID   string
+	gateway.Recipient
 }
 
 // DefaultMonitorWindow is the default of Scanner.MonitorWindow.
@@ -405,7 +405,7 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 		tr := &gateway.Transfer{ChainID: s.Chain.Slug, TxHash: chain.FormatTxHash(s.Chain.Protocol, l.TxHash), LogIndex: uint64(l.LogIndex),
 			BlockNumber: uint64(l.BlockNumber), BlockHash: l.BlockHash.Hex(), Token: chain.FormatAddress(s.Chain.Protocol, l.Address),
 			From: chain.FormatAddress(s.Chain.Protocol, sender), To: chain.FormatAddress(s.Chain.Protocol, recipient),
-			Amount: l.Amount(), ProjectID: w.owner.projectID, Mode: w.owner.mode, SeenAt: now}
+			Amount: l.Amount(), ProjectID: w.owner.projectID, Mode: w.owner.Mode, SeenAt: now}
 		if w.deposit {
 			tr.DepositID = w.id
 		} else {
@@ -413,18 +413,24 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 		}
 		if t, ok := s.tokens[l.Address]; ok {
 			tr.Currency = t.Symbol
-			// The same address exists on every chain of the protocol: a payment on this chain to
-			// the address of an order on another (a testnet's free tokens to a live order, or
-			// 18-decimal USDT to a 6-decimal order) is recorded, never credited. A deposit address
-			// takes every chain of its mode, and no chain of the other.
-			if !w.deposit && w.owner.chainID != s.Chain.Slug || w.deposit && s.Chain.Testnet == w.owner.mode.Live() {
-				tr.Ignored = true
-				s.Log.Warn("transfer on a chain its address does not take: recorded as ignored", "chain", s.Chain.Slug,
-					"order_chain", w.owner.chainID, "owner", w.id, "tx", tr.TxHash)
-			}
-		} else {
+		}
+		// The same address exists on every chain of the protocol: what a transfer counts for is the
+		// domain's rule (another chain's, another token's or a zero transfer does not pay an order).
+		r := w.owner.Recipient
+		r.Deposit = w.deposit
+		if !gateway.Classify(tr, r, s.Chain) {
+			continue
+		}
+		switch {
+		case tr.Currency == "":
 			s.Log.Info("transfer of a token outside the registry: recorded as ignored", "chain", s.Chain.Slug,
 				"token", tr.Token, "to", tr.To, "tx", tr.TxHash)
+		case tr.WrongCurrency:
+			s.Log.Warn("transfer in another currency than its order's: recorded, not counted", "chain", s.Chain.Slug,
+				"currency", tr.Currency, "order_currency", r.Currency, "owner", w.id, "tx", tr.TxHash)
+		case tr.Ignored:
+			s.Log.Warn("transfer on a chain its address does not take: recorded as ignored", "chain", s.Chain.Slug,
+				"order_chain", r.ChainID, "owner", w.id, "tx", tr.TxHash)
 		}
 		batch.Transfers = append(batch.Transfers, tr)
 	}
@@ -580,10 +586,10 @@ func (s *Scanner) loadWatched(ctx context.Context) error {
 		if err != nil {
 			continue
 		}
-		k := w.ProjectID + "/" + string(w.Mode) + "/" + w.ChainID
+		k := w.ProjectID + "/" + string(w.Mode) + "/" + w.ChainID + "/" + w.Currency
 		o := s.owners[k]
 		if o == nil {
-			o = &owner{projectID: w.ProjectID, mode: w.Mode, chainID: w.ChainID}
+			o = &owner{projectID: w.ProjectID, Recipient: gateway.Recipient{Mode: w.Mode, ChainID: w.ChainID, Currency: w.Currency}}
 			s.owners[k] = o
 		}
 		if w.DepositID != "" {

@@ -198,7 +198,8 @@ func TestExactPaymentCompletesAfterConfirmations(t *testing.T) {
 	tx := w.pay("USDT", addr, 12_500_000)
 	w.chain.Mine()
 	w.scan()
-	expect(t, w.get(id), map[string]any{"status": "confirming", "paidAmount": "12.5", "txHash": tx.Hex()})
+	// Only a completed order has a txHash: the payment that completed it.
+	expect(t, w.get(id), map[string]any{"status": "confirming", "paidAmount": "12.5", "txHash": nil})
 	w.chain.Mine()
 	w.scan()
 	d := w.get(id)
@@ -209,7 +210,7 @@ func TestExactPaymentCompletesAfterConfirmations(t *testing.T) {
 	w.chain.Mine()
 	w.scan()
 	d = w.get(id)
-	expect(t, d, map[string]any{"status": "completed", "overpaid": false, "multiplePayments": false})
+	expect(t, d, map[string]any{"status": "completed", "overpaid": false, "multiplePayments": false, "txHash": tx.Hex()})
 	if d["completedAt"] == nil {
 		t.Error("completedAt missing")
 	}
@@ -255,6 +256,80 @@ func TestPaymentKinds(t *testing.T) {
 	expect(t, w.get(short), map[string]any{"status": "completed", "multiplePayments": true, "paidAmount": "10"})
 	if ev := w.events(short); len(ev) != 2 || ev[0] != "order.underpaid" || ev[1] != "order.completed" {
 		t.Errorf("underpaid order events = %v", ev)
+	}
+}
+
+// An order is paid only by its own token: every other registry token of its chain, whatever the
+// amount in base units, is recorded as a payment in the wrong currency, reported, and never counted.
+// (The attack: 10^8 base units of 18-decimal DAI — a ten-billionth of a dollar — are "100" in a
+// 6-decimal token.)
+func TestOnlyTheOrdersOwnTokenPaysIt(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	decimals := map[string]int{"USDT": 6, "USDC": 6, "DAI": 18}
+	base := func(currency string, units int64) *big.Int {
+		return new(big.Int).Mul(big.NewInt(units), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(decimals[currency])), nil))
+	}
+	type pair struct{ order, paid string }
+	var pairs []pair
+	ids := map[pair]string{}
+	addrs := map[pair]common.Address{}
+	for _, want := range []string{"USDT", "USDC", "DAI"} {
+		for _, paid := range []string{"USDT", "USDC", "DAI"} {
+			if paid == want {
+				continue
+			}
+			p := pair{want, paid}
+			pairs = append(pairs, p)
+			ids[p], addrs[p] = w.order("100", want)
+			// The order's amount in the order's base units (where the wallet holds that much), then the
+			// same sum in the other token's.
+			first := big.NewInt(1)
+			if decimals[want] <= decimals[paid] {
+				first = base(want, 100)
+			}
+			for _, v := range []*big.Int{first, base(paid, 100)} {
+				if _, err := w.chain.Transfer(context.Background(), paid, addrs[p], v); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	w.chain.Mine()
+	w.scan()
+	for _, p := range pairs {
+		d := w.get(ids[p])
+		expect(t, d, map[string]any{"status": "pending", "paidAmount": "0", "wrongCurrency": true, "txHash": nil})
+		if d["payments"] != nil {
+			t.Errorf("%s order paid in %s: payments %v", p.order, p.paid, d["payments"])
+		}
+		wrong, _ := d["wrongCurrencyPayments"].([]any)
+		if len(wrong) != 2 || wrong[0].(map[string]any)["currency"] != p.paid || wrong[1].(map[string]any)["amount"] != "100" {
+			t.Errorf("%s order paid in %s: wrongCurrencyPayments %v", p.order, p.paid, wrong)
+		}
+		if ev := w.events(ids[p]); len(ev) != 2 || ev[0] != "order.wrong_currency" || ev[1] != "order.wrong_currency" {
+			t.Errorf("%s order paid in %s: events %v", p.order, p.paid, ev)
+		}
+	}
+	// The ledger took none of it.
+	bal := w.call("GET", "/api/v1/balances", "")
+	if raw, _ := json.Marshal(bal); strings.Contains(string(raw), `"100"`) || strings.Contains(string(raw), `"200"`) {
+		t.Errorf("balances after wrong-currency transfers: %s", raw)
+	}
+	// Its own token, and only it, completes each order.
+	for _, p := range pairs {
+		if _, err := w.chain.Transfer(context.Background(), p.order, addrs[p], base(p.order, 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.chain.Mine()
+	w.scan()
+	for _, p := range pairs {
+		d := w.get(ids[p])
+		expect(t, d, map[string]any{"status": "completed", "paidAmount": "100", "wrongCurrency": true, "multiplePayments": false})
+		if ev := w.events(ids[p]); len(ev) != 3 || ev[2] != "order.completed" {
+			t.Errorf("%s order: events %v", p.order, ev)
+		}
 	}
 }
 
@@ -513,6 +588,62 @@ func TestExpiryAndLatePayment(t *testing.T) {
 	expect(t, w.get(id), map[string]any{"status": "completed", "paidLate": true})
 	ev := w.events(id)
 	if len(ev) != 3 || ev[0] != "order.expired" || ev[1] != "order.completed" || ev[2] != "order.paid_late" {
+		t.Errorf("events = %v", ev)
+	}
+}
+
+// A transfer of zero costs an attacker only gas: it is no payment, changes nothing, is not recorded
+// and leaves the order free to expire.
+func TestZeroTransferIsNoPayment(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	w.svc.Now = func() time.Time { return time.Now().Add(-time.Hour) }
+	id, addr := w.order("7", "USDT")
+	w.pay("USDT", addr, 0)
+	w.pay("DAI", addr, 0)
+	w.chain.Mine()
+	w.scan()
+	expect(t, w.get(id), map[string]any{"status": "pending", "paidAmount": "0", "txHash": nil, "wrongCurrency": false})
+	if trs, _ := w.store.OrderTransfers(context.Background(), id); len(trs) != 0 {
+		t.Errorf("zero transfers recorded: %+v", trs)
+	}
+	if n, err := w.store.ExpireOrders(context.Background(), time.Now()); err != nil || n != 1 {
+		t.Fatalf("ExpireOrders = %d, %v", n, err)
+	}
+	if ev := w.events(id); len(ev) != 1 || ev[0] != "order.expired" {
+		t.Errorf("events = %v", ev)
+	}
+}
+
+// An underpaid order whose window and grace pass expires, keeping what was paid (the merchant
+// refunds or asks for the rest); a late top-up still completes it.
+func TestUnderpaidOrderExpires(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	hourAgo := func() time.Time { return time.Now().Add(-time.Hour) }
+	w.svc.Now, w.scanner.Now = hourAgo, hourAgo // paid while the order was open
+	id, addr := w.order("10", "USDT")
+	w.pay("USDT", addr, 4_000_000)
+	w.chain.Mine()
+	w.scan()
+	expect(t, w.get(id), map[string]any{"status": "underpaid", "paidAmount": "4"})
+	if n, err := w.store.ExpireOrders(context.Background(), time.Now()); err != nil || n != 1 {
+		t.Fatalf("ExpireOrders = %d, %v", n, err)
+	}
+	d := w.get(id)
+	expect(t, d, map[string]any{"status": "expired", "paidAmount": "4", "paidLate": false})
+	if p, _ := d["payments"].([]any); len(p) != 1 {
+		t.Errorf("payments of the expired order = %v", d["payments"])
+	}
+	if n, _ := w.store.ExpireOrders(context.Background(), time.Now()); n != 0 {
+		t.Errorf("expired again: %d", n)
+	}
+	w.scanner.Now = time.Now
+	w.pay("USDT", addr, 6_000_000)
+	w.chain.Mine()
+	w.scan()
+	expect(t, w.get(id), map[string]any{"status": "completed", "paidAmount": "10", "paidLate": true})
+	if ev := w.events(id); len(ev) != 4 || ev[0] != "order.underpaid" || ev[1] != "order.expired" || ev[2] != "order.completed" || ev[3] != "order.paid_late" {
 		t.Errorf("events = %v", ev)
 	}
 }
@@ -863,6 +994,34 @@ func TestDepositsOnTwoChains(t *testing.T) {
 	ignored := w.call("GET", "/api/v1/deposits?status=ignored", "")["deposits"].([]any)
 	if ref["totalDeposits"] != 0.0 || len(ignored) != 1 {
 		t.Fatalf("live reference after a devnet transfer: %v, ignored %v", ref, ignored)
+	}
+}
+
+// A deposit address takes every registry token, each booked as itself in its own decimals: 10^8
+// base units of DAI are a ten-billionth of a DAI, never 100 USDT.
+func TestDepositsBookEachTokenInItsOwnUnits(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	b := w.call("POST", "/api/v1/deposits/bind", `{"depositReference":"player_9","protocol":"evm"}`)
+	addr := common.HexToAddress(b["address"].(string))
+	w.pay("DAI", addr, 100_000_000)
+	w.pay("USDT", addr, 100_000_000)
+	w.pay("USDC", addr, 0) // no deposit at all
+	w.chain.Mine()
+	w.chain.Mine()
+	w.scan()
+	ref := w.call("GET", "/api/v1/deposits/references/player_9", "")
+	totals := ref["totals"].(map[string]any)
+	if ref["totalDeposits"] != 2.0 || totals["DAI"] != "0.0000000001" || totals["USDT"] != "100" || totals["USDC"] != nil {
+		t.Fatalf("reference = %v", ref)
+	}
+	got := map[string]string{}
+	for _, x := range w.call("GET", "/api/v1/balances", "")["balances"].([]any) {
+		m := x.(map[string]any)
+		got[m["currency"].(string)] = m["available"].(string)
+	}
+	if len(got) != 2 || got["DAI"] != "0.0000000001" || got["USDT"] != "100" {
+		t.Fatalf("balances = %v", got)
 	}
 }
 

@@ -538,19 +538,19 @@ func testChainScan(t *testing.T, s gateway.Store) {
 		}
 		stored, ok := got.Totals()
 		if want := gateway.TotalsOf(got, trs); !ok || stored.Seen.Cmp(want.Seen) != 0 || stored.Confirmed.Cmp(want.Confirmed) != 0 ||
-			stored.Count != want.Count || stored.FirstTx != want.FirstTx || stored.FirstBlock != want.FirstBlock || stored.Late != want.Late {
+			stored.Count != want.Count || stored.WrongCurrency != want.WrongCurrency || stored.FirstBlock != want.FirstBlock || stored.Late != want.Late {
 			t.Fatalf("stored totals %+v, transfers sum to %+v", stored, want)
 		}
 		return got
 	}
 	apply(1, 5, 5, tr("0x01", 5, 10_000_000))
-	if got := status(); got.Status != gateway.OrderConfirming || got.PaidAmount.Int64() != 10_000_000 {
-		t.Fatalf("after one block: %s %s", got.Status, got.PaidAmount)
+	if got := status(); got.Status != gateway.OrderConfirming || got.PaidAmount.Int64() != 10_000_000 || got.TxHash != "" {
+		t.Fatalf("after one block: %s %s txHash %q (only a completed order has one)", got.Status, got.PaidAmount, got.TxHash)
 	}
 	// The same transfer again (a rescan) is not counted twice.
 	apply(6, 6, 6, tr("0x01", 5, 10_000_000))
-	if got := status(); got.Status != gateway.OrderCompleted || got.PaidAmount.Int64() != 10_000_000 || got.CompletedAt == nil {
-		t.Fatalf("after confirmation: %s %s", got.Status, got.PaidAmount)
+	if got := status(); got.Status != gateway.OrderCompleted || got.PaidAmount.Int64() != 10_000_000 || got.CompletedAt == nil || got.TxHash != "0x01" {
+		t.Fatalf("after confirmation: %s %s txHash %q", got.Status, got.PaidAmount, got.TxHash)
 	}
 	if cur, ok, err := s.Cursor(ctx, "devnet"); err != nil || !ok || cur.Number != 6 || cur.Hash != "0xb6" {
 		t.Errorf("cursor = %+v %v %v", cur, ok, err)

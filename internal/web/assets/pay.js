@@ -9,6 +9,14 @@
   var final = false;
 
   function text(st) {
+    var t = statusOnly(st);
+    if (st.wrongCurrency && !st.final) {
+      t += ' A transfer of another token than ' + st.currency + ' arrived: it does not pay this order.';
+    }
+    return t;
+  }
+
+  function statusOnly(st) {
     switch (st.status) {
       case 'pending': return 'Waiting for your payment.';
       case 'confirming': return 'Payment seen, waiting for the network to confirm it (' + st.confirmations + ' of ' + st.required + ' confirmations).';
