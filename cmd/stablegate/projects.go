@@ -276,12 +276,20 @@ func runProjectsNewKey(ctx context.Context, args []string, stdout, stderr io.Wri
 		fs.Usage()
 		return usageError{"--project and --mode are required"}
 	}
-	st, err := cf.openStore(ctx)
+	c, err := cf.load()
+	if err != nil {
+		return err
+	}
+	kr, err := loadKeyring(c, false)
+	if err != nil {
+		return fmt.Errorf("an API secret is stored sealed with the master key: %w", err)
+	}
+	st, err := openStore(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	svc := &gateway.Service{Store: st}
+	svc := newService(c, st, kr, nil)
 	pair, cred, err := svc.NewCredential(ctx, *project, gateway.Mode(*mode))
 	if err != nil {
 		return err

@@ -177,6 +177,13 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 	for _, sc := range scanners {
 		svc.Chains = append(svc.Chains, sc.Chain.Slug)
 	}
+	// API secrets stored before they were sealed with the master key are sealed now.
+	if n, err := svc.SealStoredSecrets(ctx); err != nil {
+		cancel()
+		return err
+	} else if n > 0 {
+		log.Info("api secret hashes sealed with the master key", "count", n)
+	}
 	go purgeIdempotencyKeys(ctx, st, log)
 	go svc.RunExpiry(ctx, 5*time.Second)
 	w, _ := c.Webhooks()

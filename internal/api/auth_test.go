@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -48,6 +49,30 @@ func TestAuthentication(t *testing.T) {
 			if r.status != tt.status || r.str("error") != "Unauthorized" || r.str("message") != tt.message || r.str("requestId") == "" {
 				t.Errorf("%s: %d %s", tt.name, r.status, r.raw)
 			}
+		}
+		// An X-Signature over no body proves nothing: it would be one token for every body-less call
+		// (captured from a signed GET, it would rotate the webhook secret).
+		empty := sign(sk, "")
+		for _, c := range []struct{ method, path string }{{"GET", "/api/v1/webhook/secret"}, {"POST", "/api/v1/webhook/secret/rotate"},
+			{"DELETE", "/api/v1/webhook/endpoint"}} {
+			if r := e.call(c.method, c.path, "", "X-API-Key", k, "X-Signature", empty); r.status != 401 || r.str("param") != "X-Signature" {
+				t.Errorf("%s %s signed over an empty body: %d %s", c.method, c.path, r.status, r.raw)
+			}
+		}
+		// A copy of the database alone proves nothing: the SHA-256 of the secret (which signs as the
+		// secret does) is stored sealed with the master key, and the stored value signs nothing.
+		var stored []byte
+		if err := e.store.DB().QueryRow(`SELECT secret_hash FROM api_keys WHERE mode = 'test'`).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		plain := sha256.Sum256([]byte(sk))
+		if bytes.Equal(stored, plain[:]) || bytes.Contains(stored, plain[:]) {
+			t.Fatalf("the secret's hash is stored in clear")
+		}
+		m := hmac.New(sha256.New, stored)
+		m.Write([]byte(body))
+		if r := e.call("POST", "/api/v1/orders", body, "X-API-Key", k, "X-Signature", hex.EncodeToString(m.Sum(nil))); r.status != 401 {
+			t.Errorf("a signature keyed with the stored value: %d %s", r.status, r.raw)
 		}
 		// A revoked key stops working at once.
 		pr, _ := e.svc.Authenticate(context.Background(), k)

@@ -14,10 +14,13 @@ import (
 	"github.com/stablegate/stablegate/internal/gateway"
 )
 
-// Idempotency-Key rules: the same key with the same request replays the stored response with
-// Idempotent-Replayed: true; with another request it is 422; while the first request still runs it
-// is 409. Keys live IdempotencyTTL. A response of 5xx is not stored, so the request can be retried
-// with the same key; a record left "running" by a crash is taken over after runningTakeover.
+// Idempotency-Key rules: the same key with the same request, sent with the same API key, replays
+// the stored response with Idempotent-Replayed: true — to a request that proves the API secret if
+// the first one did; with another request (or another API key) it is 422; while the first request
+// still runs it is 409. Keys live IdempotencyTTL. Only a success (below 400) is stored: a request
+// refused (authentication, validation, a conflict) or failed can be sent again with the same key,
+// and nobody can store a refusal under a key the merchant will use. A record left "running" by a
+// crash is taken over after runningTakeover.
 const (
 	IdempotencyTTL     = 24 * time.Hour
 	maxIdempotencyKey  = 255
@@ -26,9 +29,9 @@ const (
 	idempotencyKeyHead = "Idempotency-Key"
 )
 
-func requestHash(r *http.Request, body []byte) string {
+func requestHash(r *http.Request, pr *gateway.Principal, body []byte) string {
 	h := sha256.New()
-	h.Write([]byte(r.Method + " " + r.URL.Path + "?" + r.URL.RawQuery + "\n"))
+	h.Write([]byte(pr.Credential.ID + "\n" + r.Method + " " + r.URL.Path + "?" + r.URL.RawQuery + "\n"))
 	h.Write(body)
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -42,7 +45,8 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, pr *gateway.
 		return
 	}
 	now := s.now()
-	rec := &gateway.IdempotencyRecord{ProjectID: pr.Project.ID, Mode: pr.Mode, Key: key, RequestHash: requestHash(r, body), CreatedAt: now}
+	rec := &gateway.IdempotencyRecord{ProjectID: pr.Project.ID, Mode: pr.Mode, Key: key, RequestHash: requestHash(r, pr, body),
+		SecretProven: pr.SecretProven, CreatedAt: now}
 	existing, err := s.svc.Store.BeginIdempotent(ctx, rec, now.Add(-IdempotencyTTL))
 	if err == nil && existing != nil && !existing.Done && existing.CreatedAt.Before(now.Add(-runningTakeover)) {
 		// The request that held the key never finished (the process died): take it over.
@@ -60,6 +64,8 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, pr *gateway.
 			writeError(w, newError(eIdempotencyInUse, idempotencyKeyHead, "A request with this Idempotency-Key is still being processed; retry later", rid))
 		case existing.RequestHash != rec.RequestHash:
 			writeError(w, newError(eIdempotencyReused, idempotencyKeyHead, "Idempotency-Key was already used with a different request", rid))
+		case existing.SecretProven && !pr.SecretProven:
+			s.fail(w, r, gateway.RequireSecret(pr)) // the replay proves what the request did
 		default:
 			body, err := s.openAnswer(rec, existing.Body)
 			if err != nil {
@@ -78,7 +84,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, pr *gateway.
 	defer func() {
 		// Runs on return and on panic: an unfinished or failed request releases its key.
 		bg := context.WithoutCancel(ctx)
-		if completed && capture.status < 500 {
+		if completed && capture.status < 400 {
 			rec.Done, rec.Status, rec.Body = true, capture.status, s.sealAnswer(rec, capture.buf.Bytes())
 			if err := s.svc.Store.FinishIdempotent(bg, rec); err != nil {
 				s.log.Error("store idempotent response", "request_id", rid, "err", err)

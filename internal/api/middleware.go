@@ -107,6 +107,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			}
 		}
 		if sig := r.Header.Get("X-Signature"); sig != "" {
+			if len(body) == 0 {
+				// The HMAC of an empty body is one token for every body-less call: captured from any
+				// signed GET, it would prove the secret on all of them.
+				writeError(w, newError(gateway.EUnauthorized, "X-Signature", "X-Signature signs the request body, and this request has none: "+
+					"send the API secret as x-api-secret instead", rid))
+				return
+			}
 			if err := pr.ProveSignature(sig, body); err != nil {
 				s.fail(w, r, err)
 				return

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,9 +122,86 @@ func TestIdempotencyKey(t *testing.T) {
 		if bad.status != 400 {
 			t.Fatalf("bad = %d", bad.status)
 		}
-		again := e.as(e.test, "POST", "/api/v1/orders", `{"orderReference":"idem-3","amount":"-1","currency":"USDT","chainId":"devnet"}`, "Idempotency-Key", "key-3")
-		if again.status != 400 || again.header.Get("Idempotent-Replayed") != "true" {
-			t.Errorf("a 4xx is replayed like any answer: %d %v", again.status, again.header)
+		again := e.as(e.test, "POST", "/api/v1/orders", `{"orderReference":"idem-3","amount":"1","currency":"USDT","chainId":"devnet"}`, "Idempotency-Key", "key-3")
+		if again.status != 201 || again.header.Get("Idempotent-Replayed") != "" {
+			t.Errorf("a refused request's key, fixed and retried: %d %v %s", again.status, again.header, again.raw)
+		}
+		// Another API key of the project does not get the first key's answer.
+		pair, _, err := e.svc.NewCredential(context.Background(), e.project.Project.ID, gateway.Test)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := e.as(pair, "POST", "/api/v1/orders", body, "Idempotency-Key", "key-1"); r.status != 422 || r.header.Get("Idempotent-Replayed") != "" {
+			t.Errorf("another key replaying key-1: %d %s", r.status, r.raw)
+		}
+	})
+}
+
+// A replay passes the authentication the first request passed: the API key alone does not replay
+// an answer that needed the secret (a rotated webhook secret), and a request refused for want of
+// the secret stores nothing under the merchant's key.
+func TestIdempotentReplayNeedsTheSecret(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		first := e.as(e.test, "POST", "/api/v1/webhook/secret/rotate", "", "x-api-secret", e.test.Secret, "Idempotency-Key", "rot-1")
+		if first.status != 200 {
+			t.Fatalf("rotate: %d %s", first.status, first.raw)
+		}
+		keyOnly := e.as(e.test, "POST", "/api/v1/webhook/secret/rotate", "", "Idempotency-Key", "rot-1")
+		if keyOnly.status != 401 || keyOnly.header.Get("Idempotent-Replayed") != "" || strings.Contains(string(keyOnly.raw), "whsec_") {
+			t.Fatalf("key-only replay: %d %v %s", keyOnly.status, keyOnly.header, keyOnly.raw)
+		}
+		// The reverse: a key-only request first, under the key the merchant will use.
+		if r := e.as(e.test, "POST", "/api/v1/webhook/secret/rotate", "", "Idempotency-Key", "rot-2"); r.status != 401 {
+			t.Fatalf("key-only rotation: %d %s", r.status, r.raw)
+		}
+		merchant := e.as(e.test, "POST", "/api/v1/webhook/secret/rotate", "", "x-api-secret", e.test.Secret, "Idempotency-Key", "rot-2")
+		if merchant.status != 200 || merchant.header.Get("Idempotent-Replayed") != "" || !strings.Contains(string(merchant.raw), "whsec_") {
+			t.Fatalf("the merchant's rotation after a planted 401: %d %s", merchant.status, merchant.raw)
+		}
+	})
+}
+
+// The same Idempotency-Key sent many times at once acts once: one payment link, one rotation.
+func TestIdempotencyKeyUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		statuses := map[int]int{}
+		for range 50 {
+			wg.Go(func() {
+				r := e.as(e.test, "POST", "/api/v1/payment-links", `{"title":"Once","amount":"1","currencies":[{"currency":"USDT","chainId":"devnet"}]}`,
+					"Idempotency-Key", "link-1")
+				mu.Lock()
+				statuses[r.status]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		links := e.as(e.test, "GET", "/api/v1/payment-links", "").data()
+		if list, _ := links["paymentLinks"].([]any); len(list) != 1 {
+			t.Errorf("50 parallel creates with one key made %d links (answers %v)", len(list), statuses)
+		}
+		if statuses[201]+statuses[409] != 50 || statuses[201] < 1 {
+			t.Errorf("answers %v: want 201 (first and replays) and 409 (while it runs)", statuses)
+		}
+		secrets := map[string]bool{}
+		for range 20 {
+			wg.Go(func() {
+				r := e.as(e.test, "POST", "/api/v1/webhook/secret/rotate", "", "x-api-secret", e.test.Secret, "Idempotency-Key", "rot-c")
+				if sec, _ := r.data()["secret"].(string); sec != "" {
+					mu.Lock()
+					secrets[sec] = true
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if len(secrets) != 1 {
+			t.Errorf("20 parallel rotations with one key returned %d secrets", len(secrets))
 		}
 	})
 }
@@ -204,7 +282,13 @@ func TestAddressPool(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		e := setup(t, engine, "https://shop.example.com")
-		r := e.as(e.test, "POST", "/api/v1/address-pool/import", `{"protocol":"tron","addresses":["TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t","TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"]}`)
+		// It decides where payments go: the API key alone is refused, and imports nothing.
+		keyOnly := e.as(e.test, "POST", "/api/v1/address-pool/import", `{"protocol":"tron","addresses":["TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"]}`)
+		if keyOnly.status != 401 || keyOnly.str("error") != "Unauthorized" || keyOnly.str("param") != "x-api-secret" {
+			t.Fatalf("import with the key alone = %d %s", keyOnly.status, keyOnly.raw)
+		}
+		sec := []string{"x-api-secret", e.test.Secret}
+		r := e.as(e.test, "POST", "/api/v1/address-pool/import", `{"protocol":"tron","addresses":["TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t","TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"]}`, sec...)
 		if r.status != 200 || r.data()["imported"] != float64(1) || r.data()["skipped"] != float64(1) || r.data()["available"] != float64(1) {
 			t.Fatalf("import = %d %s", r.status, r.raw)
 		}
@@ -216,12 +300,20 @@ func TestAddressPool(t *testing.T) {
 		if empty.status != 422 || empty.str("error") != "InsufficientAddresses" || empty.str("message") != "No available addresses in pool for protocol: tron" {
 			t.Errorf("empty pool = %d %s", empty.status, empty.raw)
 		}
-		bad := e.as(e.test, "POST", "/api/v1/address-pool/import", `{"protocol":"tron","addresses":["TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t","0x9858EfFD232B4033E47d90003D41EC34EcaEda94"]}`)
+		bad := e.as(e.test, "POST", "/api/v1/address-pool/import", `{"protocol":"tron","addresses":["TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t","0x9858EfFD232B4033E47d90003D41EC34EcaEda94"]}`, sec...)
 		if bad.status != 400 || bad.str("param") != "addresses[1]" {
 			t.Errorf("bad pool address = %d %s", bad.status, bad.raw)
 		}
-		if r := e.as(e.test, "POST", "/api/v1/address-pool/import", `{"protocol":"btc","addresses":["x"]}`); r.status != 400 || r.str("param") != "protocol" {
+		if r := e.as(e.test, "POST", "/api/v1/address-pool/import", `{"protocol":"btc","addresses":["x"]}`, sec...); r.status != 400 || r.str("param") != "protocol" {
 			t.Errorf("bad protocol = %d %s", r.status, r.raw)
+		}
+		zero := e.as(e.test, "POST", "/api/v1/address-pool/import", `{"protocol":"evm","addresses":["0x0000000000000000000000000000000000000000"]}`, sec...)
+		if zero.status != 400 || zero.str("param") != "addresses[0]" {
+			t.Errorf("the zero address = %d %s", zero.status, zero.raw)
+		}
+		var by string
+		if err := e.store.DB().QueryRow(`SELECT imported_by FROM addresses WHERE address = 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t'`).Scan(&by); err != nil || !strings.HasPrefix(by, "key_") {
+			t.Errorf("imported_by = %q, %v; want the importing key's id", by, err)
 		}
 	})
 }

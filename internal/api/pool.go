@@ -32,7 +32,8 @@ func (s *Server) registerPool() {
 	huma.Register(s.API, huma.Operation{OperationID: "importAddressPool", Method: http.MethodPost, Path: "/api/v1/address-pool/import",
 		Summary: "Import addresses into the pool", Tags: []string{"Address pool"}, DefaultStatus: http.StatusOK,
 		Description: "Once a pool exists for a protocol in a mode, orders on that protocol take unused pool addresses, " +
-			"and an empty pool answers InsufficientAddresses."}, s.importPool)
+			"and an empty pool answers InsufficientAddresses. It decides where payments go, so it requires the API secret " +
+			"(x-api-secret, or X-Signature over the body); the zero address is refused."}, s.importPool)
 }
 
 func (s *Server) importPool(ctx context.Context, in *importPoolInput) (*importPoolOutput, error) {

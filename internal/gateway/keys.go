@@ -46,8 +46,9 @@ func NewID(prefix string) string {
 
 // The lengths of generated credentials. A secret is longer than SHA-256's 64-byte block, so
 // HMAC-SHA256 keyed with the secret equals HMAC-SHA256 keyed with SHA-256(secret) (RFC 2104 hashes
-// long keys first): the X-Signature proof can be checked against the stored hash, and the secret
-// itself is never stored.
+// long keys first): the X-Signature proof can be checked against SHA-256(secret), and the secret
+// itself is never stored. That hash proves as much as the secret, so it is stored sealed with the
+// master key (SealSecretHash): a copy of the database alone proves nothing.
 const (
 	keyRandomBytes    = 20 // 32 base32 characters
 	secretRandomBytes = 40 // 64 base32 characters: "sk_test_" + 64 = 72 bytes > 64
@@ -71,6 +72,28 @@ func HashSecret(secret string) []byte {
 	sum := sha256.Sum256([]byte(secret))
 	return sum[:]
 }
+
+// A sealed secret hash is nonce (12) || SHA-256 (32) || tag (16); a stored value of 32 bytes is a
+// hash kept before hashes were sealed (SealStoredSecrets seals it at startup).
+const sealedSecretLen = 12 + sha256.Size + 16
+
+func apiSecretAAD(credentialID string) []byte { return []byte("api-secret\x00" + credentialID) }
+
+// SealSecretHash seals a credential's secret hash for storage, bound to the credential's id.
+func (k *Keyring) SealSecretHash(credentialID string, hash []byte) []byte {
+	return k.Seal(hash, apiSecretAAD(credentialID))
+}
+
+// OpenSecretHash returns the secret hash that SealSecretHash sealed (or a legacy hash as it is).
+func (k *Keyring) OpenSecretHash(credentialID string, stored []byte) ([]byte, error) {
+	if len(stored) == sha256.Size {
+		return stored, nil
+	}
+	return k.Open(stored, apiSecretAAD(credentialID))
+}
+
+// IsSealedSecret reports whether a stored secret hash is sealed.
+func IsSealedSecret(stored []byte) bool { return len(stored) == sealedSecretLen }
 
 // SecretMatches compares a presented secret with the stored hash in constant time.
 func SecretMatches(presented string, hash []byte) bool {

@@ -282,8 +282,13 @@ type ImportResult struct {
 	Added, Skipped, Available, Total int
 }
 
-// ImportAddresses adds merchant-held addresses to the project's pool for the principal's mode.
+// ImportAddresses adds merchant-held addresses to the project's pool for the principal's mode. It
+// decides where money goes — the next orders are paid to these addresses — so it needs the API
+// secret, and each address keeps the id of the key that imported it.
 func (s *Service) ImportAddresses(ctx context.Context, pr *Principal, protocol string, addrs []string) (*ImportResult, error) {
+	if err := RequireSecret(pr); err != nil {
+		return nil, err
+	}
 	p := chain.Protocol(protocol)
 	if !p.Valid() {
 		return nil, Errorf(EInvalid, "protocol", "protocol must be evm or tron")
@@ -298,12 +303,15 @@ func (s *Service) ImportAddresses(ctx context.Context, pr *Principal, protocol s
 		if err != nil {
 			return nil, Errorf(EInvalid, fmt.Sprintf("addresses[%d]", i), "addresses[%d] %q is not a valid %s address: %v", i, a, p, err)
 		}
+		if b, _ := chain.ParseAddress(p, n); b == ([20]byte{}) {
+			return nil, Errorf(EInvalid, fmt.Sprintf("addresses[%d]", i), "addresses[%d] is the zero address, which nobody holds the keys of", i)
+		}
 		if !seen[n] {
 			seen[n] = true
 			norm = append(norm, n)
 		}
 	}
-	added, skipped, err := s.Store.ImportAddresses(ctx, pr.Project.ID, pr.Mode, p, norm, s.now())
+	added, skipped, err := s.Store.ImportAddresses(ctx, pr.Project.ID, pr.Mode, p, norm, pr.Credential.ID, s.now())
 	if err != nil {
 		return nil, err
 	}

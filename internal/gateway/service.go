@@ -152,6 +152,7 @@ func (s *Service) CreateProject(ctx context.Context, in CreateProjectParams) (*C
 		key, secret := NewKeyPair(m)
 		creds = append(creds, &Credential{ID: NewID("key"), ProjectID: p.ID, Mode: m, KeyHash: HashKey(key),
 			SecretHash: HashSecret(secret), KeyHint: KeyHint(key), CreatedAt: p.CreatedAt})
+		s.sealSecret(creds[len(creds)-1])
 		out.Keys = append(out.Keys, KeyPair{Mode: m, Key: key, Secret: secret})
 	}
 	if err := s.Store.CreateProject(ctx, p, creds, out.Webhooks); err != nil {
@@ -202,8 +203,34 @@ func (s *Service) credential(ctx context.Context, hash string) (*Credential, *Pr
 	if err != nil {
 		return nil, nil, err
 	}
+	if s.Keyring != nil {
+		if cred.SecretHash, err = s.Keyring.OpenSecretHash(cred.ID, cred.SecretHash); err != nil {
+			return nil, nil, fmt.Errorf("api secret of %s: %w", cred.ID, err)
+		}
+	}
 	s.keys.Store(hash, cachedKey{cred: cred, project: p, until: now.Add(CacheTTL)})
 	return cred, p, nil
+}
+
+// sealSecret seals a new credential's secret hash for storage. Without a keyring (tests and
+// benchmarks that build a Service by hand) the hash is stored as it is.
+func (s *Service) sealSecret(c *Credential) {
+	if s.Keyring != nil {
+		c.SecretHash = s.Keyring.SealSecretHash(c.ID, c.SecretHash)
+	}
+}
+
+// SealStoredSecrets seals every secret hash stored before hashes were sealed; cmd runs it at start.
+func (s *Service) SealStoredSecrets(ctx context.Context) (int, error) {
+	if s.Keyring == nil {
+		return 0, errors.New("seal api secrets: no master key")
+	}
+	return s.Store.ResealSecrets(ctx, func(id string, stored []byte) ([]byte, bool) {
+		if IsSealedSecret(stored) {
+			return nil, false
+		}
+		return s.Keyring.SealSecretHash(id, stored), true
+	})
 }
 
 // NewCredential gives a project another key pair in the mode, returned once; the project's other
@@ -215,6 +242,7 @@ func (s *Service) NewCredential(ctx context.Context, projectID string, mode Mode
 	key, secret := NewKeyPair(mode)
 	c := &Credential{ID: NewID("key"), ProjectID: projectID, Mode: mode, KeyHash: HashKey(key), SecretHash: HashSecret(secret),
 		KeyHint: KeyHint(key), CreatedAt: s.now()}
+	s.sealSecret(c)
 	if err := s.Store.AddCredential(ctx, c); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return KeyPair{}, nil, Errorf(ENotFound, "project", "No project %s", projectID)
@@ -272,7 +300,7 @@ func (pr *Principal) ProveSignature(signature string, body []byte) error {
 // SetUnderpaymentTolerance changes the principal's project's underpayment tolerance for the orders
 // created from now on (through other replicas within CacheTTL). It needs the API secret.
 func (s *Service) SetUnderpaymentTolerance(ctx context.Context, pr *Principal, percent string) (*Project, error) {
-	if err := requireSecret(pr); err != nil {
+	if err := RequireSecret(pr); err != nil {
 		return nil, err
 	}
 	ppm, verr := ParseTolerance(percent)

@@ -23,6 +23,9 @@ type Store interface {
 	FindCredential(ctx context.Context, keyHash string) (*Credential, *Project, error)
 	// AddCredential stores another key pair of an existing project (ErrNotFound otherwise).
 	AddCredential(ctx context.Context, c *Credential) error
+	// ResealSecrets passes each stored secret hash to seal, and stores what it returns where it
+	// says so, in one transaction; it returns how many it changed.
+	ResealSecrets(ctx context.Context, seal func(credentialID string, stored []byte) ([]byte, bool)) (int, error)
 	// ListCredentials returns a project's credentials, revoked ones included, oldest first.
 	ListCredentials(ctx context.Context, projectID string) ([]*Credential, error)
 	RevokeCredential(ctx context.Context, id string, at time.Time) error
@@ -46,7 +49,8 @@ type Store interface {
 
 	// ImportAddresses adds addresses to the project's pool for the mode and protocol; addresses
 	// already known anywhere are skipped and counted.
-	ImportAddresses(ctx context.Context, projectID string, mode Mode, p chain.Protocol, addrs []string, at time.Time) (added, skipped int, err error)
+	// importedBy is the id of the API key that imported them.
+	ImportAddresses(ctx context.Context, projectID string, mode Mode, p chain.Protocol, addrs []string, importedBy string, at time.Time) (added, skipped int, err error)
 	PoolStats(ctx context.Context, projectID string, mode Mode, p chain.Protocol) (available, total int, err error)
 
 	IdempotencyStore
@@ -90,11 +94,13 @@ type IdempotencyRecord struct {
 	ProjectID   string
 	Mode        Mode
 	Key         string
-	RequestHash string
-	Done        bool
-	Status      int
-	Body        json.RawMessage
-	CreatedAt   time.Time
+	RequestHash string // of the request and the credential that sent it
+	// SecretProven says the first request proved the API secret: a replay must prove it too.
+	SecretProven bool
+	Done         bool
+	Status       int
+	Body         json.RawMessage
+	CreatedAt    time.Time
 }
 
 // IdempotencyStore keeps Idempotency-Key records.

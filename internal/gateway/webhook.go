@@ -216,8 +216,8 @@ func (s *Service) GetWebhookEndpoint(ctx context.Context, pr *Principal) (*Webho
 	return s.webhookEndpoint(ctx, pr)
 }
 
-// requireSecret refuses a request that did not prove the API secret.
-func requireSecret(pr *Principal) error {
+// RequireSecret refuses a request that did not prove the API secret.
+func RequireSecret(pr *Principal) error {
 	if !pr.SecretProven {
 		return Errorf(EUnauthorized, "x-api-secret", "This operation requires your API secret: send it as x-api-secret (or sign the body with X-Signature)")
 	}
@@ -227,7 +227,7 @@ func requireSecret(pr *Principal) error {
 // SetWebhookEndpoint sets where the principal's events go and which ones (none: all). It needs
 // the API secret: whoever sets the URL receives the events.
 func (s *Service) SetWebhookEndpoint(ctx context.Context, pr *Principal, url string, events []string) (*WebhookEndpoint, error) {
-	if err := requireSecret(pr); err != nil {
+	if err := RequireSecret(pr); err != nil {
 		return nil, err
 	}
 	if url == "" {
@@ -255,7 +255,7 @@ func (s *Service) SetWebhookEndpoint(ctx context.Context, pr *Principal, url str
 
 // DeleteWebhookEndpoint stops sending the principal's events; the secret is kept.
 func (s *Service) DeleteWebhookEndpoint(ctx context.Context, pr *Principal) (*WebhookEndpoint, error) {
-	if err := requireSecret(pr); err != nil {
+	if err := RequireSecret(pr); err != nil {
 		return nil, err
 	}
 	if _, err := s.webhookEndpoint(ctx, pr); err != nil {
@@ -315,7 +315,7 @@ func (e *WebhookEndpoint) livePrevious(now time.Time) *time.Time {
 // RotateWebhookSecret replaces the principal's webhook secret and returns the new one, in full,
 // once. Deliveries are signed with both secrets for the overlap (Standard Webhooks header).
 func (s *Service) RotateWebhookSecret(ctx context.Context, pr *Principal) (*WebhookSecret, error) {
-	if err := requireSecret(pr); err != nil {
+	if err := RequireSecret(pr); err != nil {
 		return nil, err
 	}
 	if _, err := s.webhookEndpoint(ctx, pr); err != nil {

@@ -11,12 +11,12 @@ import (
 
 // ImportAddresses adds pool addresses; an address already known (in any project or mode) is
 // skipped, so an address is never handed to two owners.
-func (s *Store) ImportAddresses(ctx context.Context, projectID string, mode gateway.Mode, p chain.Protocol, addrs []string, at time.Time) (added, skipped int, err error) {
+func (s *Store) ImportAddresses(ctx context.Context, projectID string, mode gateway.Mode, p chain.Protocol, addrs []string, importedBy string, at time.Time) (added, skipped int, err error) {
 	err = s.inTx(ctx, func(t *tx) error {
 		added, skipped = 0, 0
 		for _, a := range addrs {
-			res, err := t.exec(ctx, `INSERT INTO addresses (protocol, address, project_id, mode, source, created_at)
-				VALUES (?, ?, ?, ?, 'pool', ?) ON CONFLICT (protocol, address) DO NOTHING`, string(p), a, projectID, string(mode), ms(at))
+			res, err := t.exec(ctx, `INSERT INTO addresses (protocol, address, project_id, mode, source, created_at, imported_by)
+				VALUES (?, ?, ?, ?, 'pool', ?, ?) ON CONFLICT (protocol, address) DO NOTHING`, string(p), a, projectID, string(mode), ms(at), importedBy)
 			if err != nil {
 				return fmt.Errorf("import address: %w", err)
 			}

@@ -171,3 +171,43 @@ func (s *Store) RevokeCredential(ctx context.Context, id string, at time.Time) e
 		return nil
 	})
 }
+
+// ResealSecrets rewrites the stored secret hashes that seal changes, in one transaction.
+func (s *Store) ResealSecrets(ctx context.Context, seal func(string, []byte) ([]byte, bool)) (int, error) {
+	n := 0
+	err := s.inTx(ctx, func(t *tx) error {
+		n = 0
+		rows, err := t.query(ctx, `SELECT id, secret_hash FROM api_keys`)
+		if err != nil {
+			return fmt.Errorf("read api secrets: %w", err)
+		}
+		type row struct {
+			id     string
+			sealed []byte
+		}
+		var changed []row
+		for rows.Next() {
+			var id string
+			var stored []byte
+			if err := rows.Scan(&id, &stored); err != nil {
+				rows.Close()
+				return err
+			}
+			if sealed, ok := seal(id, stored); ok {
+				changed = append(changed, row{id, sealed})
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, c := range changed {
+			if _, err := t.exec(ctx, `UPDATE api_keys SET secret_hash = ? WHERE id = ?`, c.sealed, c.id); err != nil {
+				return fmt.Errorf("seal api secret: %w", err)
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}

@@ -678,7 +678,7 @@ func TestPoolAddressAssignedLaterIsWatched(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := w.store.ImportAddresses(context.Background(), pr.Project.ID, gateway.Test, chain.EVM, []string{pool}, time.Now().Add(-24*time.Hour)); err != nil {
+	if _, _, err := w.store.ImportAddresses(context.Background(), pr.Project.ID, gateway.Test, chain.EVM, []string{pool}, pr.Credential.ID, time.Now().Add(-24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	id, addr := w.order("4", "USDT")

@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		"ChainScan":                 testChainScan,
 		"WebhookOutbox":             testWebhookOutbox,
 		"Leases":                    testLeases,
+		"SecretsSealedAtStart":      testSealStoredSecrets,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -293,6 +294,10 @@ func testPool(t *testing.T, s gateway.Store) {
 	svc, cp := project(t, s, "https://shop.example.com")
 	pr := principal(t, svc, cp, gateway.Test)
 	pool := []string{"0x1111111111111111111111111111111111111111", "0x2222222222222222222222222222222222222222"}
+	if _, err := svc.ImportAddresses(ctx, pr, "evm", pool); gateway.ErrorCode(err) != gateway.EUnauthorized {
+		t.Fatalf("import without the secret: %v, want Unauthorized", err)
+	}
+	pr.SecretProven = true
 	res, err := svc.ImportAddresses(ctx, pr, "evm", append(pool, pool[0]))
 	if err != nil || res.Added != 2 || res.Skipped != 1 || res.Available != 2 {
 		t.Fatalf("ImportAddresses = %+v, %v", res, err)
@@ -321,7 +326,9 @@ func testPool(t *testing.T, s gateway.Store) {
 	}
 	// Another project cannot import an address that is already someone's.
 	svc2, cp2 := project(t, s, "https://other.example.com")
-	res, err = svc2.ImportAddresses(ctx, principal(t, svc2, cp2, gateway.Test), "evm", pool[:1])
+	pr2 := principal(t, svc2, cp2, gateway.Test)
+	pr2.SecretProven = true
+	res, err = svc2.ImportAddresses(ctx, pr2, "evm", pool[:1])
 	if err != nil || res.Added != 0 || res.Skipped != 1 {
 		t.Errorf("importing a taken address = %+v, %v; want skipped", res, err)
 	}
@@ -438,6 +445,70 @@ func testIdempotency(t *testing.T, s gateway.Store) {
 	}
 	if n, err := s.PurgeIdempotent(ctx, testNow.Add(time.Second)); err != nil || n != 1 {
 		t.Errorf("Purge = %d, %v", n, err)
+	}
+	// Fifty requests racing for one key: exactly one takes it, the others find it.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	owners, found := 0, 0
+	for range 50 {
+		wg.Go(func() {
+			e, err := s.BeginIdempotent(ctx, &gateway.IdempotencyRecord{ProjectID: cp.Project.ID, Mode: gateway.Test, Key: "race",
+				RequestHash: "h", SecretProven: true, CreatedAt: testNow}, testNow.Add(-time.Hour))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				t.Error(err)
+			case e == nil:
+				owners++
+			case !e.SecretProven:
+				t.Errorf("the record lost what its request proved: %+v", e)
+			default:
+				found++
+			}
+		})
+	}
+	wg.Wait()
+	if owners != 1 || found != 49 {
+		t.Errorf("50 racing Begins: %d took the key, %d found it; want 1 and 49", owners, found)
+	}
+}
+
+// Secret hashes stored in clear (before they were sealed) are sealed by SealStoredSecrets, once, and
+// the secrets still prove themselves.
+func testSealStoredSecrets(t *testing.T, s gateway.Store) {
+	ctx := context.Background()
+	svc, cp := project(t, s, "https://old.example.com")
+	// As stored before hashes were sealed: the SHA-256 of each secret.
+	legacy := map[string][]byte{}
+	for _, k := range cp.Keys {
+		pr, err := svc.Authenticate(ctx, k.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		legacy[pr.Credential.ID] = gateway.HashSecret(k.Secret)
+	}
+	if _, err := s.ResealSecrets(ctx, func(id string, _ []byte) ([]byte, bool) { h, ok := legacy[id]; return h, ok }); err != nil {
+		t.Fatal(err)
+	}
+	svc = service(t, s)
+	if n, err := svc.SealStoredSecrets(ctx); err != nil || n != 2 {
+		t.Fatalf("SealStoredSecrets = %d, %v; want the project's 2", n, err)
+	}
+	if n, err := svc.SealStoredSecrets(ctx); err != nil || n != 0 {
+		t.Fatalf("SealStoredSecrets again = %d, %v; want 0", n, err)
+	}
+	for _, k := range cp.Keys {
+		pr, err := svc.Authenticate(ctx, k.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pr.ProveSecret(k.Secret); err != nil {
+			t.Errorf("%s secret after sealing: %v", k.Mode, err)
+		}
+		if err := pr.ProveSecret(k.Secret + "x"); err == nil {
+			t.Errorf("%s: a wrong secret proved itself", k.Mode)
+		}
 	}
 }
 
