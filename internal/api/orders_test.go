@@ -360,3 +360,61 @@ func TestOpenAPI(t *testing.T) {
 		}
 	}
 }
+
+// An order, a payment link and a deposit binding may name only chains this gateway watches: a
+// payment on another would never be seen.
+func TestOnlyWatchedChainsTakeOrders(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		e.svc.Chains = []string{"devnet", "ethereum"}
+		for _, c := range []struct {
+			key          gateway.KeyPair
+			path, body   string
+			param, lists string
+		}{
+			{e.test, "/api/v1/orders", `{"orderReference":"w1","amount":"1","currency":"USDT","chainId":"ethereum-sepolia"}`, "chainId", "test mode accepts: devnet"},
+			{e.live, "/api/v1/orders", `{"orderReference":"w2","amount":"1","currency":"USDT","chainId":"bsc"}`, "chainId", "live mode accepts: ethereum"},
+			{e.live, "/api/v1/orders", `{"orderReference":"w3","amount":"1","currency":"USDT","chainId":"devnet"}`, "chainId", "live mode accepts: ethereum"},
+			{e.test, "/api/v1/payment-links", `{"title":"x","amount":"1","currencies":[{"currency":"USDC","chainId":"polygon-amoy"}]}`, "currencies", "test mode accepts: devnet"},
+			{e.test, "/api/v1/deposits/bind", `{"depositReference":"u1","protocol":"tron"}`, "protocol", "test mode accepts: devnet"},
+		} {
+			r := e.as(c.key, "POST", c.path, c.body)
+			if r.status != 400 || r.str("error") != "ValidationError" || r.str("param") != c.param || !strings.Contains(r.str("message"), c.lists) {
+				t.Errorf("%s %s: %d %s", c.path, c.body, r.status, r.raw)
+			}
+		}
+		if n := e.orderCount(gateway.Test) + e.orderCount(gateway.Live); n != 0 {
+			t.Errorf("%d orders after refusals", n)
+		}
+		if r := e.as(e.live, "POST", "/api/v1/orders", `{"orderReference":"w4","amount":"1","currency":"USDT","chainId":"ethereum"}`); r.status != 201 {
+			t.Errorf("a live order on a watched chain: %d %s", r.status, r.raw)
+		}
+	})
+}
+
+// A project whose website cannot take live payments (plain http, an IP) is refused every live
+// payment — orders, payment links, publishing — while its live reads still answer.
+func TestLiveWebsiteRuleOnEveryPath(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "http://127.0.0.1:3000")
+		for _, c := range []struct{ path, body string }{
+			{"/api/v1/orders", `{"orderReference":"l1","amount":"1","currency":"USDT","chainId":"ethereum"}`},
+			{"/api/v1/payment-links", `{"title":"x","amount":"1","currencies":[{"currency":"USDT","chainId":"ethereum"}]}`},
+			{"/api/v1/deposits/bind", `{"depositReference":"u1","protocol":"evm"}`},
+		} {
+			if r := e.as(e.live, "POST", c.path, c.body); r.status != 403 || r.str("error") != "Forbidden" {
+				t.Errorf("live %s: %d %s", c.path, r.status, r.raw)
+			}
+		}
+		for _, p := range []string{"/api/v1/orders", "/api/v1/payment-links", "/api/v1/balances"} {
+			if r := e.as(e.live, "GET", p, ""); r.status != 200 {
+				t.Errorf("live GET %s: %d %s", p, r.status, r.raw)
+			}
+		}
+		if r := e.as(e.test, "POST", "/api/v1/payment-links", `{"title":"x","amount":"1","currencies":[{"currency":"USDT","chainId":"devnet"}]}`); r.status != 201 {
+			t.Errorf("a test payment link: %d %s", r.status, r.raw)
+		}
+	})
+}

@@ -107,8 +107,12 @@ func (s *Service) BindDeposit(ctx context.Context, pr *Principal, ref, protocol 
 	if verr != nil {
 		return nil, false, verr
 	}
-	if pr.Mode.Live() && !pr.Project.LiveReady() {
-		return nil, false, Errorf(EForbidden, "", "Project website %q cannot take live payments: set an https website on a real domain", pr.Project.Website)
+	if err := liveAllowed(pr); err != nil {
+		return nil, false, err
+	}
+	if len(s.MonitoredChains(p, pr.Mode)) == 0 {
+		return nil, false, Errorf(EInvalid, "protocol", "This gateway watches no %s chain in %s mode, so deposits to the address would never be seen; %s mode accepts: %s",
+			p, pr.Mode, pr.Mode, s.enabledSlugs(pr.Mode))
 	}
 	if b, err := s.Store.FindDepositBinding(ctx, pr.Project.ID, pr.Mode, ref); err == nil {
 		return s.rebind(ctx, b, p)

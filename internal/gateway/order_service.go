@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -29,19 +30,24 @@ type OrderInput struct {
 	Metadata             json.RawMessage
 }
 
-// ResolveToken finds the registry token for a currency on a chain for the mode; the error names
-// the field that is wrong.
-func ResolveToken(mode Mode, chainID, currency string) (chain.Chain, chain.Token, *Error) {
+// ResolveToken finds the registry token for a currency on a chain for the mode, on a chain this
+// gateway watches (an order on a chain nobody scans would never see its payment); the error names
+// the field that is wrong and lists what the mode accepts.
+func (s *Service) ResolveToken(mode Mode, chainID, currency string) (chain.Chain, chain.Token, *Error) {
 	c, ok := chain.Lookup(chainID)
 	if !ok {
-		return c, chain.Token{}, Errorf(EInvalid, "chainId", "chainId %q is not supported; %s mode supports: %s", chainID, mode, chain.Slugs(!mode.Live()))
+		return c, chain.Token{}, Errorf(EInvalid, "chainId", "chainId %q is not supported; %s mode accepts: %s", chainID, mode, s.enabledSlugs(mode))
 	}
 	if c.Testnet == mode.Live() {
 		kind := "a mainnet"
 		if c.Testnet {
 			kind = "a test network"
 		}
-		return c, chain.Token{}, Errorf(EInvalid, "chainId", "chainId %q is %s, not available in %s mode; %s mode supports: %s", chainID, kind, mode, mode, chain.Slugs(!mode.Live()))
+		return c, chain.Token{}, Errorf(EInvalid, "chainId", "chainId %q is %s, not available in %s mode; %s mode accepts: %s", chainID, kind, mode, mode, s.enabledSlugs(mode))
+	}
+	if !s.ChainEnabled(c.Slug) {
+		return c, chain.Token{}, Errorf(EInvalid, "chainId", "chainId %q is not watched by this gateway (no RPC endpoint is configured for it), so a payment there would never be seen; %s mode accepts: %s",
+			chainID, mode, s.enabledSlugs(mode))
 	}
 	for _, t := range c.Tokens {
 		if strings.EqualFold(t.Symbol, currency) {
@@ -49,6 +55,34 @@ func ResolveToken(mode Mode, chainID, currency string) (chain.Chain, chain.Token
 		}
 	}
 	return c, chain.Token{}, Errorf(EInvalid, "currency", "currency %q is not available on %s; available: %s", currency, c.Slug, strings.Join(c.Symbols(), ", "))
+}
+
+// ChainEnabled reports whether the gateway watches the chain (Chains nil: every registry chain).
+func (s *Service) ChainEnabled(slug string) bool {
+	return s.Chains == nil || slices.Contains(s.Chains, slug)
+}
+
+// enabledSlugs lists the chains the gateway watches for the mode, for error messages.
+func (s *Service) enabledSlugs(m Mode) string {
+	var out []string
+	for _, c := range chain.All() {
+		if c.Testnet != m.Live() && s.ChainEnabled(c.Slug) {
+			out = append(out, c.Slug)
+		}
+	}
+	if len(out) == 0 {
+		return "none (no chain of this mode is configured)"
+	}
+	return strings.Join(out, ", ")
+}
+
+// liveAllowed refuses live payments — an order, a payment link, a checkout — to a project whose
+// website is not https on a real domain (the Crypto Pay rule); test mode takes any website.
+func liveAllowed(pr *Principal) *Error {
+	if pr.Mode.Live() && !pr.Project.LiveReady() {
+		return Errorf(EForbidden, "", "Project website %q cannot take live payments: set an https website on a real domain (localhost and IP addresses are for test mode)", pr.Project.Website)
+	}
+	return nil
 }
 
 // validReference reports whether a merchant reference is 1–128 printable characters (no control
@@ -81,7 +115,7 @@ func (s *Service) validateOrder(pr *Principal, in OrderInput) (*Order, chain.Cha
 	if !validReference(in.Reference) {
 		return nil, c, Errorf(EInvalid, "orderReference", "orderReference must be 1 to %d printable characters", MaxReferenceLength)
 	}
-	c, tok, verr := ResolveToken(pr.Mode, in.ChainID, in.Currency)
+	c, tok, verr := s.ResolveToken(pr.Mode, in.ChainID, in.Currency)
 	if verr != nil {
 		return nil, c, verr
 	}
@@ -145,8 +179,8 @@ func compactMetadata(raw json.RawMessage) (json.RawMessage, *Error) {
 // the same orderReference (created = false). A reference reused with another amount, currency or
 // chain is a conflict, not a silent second order.
 func (s *Service) CreateOrder(ctx context.Context, pr *Principal, in OrderInput) (o *Order, created bool, err error) {
-	if pr.Mode.Live() && !pr.Project.LiveReady() {
-		return nil, false, Errorf(EForbidden, "", "Project website %q cannot take live payments: set an https website on a real domain (localhost and IP addresses are for test mode)", pr.Project.Website)
+	if err := liveAllowed(pr); err != nil {
+		return nil, false, err
 	}
 	o, c, verr := s.validateOrder(pr, in)
 	if verr != nil {

@@ -80,6 +80,9 @@ type PaymentLinkInput struct {
 
 // CreatePaymentLink validates and stores a draft payment link.
 func (s *Service) CreatePaymentLink(ctx context.Context, pr *Principal, in PaymentLinkInput) (*PaymentLink, error) {
+	if err := liveAllowed(pr); err != nil {
+		return nil, err
+	}
 	title := strings.TrimSpace(in.Title)
 	if title == "" || len(title) > 200 {
 		return nil, Errorf(EInvalid, "title", "title is required (1 to 200 characters)")
@@ -92,7 +95,7 @@ func (s *Service) CreatePaymentLink(ctx context.Context, pr *Principal, in Payme
 	}
 	amount := in.Amount
 	for _, c := range in.Currencies {
-		_, tok, err := ResolveToken(pr.Mode, c.ChainID, c.Currency)
+		_, tok, err := s.ResolveToken(pr.Mode, c.ChainID, c.Currency)
 		if err != nil {
 			err.Param = "currencies"
 			return nil, err
@@ -135,6 +138,9 @@ func (s *Service) GetPaymentLink(ctx context.Context, pr *Principal, id string) 
 
 // PublishPaymentLink makes a draft link public; an archived link cannot come back.
 func (s *Service) PublishPaymentLink(ctx context.Context, pr *Principal, id string) (*PaymentLink, error) {
+	if err := liveAllowed(pr); err != nil {
+		return nil, err
+	}
 	return s.moveLink(ctx, pr, id, []string{LinkDraft, LinkPublished}, LinkPublished)
 }
 
@@ -191,6 +197,9 @@ func (s *Service) Checkout(ctx context.Context, l *PaymentLink, currency, chainI
 		return nil, err
 	}
 	pr := &Principal{Project: p, Mode: l.Mode}
+	if err := liveAllowed(pr); err != nil { // the website changed since the link was made
+		return nil, err
+	}
 	o, c, verr := s.validateOrder(pr, OrderInput{Reference: NewID("chk"), Amount: amount, Currency: currency, ChainID: chainID,
 		Metadata: l.Metadata})
 	if verr != nil {

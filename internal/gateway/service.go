@@ -22,8 +22,9 @@ type Service struct {
 	WebhookPolicy WebhookPolicy
 	// SecretOverlap is how long a rotated-out webhook secret still signs deliveries.
 	SecretOverlap time.Duration
-	// Chains are the chains this gateway follows (nil: every chain of the registry), for
-	// monitoredChains of deposit addresses.
+	// Chains are the chains this gateway follows — an RPC endpoint and a running scanner (nil:
+	// every chain of the registry, for tests). Orders, payment links and checkouts may name only
+	// these, and a deposit address is monitored on these.
 	Chains []string
 
 	accounts sync.Map // "protocol:xpub" → *chain.Account

@@ -37,11 +37,16 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
 	v := checkoutView{Link: l, Custom: l.Amount == "0", Test: !l.Mode.Live()}
 	status := http.StatusOK
 	for _, c := range l.Currencies {
+		if !h.svc.ChainEnabled(c.ChainID) {
+			continue // a chain this gateway no longer watches: a payment there would never be seen
+		}
 		ch, _ := chain.Lookup(c.ChainID)
 		v.Options = append(v.Options, option{Value: c.Currency + "@" + c.ChainID, Label: c.Currency + " on " + ch.Name})
 	}
 	if ok, why := l.Available(h.now()); !ok {
 		v.Closed = why
+	} else if len(v.Options) == 0 {
+		v.Closed = "This link takes no currency this gateway can receive now."
 	} else if r.Method == http.MethodPost {
 		currency, chainID, _ := strings.Cut(r.FormValue("option"), "@")
 		v.Amount = strings.TrimSpace(r.FormValue("amount"))
