@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stablegate/stablegate/internal/gateway"
@@ -104,6 +105,36 @@ func TestSimulateOrder(t *testing.T) {
 		// Live credentials are refused.
 		if r := e.as(e.live, "POST", "/api/v1/orders/"+d+"/simulate", `{"outcome":"completed"}`); r.status != 403 || r.str("error") != "Forbidden" {
 			t.Fatalf("live: %d %s", r.status, r.raw)
+		}
+	})
+}
+
+// Twenty simulations of one order at once pay it once: one at a time, and a completed order is not
+// paid again.
+func TestSimulateConcurrently(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		r := e.as(e.test, "POST", "/api/v1/orders", `{"orderReference":"sim-race","amount":"7","currency":"USDT","chainId":"devnet"}`)
+		id, _ := r.data()["orderId"].(string)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		statuses := map[int]int{}
+		for range 20 {
+			wg.Go(func() {
+				r := e.as(e.test, "POST", "/api/v1/orders/"+id+"/simulate", `{"outcome":"completed"}`)
+				mu.Lock()
+				statuses[r.status]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		d := e.as(e.test, "GET", "/api/v1/orders/"+id, "").data()
+		if d["status"] != "completed" || d["paidAmount"] != "7" || len(d["payments"].([]any)) != 1 || d["multiplePayments"] != false {
+			t.Fatalf("after 20 parallel simulations: %v (answers %v)", d, statuses)
+		}
+		if statuses[200] != 1 || statuses[409] != 19 {
+			t.Errorf("answers %v, want one 200 and nineteen 409", statuses)
 		}
 	})
 }

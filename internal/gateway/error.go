@@ -52,3 +52,6 @@ func ErrorCode(err error) string {
 // ErrNotFound is what stores return when a row does not exist; services turn it into a user-facing
 // *Error with the right noun.
 var ErrNotFound = errors.New("not found")
+
+// ErrChanged is returned by a store operation conditioned on a row's state when the row changed.
+var ErrChanged = errors.New("changed concurrently")

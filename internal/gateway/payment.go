@@ -132,8 +132,9 @@ type ChainStore interface {
 	// orders settled again, with order.reorged events.
 	Rewind(ctx context.Context, chainID string, to BlockRef, now time.Time) (removed int, err error)
 	// SimulatePayment stores a confirmed test-mode payment and settles its order (test mode
-	// without a chain).
-	SimulatePayment(ctx context.Context, t *Transfer, now time.Time) error
+	// without a chain), provided the order is not completed and has paidAmount paidBefore still
+	// (what the simulation was computed from); otherwise it changes nothing and returns ErrChanged.
+	SimulatePayment(ctx context.Context, t *Transfer, paidBefore *big.Int, now time.Time) error
 	// ExpireOrder expires one pending order now, or reports ErrNotFound.
 	ExpireOrder(ctx context.Context, projectID string, mode Mode, id string, now time.Time) error
 	// ExpireOrders moves pending orders past expiresAt + grace to expired.

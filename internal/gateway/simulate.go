@@ -84,7 +84,10 @@ func (s *Service) SimulateOrder(ctx context.Context, pr *Principal, id, outcome,
 	}
 	t := &Transfer{ChainID: o.ChainID, TxHash: chain.FormatTxHash(c.Protocol, h), Token: tok.Address, Currency: o.Currency,
 		From: SimulatedFrom, To: o.Address, Amount: pay, OrderID: o.ID, ProjectID: o.ProjectID, Mode: o.Mode, SeenAt: now}
-	if err := s.Store.SimulatePayment(ctx, t, now); err != nil {
+	if err := s.Store.SimulatePayment(ctx, t, o.PaidAmount, now); errors.Is(err, ErrChanged) {
+		// Another simulation (or a payment) moved the order since it was read: one at a time.
+		return nil, Errorf(EConflict, "outcome", "The order changed while this simulation ran (another one at the same time?); read it and try again")
+	} else if err != nil {
 		return nil, err
 	}
 	return s.GetOrder(ctx, pr, id)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -724,8 +725,18 @@ func nullTime(t *time.Time) any {
 
 // SimulatePayment stores a confirmed test-mode payment of an order and settles the order, with its
 // events, in one transaction.
-func (s *Store) SimulatePayment(ctx context.Context, tr *gateway.Transfer, now time.Time) error {
+func (s *Store) SimulatePayment(ctx context.Context, tr *gateway.Transfer, paidBefore *big.Int, now time.Time) error {
 	return s.inTx(ctx, func(t *tx) error {
+		// The guard takes the order's row lock first: simulations of one order run one at a time,
+		// and one computed from a state that has changed since is refused.
+		res, err := t.exec(ctx, `UPDATE orders SET status = status WHERE id = ? AND paid_amount = ? AND status <> 'completed'`,
+			tr.OrderID, paidBefore.String())
+		if err != nil {
+			return fmt.Errorf("simulate payment: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return gateway.ErrChanged
+		}
 		touched, err := s.insertTransfers(ctx, t, []*gateway.Transfer{tr})
 		if err != nil {
 			return err
@@ -761,8 +772,12 @@ func (s *Store) ExpireOrder(ctx context.Context, projectID string, mode gateway.
 		if o.ProjectID != projectID || o.Mode != mode || o.Status != gateway.OrderPending {
 			return gateway.ErrNotFound
 		}
-		if _, err := t.exec(ctx, `UPDATE orders SET status = 'expired' WHERE id = ?`, o.ID); err != nil {
+		res, err := t.exec(ctx, `UPDATE orders SET status = 'expired' WHERE id = ? AND status = 'pending'`, o.ID)
+		if err != nil {
 			return fmt.Errorf("expire order: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 { // expired or paid meanwhile (PostgreSQL re-reads the row)
+			return gateway.ErrNotFound
 		}
 		if err := releaseInventory(ctx, t, o); err != nil {
 			return err
