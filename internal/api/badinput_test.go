@@ -59,6 +59,16 @@ func TestBadOrderInput(t *testing.T) {
 			{"metadata too large", `{` + ok + `,"amount":"1","metadata":{"x":"` + strings.Repeat("m", 20000) + `"}}`, 400, "ValidationError", "metadata", "", false, nil},
 			{"huge body", `{` + ok + `,"amount":"1","metadata":{"x":"` + strings.Repeat("m", 1<<20) + `"}}`, 413, "PayloadTooLarge", "", "1 MiB", false, nil},
 			{"long Idempotency-Key", `{` + ok + `,"amount":"1"}`, 400, "ValidationError", "Idempotency-Key", "", false, []string{"Idempotency-Key", strings.Repeat("k", 300)}},
+			{"Idempotency-Key not UTF-8", `{` + ok + `,"amount":"1"}`, 400, "ValidationError", "Idempotency-Key", "UTF-8", false, []string{"Idempotency-Key", "k\xff"}},
+			// "r\ud800" and "r\udbff" would both decode to "r\uFFFD": one order for two references.
+			{"lone high surrogate", `{"orderReference":"r\ud800","amount":"1","currency":"USDT","chainId":"devnet"}`, 400, "ValidationError", "orderReference", "surrogate", false, nil},
+			{"lone low surrogate", `{"orderReference":"r\udc00","amount":"1","currency":"USDT","chainId":"devnet"}`, 400, "ValidationError", "orderReference", "surrogate", false, nil},
+			{"surrogate in metadata", `{` + ok + `,"amount":"1","metadata":{"a":["x","\udbff"]}}`, 400, "ValidationError", "metadata.a[1]", "surrogate", false, nil},
+			{"invalid UTF-8", "{\"orderReference\":\"r\xff\",\"amount\":\"1\",\"currency\":\"USDT\",\"chainId\":\"devnet\"}", 400, "ValidationError", "orderReference", "UTF-8", false, nil},
+			{"duplicate amount", `{` + ok + `,"amount":"1","amount":"1000"}`, 400, "ValidationError", "amount", "more than once", false, nil},
+			{"duplicate in metadata", `{` + ok + `,"amount":"1","metadata":{"k":1,"k":2}}`, 400, "ValidationError", "metadata.k", "more than once", false, nil},
+			{"NUL in currency", `{"orderReference":"b1","amount":"1","currency":"USDT\u0000","chainId":"devnet"}`, 400, "ValidationError", "currency", "NUL", false, nil},
+			{"129-character reference", `{"orderReference":"` + strings.Repeat("é", 129) + `","amount":"1","currency":"USDT","chainId":"devnet"}`, 400, "ValidationError", "orderReference", "", false, nil},
 		}
 		for _, tt := range tests {
 			key := e.test
@@ -90,6 +100,13 @@ func TestBadListInput(t *testing.T) {
 			t.Errorf("?%s: %d %s", tt.query, r.status, r.raw)
 		}
 	}
+	// NUL and invalid UTF-8 in a query parameter are refused before any query (PostgreSQL would fail).
+	for _, q := range []string{"orderReference=%00", "orderReference=%ff", "currency=US%00DT", "chainId=%c3"} {
+		name, _, _ := strings.Cut(q, "=")
+		if r := e.as(e.test, "GET", "/api/v1/orders?"+q, ""); r.status != 400 || r.str("error") != "ValidationError" || r.str("param") != name {
+			t.Errorf("?%s: %d %s", q, r.status, r.raw)
+		}
+	}
 	if r := e.as(e.test, "DELETE", "/api/v1/orders", ""); r.status != 405 || r.str("error") != "MethodNotAllowed" || r.header.Get("Allow") != "GET, POST" {
 		t.Errorf("DELETE /orders = %d %s", r.status, r.raw)
 	}
@@ -102,4 +119,40 @@ func TestBadListInput(t *testing.T) {
 			t.Errorf("POST %s = %d %s", p, r.status, r.raw)
 		}
 	}
+}
+
+// What no field may hold — NUL, invalid UTF-8 — is refused before any query on both engines
+// (PostgreSQL cannot store it, and answered 500), in paths, queries and bodies alike.
+func TestTextNoFieldHolds(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		for _, c := range []struct{ method, path, body, param string }{
+			{"GET", "/api/v1/orders/ord_x%00", "", ""},
+			{"GET", "/api/v1/orders/ord_%ff", "", ""},
+			{"GET", "/api/v1/deposits/references/%00", "", ""},
+			{"GET", "/api/v1/payment-links/%c3%28", "", ""},
+			{"POST", "/api/v1/orders/ord_%00/simulate", `{"outcome":"completed"}`, ""},
+			{"GET", "/api/v1/orders?orderReference=%00", "", "orderReference"},
+			{"GET", "/api/v1/deposits?depositReference=%ff", "", "depositReference"},
+			{"POST", "/api/v1/deposits/unbind", `{"depositReference":"a\u0000"}`, "depositReference"},
+			{"POST", "/api/v1/deposits/bind", `{"depositReference":"u\ud800","protocol":"evm"}`, "depositReference"},
+			{"POST", "/api/v1/payment-links", `{"title":"T\u0000","amount":"1","currencies":[{"currency":"USDT","chainId":"devnet"}]}`, "title"},
+			{"POST", "/api/v1/payment-links", `{"title":"T","amount":"1","currencies":[{"currency":"USDT","chainId":"devnet","chainId":"ethereum"}]}`, "currencies[0].chainId"},
+		} {
+			r := e.as(e.test, c.method, c.path, c.body, "x-api-secret", e.test.Secret)
+			want, typ := 404, "NotFound"
+			if c.param != "" {
+				want, typ = 400, "ValidationError"
+			}
+			if r.status != want || r.str("error") != typ || r.str("param") != c.param {
+				t.Errorf("%s %s %s: %d %s", c.method, c.path, c.body, r.status, r.raw)
+			}
+		}
+		// 128 characters is the limit, not 128 bytes.
+		ref := strings.Repeat("é", 128)
+		if r := e.as(e.test, "POST", "/api/v1/orders", `{"orderReference":"`+ref+`","amount":"1","currency":"USDT","chainId":"devnet"}`); r.status != 201 {
+			t.Errorf("a 128-character reference: %d %s", r.status, r.raw)
+		}
+	})
 }

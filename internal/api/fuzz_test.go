@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -108,11 +109,20 @@ func FuzzWebhookEndpoint(f *testing.F) {
 	})
 }
 
+// fuzzEngine is the database the fuzz targets run on: SQLite, or PostgreSQL when
+// STABLEGATE_FUZZ_ENGINE=postgres (CI runs a short pass of FuzzAPI on each).
+func fuzzEngine() string {
+	if os.Getenv("STABLEGATE_FUZZ_ENGINE") == "postgres" {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
 // FuzzAPI sends arbitrary path parameters, query strings and bodies to every operation of the
 // OpenAPI document (so a new endpoint is fuzzed as soon as it is registered), with the key and the
 // secret of either mode: no input may produce a 5xx, a panic, or an answer outside the envelope.
 func FuzzAPI(f *testing.F) {
-	e := setup(f, "sqlite", "https://shop.example.com")
+	e := setup(f, fuzzEngine(), "https://shop.example.com")
 	srv := api.New(e.svc, api.Config{PublicURL: "http://localhost:8080", Version: "fuzz"})
 	rec := httptest.NewRecorder()
 	srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/docs/openapi.json", nil))

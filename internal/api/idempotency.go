@@ -44,6 +44,10 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, pr *gateway.
 		writeError(w, newError(gateway.EInvalid, idempotencyKeyHead, "Idempotency-Key must be at most 255 characters", rid))
 		return
 	}
+	if why := badText(key); why != "" {
+		writeError(w, newError(gateway.EInvalid, idempotencyKeyHead, "Idempotency-Key "+why, rid))
+		return
+	}
 	now := s.now()
 	rec := &gateway.IdempotencyRecord{ProjectID: pr.Project.ID, Mode: pr.Mode, Key: key, RequestHash: requestHash(r, pr, body),
 		SecretProven: pr.SecretProven, CreatedAt: now}

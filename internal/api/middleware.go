@@ -90,6 +90,14 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		if e := checkURL(r, rid); e != nil {
+			writeError(w, e)
+			return
+		}
+		if e := checkJSON(body, rid); e != nil {
+			writeError(w, e)
+			return
+		}
 		if len(body) > 0 && !strings.Contains(r.Header.Get("Content-Type"), "json") {
 			// Bodies are always JSON; a client that forgot the header (curl -d sends a form type)
 			// gets its JSON read rather than an opaque error.

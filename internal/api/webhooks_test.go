@@ -47,6 +47,8 @@ func TestWebhookEndpointAPI(t *testing.T) {
 			body, param, contains string
 		}{
 			{e.test, `{"url":"ftp://93.184.216.34/x"}`, "url", "absolute http(s) URL"},
+			{e.test, `{"url":"https://93.184.216.34:99999/x"}`, "url", "absolute http(s) URL"},
+			{e.test, `{"url":"https://93.184.216.34:0/x"}`, "url", "absolute http(s) URL"},
 			{e.test, `{"url":"/relative"}`, "url", "absolute"},
 			{e.test, `{"url":""}`, "url", "required"},
 			{e.test, `{"url":"https://10.0.0.7/hooks"}`, "url", "private or internal"},

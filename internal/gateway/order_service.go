@@ -89,7 +89,7 @@ func liveAllowed(pr *Principal) *Error {
 // characters and no spaces but U+0020: line separators in a reference would also make webhook
 // bodies that JavaScript and Go serialize differently).
 func validReference(s string) bool {
-	if s == "" || len(s) > MaxReferenceLength || !utf8.ValidString(s) {
+	if s == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxReferenceLength {
 		return false
 	}
 	for _, r := range s {

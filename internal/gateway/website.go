@@ -3,6 +3,7 @@ package gateway
 import (
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -18,6 +19,11 @@ func parseWebURL(s string) (*url.URL, bool) {
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
 		return nil, false
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, false // a port no connection can reach
+		}
 	}
 	return u, true
 }

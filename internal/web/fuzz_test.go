@@ -15,7 +15,7 @@ import (
 // FuzzPages sends arbitrary ids, slugs and form bodies to the payer-facing routes (the live status
 // stream aside: it waits for the order): no input may produce a 5xx or a panic.
 func FuzzPages(f *testing.F) {
-	svc, _, prs := setup(f)
+	svc, _, prs := setupOn(f, fuzzEngine())
 	h := web.New(svc, web.Config{})
 	o := order(f, svc, prs[gateway.Test], "devnet", "USDT")
 	l, err := svc.CreatePaymentLink(context.Background(), prs[gateway.Test], gateway.PaymentLinkInput{Title: "Ticket", Amount: "0",

@@ -17,7 +17,9 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	qrcode "github.com/skip2/go-qrcode"
 
@@ -110,6 +112,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+	// An id or slug that is not valid UTF-8, or holds NUL, names nothing (and PostgreSQL could not
+	// even be asked about it).
+	if !utf8.ValidString(r.URL.Path) || strings.IndexByte(r.URL.Path, 0) >= 0 {
+		if strings.HasPrefix(r.URL.Path, "/checkout/") {
+			h.message(w, http.StatusNotFound, "Payment link not found", msgNoLink)
+		} else {
+			h.message(w, http.StatusNotFound, "Payment not found", msgNoPayment)
+		}
+		return
+	}
 	h.mux.ServeHTTP(w, r)
 }
 

@@ -8,21 +8,46 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/store"
+	"github.com/stablegate/stablegate/internal/store/postgres"
 	"github.com/stablegate/stablegate/internal/store/sqlite"
+	"github.com/stablegate/stablegate/internal/testpg"
 	"github.com/stablegate/stablegate/internal/web"
 )
 
 const abandon = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
 
+func TestMain(m *testing.M) { testpg.Main(m) }
+
 func setup(t testing.TB) (*gateway.Service, *httptest.Server, map[gateway.Mode]*gateway.Principal) {
+	return setupOn(t, "sqlite")
+}
+
+// fuzzEngine is the database the fuzz targets run on: SQLite, or PostgreSQL when
+// STABLEGATE_FUZZ_ENGINE=postgres (CI runs a short pass of each).
+func fuzzEngine() string {
+	if os.Getenv("STABLEGATE_FUZZ_ENGINE") == "postgres" {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+func setupOn(t testing.TB, engine string) (*gateway.Service, *httptest.Server, map[gateway.Mode]*gateway.Principal) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"))
+	var st *store.Store
+	var err error
+	if engine == "postgres" {
+		st, err = postgres.Open(context.Background(), testpg.DSN(t))
+	} else {
+		st, err = sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,5 +194,48 @@ func TestPaymentPage(t *testing.T) {
 	tron := order(t, svc, prs[gateway.Test], "tron-nile", "USDT")
 	if _, body, _ := get(t, srv.URL+"/pay/"+tron.ID); !strings.Contains(body, tron.Address) || !strings.HasPrefix(tron.Address, "T") {
 		t.Fatal("TRON page")
+	}
+}
+
+// An id or slug with NUL or invalid UTF-8 is a page not found on both engines (PostgreSQL answered
+// 500: it cannot compare such text).
+func TestBadIDsAreNotFound(t *testing.T) {
+	t.Parallel()
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			_, srv, _ := setupOn(t, engine)
+			for _, c := range []struct{ method, path string }{{"GET", "/pay/%ff/status"}, {"GET", "/pay/ord_%00"}, {"GET", "/pay/%c3/qr.png"},
+				{"GET", "/checkout/%00"}, {"POST", "/checkout/%00"}, {"POST", "/pay/%ff/simulate"}} {
+				req, _ := http.NewRequest(c.method, srv.URL+c.path, nil)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != http.StatusNotFound {
+					t.Errorf("%s %s: %d", c.method, c.path, res.StatusCode)
+				}
+			}
+		})
+	}
+}
+
+// The page shows only the messages it chose itself: text in its URL is never shown (a real order's
+// page must not tell the payer to send the money elsewhere).
+func TestPageShowsNoTextFromItsURL(t *testing.T) {
+	t.Parallel()
+	svc, srv, prs := setup(t)
+	o := order(t, svc, prs[gateway.Live], "ethereum", "USDT")
+	for q, want := range map[string]string{"Send+the+250+USDT+to+0xBAD+instead": "", "simulated-completed": "Simulated: completed."} {
+		res, err := http.Get(srv.URL + "/pay/" + o.ID + "?msg=" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if strings.Contains(string(body), "0xBAD") || (want != "" && !strings.Contains(string(body), want)) {
+			t.Errorf("?msg=%s: the page shows %q", q, body)
+		}
 	}
 }
