@@ -51,6 +51,9 @@ type ChainConfig struct {
 	Finality string `json:"finality,omitempty"`
 	// RegistryTokensOnly reads the registry tokens' logs only (unknown tokens go unrecorded).
 	RegistryTokensOnly bool `json:"registryTokensOnly,omitempty"`
+	// MaxLag is how many blocks behind the head the scanner may fall before /health says
+	// degraded (default: five minutes of the chain's blocks, at least 10).
+	MaxLag uint64 `json:"maxLag,omitempty"`
 }
 
 // option describes one configuration option.

@@ -250,7 +250,7 @@ func scannersFor(chains map[string]ChainConfig) ([]*evm.Scanner, error) {
 			finality = cc.Finality
 		}
 		out = append(out, &evm.Scanner{Chain: ch, Client: client, Confirmations: cc.Confirmations, StartBlock: cc.StartBlock, Interval: poll,
-			Finality: finality, RegistryTokensOnly: cc.RegistryTokensOnly})
+			Finality: finality, RegistryTokensOnly: cc.RegistryTokensOnly, MaxLag: cc.MaxLag})
 	}
 	return out, nil
 }

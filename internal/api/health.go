@@ -10,10 +10,10 @@ import (
 
 // Health is the answer of GET /health.
 type Health struct {
-	Status    string         `json:"status" enum:"healthy,unhealthy"`
+	Status    string         `json:"status" enum:"healthy,degraded,unhealthy"`
 	Timestamp time.Time      `json:"timestamp"`
 	Version   string         `json:"version"`
-	Reasons   []string       `json:"reasons,omitempty" doc:"What is wrong, when unhealthy"`
+	Reasons   []string       `json:"reasons,omitempty" doc:"What is wrong, when degraded or unhealthy"`
 	Chains    []any          `json:"chains,omitempty" doc:"Each watched chain: head, scanned block, lag and last error"`
 	Webhooks  *WebhookHealth `json:"webhooks,omitempty"`
 }
@@ -33,7 +33,8 @@ type healthOutput struct {
 func (s *Server) registerHealth() {
 	huma.Register(s.API, huma.Operation{OperationID: "health", Method: http.MethodGet, Path: "/health",
 		Summary: "Health check", Tags: []string{"Health"}, Security: []map[string][]string{},
-		Description: "200 when healthy; 503 with reasons when the database does not answer."}, s.health)
+		Description: "200 healthy; 200 degraded with reasons when a chain cannot be followed (its node unreachable or failing, " +
+			"or the scanner too far behind the head: payments there are not seen now); 503 unhealthy when the database does not answer."}, s.health)
 }
 
 func (s *Server) health(ctx context.Context, _ *struct{}) (*healthOutput, error) {
@@ -41,11 +42,21 @@ func (s *Server) health(ctx context.Context, _ *struct{}) (*healthOutput, error)
 	if s.cfg.Chains != nil {
 		h.Chains = s.cfg.Chains()
 	}
+	// A chain that is not followed degrades the gateway but leaves the API up (load balancers
+	// keep it): orders on other chains, reads and webhooks still work.
+	for _, c := range h.Chains {
+		if d, ok := c.(interface{ DegradedReason() (string, string) }); ok {
+			if slug, why := d.DegradedReason(); why != "" {
+				h.Status = "degraded"
+				h.Reasons = append(h.Reasons, "chain "+slug+": "+why)
+			}
+		}
+	}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := s.svc.Store.Ping(pctx); err != nil {
 		s.log.Warn("health: database unreachable", "err", err)
-		h.Status, h.Reasons = "unhealthy", []string{"database unreachable"}
+		h.Status, h.Reasons = "unhealthy", append([]string{"database unreachable"}, h.Reasons...)
 		return &healthOutput{Status: http.StatusServiceUnavailable, Body: h}, nil
 	}
 	if st, err := s.svc.Store.WebhookStats(pctx); err == nil {

@@ -98,6 +98,10 @@ func NewClient(urls []string, cfg Config) (*Client, error) {
 	}}, nil
 }
 
+// Calls returns how many JSON-RPC calls the client was asked to make: each once, however many
+// attempts (retries, failovers) it took.
+func (c *Client) Calls() uint64 { return uint64(c.id.Load()) }
+
 // Call makes one JSON-RPC call, retrying and failing over on transient errors, and decodes the
 // result into out.
 func (c *Client) Call(ctx context.Context, method string, out any, params ...any) error {

@@ -53,6 +53,9 @@ type Scanner struct {
 	// MonitorWindow is how long after an order's deadline (expiresAt + grace) its address stays
 	// watched, so that a late payment is still recorded and reported (default 24 h).
 	MonitorWindow time.Duration
+	// MaxLag is how many blocks behind the head the scanner may be before Health says degraded
+	// (default: five minutes of the chain's blocks, at least 10).
+	MaxLag uint64
 
 	watched   map[[20]byte]watch
 	owners    map[string]*owner // interned (project, mode) pairs
@@ -93,8 +96,22 @@ type Health struct {
 	Lag       uint64    `json:"lag"`
 	LastError string    `json:"lastError,omitempty"`
 	Standby   bool      `json:"standby,omitempty" doc:"Another replica holds this chain's lease and scans it"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero" doc:"The last scan step, successful or not (absent before the first)"`
+	// Degraded says why the chain is not followed as it should be ("" when it is): its node cannot
+	// be reached or keeps failing, or the scanner lags too far behind the head.
+	Degraded string `json:"degraded,omitempty" doc:"Why payments on this chain may not be seen now (empty when all is well)"`
+
+	failures int       // scan steps failed in a row
+	lastOK   time.Time // the last successful step
 }
+
+// DegradedReason names the chain and says why it is degraded ("" when it is not), for /health.
+func (h Health) DegradedReason() (chain, why string) { return h.Chain, h.Degraded }
+
+// failuresDegrade is how many scan steps in a row must fail before the chain counts as degraded
+// (one retried error — a reorg seen mid-read, a provider's hiccup — is routine). A scanner that
+// has never succeeded is degraded at its first failure.
+const failuresDegrade = 3
 
 // watch is a watched address's owner, kept small: a million of them must fit in memory.
 type watch struct {
@@ -182,7 +199,43 @@ func (s *Scanner) required() int {
 func (s *Scanner) Health() Health {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.health
+	h := s.health
+	h.Chain = s.Chain.Slug
+	h.Degraded = s.degraded(&h)
+	return h
+}
+
+// maxLag is MaxLag or its default.
+func (s *Scanner) maxLag() uint64 {
+	if s.MaxLag > 0 {
+		return s.MaxLag
+	}
+	if s.Chain.BlockTime <= 0 {
+		return 10
+	}
+	return max(10, uint64(5*time.Minute/s.Chain.BlockTime))
+}
+
+// degraded says why the chain is not followed as it should be, or "".
+func (s *Scanner) degraded(h *Health) string {
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
+	stale := max(time.Minute, 20*s.Interval)
+	switch {
+	case h.Standby:
+		return "" // another replica scans it
+	case h.UpdatedAt.IsZero():
+		return "not scanned yet: no answer from its node so far"
+	case h.failures > 0 && (h.lastOK.IsZero() || h.failures >= failuresDegrade):
+		return fmt.Sprintf("cannot scan (%d failed steps in a row): %s", h.failures, h.LastError)
+	case !h.lastOK.IsZero() && now.Sub(h.lastOK) > stale:
+		return fmt.Sprintf("no successful scan step for %s", now.Sub(h.lastOK).Round(time.Second))
+	case h.Lag > s.maxLag():
+		return fmt.Sprintf("%d blocks behind the head (more than %d)", h.Lag, s.maxLag())
+	}
+	return ""
 }
 
 func (s *Scanner) report(head, scanned uint64, err error) {
@@ -201,10 +254,17 @@ func (s *Scanner) report(head, scanned uint64, err error) {
 		s.health.Lag = 0
 	}
 	s.health.LastError = ""
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
 	if err != nil {
 		s.health.LastError = err.Error()
+		s.health.failures++
+	} else {
+		s.health.failures, s.health.lastOK = 0, now
 	}
-	s.health.UpdatedAt = s.Now().UTC()
+	s.health.UpdatedAt = now.UTC()
 }
 
 // Run scans until ctx ends. Errors are logged and reported in Health; the next poll retries.

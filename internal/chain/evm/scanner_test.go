@@ -497,22 +497,14 @@ func TestLaggingNodeBehindLoadBalancer(t *testing.T) {
 }
 
 // Providers bill by the call: following the head costs five calls per block (and one more with a
-// finality tag).
+// finality tag). What the scanner asks for is counted, not the attempts a loaded machine's timeouts
+// add (the proxy sees those).
 func TestCallsPerBlock(t *testing.T) {
 	t.Parallel()
-	var proxy *faultproxy.Proxy
-	w := newWorld(t, 1, func(upstream string) string {
-		p, err := faultproxy.Start(upstream, faultproxy.Faults{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { p.Close() })
-		proxy = p
-		return p.URL()
-	})
+	w := newWorld(t, 1, nil)
 	w.chain.Mine()
 	w.scan()
-	before, _, _ := proxy.Stats()
+	before := w.scanner.Client.Calls()
 	const blocks = 20
 	for i := range blocks {
 		if i%4 == 0 {
@@ -522,19 +514,19 @@ func TestCallsPerBlock(t *testing.T) {
 		w.chain.Mine()
 		w.scan()
 	}
-	after, _, _ := proxy.Stats()
-	perBlock := float64(after-before) / blocks
+	perBlock := float64(w.scanner.Client.Calls()-before) / blocks
 	t.Logf("%.1f calls per block", perBlock)
 	if perBlock > 5 {
 		t.Errorf("%.1f JSON-RPC calls per block followed, want at most 5 (head, stored block, header, logs, header again)", perBlock)
 	}
 	// Most polls find no new block: those cost one call, the head.
+	after := w.scanner.Client.Calls()
 	for range 10 {
 		if caughtUp, err := w.scanner.RunOnce(context.Background()); !caughtUp || err != nil {
 			t.Fatalf("idle poll: %v %v", caughtUp, err)
 		}
 	}
-	if idle, _, _ := proxy.Stats(); idle-after != 10 {
+	if idle := w.scanner.Client.Calls(); idle-after != 10 {
 		t.Errorf("10 polls without a new block made %d calls, want 10", idle-after)
 	}
 	// And the next block is found as before.
@@ -858,9 +850,14 @@ func TestSubscriptionStretchesThePoll(t *testing.T) {
 func TestScannerLease(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 1, nil)
+	// The lease's time is the scanners' clock, moved by the test alone: however slow the machine, a
+	// lease expires only when the test says so.
+	base := time.Now()
+	var elapsed atomic.Int64
+	clock := func() time.Time { return base.Add(time.Duration(elapsed.Load())) }
 	run := func(holder string) (*evm.Scanner, func()) {
 		sc := w.newScanner(1)
-		sc.Holder, sc.Interval, sc.LeaseTTL = holder, 20*time.Millisecond, 400*time.Millisecond
+		sc.Holder, sc.Interval, sc.LeaseTTL, sc.Now = holder, 20*time.Millisecond, 400*time.Millisecond, clock
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); sc.Run(ctx) }()
@@ -868,7 +865,7 @@ func TestScannerLease(t *testing.T) {
 	}
 	waitCompleted := func(id string) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for w.get(id)["status"] != "completed" {
 			if time.Now().After(deadline) {
 				t.Fatalf("order %s never completed", id)
@@ -876,10 +873,21 @@ func TestScannerLease(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("never: %s", what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	a, stopA := run("replica-a")
-	time.Sleep(100 * time.Millisecond)
+	waitFor("a scanning", func() bool { return !a.Health().Standby && !a.Health().UpdatedAt.IsZero() })
 	b, stopB := run("replica-b")
 	defer stopB()
+	waitFor("b standing by", func() bool { return b.Health().Standby })
 	id, addr := w.order("1", "USDT")
 	w.pay("USDT", addr, 1_000_000)
 	w.chain.Mine()
@@ -888,6 +896,7 @@ func TestScannerLease(t *testing.T) {
 		t.Fatalf("a standby=%v, b standby=%v; want a scanning, b standing by", a.Health().Standby, b.Health().Standby)
 	}
 	stopA() // the holder stops without giving the lease back, as a killed process would
+	elapsed.Add(int64(time.Second))
 	id, addr = w.order("2", "USDT")
 	w.pay("USDT", addr, 2_000_000)
 	w.chain.Mine()
@@ -1077,5 +1086,76 @@ func TestDepositReorgedAway(t *testing.T) {
 	}
 	if reorged["depositReference"] != "player_7" || reorged["amount"] != "4" || reorged["status"] != "reorged" || reorged["wasConfirmed"] != false {
 		t.Errorf("deposit.reorged data = %v", reorged)
+	}
+}
+
+// /health says degraded (still 200) when a chain is not followed — its node refuses connections,
+// or the scanner lags more than MaxLag — and healthy when every chain is.
+func TestHealthDegradedByAChain(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close() // connections refused from now on
+	client, err := evm.NewClient([]string{deadURL}, fastConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sepolia, _ := chain.Lookup("ethereum-sepolia")
+	down := &evm.Scanner{Chain: sepolia, Client: client, Store: w.store}
+	scanners := []*evm.Scanner{w.scanner, down}
+	hs := httptest.NewServer(api.New(w.svc, api.Config{Chains: func() []any {
+		out := []any{}
+		for _, sc := range scanners {
+			out = append(out, sc.Health())
+		}
+		return out
+	}}))
+	defer hs.Close()
+	health := func() (int, map[string]any) {
+		t.Helper()
+		res, err := http.Get(hs.URL + "/health")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var h map[string]any
+		json.NewDecoder(res.Body).Decode(&h)
+		return res.StatusCode, h
+	}
+	// Before any step: not scanned yet, and no zero time shown.
+	if code, h := health(); code != 200 || h["status"] != "degraded" || strings.Contains(fmt.Sprint(h), "0001-01-01") {
+		t.Fatalf("before the first step: %d %v", code, h)
+	}
+	w.scan()
+	if _, err := down.RunOnce(context.Background()); err == nil {
+		t.Fatal("a scanner on a dead node stepped")
+	}
+	code, h := health()
+	reasons, _ := h["reasons"].([]any)
+	if code != 200 || h["status"] != "degraded" || len(reasons) != 1 || !strings.HasPrefix(reasons[0].(string), "chain ethereum-sepolia: cannot scan") {
+		t.Fatalf("with a dead node: %d %v", code, h)
+	}
+	// The dead chain gone, the devnet followed: healthy.
+	scanners = scanners[:1]
+	if code, h := health(); code != 200 || h["status"] != "healthy" || h["reasons"] != nil {
+		t.Fatalf("every chain followed: %d %v", code, h)
+	}
+	// Lagging more than MaxLag blocks behind the head: degraded until it catches up.
+	w.scanner = w.newScanner(1)
+	w.scanner.MaxLag, w.scanner.MaxRange = 2, 1
+	scanners[0] = w.scanner
+	for range 5 {
+		w.chain.Mine()
+	}
+	if _, err := w.scanner.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, h := health(); h["status"] != "degraded" || !strings.Contains(fmt.Sprint(h["reasons"]), "blocks behind the head") {
+		t.Fatalf("lagging: %v", h)
+	}
+	w.scan()
+	if _, h := health(); h["status"] != "healthy" {
+		t.Fatalf("caught up: %v", h)
 	}
 }
