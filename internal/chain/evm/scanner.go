@@ -101,8 +101,9 @@ type Health struct {
 	// be reached or keeps failing, or the scanner lags too far behind the head.
 	Degraded string `json:"degraded,omitempty" doc:"Why payments on this chain may not be seen now (empty when all is well)"`
 
-	failures int       // scan steps failed in a row
-	lastOK   time.Time // the last successful step
+	failures int           // scan steps failed in a row
+	lastOK   time.Time     // the last successful step, by the wall clock
+	stale    time.Duration // how long without a successful step is degraded
 }
 
 // DegradedReason names the chain and says why it is degraded ("" when it is not), for /health.
@@ -219,10 +220,6 @@ func (s *Scanner) maxLag() uint64 {
 // degraded says why the chain is not followed as it should be, or "".
 func (s *Scanner) degraded(h *Health) string {
 	now := time.Now()
-	if s.Now != nil {
-		now = s.Now()
-	}
-	stale := max(time.Minute, 20*s.Interval)
 	switch {
 	case h.Standby:
 		return "" // another replica scans it
@@ -230,7 +227,7 @@ func (s *Scanner) degraded(h *Health) string {
 		return "not scanned yet: no answer from its node so far"
 	case h.failures > 0 && (h.lastOK.IsZero() || h.failures >= failuresDegrade):
 		return fmt.Sprintf("cannot scan (%d failed steps in a row): %s", h.failures, h.LastError)
-	case !h.lastOK.IsZero() && now.Sub(h.lastOK) > stale:
+	case !h.lastOK.IsZero() && now.Sub(h.lastOK) > h.stale:
 		return fmt.Sprintf("no successful scan step for %s", now.Sub(h.lastOK).Round(time.Second))
 	case h.Lag > s.maxLag():
 		return fmt.Sprintf("%d blocks behind the head (more than %d)", h.Lag, s.maxLag())
@@ -254,17 +251,14 @@ func (s *Scanner) report(head, scanned uint64, err error) {
 		s.health.Lag = 0
 	}
 	s.health.LastError = ""
-	now := time.Now()
-	if s.Now != nil {
-		now = s.Now()
-	}
 	if err != nil {
 		s.health.LastError = err.Error()
 		s.health.failures++
 	} else {
-		s.health.failures, s.health.lastOK = 0, now
+		s.health.failures, s.health.lastOK = 0, time.Now()
 	}
-	s.health.UpdatedAt = now.UTC()
+	s.health.stale = max(time.Minute, 20*s.Interval)
+	s.health.UpdatedAt = s.Now().UTC()
 }
 
 // Run scans until ctx ends. Errors are logged and reported in Health; the next poll retries.
