@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/gateway"
 )
 
@@ -56,5 +57,76 @@ func TestParseTolerance(t *testing.T) {
 		if _, err := gateway.ParseTolerance(in); err == nil || err.Param != "underpaymentTolerance" {
 			t.Errorf("ParseTolerance(%q) accepted", in)
 		}
+	}
+}
+
+// What a transfer to a watched address counts for: an order takes its own token on its own chain
+// only; a deposit address every registry token of a chain of its mode; zero is nothing at all.
+func TestClassify(t *testing.T) {
+	devnet, _ := chain.Lookup("devnet")
+	ethereum, _ := chain.Lookup("ethereum")
+	order := gateway.Recipient{Mode: gateway.Test, ChainID: "devnet", Currency: "USDT"}
+	deposit := gateway.Recipient{Deposit: true, Mode: gateway.Test}
+	for _, c := range []struct {
+		name                  string
+		r                     gateway.Recipient
+		on                    chain.Chain
+		currency              string
+		amount                int64
+		kept, credited, wrong bool
+	}{
+		{"own token, own chain", order, devnet, "USDT", 1, true, true, false},
+		{"another registry token", order, devnet, "DAI", 100_000_000, true, false, true},
+		{"another stablecoin", order, devnet, "USDC", 5, true, false, true},
+		{"own token, another chain", order, ethereum, "USDT", 1, true, false, false},
+		{"a token outside the registry", order, devnet, "", 1, true, false, false},
+		{"zero of its own token", order, devnet, "USDT", 0, false, false, false},
+		{"zero of another", order, devnet, "DAI", 0, false, false, false},
+		{"deposit, any registry token", deposit, devnet, "DAI", 1, true, true, false},
+		{"deposit, a chain of the other mode", deposit, ethereum, "USDT", 1, true, false, false},
+		{"deposit, zero", deposit, devnet, "USDT", 0, false, false, false},
+	} {
+		tr := &gateway.Transfer{Currency: c.currency, Amount: big.NewInt(c.amount)}
+		if kept := gateway.Classify(tr, c.r, c.on); kept != c.kept || kept && (tr.Credited() != c.credited || tr.WrongCurrency != c.wrong) {
+			t.Errorf("%s: kept %v credited %v wrong %v; want %v %v %v", c.name, kept, tr.Credited(), tr.WrongCurrency, c.kept, c.credited, c.wrong)
+		}
+	}
+}
+
+// txHash is the payment that completed the order — the top-up after an underpayment — and only a
+// completed order has one; an underpaid order expires at its deadline, keeping what was paid.
+func TestSettleTxHashAndUnderpaidExpiry(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	o := &gateway.Order{Amount: big.NewInt(100), Status: gateway.OrderPending, ExpiresAt: now.Add(time.Hour), PaidAmount: new(big.Int)}
+	first := &gateway.Transfer{TxHash: "0xa", Currency: "USDT", Amount: big.NewInt(60), BlockNumber: 5, Confirmed: true, SeenAt: now}
+	pt := gateway.TotalsOf(o, []*gateway.Transfer{first})
+	if ev := gateway.Settle(o, pt, now, false); o.Status != gateway.OrderUnderpaid || o.TxHash != "" || len(ev) != 1 {
+		t.Fatalf("60 of 100: %s txHash %q %v", o.Status, o.TxHash, ev)
+	}
+	topUp := &gateway.Transfer{TxHash: "0xb", Currency: "USDT", Amount: big.NewInt(40), BlockNumber: 9, Confirmed: true, SeenAt: now}
+	pt, _ = o.Totals()
+	pt.Add(o, topUp)
+	pt.Confirm(o, topUp)
+	if gateway.Settle(o, pt, now, false); o.Status != gateway.OrderCompleted || o.TxHash != "0xb" {
+		t.Fatalf("after the top-up: %s txHash %q, want completed by 0xb", o.Status, o.TxHash)
+	}
+	// Summed again from every transfer (after a reorg), the same payment completed it.
+	if gateway.Settle(o, gateway.TotalsOf(o, []*gateway.Transfer{topUp, first}), now, true); o.TxHash != "0xb" {
+		t.Fatalf("resummed: txHash %q", o.TxHash)
+	}
+	// Underpaid, then the deadline passes: expired, paidAmount kept.
+	o = &gateway.Order{Amount: big.NewInt(100), Status: gateway.OrderPending, ExpiresAt: now.Add(time.Hour), PaidAmount: new(big.Int)}
+	gateway.Settle(o, gateway.TotalsOf(o, []*gateway.Transfer{first}), now, false)
+	pt, _ = o.Totals()
+	later := o.Deadline().Add(time.Second)
+	if ev := gateway.Settle(o, pt, later, false); o.Status != gateway.OrderExpired || o.PaidAmount.Int64() != 60 || len(ev) != 1 || ev[0] != gateway.EventOrderExpired {
+		t.Fatalf("underpaid past its deadline: %s %s %v", o.Status, o.PaidAmount, ev)
+	}
+	// Still confirming past the deadline: it waits for the confirmation.
+	o = &gateway.Order{Amount: big.NewInt(100), Status: gateway.OrderPending, ExpiresAt: now.Add(time.Hour), PaidAmount: new(big.Int)}
+	unconfirmed := *first
+	unconfirmed.Confirmed = false
+	if gateway.Settle(o, gateway.TotalsOf(o, []*gateway.Transfer{&unconfirmed}), later, false); o.Status != gateway.OrderConfirming {
+		t.Fatalf("unconfirmed past the deadline: %s", o.Status)
 	}
 }

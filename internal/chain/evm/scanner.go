@@ -89,14 +89,17 @@ type prefetch struct {
 
 // Health is what /health reports of a chain.
 type Health struct {
-	Chain     string    `json:"chain"`
-	Head      uint64    `json:"head"`
-	Final     uint64    `json:"finalized,omitempty" doc:"The block of the finality tag, when the chain uses one"`
-	Scanned   uint64    `json:"scanned"`
-	Lag       uint64    `json:"lag"`
-	LastError string    `json:"lastError,omitempty"`
-	Standby   bool      `json:"standby,omitempty" doc:"Another replica holds this chain's lease and scans it"`
-	UpdatedAt time.Time `json:"updatedAt,omitzero" doc:"The last scan step, successful or not (absent before the first)"`
+	Chain     string `json:"chain"`
+	Head      uint64 `json:"head"`
+	Final     uint64 `json:"finalized,omitempty" doc:"The block of the finality tag, when the chain uses one"`
+	Scanned   uint64 `json:"scanned"`
+	Lag       uint64 `json:"lag"`
+	LastError string `json:"lastError,omitempty"`
+	Standby   bool   `json:"standby,omitempty" doc:"Another replica holds this chain's lease and scans it"`
+	// Subscribed says a new-heads subscription (ws:// or wss:// URL) is live: blocks are followed
+	// as they arrive, the poll only backs it up.
+	Subscribed bool      `json:"subscribed,omitempty" doc:"A new-heads subscription is live (ws:// or wss:// URL)"`
+	UpdatedAt  time.Time `json:"updatedAt,omitzero" doc:"The last scan step, successful or not (absent before the first)"`
 	// Degraded says why the chain is not followed as it should be ("" when it is): its node cannot
 	// be reached or keeps failing, or the scanner lags too far behind the head.
 	Degraded string `json:"degraded,omitempty" doc:"Why payments on this chain may not be seen now (empty when all is well)"`
@@ -301,6 +304,7 @@ func (s *Scanner) Run(ctx context.Context) {
 			if heads, serr = s.Client.SubscribeHeads(ctx); serr != nil && ctx.Err() == nil {
 				s.Log.Warn("subscribe to new heads failed: polling", "chain", s.Chain.Slug, "err", serr)
 			}
+			s.setSubscribed(heads != nil)
 		}
 		wait := s.Interval
 		if heads != nil {
@@ -317,6 +321,7 @@ func (s *Scanner) Run(ctx context.Context) {
 		case _, ok := <-heads:
 			if !ok {
 				heads = nil // the subscription ended: poll until it is made again
+				s.setSubscribed(false)
 			}
 		case <-time.After(wait):
 		}
@@ -511,6 +516,12 @@ func (s *Scanner) final(ctx context.Context) (*uint64, error) {
 	s.health.Final = h.Number
 	s.mu.Unlock()
 	return &h.Number, nil
+}
+
+func (s *Scanner) setSubscribed(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.health.Subscribed = on
 }
 
 func (s *Scanner) setStandby(standby bool) {

@@ -808,7 +808,12 @@ func (w *world) runOverWebSocket(interval time.Duration, now func() time.Time) {
 	done := make(chan struct{})
 	go func() { defer close(done); sc.Run(ctx) }()
 	w.t.Cleanup(func() { cancel(); <-done; client.Close() })
-	time.Sleep(300 * time.Millisecond)
+	// The subscription is made after the first step: wait for it, however long a busy machine takes.
+	for deadline := time.Now().Add(30 * time.Second); !sc.Health().Subscribed; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			w.t.Fatalf("no new-heads subscription after 30 s: %+v", sc.Health())
+		}
+	}
 }
 
 // With a ws:// URL the scanner subscribes to new heads and steps when one arrives: a payment is
@@ -821,10 +826,10 @@ func TestWebSocketNewHeads(t *testing.T) {
 		id, addr := w.order("1", "USDT")
 		w.pay("USDT", addr, 1_000_000)
 		w.chain.Mine()
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(20 * time.Second)
 		for w.get(id)["status"] != "completed" {
 			if time.Now().After(deadline) {
-				t.Fatalf("payment %d not seen within 5 s with a 1 min poll: no new-heads subscription?", i)
+				t.Fatalf("payment %d not seen within 20 s with a 1 min poll: no new-heads subscription?", i)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
