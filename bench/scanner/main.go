@@ -25,8 +25,8 @@ import (
 
 	"github.com/stablegate/stablegate/internal/api"
 	"github.com/stablegate/stablegate/internal/chain"
-	"github.com/stablegate/stablegate/internal/chain/devnet"
-	"github.com/stablegate/stablegate/internal/chain/evm"
+	"github.com/stablegate/stablegate/internal/devnet"
+	"github.com/stablegate/stablegate/internal/evm"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/store"
 	"github.com/stablegate/stablegate/internal/store/sqlite"

@@ -20,7 +20,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/stablegate/stablegate/internal/chain/devnet"
+	"github.com/stablegate/stablegate/internal/devnet"
 )
 
 // The gateway process is killed (SIGKILL, no shutdown) between blocks, while it scans and while it

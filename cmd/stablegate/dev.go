@@ -12,7 +12,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/stablegate/stablegate/internal/chain/devnet"
+	"github.com/stablegate/stablegate/internal/devnet"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/web"
 )

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/stablegate/stablegate/internal/chain"
-	"github.com/stablegate/stablegate/internal/chain/devnet"
+	"github.com/stablegate/stablegate/internal/devnet"
 	"github.com/stablegate/stablegate/internal/money"
 )
 

@@ -24,7 +24,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
-	"github.com/stablegate/stablegate/internal/chain/devnet"
+	"github.com/stablegate/stablegate/internal/devnet"
 	"github.com/stablegate/stablegate/internal/gateway"
 )
 

@@ -19,7 +19,7 @@ import (
 
 	"github.com/stablegate/stablegate/internal/api"
 	"github.com/stablegate/stablegate/internal/chain"
-	"github.com/stablegate/stablegate/internal/chain/evm"
+	"github.com/stablegate/stablegate/internal/evm"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/store"
 	"github.com/stablegate/stablegate/internal/store/postgres"
@@ -148,7 +148,7 @@ func purgeIdempotencyKeys(ctx context.Context, s gateway.Store, log *slog.Logger
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if n, err := s.PurgeIdempotent(ctx, time.Now().Add(-api.IdempotencyTTL)); err != nil && ctx.Err() == nil {
+		if n, err := s.PurgeIdempotent(ctx, time.Now().Add(-gateway.IdempotencyTTL)); err != nil && ctx.Err() == nil {
 			log.Warn("purge idempotency keys", "err", err)
 		} else if n > 0 {
 			log.Debug("purged idempotency keys", "count", n)

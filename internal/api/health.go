@@ -54,12 +54,12 @@ func (s *Server) health(ctx context.Context, _ *struct{}) (*healthOutput, error)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := s.svc.Store.Ping(pctx); err != nil {
+	if err := s.svc.Ping(pctx); err != nil {
 		s.log.Warn("health: database unreachable", "err", err)
 		h.Status, h.Reasons = "unhealthy", append([]string{"database unreachable"}, h.Reasons...)
 		return &healthOutput{Status: http.StatusServiceUnavailable, Body: h}, nil
 	}
-	if st, err := s.svc.Store.WebhookStats(pctx); err == nil {
+	if st, err := s.svc.WebhookStats(pctx); err == nil {
 		h.Webhooks = &WebhookHealth{Pending: st.Pending, OldestPendingAt: st.OldestPendingAt, DisabledEndpoints: st.DisabledEndpoints}
 	} else {
 		s.log.Warn("health: webhook stats", "err", err)

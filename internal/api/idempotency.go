@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/stablegate/stablegate/internal/gateway"
 )
@@ -17,14 +16,12 @@ import (
 // Idempotency-Key rules: the same key with the same request, sent with the same API key, replays
 // the stored response with Idempotent-Replayed: true — to a request that proves the API secret if
 // the first one did; with another request (or another API key) it is 422; while the first request
-// still runs it is 409. Keys live IdempotencyTTL. Only a success (below 400) is stored: a request
+// still runs it is 409. Keys live gateway.IdempotencyTTL. Only a success (below 400) is stored: a request
 // refused (authentication, validation, a conflict) or failed can be sent again with the same key,
 // and nobody can store a refusal under a key the merchant will use. A record left "running" by a
-// crash is taken over after runningTakeover.
+// crash is taken over after gateway.IdempotencyTakeover.
 const (
-	IdempotencyTTL     = 24 * time.Hour
 	maxIdempotencyKey  = 255
-	runningTakeover    = time.Minute
 	replayedHeader     = "Idempotent-Replayed"
 	idempotencyKeyHead = "Idempotency-Key"
 )
@@ -51,13 +48,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, pr *gateway.
 	now := s.now()
 	rec := &gateway.IdempotencyRecord{ProjectID: pr.Project.ID, Mode: pr.Mode, Key: key, RequestHash: requestHash(r, pr, body),
 		SecretProven: pr.SecretProven, CreatedAt: now}
-	existing, err := s.svc.Store.BeginIdempotent(ctx, rec, now.Add(-IdempotencyTTL))
-	if err == nil && existing != nil && !existing.Done && existing.CreatedAt.Before(now.Add(-runningTakeover)) {
-		// The request that held the key never finished (the process died): take it over.
-		if err = s.svc.Store.DeleteIdempotent(ctx, pr.Project.ID, pr.Mode, key); err == nil {
-			existing, err = s.svc.Store.BeginIdempotent(ctx, rec, now.Add(-IdempotencyTTL))
-		}
-	}
+	existing, err := s.svc.BeginIdempotent(ctx, rec)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -90,12 +81,12 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, pr *gateway.
 		bg := context.WithoutCancel(ctx)
 		if completed && capture.status < 400 {
 			rec.Done, rec.Status, rec.Body = true, capture.status, s.sealAnswer(rec, capture.buf.Bytes())
-			if err := s.svc.Store.FinishIdempotent(bg, rec); err != nil {
+			if err := s.svc.FinishIdempotent(bg, rec); err != nil {
 				s.log.Error("store idempotent response", "request_id", rid, "err", err)
 			}
 			return
 		}
-		if err := s.svc.Store.DeleteIdempotent(bg, pr.Project.ID, pr.Mode, key); err != nil {
+		if err := s.svc.ReleaseIdempotent(bg, rec); err != nil {
 			s.log.Error("release idempotency key", "request_id", rid, "err", err)
 		}
 	}()

@@ -15,7 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/stablegate/stablegate/internal/chain"
-	"github.com/stablegate/stablegate/internal/chain/devnet"
+	"github.com/stablegate/stablegate/internal/devnet"
 )
 
 var transferTopic = crypto.Keccak256Hash([]byte("Transfer(address,address,uint256)"))

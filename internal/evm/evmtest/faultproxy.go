@@ -1,7 +1,8 @@
-// Package faultproxy is a small HTTP proxy for JSON-RPC that injects the faults real providers
-// produce — rate limits, server errors, timeouts, dropped connections, and eth_getLogs range limits —
-// in front of a real node (the devnet), so that chain code is tested against them without mocks.
-package faultproxy
+// Package evmtest holds what tests of EVM node clients need: a small HTTP proxy for JSON-RPC that
+// injects the faults real providers produce — rate limits, server errors, timeouts, dropped
+// connections, eth_getLogs range limits, a node lagging behind its load balancer — in front of a
+// real node (the devnet), so that chain code is tested against them without mocks.
+package evmtest
 
 import (
 	"bytes"

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
-	"strings"
 	"sync"
 	"time"
 
@@ -76,80 +74,17 @@ type Scanner struct {
 	health Health
 }
 
-// prefetch is a range's logs read ahead: while the scanner catches up, reading the next range
-// overlaps with applying the current one.
-type prefetch struct {
-	from, to uint64
-	end      *Header
-	logs     []Log
-	tip      []*Header
-	err      error
-	done     chan struct{}
-}
-
-// Health is what /health reports of a chain.
-type Health struct {
-	Chain     string `json:"chain"`
-	Head      uint64 `json:"head"`
-	Final     uint64 `json:"finalized,omitempty" doc:"The block of the finality tag, when the chain uses one"`
-	Scanned   uint64 `json:"scanned"`
-	Lag       uint64 `json:"lag"`
-	LastError string `json:"lastError,omitempty"`
-	Standby   bool   `json:"standby,omitempty" doc:"Another replica holds this chain's lease and scans it"`
-	// Subscribed says a new-heads subscription (ws:// or wss:// URL) is live: blocks are followed
-	// as they arrive, the poll only backs it up.
-	Subscribed bool      `json:"subscribed,omitempty" doc:"A new-heads subscription is live (ws:// or wss:// URL)"`
-	UpdatedAt  time.Time `json:"updatedAt,omitzero" doc:"The last scan step, successful or not (absent before the first)"`
-	// Degraded says why the chain is not followed as it should be ("" when it is): its node cannot
-	// be reached or keeps failing, or the scanner lags too far behind the head.
-	Degraded string `json:"degraded,omitempty" doc:"Why payments on this chain may not be seen now (empty when all is well)"`
-
-	failures int           // scan steps failed in a row
-	lastOK   time.Time     // the last successful step, by the wall clock
-	stale    time.Duration // how long without a successful step is degraded
-}
-
-// DegradedReason names the chain and says why it is degraded ("" when it is not), for /health.
-func (h Health) DegradedReason() (chain, why string) { return h.Chain, h.Degraded }
-
-// failuresDegrade is how many scan steps in a row must fail before the chain counts as degraded
-// (one retried error — a reorg seen mid-read, a provider's hiccup — is routine). A scanner that
-// has never succeeded is degraded at its first failure.
-const failuresDegrade = 3
-
-// watch is a watched address's owner, kept small: a million of them must fit in memory.
-type watch struct {
-	id      string // the order's, or the deposit binding's
-	deposit bool
-	owner   *owner
-	until   int64 // Unix seconds after which the address is no longer watched
-}
-
-// owner is a project in a mode, and the chain and currency of the order (shared by the orders
-// and deposit bindings they describe).
-type owner struct {
-	projectID string
-	gateway.Recipient
-}
-
 // DefaultMonitorWindow is the default of Scanner.MonitorWindow.
 const DefaultMonitorWindow = 24 * time.Hour
 
 // DefaultMaxRange is the default of Scanner.MaxRange.
 const DefaultMaxRange = 2000
 
-// probeAfter is how many log calls in a row must fit before the scanner tries twice the span.
-const probeAfter = 16
-
 // subscribedPollFactor stretches the poll interval while a new-heads subscription is live.
 const subscribedPollFactor = 10
 
 // ReorgWindow is how many blocks below the head have each hash remembered.
 const ReorgWindow = 64
-
-// watchOverlap re-reads addresses created this long before the last load, so that an address
-// whose transaction committed late is not missed.
-const watchOverlap = 30 * time.Second
 
 func (s *Scanner) init() error {
 	if s.watched != nil {
@@ -197,71 +132,6 @@ func (s *Scanner) required() int {
 		return s.Confirmations
 	}
 	return max(1, s.Chain.Confirmations)
-}
-
-// Health returns the scanner's latest health.
-func (s *Scanner) Health() Health {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	h := s.health
-	h.Chain = s.Chain.Slug
-	h.Degraded = s.degraded(&h)
-	return h
-}
-
-// maxLag is MaxLag or its default.
-func (s *Scanner) maxLag() uint64 {
-	if s.MaxLag > 0 {
-		return s.MaxLag
-	}
-	if s.Chain.BlockTime <= 0 {
-		return 10
-	}
-	return max(10, uint64(5*time.Minute/s.Chain.BlockTime))
-}
-
-// degraded says why the chain is not followed as it should be, or "".
-func (s *Scanner) degraded(h *Health) string {
-	now := time.Now()
-	switch {
-	case h.Standby:
-		return "" // another replica scans it
-	case h.UpdatedAt.IsZero():
-		return "not scanned yet: no answer from its node so far"
-	case h.failures > 0 && (h.lastOK.IsZero() || h.failures >= failuresDegrade):
-		return fmt.Sprintf("cannot scan (%d failed steps in a row): %s", h.failures, h.LastError)
-	case !h.lastOK.IsZero() && now.Sub(h.lastOK) > h.stale:
-		return fmt.Sprintf("no successful scan step for %s", now.Sub(h.lastOK).Round(time.Second))
-	case h.Lag > s.maxLag():
-		return fmt.Sprintf("%d blocks behind the head (more than %d)", h.Lag, s.maxLag())
-	}
-	return ""
-}
-
-func (s *Scanner) report(head, scanned uint64, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.health.Chain = s.Chain.Slug
-	if head > 0 {
-		s.health.Head = head
-	}
-	if scanned > 0 {
-		s.health.Scanned = scanned
-	}
-	if s.health.Head > s.health.Scanned {
-		s.health.Lag = s.health.Head - s.health.Scanned
-	} else {
-		s.health.Lag = 0
-	}
-	s.health.LastError = ""
-	if err != nil {
-		s.health.LastError = err.Error()
-		s.health.failures++
-	} else {
-		s.health.failures, s.health.lastOK = 0, time.Now()
-	}
-	s.health.stale = max(time.Minute, 20*s.Interval)
-	s.health.UpdatedAt = s.Now().UTC()
 }
 
 // Run scans until ctx ends. Errors are logged and reported in Health; the next poll retries.
@@ -518,18 +388,6 @@ func (s *Scanner) final(ctx context.Context) (*uint64, error) {
 	return &h.Number, nil
 }
 
-func (s *Scanner) setSubscribed(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.health.Subscribed = on
-}
-
-func (s *Scanner) setStandby(standby bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.health.Chain, s.health.Standby = s.Chain.Slug, standby
-}
-
 // header reads the header of block n, which the head says exists. A provider's node behind the
 // others of its load balancer answers a block it has not reached with null: a missing block is
 // asked for again, a little later, before it counts as missing.
@@ -545,187 +403,4 @@ func (s *Scanner) header(ctx context.Context, n uint64) (*Header, error) {
 		case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
 		}
 	}
-}
-
-// readRange reads the Transfer logs of [from, to], with the hash of its last block before and
-// after, so that they are known to be of one chain. The blocks of the reorg window below head are
-// read one by one by hash (EIP-234): a provider is often several nodes behind a load balancer, and
-// a node a few blocks behind the others answers a range it has not reached with no logs — which
-// looks exactly like blocks without payments, and would lose them — but answers a hash it does not
-// know with an error, which is retried. Older blocks, which every node has, are read by range.
-// It returns the headers of the blocks read by hash, which chain to each other.
-func (s *Scanner) readRange(ctx context.Context, from, to, head uint64) (*Header, []Log, []*Header, error) {
-	end, err := s.header(ctx, to)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	var contracts []common.Address // none: every contract
-	if s.RegistryTokensOnly {
-		contracts = s.contracts
-	}
-	tip := max(from, head-min(head, ReorgWindow)+1) // the first block read by hash
-	var logs []Log
-	if from < tip {
-		var worked uint64
-		logs, worked, err = s.Client.LogsInRange(ctx, from, min(to, tip-1), contracts, TransferTopic, s.span)
-		s.fit(worked)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-	}
-	var headers []*Header
-	for n := tip; n <= to; n++ {
-		h := end
-		if n < to {
-			if h, err = s.header(ctx, n); err != nil {
-				return nil, nil, nil, err
-			}
-		}
-		if k := len(headers); k > 0 && h.ParentHash != headers[k-1].Hash {
-			return nil, nil, nil, errors.New("the chain changed while reading its blocks; retrying")
-		}
-		at, err := s.Client.LogsAt(ctx, h.Hash, contracts, TransferTopic)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("logs of block %d: %w", n, err)
-		}
-		logs = append(logs, at...)
-		headers = append(headers, h)
-	}
-	again, err := s.header(ctx, to)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if again.Hash != end.Hash {
-		return nil, nil, nil, errors.New("the chain changed while reading logs; retrying")
-	}
-	return end, logs, headers, nil
-}
-
-// fit adapts the span to what the provider took: less after a refusal, twice as much (up to
-// MaxRange) after probeAfter calls in a row that fit.
-func (s *Scanner) fit(worked uint64) {
-	if worked < s.span {
-		s.span, s.fits = max(worked, 1), 0
-		return
-	}
-	if s.fits++; s.fits >= probeAfter && s.span < s.MaxRange {
-		s.span, s.fits = min(s.span*2, s.MaxRange), 0
-	}
-}
-
-// startPrefetch reads a range in the background; RunOnce takes it when it gets there.
-func (s *Scanner) startPrefetch(ctx context.Context, from, to, head uint64) {
-	p := &prefetch{from: from, to: to, done: make(chan struct{})}
-	s.next = p
-	go func() {
-		defer close(p.done)
-		p.end, p.logs, p.tip, p.err = s.readRange(ctx, from, to, head)
-	}()
-}
-
-// takePrefetch returns the range read ahead if it starts at from (waiting for it), or nil.
-func (s *Scanner) takePrefetch(from uint64) *prefetch {
-	p := s.next
-	s.next = nil
-	if p == nil {
-		return nil
-	}
-	<-p.done
-	if p.from != from {
-		return nil
-	}
-	return p
-}
-
-// loadWatched adds the addresses assigned since the last load (with an overlap), and once an hour
-// forgets those whose monitor window has passed.
-func (s *Scanner) loadWatched(ctx context.Context) error {
-	since := s.loadedAt.Add(-watchOverlap)
-	started := s.Now()
-	ws, err := s.Store.WatchedAddresses(ctx, s.Chain.Protocol, since, started.Add(-s.MonitorWindow))
-	if err != nil {
-		return err
-	}
-	for _, w := range ws {
-		b, err := chain.ParseAddress(s.Chain.Protocol, w.Address)
-		if err != nil {
-			continue
-		}
-		k := w.ProjectID + "/" + string(w.Mode) + "/" + w.ChainID + "/" + w.Currency
-		o := s.owners[k]
-		if o == nil {
-			o = &owner{projectID: w.ProjectID, Recipient: gateway.Recipient{Mode: w.Mode, ChainID: w.ChainID, Currency: w.Currency}}
-			s.owners[k] = o
-		}
-		if w.DepositID != "" {
-			s.watched[b] = watch{id: w.DepositID, deposit: true, owner: o, until: math.MaxInt64}
-		} else {
-			s.watched[b] = watch{id: w.OrderID, owner: o, until: w.Deadline.Add(s.MonitorWindow).Unix()}
-		}
-	}
-	s.loadedAt = started
-	if started.Sub(s.prunedAt) >= time.Hour {
-		now := started.Unix()
-		for a, w := range s.watched {
-			if w.until < now {
-				delete(s.watched, a)
-			}
-		}
-		s.prunedAt = started
-	}
-	return nil
-}
-
-// Watching reports how many addresses the scanner watches.
-func (s *Scanner) Watching() int { return len(s.watched) }
-
-// rewind finds the newest applied block still on the canonical chain and undoes what came after.
-func (s *Scanner) rewind(ctx context.Context) error {
-	blocks, err := s.Store.RecentBlocks(ctx, s.Chain.Slug)
-	if err != nil {
-		return err
-	}
-	head, err := s.Client.BlockNumber(ctx)
-	if err != nil {
-		return err
-	}
-	for _, b := range blocks {
-		if b.Number > head {
-			continue // gone with the chain that was longer
-		}
-		h, err := s.header(ctx, b.Number)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		} else if err != nil {
-			return err
-		}
-		if strings.EqualFold(h.Hash.Hex(), b.Hash) {
-			removed, err := s.Store.Rewind(ctx, s.Chain.Slug, b, s.Now().UTC().Truncate(time.Millisecond))
-			if err == nil {
-				s.Log.Warn("reorg: rewound", "chain", s.Chain.Slug, "to_block", b.Number, "removed_transfers", removed)
-			}
-			return err
-		}
-	}
-	// Deeper than anything remembered: go back a whole window below the oldest remembered block
-	// and trust the node's chain from there; blocks are rescanned, transfers are never counted twice.
-	var back uint64
-	if n := len(blocks); n > 0 && blocks[n-1].Number > ReorgWindow {
-		back = blocks[n-1].Number - ReorgWindow
-	}
-	if back > head {
-		back = head // the chain was replaced by a shorter one (a restarted devnet)
-	}
-	h, err := s.header(ctx, back)
-	if err != nil {
-		return err
-	}
-	if s.Chain.Ephemeral {
-		s.Log.Info("the development chain is a new one (its node restarted): rescanning it; payments seen on the previous one are undone",
-			"chain", s.Chain.Slug, "from_block", back)
-	} else {
-		s.Log.Error("reorg deeper than the remembered blocks: rescanning", "chain", s.Chain.Slug, "from_block", back)
-	}
-	_, err = s.Store.Rewind(ctx, s.Chain.Slug, gateway.BlockRef{Number: back, Hash: h.Hash.Hex()}, s.Now().UTC().Truncate(time.Millisecond))
-	return err
 }

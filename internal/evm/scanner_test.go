@@ -20,9 +20,9 @@ import (
 
 	"github.com/stablegate/stablegate/internal/api"
 	"github.com/stablegate/stablegate/internal/chain"
-	"github.com/stablegate/stablegate/internal/chain/devnet"
-	"github.com/stablegate/stablegate/internal/chain/evm"
-	"github.com/stablegate/stablegate/internal/chain/faultproxy"
+	"github.com/stablegate/stablegate/internal/devnet"
+	"github.com/stablegate/stablegate/internal/evm"
+	"github.com/stablegate/stablegate/internal/evm/evmtest"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/store"
 	"github.com/stablegate/stablegate/internal/store/sqlite"
@@ -403,10 +403,10 @@ func TestReorgBeforeConfirmation(t *testing.T) {
 // hundred-odd calls of the blocks read by hash.)
 func TestFaultyProvider(t *testing.T) {
 	t.Parallel()
-	var proxy *faultproxy.Proxy
+	var proxy *evmtest.Proxy
 	w := newWorld(t, 1, func(upstream string) string {
-		p, err := faultproxy.Start(upstream, faultproxy.Faults{Rate: 0.5, MaxLogRange: 3, Seed: 11,
-			Kinds: []faultproxy.Kind{faultproxy.RateLimit, faultproxy.ServerError, faultproxy.Drop}})
+		p, err := evmtest.Start(upstream, evmtest.Faults{Rate: 0.5, MaxLogRange: 3, Seed: 11,
+			Kinds: []evmtest.Kind{evmtest.RateLimit, evmtest.ServerError, evmtest.Drop}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -443,9 +443,9 @@ func TestFaultyProvider(t *testing.T) {
 // block, still finds every payment, and takes no missing block for a reorg.
 func TestLaggingNodeBehindLoadBalancer(t *testing.T) {
 	t.Parallel()
-	var proxy *faultproxy.Proxy
+	var proxy *evmtest.Proxy
 	w := newWorld(t, 1, func(upstream string) string {
-		p, err := faultproxy.Start(upstream, faultproxy.Faults{Lag: 2})
+		p, err := evmtest.Start(upstream, evmtest.Faults{Lag: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -481,11 +481,11 @@ func TestLaggingNodeBehindLoadBalancer(t *testing.T) {
 	w.pay("USDC", addr, 3_000_000)
 	w.chain.Mine()
 	w.scanToHead()
-	proxy.Set(faultproxy.Faults{Lag: 2, LagAll: true})
+	proxy.Set(evmtest.Faults{Lag: 2, LagAll: true})
 	for range 5 {
 		w.scanner.RunOnce(context.Background())
 	}
-	proxy.Set(faultproxy.Faults{Lag: 2})
+	proxy.Set(evmtest.Faults{Lag: 2})
 	w.chain.Mine()
 	w.scanToHead()
 	for _, id := range append(ids, id) {

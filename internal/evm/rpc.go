@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	neturl "net/url"
 	"strconv"
@@ -19,8 +18,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/common/hexutil"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 )
 
@@ -234,113 +231,6 @@ func (c *Client) do(ctx context.Context, url string, body []byte, out any) error
 	return json.Unmarshal(answer.Result, out)
 }
 
-// isWS reports whether a URL is a WebSocket endpoint.
-func isWS(url string) bool {
-	return strings.HasPrefix(url, "ws://") || strings.HasPrefix(url, "wss://")
-}
-
-// wsClient returns the connection to a WebSocket URL, dialing it if needed.
-func (c *Client) wsClient(ctx context.Context, url string) (*gethrpc.Client, error) {
-	c.wsMu.Lock()
-	defer c.wsMu.Unlock()
-	if wc := c.ws[url]; wc != nil {
-		return wc, nil
-	}
-	dctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
-	wc, err := gethrpc.DialContext(dctx, url)
-	if err != nil {
-		return nil, err
-	}
-	if c.ws == nil {
-		c.ws = map[string]*gethrpc.Client{}
-	}
-	c.ws[url] = wc
-	return wc, nil
-}
-
-// dropWS forgets a WebSocket connection after a transport error, so that the next call redials.
-func (c *Client) dropWS(url string, wc *gethrpc.Client) {
-	c.wsMu.Lock()
-	defer c.wsMu.Unlock()
-	if c.ws[url] == wc {
-		delete(c.ws, url)
-		wc.Close()
-	}
-}
-
-// doWS makes one call over a WebSocket connection, with the errors do gives.
-func (c *Client) doWS(ctx context.Context, url, method string, params []any, out any) error {
-	wc, err := c.wsClient(ctx, url)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
-	var raw json.RawMessage
-	if err := wc.CallContext(ctx, &raw, method, params...); err != nil {
-		var re gethrpc.Error
-		if errors.As(err, &re) {
-			return classify(&RPCError{Code: re.ErrorCode(), Message: re.Error()})
-		}
-		c.dropWS(url, wc)
-		return err
-	}
-	if out == nil {
-		return nil
-	}
-	if len(raw) == 0 || string(raw) == "null" {
-		return ErrNotFound
-	}
-	return json.Unmarshal(raw, out)
-}
-
-// SubscribeHeads subscribes to new heads (eth_subscribe newHeads) on the first WebSocket URL: each
-// new block sends a value on the channel, until ctx ends or the subscription fails (then the
-// channel is closed). Without a WebSocket URL it returns nil, nil.
-func (c *Client) SubscribeHeads(ctx context.Context) (<-chan struct{}, error) {
-	var url string
-	for _, u := range c.urls {
-		if isWS(u) {
-			url = u
-			break
-		}
-	}
-	if url == "" {
-		return nil, nil
-	}
-	wc, err := c.wsClient(ctx, url)
-	if err != nil {
-		return nil, c.redact(err)
-	}
-	heads := make(chan json.RawMessage, 16)
-	sub, err := wc.EthSubscribe(ctx, heads, "newHeads")
-	if err != nil {
-		c.dropWS(url, wc)
-		return nil, c.redact(err)
-	}
-	out := make(chan struct{}, 1)
-	go func() {
-		defer close(out)
-		defer sub.Unsubscribe()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-sub.Err():
-				c.dropWS(url, wc)
-				return
-			case <-heads:
-				select {
-				case out <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}()
-	return out, nil
-}
-
 // Close closes WebSocket connections.
 func (c *Client) Close() {
 	c.wsMu.Lock()
@@ -392,123 +282,4 @@ func retryable(err error) bool {
 		return re.Code == -32603 || re.Code == -32000 && (strings.Contains(msg, "header not found") || strings.Contains(msg, "unknown block"))
 	}
 	return true // transport errors: timeouts, refused and dropped connections, garbled answers
-}
-
-// Header is what the scanner needs of a block, read from the raw JSON-RPC answer (go-ethereum's
-// client recomputes hashes, which is wrong for TRON).
-type Header struct {
-	Number     uint64
-	Hash       common.Hash
-	ParentHash common.Hash
-	Time       uint64
-}
-
-// BlockNumber returns the chain's head number.
-func (c *Client) BlockNumber(ctx context.Context) (uint64, error) {
-	var n hexutil.Uint64
-	if err := c.Call(ctx, "eth_blockNumber", &n); err != nil {
-		return 0, err
-	}
-	return uint64(n), nil
-}
-
-// HeaderByNumber returns a block's header by number.
-func (c *Client) HeaderByNumber(ctx context.Context, n uint64) (*Header, error) {
-	return c.header(ctx, hexutil.EncodeUint64(n))
-}
-
-// HeaderByTag returns the header of "latest", "safe" or "finalized".
-func (c *Client) HeaderByTag(ctx context.Context, tag string) (*Header, error) {
-	return c.header(ctx, tag)
-}
-
-func (c *Client) header(ctx context.Context, block string) (*Header, error) {
-	var raw struct {
-		Number     hexutil.Uint64 `json:"number"`
-		Hash       common.Hash    `json:"hash"`
-		ParentHash common.Hash    `json:"parentHash"`
-		Timestamp  hexutil.Uint64 `json:"timestamp"`
-	}
-	if err := c.Call(ctx, "eth_getBlockByNumber", &raw, block, false); err != nil {
-		return nil, err
-	}
-	return &Header{Number: uint64(raw.Number), Hash: raw.Hash, ParentHash: raw.ParentHash, Time: uint64(raw.Timestamp)}, nil
-}
-
-// Log is one event log.
-type Log struct {
-	Address     common.Address `json:"address"`
-	Topics      []common.Hash  `json:"topics"`
-	Data        hexutil.Bytes  `json:"data"`
-	BlockNumber hexutil.Uint64 `json:"blockNumber"`
-	BlockHash   common.Hash    `json:"blockHash"`
-	TxHash      common.Hash    `json:"transactionHash"`
-	LogIndex    hexutil.Uint   `json:"logIndex"`
-	Removed     bool           `json:"removed"`
-}
-
-// Amount returns the log's data as an unsigned integer (the value of a Transfer).
-func (l Log) Amount() *big.Int { return new(big.Int).SetBytes(l.Data) }
-
-// Logs returns the logs of the contracts (nil: of every contract) with topic0 in [from, to], in one
-// call.
-func (c *Client) Logs(ctx context.Context, from, to uint64, contracts []common.Address, topic0 common.Hash) ([]Log, error) {
-	filter := map[string]any{"fromBlock": hexutil.EncodeUint64(from), "toBlock": hexutil.EncodeUint64(to), "topics": []any{topic0}}
-	if contracts != nil {
-		filter["address"] = contracts
-	}
-	var logs []Log
-	if err := c.Call(ctx, "eth_getLogs", &logs, filter); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil, nil
-		}
-		return nil, err
-	}
-	return logs, nil
-}
-
-// LogsAt returns the logs of the contracts (nil: of every contract) with topic0 in the block with
-// the hash (EIP-234). Unlike a range, which a node that has not reached it answers with no logs, a
-// hash the node does not know is an error ("unknown block", retried).
-func (c *Client) LogsAt(ctx context.Context, block common.Hash, contracts []common.Address, topic0 common.Hash) ([]Log, error) {
-	filter := map[string]any{"blockHash": block, "topics": []any{topic0}}
-	if contracts != nil {
-		filter["address"] = contracts
-	}
-	var logs []Log
-	if err := c.Call(ctx, "eth_getLogs", &logs, filter); err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
-	}
-	return logs, nil
-}
-
-// LogsInRange returns the logs of [from, to], halving the range whenever the provider refuses it;
-// maxRange (if > 0) caps a single call's range. It never skips a block: a range of one block that
-// is still refused is an error. It also returns the largest range a call used once a refusal
-// halved it (or maxRange), for the caller to start from next time.
-func (c *Client) LogsInRange(ctx context.Context, from, to uint64, contracts []common.Address, topic0 common.Hash, maxRange uint64) ([]Log, uint64, error) {
-	var out []Log
-	worked := maxRange
-	for from <= to {
-		end := to
-		if maxRange > 0 && end-from+1 > maxRange {
-			end = from + maxRange - 1
-		}
-		for {
-			logs, err := c.Logs(ctx, from, end, contracts, topic0)
-			if errors.Is(err, ErrRangeTooLarge) && end > from {
-				end = from + (end-from)/2
-				worked = end - from + 1
-				maxRange = worked
-				continue
-			}
-			if err != nil {
-				return nil, worked, fmt.Errorf("logs %d–%d: %w", from, end, err)
-			}
-			out = append(out, logs...)
-			break
-		}
-		from = end + 1
-	}
-	return out, worked, nil
 }

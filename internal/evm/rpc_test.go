@@ -13,9 +13,9 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
-	"github.com/stablegate/stablegate/internal/chain/devnet"
-	"github.com/stablegate/stablegate/internal/chain/evm"
-	"github.com/stablegate/stablegate/internal/chain/faultproxy"
+	"github.com/stablegate/stablegate/internal/devnet"
+	"github.com/stablegate/stablegate/internal/evm"
+	"github.com/stablegate/stablegate/internal/evm/evmtest"
 )
 
 var transferTopic = crypto.Keccak256Hash([]byte("Transfer(address,address,uint256)"))
@@ -81,7 +81,7 @@ func TestHeaders(t *testing.T) {
 		t.Errorf("a future block: %v, want ErrNotFound", err)
 	}
 	// A final error (unknown method) is not retried: one call reaches the node.
-	counter, _ := faultproxy.Start(c.RPCURL(), faultproxy.Faults{})
+	counter, _ := evmtest.Start(c.RPCURL(), evmtest.Faults{})
 	defer counter.Close()
 	counted, _ := evm.NewClient([]string{counter.URL()}, fastConfig())
 	var v any
@@ -104,8 +104,8 @@ func TestLogsThroughFaults(t *testing.T) {
 	if err != nil || len(want) != 24+3 { // 24 payments and the 3 mints
 		t.Fatalf("direct logs = %d, %v", len(want), err)
 	}
-	proxy, err := faultproxy.Start(c.RPCURL(), faultproxy.Faults{Rate: 0.5, MaxLogRange: 4, Seed: 7,
-		Kinds: []faultproxy.Kind{faultproxy.RateLimit, faultproxy.ServerError, faultproxy.Timeout, faultproxy.Drop}})
+	proxy, err := evmtest.Start(c.RPCURL(), evmtest.Faults{Rate: 0.5, MaxLogRange: 4, Seed: 7,
+		Kinds: []evmtest.Kind{evmtest.RateLimit, evmtest.ServerError, evmtest.Timeout, evmtest.Drop}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestFailover(t *testing.T) {
 	t.Parallel()
 	c := chainWithTransfers(t, 1)
 	// The first URL answers every call with a 502; the second is the node.
-	bad, err := faultproxy.Start(c.RPCURL(), faultproxy.Faults{Rate: 1, Kinds: []faultproxy.Kind{faultproxy.ServerError}})
+	bad, err := evmtest.Start(c.RPCURL(), evmtest.Faults{Rate: 1, Kinds: []evmtest.Kind{evmtest.ServerError}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestFailover(t *testing.T) {
 func TestRangeNeverSkipsABlock(t *testing.T) {
 	t.Parallel()
 	c := chainWithTransfers(t, 2)
-	proxy, _ := faultproxy.Start(c.RPCURL(), faultproxy.Faults{MaxLogRange: 1})
+	proxy, _ := evmtest.Start(c.RPCURL(), evmtest.Faults{MaxLogRange: 1})
 	defer proxy.Close()
 	client, _ := evm.NewClient([]string{proxy.URL()}, fastConfig())
 	head, _ := client.BlockNumber(context.Background())
@@ -166,7 +166,7 @@ func TestRangeNeverSkipsABlock(t *testing.T) {
 	if err != nil || len(logs) != 5 {
 		t.Fatalf("one block at a time: %d logs, %v", len(logs), err)
 	}
-	proxy.Set(faultproxy.Faults{MaxLogRange: 0, Rate: 1, Kinds: []faultproxy.Kind{faultproxy.ServerError}})
+	proxy.Set(evmtest.Faults{MaxLogRange: 0, Rate: 1, Kinds: []evmtest.Kind{evmtest.ServerError}})
 	short := fastConfig()
 	short.Attempts = 3
 	failing, _ := evm.NewClient([]string{proxy.URL()}, short)

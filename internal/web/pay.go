@@ -1,0 +1,270 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"math/big"
+	"net/http"
+	"net/url"
+	"time"
+
+	qrcode "github.com/skip2/go-qrcode"
+
+	"github.com/stablegate/stablegate/internal/chain"
+	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/money"
+)
+
+var (
+	page        = template.Must(template.New("pay.html").ParseFS(assets, "assets/pay.html"))
+	messagePage = template.Must(template.New("message.html").ParseFS(assets, "assets/message.html"))
+)
+
+// Status is an order's state as the page shows it (and /status and /events send it).
+type Status struct {
+	Status        string `json:"status"`
+	Currency      string `json:"currency"`
+	PaidAmount    string `json:"paidAmount"`
+	Due           string `json:"due" doc:"What is still to pay"`
+	Confirmations uint64 `json:"confirmations"`
+	Required      int    `json:"required"`
+	TxHash        string `json:"txHash,omitempty"`
+	// WrongCurrency says another token than Currency arrived: it pays nothing.
+	WrongCurrency bool   `json:"wrongCurrency,omitempty"`
+	Redirect      string `json:"redirect,omitempty"`
+	Final         bool   `json:"final"`
+}
+
+// view is what the template renders.
+type view struct {
+	Order                  *gateway.Order
+	Chain                  chain.Chain
+	Token                  chain.Token
+	Amount, Due            string
+	ExpiresAt              string
+	Status                 Status
+	StatusText             string
+	Test, DevPay, Simulate bool
+	Message                string
+}
+
+func (h *Handler) statusOf(ctx context.Context, o *gateway.Order) Status {
+	c, _ := chain.Lookup(o.ChainID)
+	tok, _ := c.Token(o.Currency)
+	due := new(big.Int).Sub(o.Amount, o.PaidAmount)
+	if due.Sign() < 0 || o.Status == gateway.OrderCompleted {
+		due.SetInt64(0)
+	}
+	st := Status{Status: string(o.Status), Currency: o.Currency, PaidAmount: money.Format(o.PaidAmount, tok.Decimals), Due: money.Format(due, tok.Decimals),
+		Required: c.Confirmations, TxHash: o.TxHash, WrongCurrency: o.WrongCurrency}
+	if payments, _, err := h.svc.OrderPayments(ctx, o); err == nil && len(payments) > 0 {
+		st.Confirmations = payments[0].Confirmations
+		if st.TxHash == "" {
+			st.TxHash = payments[len(payments)-1].TxHash // the payment the page waits on
+		}
+	}
+	switch o.Status {
+	case gateway.OrderCompleted:
+		st.Final, st.Redirect = true, o.SuccessURL
+	case gateway.OrderExpired:
+		st.Final, st.Redirect = true, o.CancelURL
+	}
+	return st
+}
+
+func statusText(st Status, currency string) string {
+	text := statusOnly(st, currency)
+	if st.WrongCurrency && !st.Final {
+		text += " A transfer of another token than " + currency + " arrived: it does not pay this order."
+	}
+	return text
+}
+
+func statusOnly(st Status, currency string) string {
+	switch gateway.OrderStatus(st.Status) {
+	case gateway.OrderPending:
+		return "Waiting for your payment."
+	case gateway.OrderConfirming:
+		return fmt.Sprintf("Payment seen, waiting for the network to confirm it (%d of %d confirmations).", st.Confirmations, st.Required)
+	case gateway.OrderCompleted:
+		return "Payment complete. Thank you!"
+	case gateway.OrderUnderpaid:
+		return fmt.Sprintf("We received %s %s, which is less than the amount: please send the remaining %s %s to the same address.",
+			st.PaidAmount, currency, st.Due, currency)
+	case gateway.OrderExpired:
+		return "This payment request has expired. Do not send anything to this address."
+	}
+	return st.Status
+}
+
+// qrPayload is what the QR code holds: an EIP-681 token transfer for EVM chains (the wallet fills in
+// token, chain, recipient and amount), the plain address on TRON.
+func qrPayload(o *gateway.Order, c chain.Chain, tok chain.Token) string {
+	if c.Protocol == chain.TRON {
+		return o.Address
+	}
+	return fmt.Sprintf("ethereum:%s@%d/transfer?address=%s&uint256=%s", tok.Address, c.ChainID, o.Address, Due(o).String())
+}
+
+func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
+	o := h.load(w, r, true)
+	if o == nil {
+		return
+	}
+	c, _ := chain.Lookup(o.ChainID)
+	tok, _ := c.Token(o.Currency)
+	st := h.statusOf(r.Context(), o)
+	v := view{Order: o, Chain: c, Token: tok, Amount: money.Format(o.Amount, tok.Decimals), Due: st.Due,
+		ExpiresAt: o.ExpiresAt.UTC().Format(time.RFC3339), Status: st,
+		StatusText: statusText(st, o.Currency), Test: !o.Mode.Live(), Simulate: !o.Mode.Live() && !st.Final,
+		DevPay: h.cfg.DevPay != nil && o.ChainID == "devnet" && !st.Final, Message: notices[r.URL.Query().Get("msg")]}
+	h.render(w, page, http.StatusOK, v)
+}
+
+func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
+	o := h.load(w, r, false)
+	if o == nil {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(h.statusOf(r.Context(), o))
+}
+
+// events streams the order's status as server-sent events: now, then at every change, until it is
+// final or the payer leaves.
+func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
+	o := h.load(w, r, false)
+	if o == nil {
+		return
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	var last []byte
+	tick := time.NewTicker(h.cfg.Poll)
+	defer tick.Stop()
+	deadline := time.Now().Add(30 * time.Minute)
+	for {
+		st := h.statusOf(r.Context(), o)
+		data, _ := json.Marshal(st)
+		if !bytes.Equal(data, last) {
+			if _, err := fmt.Fprintf(w, "event: status\ndata: %s\n\n", data); err != nil {
+				return
+			}
+			flusher.Flush()
+			last = data
+		}
+		if st.Final || time.Now().After(deadline) {
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tick.C:
+		}
+		next, err := h.svc.PublicOrder(r.Context(), o.ID)
+		if err != nil {
+			return
+		}
+		o = next
+	}
+}
+
+func (h *Handler) qr(w http.ResponseWriter, r *http.Request) {
+	o := h.load(w, r, false)
+	if o == nil {
+		return
+	}
+	c, _ := chain.Lookup(o.ChainID)
+	tok, _ := c.Token(o.Currency)
+	png, err := qrcode.Encode(qrPayload(o, c, tok), qrcode.Medium, 320)
+	if err != nil {
+		http.Error(w, "QR code unavailable", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(png)
+}
+
+// notices are the messages the page shows after one of its own forms, by code: the page never
+// shows text from its URL (anyone could link to a real order's page with "send the money
+// elsewhere" in it).
+var notices = map[string]string{
+	"simulated-completed": "Simulated: completed.",
+	"simulated-underpaid": "Simulated: underpaid.",
+	"simulated-expired":   "Simulated: expired.",
+	"simulate-refused":    "That simulation does not apply to the order as it is now.",
+	"simulate-failed":     "The simulation failed.",
+	"devpay-sent":         "Sent from the dev wallet: the page follows the payment.",
+	"devpay-failed":       "The dev wallet could not pay; the gateway's log says why.",
+}
+
+// back redirects to the page with a notice code (POST, then GET: a reload does not resend the form).
+func back(w http.ResponseWriter, r *http.Request, code string) {
+	http.Redirect(w, r, "/pay/"+url.PathEscape(r.PathValue("id"))+"?msg="+url.QueryEscape(code), http.StatusSeeOther)
+}
+
+// simulate is the test-mode buttons: the same as POST /api/v1/orders/{id}/simulate.
+func (h *Handler) simulate(w http.ResponseWriter, r *http.Request) {
+	o := h.load(w, r, true)
+	if o == nil {
+		return
+	}
+	if o.Mode.Live() {
+		h.message(w, http.StatusForbidden, "Not available", "Simulation is for test mode only.")
+		return
+	}
+	outcome := r.FormValue("outcome")
+	if _, err := h.svc.SimulatePublic(r.Context(), o, outcome); err != nil {
+		var e *gateway.Error
+		if errors.As(err, &e) {
+			back(w, r, "simulate-refused")
+			return
+		}
+		h.cfg.Log.Error("simulate from the payment page", "err", err)
+		back(w, r, "simulate-failed")
+		return
+	}
+	back(w, r, "simulated-"+outcome)
+}
+
+// devpay sends the dev wallet's payment of what is due, on the devnet.
+func (h *Handler) devpay(w http.ResponseWriter, r *http.Request) {
+	o := h.load(w, r, true)
+	if o == nil {
+		return
+	}
+	if h.cfg.DevPay == nil || o.ChainID != "devnet" {
+		h.message(w, http.StatusForbidden, "Not available", "The dev wallet pays devnet orders in stablegate dev only.")
+		return
+	}
+	hash, err := h.cfg.DevPay(r.Context(), o)
+	if err != nil {
+		h.cfg.Log.Warn("dev wallet payment", "err", err)
+		back(w, r, "devpay-failed")
+		return
+	}
+	h.cfg.Log.Info("dev wallet payment sent", "order", o.ID, "tx", hash)
+	back(w, r, "devpay-sent")
+}
+
+// Due is what an order still needs, in base units — its whole amount once nothing is due (the QR
+// code and the dev wallet pay it).
+func Due(o *gateway.Order) *big.Int {
+	due := new(big.Int).Sub(o.Amount, o.PaidAmount)
+	if due.Sign() <= 0 {
+		return o.Amount
+	}
+	return due
+}
