@@ -12,7 +12,9 @@ import (
 func (s *Service) Ping(ctx context.Context) error { return s.Store.Ping(ctx) }
 
 // WebhookStats is the state of webhook delivery across projects, for /health.
-func (s *Service) WebhookStats(ctx context.Context) (WebhookStats, error) { return s.Store.WebhookStats(ctx) }
+func (s *Service) WebhookStats(ctx context.Context) (WebhookStats, error) {
+	return s.Store.WebhookStats(ctx)
+}
 
 // PublicOrder returns an order by its id alone, as a payer's page asks for it (the id is the
 // capability: unguessable, and only the payer and the merchant have it).
