@@ -1,0 +1,90 @@
+package gateway_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"math/big"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stablegate/stablegate/internal/gateway"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// golden compares got (JSON) with testdata/name, indented; -update rewrites the file. A change to
+// what merchants receive shows up in review as a change of these files.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, got, "", "  "); err != nil {
+		t.Fatalf("%s: %v: %s", name, err, got)
+	}
+	buf.WriteByte('\n')
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -run %s -update to create it)", err, t.Name())
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("%s changed (go test -update rewrites it; review what merchants will receive):\n--- got\n%s--- want\n%s", path, buf.Bytes(), want)
+	}
+}
+
+// The data of every webhook event type, as a merchant's endpoint receives it.
+func TestWebhookPayloadsGolden(t *testing.T) {
+	at := time.Date(2026, 11, 24, 10, 30, 0, 0, time.UTC)
+	done := at.Add(2 * time.Minute)
+	order := func(status gateway.OrderStatus, paid int64) *gateway.Order {
+		o := &gateway.Order{ID: "ord_golden", Reference: "order_123", Status: status, Amount: big.NewInt(100_000_000), Currency: "USDT",
+			ChainID: "devnet", Address: "0x9858EfFD232B4033E47d90003D41EC34EcaEda94", PaidAmount: big.NewInt(paid), ExpiresAt: at}
+		if status == gateway.OrderCompleted {
+			o.TxHash, o.CompletedAt = "0x"+fmt64("ab"), &done
+		}
+		return o
+	}
+	transfer := &gateway.Transfer{ChainID: "devnet", TxHash: "0x" + fmt64("cd"), LogIndex: 3, BlockNumber: 123, Currency: "USDT",
+		Token: "0x5FbDB2315678afecb367f032d93F642f64180aa3", From: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+		To: "0x9858EfFD232B4033E47d90003D41EC34EcaEda94", Amount: big.NewInt(10_500_000), Confirmed: true}
+	dai := *transfer
+	dai.Currency, dai.Token, dai.Amount, dai.WrongCurrency = "DAI", "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0", big.NewInt(100_000_000), true
+	wrong := order(gateway.OrderPending, 0)
+	wrong.WrongCurrency = true
+	late := order(gateway.OrderCompleted, 100_000_000)
+	late.PaidLate = true
+	pending := *transfer
+	pending.Confirmed = false
+	for name, data := range map[string]json.RawMessage{
+		gateway.EventOrderCompleted:     gateway.OrderEventData(order(gateway.OrderCompleted, 100_000_000)),
+		gateway.EventOrderUnderpaid:     gateway.OrderEventData(order(gateway.OrderUnderpaid, 40_000_000)),
+		gateway.EventOrderExpired:       gateway.OrderEventData(order(gateway.OrderExpired, 0)),
+		gateway.EventOrderPaidLate:      gateway.OrderEventData(late),
+		gateway.EventOrderReorged:       gateway.OrderEventData(order(gateway.OrderPending, 0)),
+		gateway.EventOrderWrongCurrency: gateway.WrongCurrencyEventData(wrong, &dai),
+		gateway.EventDepositPending:     gateway.DepositEventData(&pending, "player_42"),
+		gateway.EventDepositConfirmed:   gateway.DepositEventData(transfer, "player_42"),
+		gateway.EventDepositReorged:     gateway.DepositReorgedEventData(transfer, "player_42"),
+	} {
+		t.Run(name, func(t *testing.T) { golden(t, filepath.Join("webhooks", name+".json"), data) })
+	}
+	if n := len(gateway.EventTypes); n != 9 {
+		t.Errorf("%d event types: give the new ones a golden payload here", n)
+	}
+}
+
+func fmt64(pair string) string {
+	var b bytes.Buffer
+	for range 32 {
+		b.WriteString(pair)
+	}
+	return b.String()
+}
