@@ -23,6 +23,32 @@ import (
 	"github.com/stablegate/stablegate/internal/devnet"
 )
 
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// buildBinary builds the stablegate binary once per test run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "stablegate-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "stablegate")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
 // The gateway process is killed (SIGKILL, no shutdown) between blocks, while it scans and while it
 // delivers webhooks, and restarted on the same chain and database: no block is skipped, nothing is
 // counted twice, and every order's order.completed webhook arrives, always with the same event id.
@@ -30,10 +56,7 @@ func TestKillAndRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "stablegate")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	dn, err := devnet.Start(devnet.Config{}) // blocks only when the test mines
 	if err != nil {
 		t.Fatal(err)
@@ -177,4 +200,142 @@ func TestKillAndRestart(t *testing.T) {
 		}
 	}
 	t.Logf("%d webhooks arrived again after a kill (at least once)", again)
+}
+
+// SIGTERM while payments are being scanned and webhooks delivered: the process stops within
+// seconds, exits 0, logs no error (no step or delivery cut off by a closed database), and a
+// restart finishes what was in flight — every order completed once, every webhook delivered.
+func TestGracefulStop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	dn, err := devnet.Start(devnet.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dn.Close()
+	dir := t.TempDir()
+	var base, key, secret string
+	var logs strings.Builder
+	var logMu sync.Mutex
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "dev", "--devnet-rpc", dn.RPCURL(), "--data", dir, "--addr", "127.0.0.1:0", "--webhook-timeout", "2s")
+		stdout, _ := cmd.StdoutPipe()
+		stderr, _ := cmd.StderrPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			sc := bufio.NewScanner(stderr)
+			for sc.Scan() {
+				logMu.Lock()
+				logs.WriteString(sc.Text() + "\n")
+				logMu.Unlock()
+			}
+		}()
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "stablegate dev is running at "); ok {
+				base = u
+				break
+			}
+		}
+		go func() {
+			for sc.Scan() {
+			}
+		}()
+		raw, _ := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
+		var creds devCredentials
+		json.Unmarshal(raw, &creds)
+		key, secret = creds.APIKey, creds.APISecret
+		if base == "" || key == "" {
+			t.Fatal("gateway did not start")
+		}
+		return cmd
+	}
+	call := func(method, path, body string) map[string]any {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("x-api-secret", secret)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out struct{ Data map[string]any }
+		json.NewDecoder(res.Body).Decode(&out)
+		return out.Data
+	}
+	var mu sync.Mutex
+	hooks := map[string]int{} // event id → times received
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct{ ID, Type string }
+		json.NewDecoder(r.Body).Decode(&ev)
+		time.Sleep(300 * time.Millisecond) // deliveries are in flight when the signal comes
+		if ev.Type == "order.completed" {
+			mu.Lock()
+			hooks[ev.ID]++
+			mu.Unlock()
+		}
+	}))
+	defer receiver.Close()
+
+	cmd := start()
+	call("PUT", "/api/v1/webhook/endpoint", `{"url":"`+receiver.URL+`"}`)
+	var ids []string
+	for i := range 6 {
+		d := call("POST", "/api/v1/orders", fmt.Sprintf(`{"orderReference":"g%d","amount":"3","currency":"USDT","chainId":"devnet"}`, i))
+		ids = append(ids, d["orderId"].(string))
+		if _, err := dn.Transfer(context.Background(), "USDT", common.HexToAddress(d["address"].(string)), big.NewInt(3_000_000)); err != nil {
+			t.Fatal(err)
+		}
+		dn.Mine()
+		if i == 3 {
+			time.Sleep(400 * time.Millisecond) // some completed, their webhooks on the way
+		}
+	}
+	stopped := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("after SIGTERM: %v\n%s", err, logs.String())
+	}
+	if d := time.Since(stopped); d > 15*time.Second {
+		t.Errorf("stopping took %s", d)
+	}
+	logMu.Lock()
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "level=ERROR") || strings.Contains(line, "database is closed") || strings.Contains(line, "closed pool") {
+			t.Errorf("logged while stopping: %s", line)
+		}
+	}
+	if !strings.Contains(logs.String(), "background services stopped") {
+		t.Errorf("no word of the services stopping:\n%s", logs.String())
+	}
+	logMu.Unlock()
+
+	cmd = start()
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	dn.Mine()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, id := range ids {
+		for call("GET", "/api/v1/orders/"+id, "")["status"] != "completed" {
+			if time.Now().After(deadline) {
+				t.Fatalf("order %s never completed after the restart", id)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	for {
+		mu.Lock()
+		n := len(hooks)
+		mu.Unlock()
+		if n == len(ids) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d order.completed webhooks arrived", n, len(ids))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

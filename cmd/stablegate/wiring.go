@@ -21,6 +21,7 @@ import (
 	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/evm"
 	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/startstop"
 	"github.com/stablegate/stablegate/internal/store"
 	"github.com/stablegate/stablegate/internal/store/postgres"
 	"github.com/stablegate/stablegate/internal/store/sqlite"
@@ -143,24 +144,6 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logge
 	return srv.Shutdown(sctx)
 }
 
-// purgeIdempotencyKeys deletes expired Idempotency-Key records every hour until ctx ends.
-func purgeIdempotencyKeys(ctx context.Context, s gateway.Store, log *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if n, err := s.PurgeIdempotent(ctx, time.Now().Add(-gateway.IdempotencyTTL)); err != nil && ctx.Err() == nil {
-			log.Warn("purge idempotency keys", "err", err)
-		} else if n > 0 {
-			log.Debug("purged idempotency keys", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
 // newService returns the domain service with the configured webhook rules.
 func newService(c *Config, st gateway.Store, kr *gateway.Keyring, log *slog.Logger) *gateway.Service {
 	w, _ := c.Webhooks() // validated when the configuration was loaded
@@ -184,28 +167,30 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 	} else if n > 0 {
 		log.Info("api secret hashes sealed with the master key", "count", n)
 	}
-	go purgeIdempotencyKeys(ctx, st, log)
-	go svc.RunExpiry(ctx, 5*time.Second)
 	w, _ := c.Webhooks()
 	dispatcher := &webhook.Dispatcher{Store: st, Keyring: kr, Log: log, Schedule: w.Schedule, Timeout: w.Timeout,
 		Concurrency: w.Concurrency, Client: webhook.NewPolicy(w.AllowPrivate).Client(w.Timeout, w.Concurrency)}
-	dispatched := make(chan struct{})
-	go func() {
-		defer close(dispatched)
-		dispatcher.Run(ctx)
-	}()
-	defer func() {
-		cancel()
-		<-dispatched // attempts in flight are recorded before the caller closes the store
-	}()
+	// The background services, started in this order and stopped in the reverse one — each waited
+	// for — before the caller closes the store: the scanners' steps in flight commit or roll back
+	// whole, and the dispatcher, stopped last, records the attempts in flight.
+	services := startstop.Group{dispatcher, &gateway.Expirer{Service: svc, Log: log}, &gateway.IdempotencyPurger{Store: st, Log: log}}
 	// A scanner holds its chain's lease under the name of this host and listen address, so that
 	// this process restarted takes the lease back at once, and another replica (another host or
 	// port) waits until the lease expires.
 	host, _ := os.Hostname()
 	for _, sc := range scanners {
 		sc.Store, sc.Log, sc.Holder = st, log, host+"/"+c.Addr
-		go sc.Run(ctx)
+		services = append(services, sc)
 	}
+	if err := services.Start(ctx); err != nil {
+		cancel()
+		return err
+	}
+	defer func() {
+		cancel()
+		services.Stop()
+		log.Info("background services stopped")
+	}()
 	chains := func() []any {
 		out := make([]any, len(scanners))
 		for i, sc := range scanners {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/startstop"
 )
 
 // TransferTopic is topic0 of ERC-20 (and TRC-20) Transfer(address,address,uint256).
@@ -72,7 +73,16 @@ type Scanner struct {
 
 	mu     sync.Mutex
 	health Health
+	loop   startstop.Loop
 }
+
+var _ startstop.Service = (*Scanner)(nil)
+
+// Start runs the scanner (Run) in the background until Stop.
+func (s *Scanner) Start(ctx context.Context) error { return s.loop.Start(ctx, s.Run) }
+
+// Stop ends the scanner and waits for its step in flight, which commits or rolls back whole.
+func (s *Scanner) Stop() { s.loop.Stop() }
 
 // DefaultMonitorWindow is the default of Scanner.MonitorWindow.
 const DefaultMonitorWindow = 24 * time.Hour

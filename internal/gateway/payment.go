@@ -117,20 +117,3 @@ func (s *Service) OrderPayments(ctx context.Context, o *Order) ([]Payment, []Wro
 	return out, wrong, nil
 }
 
-// RunExpiry expires overdue pending orders every interval until ctx ends.
-func (s *Service) RunExpiry(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if n, err := s.Store.ExpireOrders(ctx, s.now()); err != nil && ctx.Err() == nil && s.Log != nil {
-			s.Log.Warn("expire orders", "err", err)
-		} else if n > 0 && s.Log != nil {
-			s.Log.Info("orders expired", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}

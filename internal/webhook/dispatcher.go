@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/startstop"
 )
 
 // DefaultSchedule is the delay before each automatic retry of a failed delivery (3PAY v2): after
@@ -53,7 +54,16 @@ type Dispatcher struct {
 
 	kick chan struct{}
 	once sync.Once
+	loop startstop.Loop
 }
+
+var _ startstop.Service = (*Dispatcher)(nil)
+
+// Start runs the dispatcher (Run) in the background until Stop.
+func (d *Dispatcher) Start(ctx context.Context) error { return d.loop.Start(ctx, d.Run) }
+
+// Stop ends the dispatcher and waits: attempts in flight are recorded within Grace.
+func (d *Dispatcher) Stop() { d.loop.Stop() }
 
 func (d *Dispatcher) init() {
 	d.once.Do(func() {
