@@ -116,4 +116,3 @@ func (s *Service) OrderPayments(ctx context.Context, o *Order) ([]Payment, []Wro
 	}
 	return out, wrong, nil
 }
-
