@@ -169,6 +169,17 @@ func Settle(o *Order, pt PaymentTotals, now time.Time, reorged bool) []string {
 	return events
 }
 
+// ExpireNow expires a pending order before its deadline (a test-mode simulation of a payer who
+// never pays), with its event; an order that is not pending does not expire (ok false). Afterwards
+// Settle keeps it expired until a payment arrives, as any expired order.
+func ExpireNow(o *Order) (events []string, ok bool) {
+	if o.Status != OrderPending {
+		return nil, false
+	}
+	o.Status = OrderExpired
+	return []string{EventOrderExpired}, true
+}
+
 // Expired reports whether the order's deadline (expiresAt + grace) has passed at now: from then on
 // an order with nothing paid, or with every payment confirmed and short, is expired.
 func (o *Order) Expired(now time.Time) bool { return now.After(o.Deadline()) }

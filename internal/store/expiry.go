@@ -81,17 +81,19 @@ func (s *Store) ExpireOrder(ctx context.Context, projectID string, mode gateway.
 		if o.ProjectID != projectID || o.Mode != mode || o.Status != gateway.OrderPending {
 			return gateway.ErrNotFound
 		}
-		res, err := t.exec(ctx, `UPDATE orders SET status = 'expired' WHERE id = ? AND status = 'pending'`, o.ID)
+		// Take the row's lock, still pending (PostgreSQL re-reads the row if another took it first).
+		res, err := t.exec(ctx, `UPDATE orders SET status = status WHERE id = ? AND status = 'pending'`, o.ID)
 		if err != nil {
 			return fmt.Errorf("expire order: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n != 1 { // expired or paid meanwhile (PostgreSQL re-reads the row)
+		if n, _ := res.RowsAffected(); n != 1 { // expired or paid meanwhile
 			return gateway.ErrNotFound
 		}
-		if err := releaseInventory(ctx, t, o); err != nil {
-			return err
+		before := *o
+		events, ok := gateway.ExpireNow(o)
+		if !ok {
+			return gateway.ErrNotFound
 		}
-		o.Status = gateway.OrderExpired
-		return writeEvents(ctx, t, o, []string{gateway.EventOrderExpired}, now)
+		return saveSettled(ctx, t, &before, o, events, nil, now)
 	})
 }
