@@ -102,7 +102,7 @@ type listDepositsInput struct {
 	ChainID          string `query:"chainId"`
 	Currency         string `query:"currency"`
 	Page             int    `query:"page" default:"1" doc:"Page number, from 1"`
-	Limit            int    `query:"limit" default:"20" doc:"Results per page, at most 100"`
+	Limit            int    `query:"limit" default:"20" doc:"Results per page (default 20); above 100 it is capped at 100"`
 }
 
 type listDepositsOutput struct {
@@ -164,11 +164,11 @@ func (s *Server) getDepositReference(ctx context.Context, in *referenceInput) (*
 
 func (s *Server) listDeposits(ctx context.Context, in *listDepositsInput) (*listDepositsOutput, error) {
 	deposits, total, err := s.svc.ListDeposits(ctx, principalFrom(ctx), gateway.DepositFilter{Reference: in.DepositReference,
-		Status: in.Status, ChainID: in.ChainID, Currency: in.Currency, Page: in.Page, Limit: in.Limit})
+		Status: in.Status, ChainID: in.ChainID, Currency: in.Currency, Page: in.Page, Limit: gateway.PageLimit(in.Limit)})
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
-	out := DepositList{Deposits: make([]DepositView, len(deposits)), Pagination: paginate(in.Page, in.Limit, total)}
+	out := DepositList{Deposits: make([]DepositView, len(deposits)), Pagination: paginate(in.Page, gateway.PageLimit(in.Limit), total)}
 	for i, d := range deposits {
 		c, _ := chain.Lookup(d.ChainID)
 		amount := d.Amount.String()

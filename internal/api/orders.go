@@ -110,7 +110,7 @@ type listOrdersInput struct {
 	Currency       string `query:"currency"`
 	OrderReference string `query:"orderReference"`
 	Page           int    `query:"page" default:"1" doc:"Page number, from 1"`
-	Limit          int    `query:"limit" default:"20" doc:"Results per page, at most 100"`
+	Limit          int    `query:"limit" default:"20" doc:"Results per page (default 20); above 100 it is capped at 100"`
 }
 
 // Pagination describes a page of a list.
@@ -220,12 +220,12 @@ func (s *Server) simulateOrder(ctx context.Context, in *simulateOrderInput) (*or
 func (s *Server) listOrders(ctx context.Context, in *listOrdersInput) (*listOrdersOutput, error) {
 	orders, total, err := s.svc.ListOrders(ctx, principalFrom(ctx), gateway.OrderFilter{
 		Status: gateway.OrderStatus(in.Status), ChainID: in.ChainID, Currency: in.Currency, Reference: in.OrderReference,
-		Page: in.Page, Limit: in.Limit,
+		Page: in.Page, Limit: gateway.PageLimit(in.Limit),
 	})
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
-	out := OrderList{Orders: make([]Order, len(orders)), Pagination: paginate(in.Page, in.Limit, total)}
+	out := OrderList{Orders: make([]Order, len(orders)), Pagination: paginate(in.Page, gateway.PageLimit(in.Limit), total)}
 	for i, o := range orders {
 		out.Orders[i] = s.order(o)
 	}

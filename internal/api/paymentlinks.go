@@ -65,7 +65,7 @@ type PaymentLinkList struct {
 
 type listLinksInput struct {
 	Page  int `query:"page" default:"1"`
-	Limit int `query:"limit" default:"20"`
+	Limit int `query:"limit" default:"20" doc:"Results per page (default 20); above 100 it is capped at 100"`
 }
 
 type listLinksOutput struct {
@@ -121,11 +121,11 @@ func (s *Server) archiveLink(ctx context.Context, in *linkIDInput) (*linkOutput,
 }
 
 func (s *Server) listLinks(ctx context.Context, in *listLinksInput) (*listLinksOutput, error) {
-	links, total, err := s.svc.ListPaymentLinks(ctx, principalFrom(ctx), in.Page, in.Limit)
+	links, total, err := s.svc.ListPaymentLinks(ctx, principalFrom(ctx), in.Page, gateway.PageLimit(in.Limit))
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
-	out := PaymentLinkList{PaymentLinks: make([]PaymentLink, len(links)), Pagination: paginate(in.Page, in.Limit, total)}
+	out := PaymentLinkList{PaymentLinks: make([]PaymentLink, len(links)), Pagination: paginate(in.Page, gateway.PageLimit(in.Limit), total)}
 	for i, l := range links {
 		out.PaymentLinks[i] = s.paymentLink(l)
 	}

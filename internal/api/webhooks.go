@@ -91,7 +91,7 @@ type listWebhookEventsInput struct {
 	DeliveryStatus string `query:"deliveryStatus" doc:"pending, delivered, failed or skipped"`
 	Type           string `query:"type" doc:"An event type such as order.completed"`
 	Page           int    `query:"page" default:"1" doc:"Page number, from 1"`
-	Limit          int    `query:"limit" default:"20" doc:"Results per page, at most 100"`
+	Limit          int    `query:"limit" default:"20" doc:"Results per page (default 20); above 100 it is capped at 100"`
 }
 
 type listWebhookEventsOutput struct {
@@ -182,7 +182,7 @@ func (s *Server) rotateSecret(ctx context.Context, _ *struct{}) (*secretOutput, 
 func (s *Server) listWebhookEvents(ctx context.Context, in *listWebhookEventsInput) (*listWebhookEventsOutput, error) {
 	pr := principalFrom(ctx)
 	events, total, err := s.svc.ListWebhookEvents(ctx, pr, gateway.WebhookEventFilter{Status: in.DeliveryStatus, Type: in.Type,
-		Page: in.Page, Limit: in.Limit})
+		Page: in.Page, Limit: gateway.PageLimit(in.Limit)})
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
@@ -191,7 +191,7 @@ func (s *Server) listWebhookEvents(ctx context.Context, in *listWebhookEventsInp
 		return nil, s.apiError(ctx, err)
 	}
 	out := WebhookEventList{Events: make([]WebhookEvent, len(events)), Endpoint: endpointView(e),
-		Pagination: paginate(in.Page, in.Limit, total)}
+		Pagination: paginate(in.Page, gateway.PageLimit(in.Limit), total)}
 	for i, ev := range events {
 		v := WebhookEvent{ID: ev.ID, Type: ev.Type, CreatedAt: ev.CreatedAt, Livemode: ev.Mode.Live(), Data: ev.Data,
 			DeliveryStatus: ev.Status, AttemptCount: ev.AttemptCount, NextAttemptAt: ev.NextAttemptAt, LastStatusCode: ev.LastStatusCode,

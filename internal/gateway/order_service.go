@@ -297,6 +297,10 @@ func (s *Service) ListOrders(ctx context.Context, pr *Principal, f OrderFilter) 
 	return s.Store.ListOrders(ctx, f)
 }
 
+// PageLimit caps a list's limit at MaxListLimit, as 3PAY does ("pagination capped at 100"): a
+// larger limit answers 100 items, not an error. A limit below 1 is left for checkPage to refuse.
+func PageLimit(limit int) int { return min(limit, MaxListLimit) }
+
 // checkPage validates a list's page and limit.
 func checkPage(page, limit int) *Error {
 	if page < 1 || page > 1_000_000 {
