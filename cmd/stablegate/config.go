@@ -228,6 +228,16 @@ func (cf *configFlags) load() (*Config, error) {
 	if _, err := c.Webhooks(); err != nil {
 		return nil, err
 	}
+	switch strings.ToLower(c.LogLevel) {
+	case "", "debug", "info", "warn", "error":
+	default:
+		return nil, fmt.Errorf("logLevel %q: want debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "", "json", "text":
+	default:
+		return nil, fmt.Errorf("logFormat %q: want json or text", c.LogFormat)
+	}
 	return c, nil
 }
 
@@ -238,13 +248,23 @@ func loadChains(file map[string]ChainConfig) (map[string]ChainConfig, error) {
 	for slug, cc := range file {
 		out[slug] = cc
 	}
+	bySuffix := map[string]string{}
 	for _, ch := range chain.All() {
-		env := "STABLEGATE_RPC_" + strings.ToUpper(strings.ReplaceAll(ch.Slug, "-", "_"))
-		if v := os.Getenv(env); v != "" {
-			cc := out[ch.Slug]
-			cc.RPCURLs = strings.Split(v, ",")
-			out[ch.Slug] = cc
+		bySuffix[strings.ToUpper(strings.ReplaceAll(ch.Slug, "-", "_"))] = ch.Slug
+	}
+	for _, kv := range os.Environ() {
+		name, v, _ := strings.Cut(kv, "=")
+		suffix, ok := strings.CutPrefix(name, "STABLEGATE_RPC_")
+		if !ok || v == "" {
+			continue
 		}
+		slug, known := bySuffix[suffix]
+		if !known {
+			return nil, fmt.Errorf("chains: %s names no chain of the registry (docs/chains.md lists the slugs)", name)
+		}
+		cc := out[slug]
+		cc.RPCURLs = strings.Split(v, ",")
+		out[slug] = cc
 	}
 	for slug, cc := range out {
 		if _, ok := chain.Lookup(slug); !ok {

@@ -450,6 +450,22 @@ func TestConfigChains(t *testing.T) {
 			t.Errorf("config %s accepted", bad)
 		}
 	}
+	// A variable naming no chain is a mistake to stop on, not to ignore; so are a log level or
+	// format that do not exist.
+	os.WriteFile(file, []byte(`{}`), 0o600)
+	t.Setenv("STABLEGATE_RPC_SOLANA", "https://x.example")
+	if _, err := load(); err == nil || !strings.Contains(err.Error(), "STABLEGATE_RPC_SOLANA") {
+		t.Errorf("STABLEGATE_RPC_SOLANA: %v", err)
+	}
+	os.Unsetenv("STABLEGATE_RPC_SOLANA")
+	for _, args := range [][]string{{"--log-level", "verbose"}, {"--log-format", "xml"}} {
+		if _, err := load(args...); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+	if _, err := load("--log-level", "WARN", "--log-format", "text"); err != nil {
+		t.Errorf("a valid level and format: %v", err)
+	}
 }
 
 // serve watches the chains its configuration names.
