@@ -418,3 +418,36 @@ func TestLiveWebsiteRuleOnEveryPath(t *testing.T) {
 		}
 	})
 }
+
+// GET /api/v1/chains: the chains of the key's mode that the gateway watches, with the rule it
+// applies and each token's contract and decimals (PayIn's getChains, cached by clients).
+func TestListChains(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "sqlite", "https://shop.example.com")
+	e.svc.Chains = []string{"devnet", "bsc", "ethereum"}
+	e.svc.ChainRules = map[string]gateway.ChainRule{"ethereum": {Confirmations: 20}}
+	test := e.as(e.test, "GET", "/api/v1/chains", "").data()
+	chains, _ := test["chains"].([]any)
+	if len(chains) != 1 || test["livemode"] != false {
+		t.Fatalf("test mode chains: %v", test)
+	}
+	dev := chains[0].(map[string]any)
+	if dev["chainId"] != "devnet" || dev["protocol"] != "evm" || dev["confirmations"] != 1.0 || len(dev["tokens"].([]any)) != 3 {
+		t.Errorf("devnet = %v", dev)
+	}
+	live := e.as(e.live, "GET", "/api/v1/chains", "").data()["chains"].([]any)
+	got := map[string]map[string]any{}
+	for _, c := range live {
+		m := c.(map[string]any)
+		got[m["chainId"].(string)] = m
+	}
+	if len(got) != 2 || got["ethereum"]["confirmations"] != 20.0 || got["ethereum"]["explorerTxUrl"] != "https://etherscan.io/tx/{txHash}" {
+		t.Fatalf("live chains: %v", live)
+	}
+	// BSC's USDT has 18 decimals: a client reading this never assumes 6.
+	for _, tk := range got["bsc"]["tokens"].([]any) {
+		if m := tk.(map[string]any); m["currency"] == "USDT" && m["decimals"] != 18.0 {
+			t.Errorf("BSC USDT = %v", m)
+		}
+	}
+}

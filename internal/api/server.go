@@ -74,6 +74,7 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	s.registerProject()
 	s.registerDeposits()
 	s.registerBalances()
+	s.registerChains()
 	s.registerPaymentLinks()
 	s.registerHealth()
 

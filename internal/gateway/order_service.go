@@ -65,10 +65,8 @@ func (s *Service) ChainEnabled(slug string) bool {
 // enabledSlugs lists the chains the gateway watches for the mode, for error messages.
 func (s *Service) enabledSlugs(m Mode) string {
 	var out []string
-	for _, c := range chain.All() {
-		if c.Testnet != m.Live() && s.ChainEnabled(c.Slug) {
-			out = append(out, c.Slug)
-		}
+	for _, c := range s.EnabledChains(m) {
+		out = append(out, c.Slug)
 	}
 	if len(out) == 0 {
 		return "none (no chain of this mode is configured)"

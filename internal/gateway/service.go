@@ -26,6 +26,8 @@ type Service struct {
 	// every chain of the registry, for tests). Orders, payment links and checkouts may name only
 	// these, and a deposit address is monitored on these.
 	Chains []string
+	// ChainRules are the confirmation rules the scanners apply, per chain (absent: the registry's).
+	ChainRules map[string]ChainRule
 
 	accounts sync.Map // "protocol:xpub" → *chain.Account
 	keys     sync.Map // key hash → cachedKey
