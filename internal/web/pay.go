@@ -60,7 +60,7 @@ func (h *Handler) statusOf(ctx context.Context, o *gateway.Order) Status {
 		due.SetInt64(0)
 	}
 	st := Status{Status: string(o.Status), Currency: o.Currency, PaidAmount: money.Format(o.PaidAmount, tok.Decimals), Due: money.Format(due, tok.Decimals),
-		Required: c.Confirmations, TxHash: o.TxHash, WrongCurrency: o.WrongCurrency}
+		Required: h.svc.Rule(c).Confirmations, TxHash: o.TxHash, WrongCurrency: o.WrongCurrency}
 	if payments, _, err := h.svc.OrderPayments(ctx, o); err == nil && len(payments) > 0 {
 		st.Confirmations = payments[0].Confirmations
 		if st.TxHash == "" {
