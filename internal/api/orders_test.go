@@ -311,6 +311,11 @@ func TestAddressPool(t *testing.T) {
 		if zero.status != 400 || zero.str("param") != "addresses[0]" {
 			t.Errorf("the zero address = %d %s", zero.status, zero.raw)
 		}
+		pools := e.as(e.test, "GET", "/api/v1/address-pool", "").data()["pools"].([]any)
+		if len(pools) != 2 || fmt.Sprint(pools[1]) != "map[assigned:1 available:0 protocol:tron total:1]" ||
+			fmt.Sprint(pools[0]) != "map[assigned:0 available:0 protocol:evm total:0]" {
+			t.Errorf("GET /address-pool = %v", pools)
+		}
 		var by string
 		if err := e.store.DB().QueryRow(`SELECT imported_by FROM addresses WHERE address = 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t'`).Scan(&by); err != nil || !strings.HasPrefix(by, "key_") {
 			t.Errorf("imported_by = %q, %v; want the importing key's id", by, err)

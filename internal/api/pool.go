@@ -28,7 +28,41 @@ type importPoolOutput struct {
 	Body Envelope[PoolImport]
 }
 
+// PoolView is an address pool's state for one protocol.
+type PoolView struct {
+	Protocol  string `json:"protocol" enum:"evm,tron"`
+	Available int    `json:"available" doc:"Unused addresses: the next orders of this protocol take them"`
+	Assigned  int    `json:"assigned" doc:"Addresses given to orders or deposit bindings"`
+	Total     int    `json:"total" doc:"0: no pool, orders take addresses derived from the project's key"`
+}
+
+// PoolList is the project's address pools in the key's mode.
+type PoolList struct {
+	Pools    []PoolView `json:"pools"`
+	Livemode bool       `json:"livemode"`
+}
+
+type poolsOutput struct {
+	Body Envelope[PoolList]
+}
+
+func (s *Server) pools(ctx context.Context, _ *struct{}) (*poolsOutput, error) {
+	pr := principalFrom(ctx)
+	ps, err := s.svc.Pools(ctx, pr)
+	if err != nil {
+		return nil, s.apiError(ctx, err)
+	}
+	out := PoolList{Pools: []PoolView{}, Livemode: pr.Mode.Live()}
+	for _, p := range ps {
+		out.Pools = append(out.Pools, PoolView{Protocol: string(p.Protocol), Available: p.Available, Assigned: p.Total - p.Available, Total: p.Total})
+	}
+	return &poolsOutput{Body: ok(out, "")}, nil
+}
+
 func (s *Server) registerPool() {
+	huma.Register(s.API, huma.Operation{OperationID: "getAddressPool", Method: http.MethodGet, Path: "/api/v1/address-pool",
+		Summary: "Address pools", Tags: []string{"Address pool"},
+		Description: "Per protocol: how many imported addresses are unused, assigned and in all, in the key's mode."}, s.pools)
 	huma.Register(s.API, huma.Operation{OperationID: "importAddressPool", Method: http.MethodPost, Path: "/api/v1/address-pool/import",
 		Summary: "Import addresses into the pool", Tags: []string{"Address pool"}, DefaultStatus: http.StatusOK,
 		Description: "Once a pool exists for a protocol in a mode, orders on that protocol take unused pool addresses, " +

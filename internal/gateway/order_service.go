@@ -360,3 +360,23 @@ func (s *Service) ImportAddresses(ctx context.Context, pr *Principal, protocol s
 	}
 	return &ImportResult{Added: added, Skipped: skipped + len(addrs) - len(norm), Available: avail, Total: total}, nil
 }
+
+// Pool is the state of a project's address pool for one protocol in one mode.
+type Pool struct {
+	Protocol         chain.Protocol
+	Available, Total int // unused addresses, and all of them
+}
+
+// Pools returns the principal's address pools, one per protocol (a protocol without a pool has
+// Total 0: its orders take derived addresses).
+func (s *Service) Pools(ctx context.Context, pr *Principal) ([]Pool, error) {
+	var out []Pool
+	for _, p := range []chain.Protocol{chain.EVM, chain.TRON} {
+		avail, total, err := s.Store.PoolStats(ctx, pr.Project.ID, pr.Mode, p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Pool{Protocol: p, Available: avail, Total: total})
+	}
+	return out, nil
+}
