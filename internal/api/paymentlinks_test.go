@@ -126,6 +126,10 @@ func TestPaymentLinksAPI(t *testing.T) {
 		if _, err := e.svc.Checkout(ctx, mustLink(t, e, flash), "USDT", "devnet", ""); err == nil || !strings.Contains(err.Error(), "expired") {
 			t.Fatalf("checkout of an expired link: %v", err)
 		}
+		// One rule for amounts: normalized, as an order's ("10.50" answers "10.5").
+		if r := create(`{"title":"Scarf","amount":"24.90","currencies":[{"currency":"USDT","chainId":"devnet"}]}`); r.data()["amount"] != "24.9" {
+			t.Errorf("a link of 24.90 answers amount %v", r.data()["amount"])
+		}
 	})
 }
 

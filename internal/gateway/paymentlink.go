@@ -100,11 +100,14 @@ func (s *Service) CreatePaymentLink(ctx context.Context, pr *Principal, in Payme
 			err.Param = "currencies"
 			return nil, err
 		}
-		if amount != "0" {
-			if _, perr := money.ParsePositive(amount, tok.Decimals); perr != nil {
+		if in.Amount != "0" {
+			v, perr := money.ParsePositive(in.Amount, tok.Decimals)
+			if perr != nil {
 				return nil, Errorf(EInvalid, "amount", "amount must be \"0\" (the payer chooses) or a decimal string greater than 0 with at most %d decimals for %s on %s",
 					tok.Decimals, c.Currency, c.ChainID)
 			}
+			// Amounts answer normalized, as orders' do: "24.90" is "24.9".
+			amount = money.Format(v, tok.Decimals)
 		}
 	}
 	if in.InventoryTotal != nil && (*in.InventoryTotal < 1 || *in.InventoryTotal > 1_000_000_000) {
