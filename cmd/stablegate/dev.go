@@ -37,11 +37,15 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	devnetRPC := fs.String("devnet-rpc", "", "use a devnet already running at this JSON-RPC URL (stablegate devnet) instead of starting one")
 	devnetAddr := fs.String("devnet-addr", "127.0.0.1:0", "address of the embedded devnet's JSON-RPC endpoint")
 	blockTime := fs.Duration("block-time", time.Second, "interval between devnet blocks")
+	confirmations := fs.Int("confirmations", 0, "confirmations a devnet payment needs (default 1; 3 shows orders confirming for a few blocks)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *blockTime <= 0 {
 		return usageError{"--block-time must be positive"}
+	}
+	if *confirmations < 0 || *confirmations > 1000 {
+		return usageError{"--confirmations must be between 1 and 1000"}
 	}
 	c, err := cf.load()
 	if err != nil {
@@ -81,6 +85,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	creds.devnetInfo = newDevnetInfo(rpcURL, false)
 	if c.Chains["devnet"].RPCURLs == nil {
 		c.Chains["devnet"] = ChainConfig{RPCURLs: []string{rpcURL}}
+	}
+	if *confirmations > 0 {
+		dc := c.Chains["devnet"]
+		dc.Confirmations = *confirmations
+		c.Chains["devnet"] = dc
 	}
 	scanners, err := scannersFor(c.Chains)
 	if err != nil {

@@ -621,3 +621,52 @@ func TestProjectsKeyRotation(t *testing.T) {
 		t.Errorf("a refused command changed the keys: %s", out)
 	}
 }
+
+// dev --confirmations makes the devnet need more confirmations, so an integrator sees orders
+// confirming; /api/v1/chains and the scanner agree on the rule.
+func TestDevConfirmations(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--data", dir, "--confirmations", "3"}, io.Discard, io.Discard)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("dev exited with %v", err)
+		}
+	}()
+	var creds devCredentials
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		data, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
+		if err == nil && json.Unmarshal(data, &creds) == nil && creds.BaseURL != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dev did not start")
+		}
+	}
+	req, _ := http.NewRequest("GET", creds.BaseURL+"/api/v1/chains", nil)
+	req.Header.Set("Authorization", "Bearer "+creds.APIKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Data struct {
+			Chains []struct {
+				ChainID       string
+				Confirmations int
+			}
+		}
+	}
+	json.NewDecoder(res.Body).Decode(&out)
+	if len(out.Data.Chains) != 1 || out.Data.Chains[0].ChainID != "devnet" || out.Data.Chains[0].Confirmations != 3 {
+		t.Errorf("chains = %+v", out.Data.Chains)
+	}
+	if _, _, err := runCLI(t, "dev", "--confirmations", "-1"); err == nil {
+		t.Error("--confirmations -1 accepted")
+	}
+}
