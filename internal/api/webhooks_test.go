@@ -155,7 +155,7 @@ func TestWebhookEventsAPI(t *testing.T) {
 				t.Errorf("%s: %d events (%d), want %d", q, len(got), r.status, want)
 			}
 		}
-		for q, param := range map[string]string{"?deliveryStatus=lost": "deliveryStatus", "?type=order.paid": "type", "?limit=101": "limit", "?page=0": "page"} {
+		for q, param := range map[string]string{"?deliveryStatus=lost": "deliveryStatus", "?type=order.paid": "type", "?limit=0": "limit", "?page=0": "page"} {
 			if r := e.as(e.test, "GET", "/api/v1/webhook/events"+q, ""); r.status != 400 || r.str("error") != "ValidationError" || r.str("param") != param {
 				t.Errorf("%s: %d %s", q, r.status, r.raw)
 			}
