@@ -52,6 +52,13 @@ func TestHelpForEveryCommand(t *testing.T) {
 			t.Errorf("%v: err=%v output=%q", args, err, stdout+stderr)
 		}
 	}
+	// The top-level usage names every command; serve's help names what it needs from the environment.
+	if out, stderr, _ := runCLI(t, "--help"); !strings.Contains(out+stderr, "new-key") || !strings.Contains(out+stderr, "revoke-key") {
+		t.Errorf("usage lacks the key commands:\n%s%s", out, stderr)
+	}
+	if _, stderr, _ := runCLI(t, "serve", "--help"); !strings.Contains(stderr, "STABLEGATE_MASTER_KEY") || !strings.Contains(stderr, "STABLEGATE_RPC_") {
+		t.Errorf("serve --help does not name its environment:\n%s", stderr)
+	}
 	// A command that does not run the gateway offers only the options it uses.
 	_, stderr, _ := runCLI(t, "migrate", "--help")
 	if !strings.Contains(stderr, "-database") || strings.Contains(stderr, "-webhook-timeout") || strings.Contains(stderr, "-addr") {

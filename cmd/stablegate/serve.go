@@ -9,6 +9,17 @@ import (
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", "serve [--config FILE] [flags]", stderr)
 	cf := newConfigFlags(fs, true, nil)
+	printFlags := fs.Usage
+	fs.Usage = func() {
+		printFlags()
+		fmt.Fprint(stderr, `
+serve needs, from the environment or the config file (docs/configuration.md):
+  STABLEGATE_MASTER_KEY (or --master-key-file)  the 32-byte master key that seals secrets; refused without it
+  STABLEGATE_DATABASE                           a postgres:// URL in production (SQLite under --data otherwise)
+  STABLEGATE_RPC_<CHAIN>                        RPC URLs of each chain to watch, e.g. STABLEGATE_RPC_ETHEREUM=https://…
+  STABLEGATE_PUBLIC_URL                         the URL payers reach the payment pages at
+`)
+	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
