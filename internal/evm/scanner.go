@@ -78,6 +78,31 @@ type Scanner struct {
 
 var _ startstop.Service = (*Scanner)(nil)
 
+// failureLog logs a chain's failing steps without flooding the log: the first failure, then one
+// line a minute while it goes on (with the count), and one when the chain recovers.
+type failureLog struct {
+	count  int
+	logged time.Time
+}
+
+// failureLogEvery is how often a chain that keeps failing is logged again.
+const failureLogEvery = time.Minute
+
+func (f *failureLog) note(log *slog.Logger, chain string, err error) {
+	switch {
+	case err == nil && f.count > 0:
+		log.Info("scan recovered", "chain", chain, "failed_steps", f.count)
+		*f = failureLog{}
+	case err == nil:
+	case f.count == 0 || time.Since(f.logged) >= failureLogEvery:
+		f.count++
+		f.logged = time.Now()
+		log.Warn("scan failed", "chain", chain, "failed_steps", f.count, "err", err)
+	default:
+		f.count++
+	}
+}
+
 // Start runs the scanner (Run) in the background until Stop.
 func (s *Scanner) Start(ctx context.Context) error { return s.loop.Start(ctx, s.Run) }
 
@@ -156,6 +181,7 @@ func (s *Scanner) Run(ctx context.Context) {
 	}
 	var heads <-chan struct{}
 	var subscribed, leased time.Time
+	var failing failureLog
 	for {
 		if time.Since(leased) > s.LeaseTTL/3 {
 			held, err := s.Store.AcquireLease(ctx, "scanner:"+s.Chain.Slug, s.Holder, s.Now(), s.LeaseTTL)
@@ -175,8 +201,8 @@ func (s *Scanner) Run(ctx context.Context) {
 			leased = time.Now()
 		}
 		caughtUp, err := s.RunOnce(ctx)
-		if err != nil && ctx.Err() == nil {
-			s.Log.Warn("scan failed", "chain", s.Chain.Slug, "err", err)
+		if ctx.Err() == nil {
+			failing.note(s.Log, s.Chain.Slug, err)
 		}
 		if heads == nil && time.Since(subscribed) > s.Interval {
 			subscribed = time.Now()

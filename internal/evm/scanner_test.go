@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -1163,4 +1165,53 @@ func TestHealthDegradedByAChain(t *testing.T) {
 	if _, h := health(); h["status"] != "healthy" {
 		t.Fatalf("caught up: %v", h)
 	}
+}
+
+// A chain whose node is down is logged once, then once a minute — not at every poll (an
+// unreachable RPC logged 61 lines a minute).
+func TestFailingChainLogsWithBackoff(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	client, err := evm.NewClient([]string{deadURL}, evm.Config{Timeout: 100 * time.Millisecond, Attempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf syncBuffer
+	sepolia, _ := chain.Lookup("ethereum-sepolia")
+	sc := &evm.Scanner{Chain: sepolia, Client: client, Store: w.store, Interval: 10 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(&buf, nil))}
+	if err := sc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); sc.Health().LastError == ""; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the scanner never failed")
+		}
+	}
+	time.Sleep(time.Second) // dozens of polls
+	sc.Stop()
+	if n := strings.Count(buf.String(), "scan failed"); n != 1 {
+		t.Errorf("%d warnings in a second of failing polls, want 1:\n%s", n, buf.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
