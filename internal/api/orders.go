@@ -63,9 +63,10 @@ type Payment struct {
 	LogIndex      uint64 `json:"logIndex"`
 	From          string `json:"from"`
 	Amount        string `json:"amount"`
-	BlockNumber   uint64 `json:"blockNumber"`
-	Confirmations uint64 `json:"confirmations"`
+	BlockNumber   uint64 `json:"blockNumber,omitempty" doc:"Absent on a simulated payment, which is in no block"`
+	Confirmations uint64 `json:"confirmations,omitempty" doc:"Absent on a simulated payment; 0 is never shown: a seen payment has at least 1"`
 	ExplorerURL   string `json:"explorerUrl,omitempty" doc:"The transaction on the chain's block explorer"`
+	Simulated     bool   `json:"simulated,omitempty" doc:"Made by POST /orders/{orderId}/simulate (test mode): no block, no confirmations"`
 }
 
 // WrongCurrencyPayment is a transfer of another registry token than the order's currency to its
@@ -183,9 +184,12 @@ func (s *Server) getOrder(ctx context.Context, in *getOrderInput) (*orderOutput,
 	c, _ := chain.Lookup(o.ChainID)
 	tok, _ := c.Token(o.Currency)
 	for _, p := range payments {
-		view.Payments = append(view.Payments, Payment{TxHash: p.TxHash, LogIndex: p.LogIndex, From: p.From,
-			Amount: money.Format(p.Amount, tok.Decimals), BlockNumber: p.BlockNumber, Confirmations: p.Confirmations,
-			ExplorerURL: c.TxURL(p.TxHash)})
+		v := Payment{TxHash: p.TxHash, LogIndex: p.LogIndex, From: p.From, Amount: money.Format(p.Amount, tok.Decimals),
+			BlockNumber: p.BlockNumber, Confirmations: p.Confirmations, Simulated: p.Simulated}
+		if !p.Simulated {
+			v.ExplorerURL = c.TxURL(p.TxHash)
+		}
+		view.Payments = append(view.Payments, v)
 	}
 	for _, p := range wrong {
 		view.WrongCurrencyPayments = append(view.WrongCurrencyPayments, WrongCurrencyPayment{Currency: p.Currency, TokenAddress: p.TokenAddress,

@@ -73,6 +73,9 @@ type Payment struct {
 	BlockNumber   uint64
 	Confirmations uint64
 	From          string
+	// Simulated says a test-mode simulation made the payment: it is in no block and has no
+	// confirmations.
+	Simulated bool
 }
 
 // WrongPayment is a transfer of another registry token than the order's currency to the order's
@@ -102,8 +105,9 @@ func (s *Service) OrderPayments(ctx context.Context, o *Order) ([]Payment, []Wro
 	var out []Payment
 	var wrong []WrongPayment
 	for _, t := range transfers {
-		p := Payment{TxHash: t.TxHash, LogIndex: t.LogIndex, Amount: t.Amount, BlockNumber: t.BlockNumber, From: t.From}
-		if head.Number >= t.BlockNumber {
+		p := Payment{TxHash: t.TxHash, LogIndex: t.LogIndex, Amount: t.Amount, BlockNumber: t.BlockNumber, From: t.From,
+			Simulated: t.From == SimulatedFrom}
+		if head.Number >= t.BlockNumber && !p.Simulated {
 			p.Confirmations = head.Number - t.BlockNumber + 1
 		}
 		switch {
