@@ -49,6 +49,91 @@ func buildBinary(t *testing.T) string {
 	return binPath
 }
 
+// devProcess is the stablegate binary running `dev` on a devnet and a data directory: started,
+// stopped and started again on the same state, with its API at hand.
+type devProcess struct {
+	t         *testing.T
+	bin, rpc  string
+	dir       string
+	base, key string
+	secret    string
+	cmd       *exec.Cmd
+	mu        sync.Mutex
+	logs      strings.Builder // stderr, when kept
+	keepLogs  bool
+	extraArgs []string
+}
+
+// start runs the process and waits until it serves.
+func (p *devProcess) start() {
+	t := p.t
+	t.Helper()
+	cmd := exec.Command(p.bin, append([]string{"dev", "--devnet-rpc", p.rpc, "--data", p.dir, "--addr", "127.0.0.1:0"}, p.extraArgs...)...)
+	stdout, _ := cmd.StdoutPipe()
+	if p.keepLogs {
+		stderr, _ := cmd.StderrPipe()
+		go func() {
+			sc := bufio.NewScanner(stderr)
+			for sc.Scan() {
+				p.mu.Lock()
+				p.logs.WriteString(sc.Text() + "\n")
+				p.mu.Unlock()
+			}
+		}()
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if u, ok := strings.CutPrefix(sc.Text(), "stablegate dev is running at "); ok {
+			p.base = u
+			break
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	raw, _ := os.ReadFile(filepath.Join(p.dir, "dev-credentials.json"))
+	var creds devCredentials
+	json.Unmarshal(raw, &creds)
+	p.key, p.secret = creds.APIKey, creds.APISecret
+	if p.base == "" || p.key == "" {
+		t.Fatal("gateway did not start")
+	}
+	p.cmd = cmd
+}
+
+// stop sends the signal and waits for the process to exit.
+func (p *devProcess) stop(sig os.Signal) error {
+	p.cmd.Process.Signal(sig)
+	return p.cmd.Wait()
+}
+
+// log returns what the process wrote to stderr so far (with keepLogs).
+func (p *devProcess) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.String()
+}
+
+// call sends an API request with the demo project's key and secret and returns its data.
+func (p *devProcess) call(method, path, body string) map[string]any {
+	p.t.Helper()
+	req, _ := http.NewRequest(method, p.base+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+p.key)
+	req.Header.Set("x-api-secret", p.secret)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct{ Data map[string]any }
+	json.NewDecoder(res.Body).Decode(&out)
+	return out.Data
+}
+
 // The gateway process is killed (SIGKILL, no shutdown) between blocks, while it scans and while it
 // delivers webhooks, and restarted on the same chain and database: no block is skipped, nothing is
 // counted twice, and every order's order.completed webhook arrives, always with the same event id.
@@ -62,52 +147,9 @@ func TestKillAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dn.Close()
-	dir := t.TempDir()
-	var base, key, secret string
-	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "dev", "--devnet-rpc", dn.RPCURL(), "--data", dir, "--addr", "127.0.0.1:0", "--webhook-timeout", "1s")
-		stdout, _ := cmd.StdoutPipe()
-		cmd.Stderr = nil // its logs are not the test's
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "stablegate dev is running at "); ok {
-				base = u
-				break
-			}
-		}
-		go func() {
-			for sc.Scan() {
-			}
-		}()
-		raw, _ := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
-		var creds devCredentials
-		json.Unmarshal(raw, &creds)
-		key, secret = creds.APIKey, creds.APISecret
-		if base == "" || key == "" {
-			t.Fatal("gateway did not start")
-		}
-		return cmd
-	}
-	kill := func(cmd *exec.Cmd) {
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
-	}
-	call := func(method, path, body string) map[string]any {
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("x-api-secret", secret)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var out struct{ Data map[string]any }
-		json.NewDecoder(res.Body).Decode(&out)
-		return out.Data
-	}
+	p := &devProcess{t: t, bin: bin, rpc: dn.RPCURL(), dir: t.TempDir(), extraArgs: []string{"--webhook-timeout", "1s"}}
+	call := p.call
+	kill := func() { p.stop(syscall.SIGKILL) }
 
 	// The receiver takes a while to answer, so kills land while deliveries are in flight.
 	var mu sync.Mutex
@@ -130,7 +172,7 @@ func TestKillAndRestart(t *testing.T) {
 	}))
 	defer receiver.Close()
 
-	cmd := start()
+	p.start()
 	if d := call("PUT", "/api/v1/webhook/endpoint", `{"url":"`+receiver.URL+`"}`); d["enabled"] != true {
 		t.Fatalf("set endpoint: %v", d)
 	}
@@ -151,11 +193,11 @@ func TestKillAndRestart(t *testing.T) {
 		}
 		// Kill at a different moment each round: right away, or after letting it scan a little.
 		time.Sleep(time.Duration(round*60) * time.Millisecond)
-		kill(cmd)
+		kill()
 		dn.Mine()
-		cmd = start()
+		p.start()
 	}
-	defer kill(cmd)
+	defer kill()
 	dn.Mine()
 	deadline := time.Now().Add(20 * time.Second)
 	for _, o := range orders {
@@ -215,58 +257,8 @@ func TestGracefulStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dn.Close()
-	dir := t.TempDir()
-	var base, key, secret string
-	var logs strings.Builder
-	var logMu sync.Mutex
-	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "dev", "--devnet-rpc", dn.RPCURL(), "--data", dir, "--addr", "127.0.0.1:0", "--webhook-timeout", "2s")
-		stdout, _ := cmd.StdoutPipe()
-		stderr, _ := cmd.StderrPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			sc := bufio.NewScanner(stderr)
-			for sc.Scan() {
-				logMu.Lock()
-				logs.WriteString(sc.Text() + "\n")
-				logMu.Unlock()
-			}
-		}()
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "stablegate dev is running at "); ok {
-				base = u
-				break
-			}
-		}
-		go func() {
-			for sc.Scan() {
-			}
-		}()
-		raw, _ := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
-		var creds devCredentials
-		json.Unmarshal(raw, &creds)
-		key, secret = creds.APIKey, creds.APISecret
-		if base == "" || key == "" {
-			t.Fatal("gateway did not start")
-		}
-		return cmd
-	}
-	call := func(method, path, body string) map[string]any {
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("x-api-secret", secret)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var out struct{ Data map[string]any }
-		json.NewDecoder(res.Body).Decode(&out)
-		return out.Data
-	}
+	p := &devProcess{t: t, bin: bin, rpc: dn.RPCURL(), dir: t.TempDir(), keepLogs: true, extraArgs: []string{"--webhook-timeout", "2s"}}
+	call := p.call
 	var mu sync.Mutex
 	hooks := map[string]int{} // event id → times received
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -281,7 +273,7 @@ func TestGracefulStop(t *testing.T) {
 	}))
 	defer receiver.Close()
 
-	cmd := start()
+	p.start()
 	call("PUT", "/api/v1/webhook/endpoint", `{"url":"`+receiver.URL+`"}`)
 	var ids []string
 	for i := range 6 {
@@ -296,26 +288,24 @@ func TestGracefulStop(t *testing.T) {
 		}
 	}
 	stopped := time.Now()
-	cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("after SIGTERM: %v\n%s", err, logs.String())
+	if err := p.stop(syscall.SIGTERM); err != nil {
+		t.Fatalf("after SIGTERM: %v\n%s", err, p.log())
 	}
 	if d := time.Since(stopped); d > 15*time.Second {
 		t.Errorf("stopping took %s", d)
 	}
-	logMu.Lock()
-	for _, line := range strings.Split(logs.String(), "\n") {
+	logs := p.log()
+	for _, line := range strings.Split(logs, "\n") {
 		if strings.Contains(line, "level=ERROR") || strings.Contains(line, "database is closed") || strings.Contains(line, "closed pool") {
 			t.Errorf("logged while stopping: %s", line)
 		}
 	}
-	if !strings.Contains(logs.String(), "background services stopped") {
-		t.Errorf("no word of the services stopping:\n%s", logs.String())
+	if !strings.Contains(logs, "background services stopped") {
+		t.Errorf("no word of the services stopping:\n%s", logs)
 	}
-	logMu.Unlock()
 
-	cmd = start()
-	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	p.start()
+	defer p.stop(syscall.SIGTERM)
 	dn.Mine()
 	deadline := time.Now().Add(30 * time.Second)
 	for _, id := range ids {
