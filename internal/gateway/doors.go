@@ -22,6 +22,19 @@ func (s *Service) PublicOrder(ctx context.Context, id string) (*Order, error) {
 	return s.Store.FindOrderByID(ctx, id)
 }
 
+// Merchant is who a payer's page says is being paid: the project's name and its website's host.
+type Merchant struct{ Name, Host string }
+
+// MerchantOf returns the merchant of a project, for the payer's pages.
+func (s *Service) MerchantOf(ctx context.Context, projectID string) (Merchant, error) {
+	p, err := s.Store.FindProject(ctx, projectID)
+	if err != nil {
+		return Merchant{}, err
+	}
+	host, _ := WebsiteHost(p.Website)
+	return Merchant{Name: p.Name, Host: host}, nil
+}
+
 // SimulatePublic is the payment page's test-mode buttons: SimulateOrder on behalf of the order's
 // own project, for a test-mode order only.
 func (s *Service) SimulatePublic(ctx context.Context, o *Order, outcome string) (*Order, error) {

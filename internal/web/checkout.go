@@ -16,6 +16,7 @@ type option struct{ Value, Label string }
 
 type checkoutView struct {
 	Link          *gateway.PaymentLink
+	Merchant      gateway.Merchant
 	Options       []option
 	Custom, Test  bool
 	Closed, Error string
@@ -34,7 +35,13 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
 		h.message(w, http.StatusInternalServerError, "Something went wrong", msgFailed)
 		return
 	}
-	v := checkoutView{Link: l, Custom: l.Amount == "0", Test: !l.Mode.Live()}
+	m, err := h.svc.MerchantOf(r.Context(), l.ProjectID)
+	if err != nil {
+		h.cfg.Log.Error("checkout page", "err", err)
+		h.message(w, http.StatusInternalServerError, "Something went wrong", msgFailed)
+		return
+	}
+	v := checkoutView{Link: l, Merchant: m, Custom: l.Amount == "0", Test: !l.Mode.Live()}
 	status := http.StatusOK
 	for _, c := range l.Currencies {
 		if !h.svc.ChainEnabled(c.ChainID) {

@@ -34,9 +34,11 @@ type Status struct {
 	Required      int    `json:"required"`
 	TxHash        string `json:"txHash,omitempty"`
 	// WrongCurrency says another token than Currency arrived: it pays nothing.
-	WrongCurrency bool   `json:"wrongCurrency,omitempty"`
-	Redirect      string `json:"redirect,omitempty"`
-	Final         bool   `json:"final"`
+	WrongCurrency bool `json:"wrongCurrency,omitempty"`
+	// simulated says the payment that completed the order was a test-mode simulation (no chain).
+	simulated bool
+	Redirect  string `json:"redirect,omitempty"`
+	Final     bool   `json:"final"`
 }
 
 // view is what the template renders.
@@ -50,6 +52,11 @@ type view struct {
 	StatusText             string
 	Test, DevPay, Simulate bool
 	Message                string
+	// Merchant is who is being paid; the receipt of a completed order: what was received, the
+	// transaction that completed it (with its explorer page, where the chain has one) and when.
+	Merchant           gateway.Merchant
+	Paid               string
+	TxURL, CompletedAt string
 }
 
 func (h *Handler) statusOf(ctx context.Context, o *gateway.Order) Status {
@@ -63,6 +70,9 @@ func (h *Handler) statusOf(ctx context.Context, o *gateway.Order) Status {
 		Required: h.svc.Rule(c).Confirmations, TxHash: o.TxHash, WrongCurrency: o.WrongCurrency}
 	if payments, _, err := h.svc.OrderPayments(ctx, o); err == nil && len(payments) > 0 {
 		st.Confirmations = payments[0].Confirmations
+		for _, p := range payments {
+			st.simulated = st.simulated || p.Simulated && p.TxHash == o.TxHash
+		}
 		if st.TxHash == "" {
 			st.TxHash = payments[len(payments)-1].TxHash // the payment the page waits on
 		}
@@ -121,7 +131,21 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	v := view{Order: o, Chain: c, Token: tok, Amount: money.Format(o.Amount, tok.Decimals), Due: st.Due,
 		ExpiresAt: o.ExpiresAt.UTC().Format(time.RFC3339), Status: st,
 		StatusText: statusText(st, o.Currency), Test: !o.Mode.Live(), Simulate: !o.Mode.Live() && !st.Final,
-		DevPay: h.cfg.DevPay != nil && o.ChainID == "devnet" && !st.Final, Message: notices[r.URL.Query().Get("msg")]}
+		DevPay: h.cfg.DevPay != nil && o.ChainID == "devnet" && !st.Final, Message: notices[r.URL.Query().Get("msg")],
+		Paid: st.PaidAmount}
+	if !st.simulated {
+		v.TxURL = c.TxURL(o.TxHash)
+	}
+	if o.CompletedAt != nil {
+		v.CompletedAt = o.CompletedAt.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	m, err := h.svc.MerchantOf(r.Context(), o.ProjectID)
+	if err != nil {
+		h.cfg.Log.Error("payment page", "err", err)
+		h.message(w, http.StatusInternalServerError, "Something went wrong", msgFailed)
+		return
+	}
+	v.Merchant = m
 	h.render(w, page, http.StatusOK, v)
 }
 

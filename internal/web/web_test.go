@@ -239,3 +239,53 @@ func TestPageShowsNoTextFromItsURL(t *testing.T) {
 		}
 	}
 }
+
+// The pages say who is being paid, and a completed order's page is a receipt: "Paid", what was
+// received, the transaction (linked to the chain's explorer) and when.
+func TestPagesNameTheMerchantAndGiveAReceipt(t *testing.T) {
+	t.Parallel()
+	svc, srv, prs := setup(t)
+	get := func(path string) string {
+		t.Helper()
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	o := order(t, svc, prs[gateway.Test], "ethereum-sepolia", "USDC")
+	if body := get("/pay/" + o.ID); !strings.Contains(body, "Payment to <strong>Shop</strong> · shop.example.com") || strings.Contains(body, "Paid") {
+		t.Errorf("pending page:\n%s", body)
+	}
+	done, err := svc.SimulateOrder(context.Background(), prs[gateway.Test], o.ID, gateway.SimulateCompleted, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := get("/pay/" + o.ID)
+	for _, want := range []string{"Paid <span class=\"amount\">12.5 USDC</span>", "Received <strong>12.5 USDC</strong>",
+		done.TxHash, "completed 20"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the receipt lacks %q:\n%s", want, body)
+		}
+	}
+	// A simulated payment is on no chain: its hash links to no explorer.
+	if strings.Contains(body, "etherscan.io") {
+		t.Errorf("a simulated payment linked to an explorer:\n%s", body)
+	}
+	if strings.Contains(body, "Send to this address") {
+		t.Error("a completed order's page still asks for the payment")
+	}
+	l, err := svc.CreatePaymentLink(context.Background(), prs[gateway.Test], gateway.PaymentLinkInput{Title: "Ticket", Amount: "5",
+		Currencies: []gateway.LinkCurrency{{Currency: "USDT", ChainID: "devnet"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PublishPaymentLink(context.Background(), prs[gateway.Test], l.ID); err != nil {
+		t.Fatal(err)
+	}
+	if body := get("/checkout/" + l.Slug); !strings.Contains(body, "Sold by <strong>Shop</strong> · shop.example.com") {
+		t.Errorf("checkout page:\n%s", body)
+	}
+}
