@@ -316,6 +316,10 @@ func TestAddressPool(t *testing.T) {
 			fmt.Sprint(pools[0]) != "map[assigned:0 available:0 protocol:evm total:0]" {
 			t.Errorf("GET /address-pool = %v", pools)
 		}
+		// The live key sees its own (empty) pools, not the test mode's.
+		if live := e.as(e.live, "GET", "/api/v1/address-pool", "").data(); fmt.Sprint(live["pools"]) != "[map[assigned:0 available:0 protocol:evm total:0] map[assigned:0 available:0 protocol:tron total:0]]" || live["livemode"] != true {
+			t.Errorf("live GET /address-pool = %v", live)
+		}
 		var by string
 		if err := e.store.DB().QueryRow(`SELECT imported_by FROM addresses WHERE address = 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t'`).Scan(&by); err != nil || !strings.HasPrefix(by, "key_") {
 			t.Errorf("imported_by = %q, %v; want the importing key's id", by, err)

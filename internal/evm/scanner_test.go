@@ -1101,13 +1101,7 @@ func TestDepositReorgedAway(t *testing.T) {
 func TestHealthDegradedByAChain(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 1, nil)
-	dead := httptest.NewServer(http.NotFoundHandler())
-	deadURL := dead.URL
-	dead.Close() // connections refused from now on
-	client, err := evm.NewClient([]string{deadURL}, fastConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := deadNode(t, fastConfig())
 	sepolia, _ := chain.Lookup("ethereum-sepolia")
 	down := &evm.Scanner{Chain: sepolia, Client: client, Store: w.store}
 	scanners := []*evm.Scanner{w.scanner, down}
@@ -1172,13 +1166,7 @@ func TestHealthDegradedByAChain(t *testing.T) {
 func TestFailingChainLogsWithBackoff(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 1, nil)
-	dead := httptest.NewServer(http.NotFoundHandler())
-	deadURL := dead.URL
-	dead.Close()
-	client, err := evm.NewClient([]string{deadURL}, evm.Config{Timeout: 100 * time.Millisecond, Attempts: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := deadNode(t, evm.Config{Timeout: 100 * time.Millisecond, Attempts: 1})
 	var buf syncBuffer
 	sepolia, _ := chain.Lookup("ethereum-sepolia")
 	sc := &evm.Scanner{Chain: sepolia, Client: client, Store: w.store, Interval: 10 * time.Millisecond,
@@ -1196,6 +1184,19 @@ func TestFailingChainLogsWithBackoff(t *testing.T) {
 	if n := strings.Count(buf.String(), "scan failed"); n != 1 {
 		t.Errorf("%d warnings in a second of failing polls, want 1:\n%s", n, buf.String())
 	}
+}
+
+// deadNode returns a client of a node that refuses every connection.
+func deadNode(t *testing.T, cfg evm.Config) *evm.Client {
+	t.Helper()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	url := dead.URL
+	dead.Close() // connections refused from now on
+	client, err := evm.NewClient([]string{url}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
 }
 
 // syncBuffer is a bytes.Buffer safe for a logger and a test to share.
