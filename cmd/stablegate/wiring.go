@@ -159,11 +159,7 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 	svc.Chains, svc.ChainRules = []string{}, map[string]gateway.ChainRule{}
 	for _, sc := range scanners {
 		svc.Chains = append(svc.Chains, sc.Chain.Slug)
-		rule := gateway.ChainRule{Confirmations: max(1, sc.Chain.Confirmations), Finality: sc.Finality}
-		if sc.Confirmations > 0 {
-			rule.Confirmations = sc.Confirmations
-		}
-		svc.ChainRules[sc.Chain.Slug] = rule
+		svc.ChainRules[sc.Chain.Slug] = sc.Rule()
 	}
 	// API secrets stored before they were sealed with the master key are sealed now.
 	if n, err := svc.SealStoredSecrets(ctx); err != nil {

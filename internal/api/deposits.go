@@ -163,12 +163,13 @@ func (s *Server) getDepositReference(ctx context.Context, in *referenceInput) (*
 }
 
 func (s *Server) listDeposits(ctx context.Context, in *listDepositsInput) (*listDepositsOutput, error) {
+	in.Limit = gateway.PageLimit(in.Limit) // capped, as 3PAY caps pagination at 100
 	deposits, total, err := s.svc.ListDeposits(ctx, principalFrom(ctx), gateway.DepositFilter{Reference: in.DepositReference,
-		Status: in.Status, ChainID: in.ChainID, Currency: in.Currency, Page: in.Page, Limit: gateway.PageLimit(in.Limit)})
+		Status: in.Status, ChainID: in.ChainID, Currency: in.Currency, Page: in.Page, Limit: in.Limit})
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
-	out := DepositList{Deposits: make([]DepositView, len(deposits)), Pagination: paginate(in.Page, gateway.PageLimit(in.Limit), total)}
+	out := DepositList{Deposits: make([]DepositView, len(deposits)), Pagination: paginate(in.Page, in.Limit, total)}
 	for i, d := range deposits {
 		c, _ := chain.Lookup(d.ChainID)
 		amount := d.Amount.String()

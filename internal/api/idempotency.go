@@ -41,7 +41,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, pr *gateway.
 		writeError(w, newError(gateway.EInvalid, idempotencyKeyHead, "Idempotency-Key must be at most 255 characters", rid))
 		return
 	}
-	if why := badText(key); why != "" {
+	if why := gateway.TextProblem(key); why != "" {
 		writeError(w, newError(gateway.EInvalid, idempotencyKeyHead, "Idempotency-Key "+why, rid))
 		return
 	}

@@ -222,14 +222,15 @@ func (s *Server) simulateOrder(ctx context.Context, in *simulateOrderInput) (*or
 }
 
 func (s *Server) listOrders(ctx context.Context, in *listOrdersInput) (*listOrdersOutput, error) {
+	in.Limit = gateway.PageLimit(in.Limit) // capped, as 3PAY caps pagination at 100
 	orders, total, err := s.svc.ListOrders(ctx, principalFrom(ctx), gateway.OrderFilter{
 		Status: gateway.OrderStatus(in.Status), ChainID: in.ChainID, Currency: in.Currency, Reference: in.OrderReference,
-		Page: in.Page, Limit: gateway.PageLimit(in.Limit),
+		Page: in.Page, Limit: in.Limit,
 	})
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
-	out := OrderList{Orders: make([]Order, len(orders)), Pagination: paginate(in.Page, gateway.PageLimit(in.Limit), total)}
+	out := OrderList{Orders: make([]Order, len(orders)), Pagination: paginate(in.Page, in.Limit, total)}
 	for i, o := range orders {
 		out.Orders[i] = s.order(o)
 	}

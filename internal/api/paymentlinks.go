@@ -121,11 +121,12 @@ func (s *Server) archiveLink(ctx context.Context, in *linkIDInput) (*linkOutput,
 }
 
 func (s *Server) listLinks(ctx context.Context, in *listLinksInput) (*listLinksOutput, error) {
-	links, total, err := s.svc.ListPaymentLinks(ctx, principalFrom(ctx), in.Page, gateway.PageLimit(in.Limit))
+	in.Limit = gateway.PageLimit(in.Limit) // capped, as 3PAY caps pagination at 100
+	links, total, err := s.svc.ListPaymentLinks(ctx, principalFrom(ctx), in.Page, in.Limit)
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
-	out := PaymentLinkList{PaymentLinks: make([]PaymentLink, len(links)), Pagination: paginate(in.Page, gateway.PageLimit(in.Limit), total)}
+	out := PaymentLinkList{PaymentLinks: make([]PaymentLink, len(links)), Pagination: paginate(in.Page, in.Limit, total)}
 	for i, l := range links {
 		out.PaymentLinks[i] = s.paymentLink(l)
 	}

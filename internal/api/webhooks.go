@@ -180,9 +180,10 @@ func (s *Server) rotateSecret(ctx context.Context, _ *struct{}) (*secretOutput, 
 }
 
 func (s *Server) listWebhookEvents(ctx context.Context, in *listWebhookEventsInput) (*listWebhookEventsOutput, error) {
+	in.Limit = gateway.PageLimit(in.Limit) // capped, as 3PAY caps pagination at 100
 	pr := principalFrom(ctx)
 	events, total, err := s.svc.ListWebhookEvents(ctx, pr, gateway.WebhookEventFilter{Status: in.DeliveryStatus, Type: in.Type,
-		Page: in.Page, Limit: gateway.PageLimit(in.Limit)})
+		Page: in.Page, Limit: in.Limit})
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
@@ -191,7 +192,7 @@ func (s *Server) listWebhookEvents(ctx context.Context, in *listWebhookEventsInp
 		return nil, s.apiError(ctx, err)
 	}
 	out := WebhookEventList{Events: make([]WebhookEvent, len(events)), Endpoint: endpointView(e),
-		Pagination: paginate(in.Page, gateway.PageLimit(in.Limit), total)}
+		Pagination: paginate(in.Page, in.Limit, total)}
 	for i, ev := range events {
 		v := WebhookEvent{ID: ev.ID, Type: ev.Type, CreatedAt: ev.CreatedAt, Livemode: ev.Mode.Live(), Data: ev.Data,
 			DeliveryStatus: ev.Status, AttemptCount: ev.AttemptCount, NextAttemptAt: ev.NextAttemptAt, LastStatusCode: ev.LastStatusCode,

@@ -162,11 +162,14 @@ func (s *Scanner) init() error {
 	return nil
 }
 
-func (s *Scanner) required() int {
-	if s.Confirmations > 0 {
-		return s.Confirmations
+// Rule is the rule this scanner applies before a payment counts: its Confirmations (or the
+// chain's default) and its Finality tag.
+func (s *Scanner) Rule() gateway.ChainRule {
+	n := s.Confirmations
+	if n <= 0 {
+		n = gateway.DefaultRule(s.Chain).Confirmations
 	}
-	return max(1, s.Chain.Confirmations)
+	return gateway.ChainRule{Confirmations: n, Finality: s.Finality}
 }
 
 // Run scans until ctx ends. Errors are logged and reported in Health; the next poll retries.
@@ -290,7 +293,7 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 	}
 	if from > head {
 		// Nothing new: the head may still have brought confirmations.
-		err := s.Store.ApplyScan(ctx, &gateway.ScanBatch{ChainID: s.Chain.Slug, From: from, To: from - 1, Head: head, Required: s.required(),
+		err := s.Store.ApplyScan(ctx, &gateway.ScanBatch{ChainID: s.Chain.Slug, From: from, To: from - 1, Head: head, Required: s.Rule().Confirmations,
 			Final: final, Now: now})
 		s.report(head, cur.Number, err)
 		if err == nil {
@@ -341,7 +344,7 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 	if err := s.loadWatched(ctx); err != nil {
 		return false, err
 	}
-	batch := &gateway.ScanBatch{ChainID: s.Chain.Slug, From: from, To: to, ToHash: end.Hash.Hex(), Head: head, Required: s.required(),
+	batch := &gateway.ScanBatch{ChainID: s.Chain.Slug, From: from, To: to, ToHash: end.Hash.Hex(), Head: head, Required: s.Rule().Confirmations,
 		Final: final, Now: now}
 	// Near the head, where reorgs happen, every block's hash is remembered: the blocks read by hash
 	// (a head that moved since a read-ahead only moves the window up, within them).

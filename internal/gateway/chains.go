@@ -17,6 +17,12 @@ func (s *Service) Rule(c chain.Chain) ChainRule {
 	if r, ok := s.ChainRules[c.Slug]; ok {
 		return r
 	}
+	return DefaultRule(c)
+}
+
+// DefaultRule is the registry's rule for a chain: its count of confirmations (at least 1) and its
+// finality tag.
+func DefaultRule(c chain.Chain) ChainRule {
 	return ChainRule{Confirmations: max(1, c.Confirmations), Finality: c.FinalityTag}
 }
 

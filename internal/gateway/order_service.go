@@ -83,6 +83,19 @@ func liveAllowed(pr *Principal) *Error {
 	return nil
 }
 
+// TextProblem says why s can be no field's value, or "": text that is not valid UTF-8 (decoders
+// turn it into U+FFFD, so two different values would become one) or holds NUL (PostgreSQL stores
+// neither). Checked before anything reads a path, a query or a header.
+func TextProblem(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "is not valid UTF-8"
+	case strings.IndexByte(s, 0) >= 0:
+		return "contains a NUL character"
+	}
+	return ""
+}
+
 // validReference reports whether a merchant reference is 1–128 printable characters (no control
 // characters and no spaces but U+0020: line separators in a reference would also make webhook
 // bodies that JavaScript and Go serialize differently).

@@ -65,16 +65,8 @@ func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
 					continue
 				}
 				confirmedNow = append(confirmedNow, tr)
-				d := touched[tr.OrderID] // depositsKey for a deposit
-				if d == nil {
-					d = &delta{}
-					touched[tr.OrderID] = d
-				}
-				if tr.DepositID != "" {
-					d.confirmedDeposits = append(d.confirmedDeposits, tr)
-				} else {
-					d.confirmed = append(d.confirmed, tr)
-				}
+				d := deltaOf(touched, tr.OrderID) // depositsKey for a deposit
+				d.confirm(tr)
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
@@ -102,6 +94,25 @@ func (s *Store) ApplyScan(ctx context.Context, b *gateway.ScanBatch) error {
 		}
 		return setCursor(ctx, t, b.ChainID, b.To, b.ToHash, b.Now)
 	})
+}
+
+// deltaOf returns the step's delta of an order (depositsKey: of the deposits), made on first use.
+func deltaOf(touched map[string]*delta, key string) *delta {
+	d := touched[key]
+	if d == nil {
+		d = &delta{}
+		touched[key] = d
+	}
+	return d
+}
+
+// confirm counts a transfer the step confirmed: a deposit's, or an order's payment.
+func (d *delta) confirm(tr *gateway.Transfer) {
+	if tr.DepositID != "" {
+		d.confirmedDeposits = append(d.confirmedDeposits, tr)
+	} else {
+		d.confirmed = append(d.confirmed, tr)
+	}
 }
 
 // insertChunk bounds the rows of one multi-row insert (18 parameters each).
@@ -166,11 +177,7 @@ func (s *Store) insertTransfers(ctx context.Context, t *tx, transfers []*gateway
 			}
 			tr := byKey[tx+"/"+strconv.FormatInt(logIndex, 10)]
 			if tr != nil && tr.WrongCurrency && tr.OrderID != "" {
-				d := touched[tr.OrderID]
-				if d == nil {
-					d = &delta{}
-					touched[tr.OrderID] = d
-				}
+				d := deltaOf(touched, tr.OrderID)
 				d.wrong = append(d.wrong, tr)
 				continue
 			}
@@ -178,18 +185,10 @@ func (s *Store) insertTransfers(ctx context.Context, t *tx, transfers []*gateway
 				continue
 			}
 			key := tr.OrderID // depositsKey for a deposit
-			d := touched[key]
-			if d == nil {
-				d = &delta{}
-				touched[key] = d
-			}
+			d := deltaOf(touched, key)
 			d.added = append(d.added, tr)
 			if tr.Confirmed { // stored confirmed already: counted as confirmed now
-				if tr.DepositID != "" {
-					d.confirmedDeposits = append(d.confirmedDeposits, tr)
-				} else {
-					d.confirmed = append(d.confirmed, tr)
-				}
+				d.confirm(tr)
 			}
 		}
 		rows.Close()

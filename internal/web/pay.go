@@ -55,7 +55,6 @@ type view struct {
 	// Merchant is who is being paid; the receipt of a completed order: what was received, the
 	// transaction that completed it (with its explorer page, where the chain has one) and when.
 	Merchant           gateway.Merchant
-	Paid               string
 	TxURL, CompletedAt string
 }
 
@@ -131,8 +130,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	v := view{Order: o, Chain: c, Token: tok, Amount: money.Format(o.Amount, tok.Decimals), Due: st.Due,
 		ExpiresAt: o.ExpiresAt.UTC().Format(time.RFC3339), Status: st,
 		StatusText: statusText(st, o.Currency), Test: !o.Mode.Live(), Simulate: !o.Mode.Live() && !st.Final,
-		DevPay: h.cfg.DevPay != nil && o.ChainID == "devnet" && !st.Final, Message: notices[r.URL.Query().Get("msg")],
-		Paid: st.PaidAmount}
+		DevPay: h.cfg.DevPay != nil && o.ChainID == "devnet" && !st.Final, Message: notices[r.URL.Query().Get("msg")]}
 	if !st.simulated {
 		v.TxURL = c.TxURL(o.TxHash)
 	}

@@ -15,7 +15,6 @@ import (
 	"path"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/stablegate/stablegate/internal/gateway"
 )
@@ -101,7 +100,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'")
 	// An id or slug that is not valid UTF-8, or holds NUL, names nothing (and PostgreSQL could not
 	// even be asked about it).
-	if !utf8.ValidString(r.URL.Path) || strings.IndexByte(r.URL.Path, 0) >= 0 {
+	if gateway.TextProblem(r.URL.Path) != "" {
 		if strings.HasPrefix(r.URL.Path, "/checkout/") {
 			h.message(w, http.StatusNotFound, "Payment link not found", msgNoLink)
 		} else {
