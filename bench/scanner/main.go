@@ -92,7 +92,7 @@ func (e *env) scanner() *evm.Scanner {
 	must(err)
 	reg, _ := chain.Lookup("devnet")
 	start := uint64(1)
-	return &evm.Scanner{Chain: reg, Client: client, Store: e.store, StartBlock: &start, MaxRange: uint64(*maxRange)}
+	return &evm.Scanner{Chain: reg, Client: client, Gateway: e.svc, StartBlock: &start, MaxRange: uint64(*maxRange)}
 }
 
 func (e *env) principal() *gateway.Principal {

@@ -122,7 +122,7 @@ func (e *env) newOrders(n int) ([]*gateway.Transfer, []string) {
 // apply scans the blocks of the transfers: their orders complete.
 func (e *env) apply(trs []*gateway.Transfer) {
 	first, last := trs[0].BlockNumber, trs[len(trs)-1].BlockNumber
-	must(e.store.ApplyScan(context.Background(), &gateway.ScanBatch{ChainID: "devnet", From: first, To: last,
+	must(e.svc.ApplyScan(context.Background(), &gateway.ScanBatch{ChainID: "devnet", From: first, To: last,
 		ToHash: trs[len(trs)-1].BlockHash, Head: last, Required: 1, Transfers: trs, Now: time.Now()}))
 }
 

@@ -180,7 +180,7 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 	// port) waits until the lease expires.
 	host, _ := os.Hostname()
 	for _, sc := range scanners {
-		sc.Store, sc.Log, sc.Holder = st, log, host+"/"+c.Addr
+		sc.Gateway, sc.Log, sc.Holder = svc, log, host+"/"+c.Addr
 		services = append(services, sc)
 	}
 	if err := services.Start(ctx); err != nil {

@@ -97,7 +97,7 @@ func TestPaymentLinksAPI(t *testing.T) {
 		if r := e.as(e.test, "POST", "/api/v1/orders/"+orders[2].ID+"/simulate", `{"outcome":"underpaid"}`); r.status != 200 {
 			t.Fatalf("simulate underpaid: %s", r.raw)
 		}
-		if n, err := e.store.ExpireOrders(ctx, orders[2].Deadline().Add(time.Second)); err != nil || n != 3 {
+		if n, err := e.svc.ExpireOrders(ctx, orders[2].Deadline().Add(time.Second)); err != nil || n != 3 {
 			t.Fatalf("ExpireOrders = %d, %v; want the underpaid order and the two pending ones", n, err)
 		}
 		if o := e.as(e.test, "GET", "/api/v1/orders/"+orders[2].ID, "").data(); o["status"] != "expired" || o["paidAmount"] != "12.5" {

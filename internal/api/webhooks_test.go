@@ -117,7 +117,7 @@ func TestWebhookEventsAPI(t *testing.T) {
 			if r.status != 201 {
 				t.Fatalf("create order: %d %s", r.status, r.raw)
 			}
-			if _, err := e.store.ExpireOrders(ctx, time.Now().Add(time.Hour)); err != nil {
+			if _, err := e.svc.ExpireOrders(ctx, time.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 		}

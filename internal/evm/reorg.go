@@ -11,7 +11,7 @@ import (
 
 // rewind finds the newest applied block still on the canonical chain and undoes what came after.
 func (s *Scanner) rewind(ctx context.Context) error {
-	blocks, err := s.Store.RecentBlocks(ctx, s.Chain.Slug)
+	blocks, err := s.Gateway.RecentBlocks(ctx, s.Chain.Slug)
 	if err != nil {
 		return err
 	}
@@ -30,7 +30,7 @@ func (s *Scanner) rewind(ctx context.Context) error {
 			return err
 		}
 		if strings.EqualFold(h.Hash.Hex(), b.Hash) {
-			removed, err := s.Store.Rewind(ctx, s.Chain.Slug, b, s.Now().UTC().Truncate(time.Millisecond))
+			removed, err := s.Gateway.Rewind(ctx, s.Chain.Slug, b, s.Now().UTC().Truncate(time.Millisecond))
 			if err == nil {
 				s.Log.Warn("reorg: rewound", "chain", s.Chain.Slug, "to_block", b.Number, "removed_transfers", removed)
 			}
@@ -56,6 +56,6 @@ func (s *Scanner) rewind(ctx context.Context) error {
 	} else {
 		s.Log.Error("reorg deeper than the remembered blocks: rescanning", "chain", s.Chain.Slug, "from_block", back)
 	}
-	_, err = s.Store.Rewind(ctx, s.Chain.Slug, gateway.BlockRef{Number: back, Hash: h.Hash.Hex()}, s.Now().UTC().Truncate(time.Millisecond))
+	_, err = s.Gateway.Rewind(ctx, s.Chain.Slug, gateway.BlockRef{Number: back, Hash: h.Hash.Hex()}, s.Now().UTC().Truncate(time.Millisecond))
 	return err
 }

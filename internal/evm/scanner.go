@@ -20,15 +20,16 @@ import (
 var TransferTopic = crypto.Keccak256Hash([]byte("Transfer(address,address,uint256)"))
 
 // Scanner follows one chain: it reads the registry tokens' Transfer logs block range by block
-// range, matches their recipients against the watched addresses in memory, and applies what it
-// finds — with the new cursor — in one store transaction. It never skips a block, detects reorgs
-// by block hash and rewinds, and counts confirmations from the canonical head.
+// range, matches their recipients against the watched addresses in memory, and hands what it
+// finds — with the new cursor — to the gateway's payment story (gateway.Service.ApplyScan), applied
+// in one transaction. It never skips a block, detects reorgs by block hash and rewinds, and counts
+// confirmations from the canonical head.
 type Scanner struct {
-	Chain  chain.Chain
-	Client *Client
-	Store  gateway.ChainStore
-	Log    *slog.Logger
-	Now    func() time.Time
+	Chain   chain.Chain
+	Client  *Client
+	Gateway gateway.Chains // the Service: the payment story and the scan's cursor
+	Log     *slog.Logger
+	Now     func() time.Time
 	// Interval between polls when caught up (default 1 s); MaxRange bounds the blocks of one
 	// step (default 2000; a provider that refuses a range makes the scanner use less, and it probes
 	// back up after a run of successes); Confirmations overrides the chain's default when > 0; StartBlock is
@@ -187,7 +188,7 @@ func (s *Scanner) Run(ctx context.Context) {
 	var failing failureLog
 	for {
 		if time.Since(leased) > s.LeaseTTL/3 {
-			held, err := s.Store.AcquireLease(ctx, "scanner:"+s.Chain.Slug, s.Holder, s.Now(), s.LeaseTTL)
+			held, err := s.Gateway.AcquireLease(ctx, "scanner:"+s.Chain.Slug, s.Holder, s.Now(), s.LeaseTTL)
 			if err != nil && ctx.Err() == nil {
 				s.Log.Warn("scanner lease", "chain", s.Chain.Slug, "err", err)
 			}
@@ -252,7 +253,7 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	cur, ok, err := s.Store.Cursor(ctx, s.Chain.Slug)
+	cur, ok, err := s.Gateway.Cursor(ctx, s.Chain.Slug)
 	if err != nil {
 		return false, err
 	}
@@ -293,7 +294,7 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 	}
 	if from > head {
 		// Nothing new: the head may still have brought confirmations.
-		err := s.Store.ApplyScan(ctx, &gateway.ScanBatch{ChainID: s.Chain.Slug, From: from, To: from - 1, Head: head, Required: s.Rule().Confirmations,
+		err := s.Gateway.ApplyScan(ctx, &gateway.ScanBatch{ChainID: s.Chain.Slug, From: from, To: from - 1, Head: head, Required: s.Rule().Confirmations,
 			Final: final, Now: now})
 		s.report(head, cur.Number, err)
 		if err == nil {
@@ -402,7 +403,7 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 		}
 		batch.Transfers = append(batch.Transfers, tr)
 	}
-	if err := s.Store.ApplyScan(ctx, batch); err != nil {
+	if err := s.Gateway.ApplyScan(ctx, batch); err != nil {
 		return false, err
 	}
 	s.report(head, to, nil)

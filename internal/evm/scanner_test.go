@@ -88,7 +88,7 @@ func (w *world) newScanner(confirmations int) *evm.Scanner {
 	}
 	reg, _ := chain.Lookup("devnet")
 	start := uint64(1)
-	return &evm.Scanner{Chain: reg, Client: client, Store: w.store, Confirmations: confirmations, StartBlock: &start, MaxRange: 50}
+	return &evm.Scanner{Chain: reg, Client: client, Gateway: w.svc, Confirmations: confirmations, StartBlock: &start, MaxRange: 50}
 }
 
 func (w *world) call(method, path, body string) map[string]any {
@@ -571,7 +571,7 @@ func TestExpiryAndLatePayment(t *testing.T) {
 	// Orders created by a clock an hour behind are already past their window and grace.
 	w.svc.Now = func() time.Time { return time.Now().Add(-time.Hour) }
 	id, addr := w.order("1", "USDT")
-	if n, err := w.store.ExpireOrders(context.Background(), time.Now()); err != nil || n != 1 {
+	if n, err := w.svc.ExpireOrders(context.Background(), time.Now()); err != nil || n != 1 {
 		t.Fatalf("ExpireOrders = %d, %v", n, err)
 	}
 	expect(t, w.get(id), map[string]any{"status": "expired"})
@@ -601,7 +601,7 @@ func TestZeroTransferIsNoPayment(t *testing.T) {
 	if trs, _ := w.store.OrderTransfers(context.Background(), id); len(trs) != 0 {
 		t.Errorf("zero transfers recorded: %+v", trs)
 	}
-	if n, err := w.store.ExpireOrders(context.Background(), time.Now()); err != nil || n != 1 {
+	if n, err := w.svc.ExpireOrders(context.Background(), time.Now()); err != nil || n != 1 {
 		t.Fatalf("ExpireOrders = %d, %v", n, err)
 	}
 	if ev := w.events(id); len(ev) != 1 || ev[0] != "order.expired" {
@@ -621,7 +621,7 @@ func TestUnderpaidOrderExpires(t *testing.T) {
 	w.chain.Mine()
 	w.scan()
 	expect(t, w.get(id), map[string]any{"status": "underpaid", "paidAmount": "4"})
-	if n, err := w.store.ExpireOrders(context.Background(), time.Now()); err != nil || n != 1 {
+	if n, err := w.svc.ExpireOrders(context.Background(), time.Now()); err != nil || n != 1 {
 		t.Fatalf("ExpireOrders = %d, %v", n, err)
 	}
 	d := w.get(id)
@@ -629,7 +629,7 @@ func TestUnderpaidOrderExpires(t *testing.T) {
 	if p, _ := d["payments"].([]any); len(p) != 1 {
 		t.Errorf("payments of the expired order = %v", d["payments"])
 	}
-	if n, _ := w.store.ExpireOrders(context.Background(), time.Now()); n != 0 {
+	if n, _ := w.svc.ExpireOrders(context.Background(), time.Now()); n != 0 {
 		t.Errorf("expired again: %d", n)
 	}
 	w.scanner.Now = time.Now
@@ -724,7 +724,7 @@ func TestTronAddressMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := uint64(1)
-	w.scanner = &evm.Scanner{Chain: nile, Client: client, Store: w.store, Confirmations: 1, StartBlock: &start}
+	w.scanner = &evm.Scanner{Chain: nile, Client: client, Gateway: w.svc, Confirmations: 1, StartBlock: &start}
 
 	d := w.call("POST", "/api/v1/orders", `{"orderReference":"tron-1","amount":"3","currency":"USDT","chainId":"tron-nile"}`)
 	id, addr := d["orderId"].(string), d["address"].(string)
@@ -805,7 +805,7 @@ func (w *world) runOverWebSocket(interval time.Duration, now func() time.Time) {
 	}
 	reg, _ := chain.Lookup("devnet")
 	start := uint64(1)
-	sc := &evm.Scanner{Chain: reg, Client: client, Store: w.store, Confirmations: 1, StartBlock: &start, Interval: interval, Now: now}
+	sc := &evm.Scanner{Chain: reg, Client: client, Gateway: w.svc, Confirmations: 1, StartBlock: &start, Interval: interval, Now: now}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); sc.Run(ctx) }()
@@ -934,7 +934,7 @@ func TestDepositsOnTwoChains(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := uint64(1)
-	sc2 := &evm.Scanner{Chain: sepolia, Client: client2, Store: w.store, Confirmations: 2, StartBlock: &start}
+	sc2 := &evm.Scanner{Chain: sepolia, Client: client2, Gateway: w.svc, Confirmations: 2, StartBlock: &start}
 	scan2 := func() {
 		for range 50 {
 			if done, err := sc2.RunOnce(context.Background()); err == nil && done {
@@ -1103,7 +1103,7 @@ func TestHealthDegradedByAChain(t *testing.T) {
 	w := newWorld(t, 1, nil)
 	client := deadNode(t, fastConfig())
 	sepolia, _ := chain.Lookup("ethereum-sepolia")
-	down := &evm.Scanner{Chain: sepolia, Client: client, Store: w.store}
+	down := &evm.Scanner{Chain: sepolia, Client: client, Gateway: w.svc}
 	scanners := []*evm.Scanner{w.scanner, down}
 	hs := httptest.NewServer(api.New(w.svc, api.Config{Chains: func() []any {
 		out := []any{}
@@ -1169,7 +1169,7 @@ func TestFailingChainLogsWithBackoff(t *testing.T) {
 	client := deadNode(t, evm.Config{Timeout: 100 * time.Millisecond, Attempts: 1})
 	var buf syncBuffer
 	sepolia, _ := chain.Lookup("ethereum-sepolia")
-	sc := &evm.Scanner{Chain: sepolia, Client: client, Store: w.store, Interval: 10 * time.Millisecond,
+	sc := &evm.Scanner{Chain: sepolia, Client: client, Gateway: w.svc, Interval: 10 * time.Millisecond,
 		Log: slog.New(slog.NewTextHandler(&buf, nil))}
 	if err := sc.Start(context.Background()); err != nil {
 		t.Fatal(err)

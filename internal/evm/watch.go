@@ -33,7 +33,7 @@ const watchOverlap = 30 * time.Second
 func (s *Scanner) loadWatched(ctx context.Context) error {
 	since := s.loadedAt.Add(-watchOverlap)
 	started := s.Now()
-	ws, err := s.Store.WatchedAddresses(ctx, s.Chain.Protocol, since, started.Add(-s.MonitorWindow))
+	ws, err := s.Gateway.WatchedAddresses(ctx, s.Chain.Protocol, since, started.Add(-s.MonitorWindow))
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func (e *Expirer) Stop() { e.loop.Stop() }
 
 // RunOnce expires what is due now.
 func (e *Expirer) RunOnce(ctx context.Context) {
-	if n, err := e.Service.Store.ExpireOrders(ctx, e.Service.now()); err != nil && ctx.Err() == nil {
+	if n, err := e.Service.ExpireOrders(ctx, e.Service.now()); err != nil && ctx.Err() == nil {
 		e.Log.Warn("expire orders", "err", err)
 	} else if n > 0 {
 		e.Log.Info("orders expired", "count", n)

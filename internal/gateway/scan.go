@@ -110,7 +110,7 @@ type ScanBatch struct {
 	Now    time.Time
 }
 
-// ChainStore is what the chain scanner needs of storage.
+// ChainStore is what the chain scanner and the payment story need of storage.
 type ChainStore interface {
 	// AcquireLease takes or renews the named lease for the holder until now+ttl, and reports
 	// whether the holder has it: a lease another holder renewed and whose time is not over is
@@ -121,19 +121,78 @@ type ChainStore interface {
 	// WatchedAddresses returns the addresses of the protocol assigned to orders since the time, of
 	// orders whose deadline is not before activeAfter.
 	WatchedAddresses(ctx context.Context, p chain.Protocol, since, activeAfter time.Time) ([]Watch, error)
-	// ApplyScan stores new transfers, marks confirmations, settles the orders they touch and
-	// writes their events, and moves the cursor, all in one transaction.
-	ApplyScan(ctx context.Context, b *ScanBatch) error
-	// Rewind undoes everything above the block (a reorg): its transfers are removed and their
-	// orders settled again, with order.reorged events.
-	Rewind(ctx context.Context, chainID string, to BlockRef, now time.Time) (removed int, err error)
-	// SimulatePayment stores a confirmed test-mode payment and settles its order (test mode
-	// without a chain), provided the order is not completed and has paidAmount paidBefore still
-	// (what the simulation was computed from); otherwise it changes nothing and returns ErrChanged.
-	SimulatePayment(ctx context.Context, t *Transfer, paidBefore *big.Int, now time.Time) error
-	// ExpireOrder expires one pending order now, or reports ErrNotFound.
-	ExpireOrder(ctx context.Context, projectID string, mode Mode, id string, now time.Time) error
-	// ExpireOrders moves pending orders past expiresAt + grace to expired.
-	ExpireOrders(ctx context.Context, now time.Time) (int, error)
 	OrderTransfers(ctx context.Context, orderID string) ([]*Transfer, error)
+	// InTx runs fn in one write transaction, committed when fn returns nil and rolled back
+	// otherwise (fn may run again when the database asks for a retry).
+	InTx(ctx context.Context, fn func(PaymentTx) error) error
+}
+
+// PaymentTx is the single operations a transaction of the payment story is made of (ingest.go
+// decides what they are; river's driver interface is the model). Each takes a whole step's rows.
+type PaymentTx interface {
+	// InsertTransfers stores the transfers whose on-chain key (chain, tx hash, log index) is not
+	// stored yet and returns those; a transfer stored before is left as it is.
+	InsertTransfers(ctx context.Context, ts []*Transfer) ([]*Transfer, error)
+	// ConfirmTransfers marks the chain's unconfirmed transfers in blocks up to upTo confirmed and
+	// returns them.
+	ConfirmTransfers(ctx context.Context, chainID string, upTo uint64) ([]*Transfer, error)
+	// RemoveTransfersAbove deletes the chain's transfers, and the blocks remembered, above the
+	// block, and returns the transfers.
+	RemoveTransfersAbove(ctx context.Context, chainID string, block uint64) ([]*Transfer, error)
+	// LockOrders reads the orders with the ids (those that exist) and locks them until the
+	// transaction ends; ids come sorted, and are locked in that order.
+	LockOrders(ctx context.Context, ids []string) ([]*Order, error)
+	// ExpiringOrders reads and locks up to limit orders in a status that may expire (pending,
+	// underpaid) whose deadline (Order.Deadline) is before now.
+	ExpiringOrders(ctx context.Context, now time.Time, limit int) ([]*Order, error)
+	// TransfersOf reads every transfer of the orders.
+	TransfersOf(ctx context.Context, orderIDs []string) ([]*Transfer, error)
+	// SaveOrder stores an order's status and payment totals.
+	SaveOrder(ctx context.Context, o *Order) error
+	// MoveInventory adds to a payment link's units sold and reserved (reserved never goes below
+	// zero).
+	MoveInventory(ctx context.Context, linkID string, sold, reserved int) error
+	// Post writes the postings and changes each balance once, by their sum; a pending or
+	// available balance that would go below zero fails the transaction.
+	Post(ctx context.Context, ps []Posting) error
+	// DepositReferences returns the merchant reference of each deposit binding.
+	DepositReferences(ctx context.Context, ids []string) (map[string]string, error)
+	// AddEvents writes events and their webhook deliveries (the outbox).
+	AddEvents(ctx context.Context, es []*Event) error
+	// MoveCursor remembers the blocks (for finding a reorg's fork point) and moves the chain's
+	// cursor to the block.
+	MoveCursor(ctx context.Context, chainID string, to BlockRef, remember []BlockRef, now time.Time) error
+}
+
+// Chains is what a chain scanner needs of the gateway (the Service is one): its lease, its
+// cursor and recent blocks, the watched addresses, and the two steps of the payment story.
+type Chains interface {
+	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
+	Cursor(ctx context.Context, chainID string) (BlockRef, bool, error)
+	RecentBlocks(ctx context.Context, chainID string) ([]BlockRef, error)
+	WatchedAddresses(ctx context.Context, p chain.Protocol, since, activeAfter time.Time) ([]Watch, error)
+	ApplyScan(ctx context.Context, b *ScanBatch) error
+	Rewind(ctx context.Context, chainID string, to BlockRef, now time.Time) (removed int, err error)
+}
+
+var _ Chains = (*Service)(nil)
+
+// AcquireLease takes or renews a scanner's lease (ChainStore.AcquireLease).
+func (s *Service) AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	return s.Store.AcquireLease(ctx, name, holder, now, ttl)
+}
+
+// Cursor returns the block a chain's scan has reached.
+func (s *Service) Cursor(ctx context.Context, chainID string) (BlockRef, bool, error) {
+	return s.Store.Cursor(ctx, chainID)
+}
+
+// RecentBlocks returns the blocks near a chain's cursor that the scan remembered.
+func (s *Service) RecentBlocks(ctx context.Context, chainID string) ([]BlockRef, error) {
+	return s.Store.RecentBlocks(ctx, chainID)
+}
+
+// WatchedAddresses returns the addresses a scanner of the protocol watches (ChainStore.WatchedAddresses).
+func (s *Service) WatchedAddresses(ctx context.Context, p chain.Protocol, since, activeAfter time.Time) ([]Watch, error) {
+	return s.Store.WatchedAddresses(ctx, p, since, activeAfter)
 }

@@ -42,7 +42,7 @@ func (s *Service) SimulateOrder(ctx context.Context, pr *Principal, id, outcome,
 		if amount != "" {
 			return nil, Errorf(EInvalid, "amount", "amount is not used when the outcome is expired")
 		}
-		if err := s.Store.ExpireOrder(ctx, pr.Project.ID, pr.Mode, o.ID, now); errors.Is(err, ErrNotFound) {
+		if err := s.expireOrderNow(ctx, pr.Project.ID, pr.Mode, o.ID, now); errors.Is(err, ErrNotFound) {
 			return nil, Errorf(EConflict, "outcome", "Only a pending order (no payment yet) can expire; this one is %s", o.Status)
 		} else if err != nil {
 			return nil, err
@@ -84,7 +84,7 @@ func (s *Service) SimulateOrder(ctx context.Context, pr *Principal, id, outcome,
 	}
 	t := &Transfer{ChainID: o.ChainID, TxHash: chain.FormatTxHash(c.Protocol, h), Token: tok.Address, Currency: o.Currency,
 		From: SimulatedFrom, To: o.Address, Amount: pay, OrderID: o.ID, ProjectID: o.ProjectID, Mode: o.Mode, SeenAt: now}
-	if err := s.Store.SimulatePayment(ctx, t, o.PaidAmount, now); errors.Is(err, ErrChanged) {
+	if err := s.simulatePayment(ctx, t, o.PaidAmount, now); errors.Is(err, ErrChanged) {
 		// Another simulation (or a payment) moved the order since it was read: one at a time.
 		return nil, Errorf(EConflict, "outcome", "The order changed while this simulation ran (another one at the same time?); read it and try again")
 	} else if err != nil {

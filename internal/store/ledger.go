@@ -6,24 +6,9 @@ import (
 	"math/big"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/stablegate/stablegate/internal/gateway"
 )
-
-// ledger collects the entries of one transaction: they are inserted in multi-row statements and
-// each balance is changed once, by the sum of its entries, when the transaction flushes it.
-type ledger struct {
-	entries []entry
-	deltas  map[balanceKey]*big.Int
-}
-
-// entry moves a transfer's amount from one account to another (a debit and a credit).
-type entry struct {
-	from, to, reason string
-	tr               *gateway.Transfer
-	at               time.Time
-}
 
 type balanceKey struct {
 	projectID string
@@ -33,31 +18,29 @@ type balanceKey struct {
 	account   string
 }
 
-// post adds one entry: the transfer's amount moves from one account to another.
-func (l *ledger) post(tr *gateway.Transfer, from, to, reason string, at time.Time) {
-	if l.deltas == nil {
-		l.deltas = map[balanceKey]*big.Int{}
-	}
-	l.entries = append(l.entries, entry{from, to, reason, tr, at})
-	for _, side := range []struct {
-		account string
-		amount  *big.Int
-	}{{from, new(big.Int).Neg(tr.Amount)}, {to, tr.Amount}} {
-		k := balanceKey{tr.ProjectID, tr.Mode, tr.ChainID, tr.Currency, side.account}
-		if l.deltas[k] == nil {
-			l.deltas[k] = new(big.Int)
-		}
-		l.deltas[k].Add(l.deltas[k], side.amount)
-	}
-}
-
 // entryChunk bounds the rows of one multi-row entry insert (12 parameters each).
 const entryChunk = 400
 
-// flush writes the postings and changes the balances, in the caller's transaction. A pending or
-// available balance that would go below zero fails the transaction (the database refuses it too).
-func (s *Store) flush(ctx context.Context, t *tx, l *ledger) error {
-	for es := l.entries; len(es) > 0; {
+// Post writes the postings in multi-row statements and changes each balance once, by the sum of
+// its postings. A pending or available balance that would go below zero fails the transaction (the
+// database refuses it too).
+func (p paymentTx) Post(ctx context.Context, ps []gateway.Posting) error {
+	t := p.t
+	deltas := map[balanceKey]*big.Int{}
+	for _, e := range ps {
+		for _, side := range []struct {
+			account string
+			amount  *big.Int
+		}{{e.From, new(big.Int).Neg(e.Transfer.Amount)}, {e.To, e.Transfer.Amount}} {
+			tr := e.Transfer
+			k := balanceKey{tr.ProjectID, tr.Mode, tr.ChainID, tr.Currency, side.account}
+			if deltas[k] == nil {
+				deltas[k] = new(big.Int)
+			}
+			deltas[k].Add(deltas[k], side.amount)
+		}
+	}
+	for es := ps; len(es) > 0; {
 		chunk := es[:min(entryChunk, len(es))]
 		es = es[len(chunk):]
 		var q strings.Builder
@@ -69,22 +52,23 @@ func (s *Store) flush(ctx context.Context, t *tx, l *ledger) error {
 				q.WriteString(", ")
 			}
 			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, gateway.NewID("led"), e.tr.ProjectID, string(e.tr.Mode), e.tr.ChainID, e.tr.Currency, e.from, e.to,
-				e.tr.Amount.String(), e.reason, e.tr.TxHash, int64(e.tr.LogIndex), ms(e.at))
+			tr := e.Transfer
+			args = append(args, gateway.NewID("led"), tr.ProjectID, string(tr.Mode), tr.ChainID, tr.Currency, e.From, e.To,
+				tr.Amount.String(), e.Reason, tr.TxHash, int64(tr.LogIndex), ms(e.At))
 		}
 		var err error
 		if len(chunk) == entryChunk { // the same text every time: kept prepared
 			_, err = t.exec(ctx, q.String(), args...)
 		} else {
-			_, err = t.ExecContext(ctx, s.q(q.String()), args...)
+			_, err = t.ExecContext(ctx, t.s.q(q.String()), args...)
 		}
 		if err != nil {
 			return fmt.Errorf("ledger entries: %w", err)
 		}
 	}
 	// Balances are locked in one order, so two transactions never wait for each other's rows.
-	keys := make([]balanceKey, 0, len(l.deltas))
-	for k := range l.deltas {
+	keys := make([]balanceKey, 0, len(deltas))
+	for k := range deltas {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b balanceKey) int {
@@ -92,7 +76,7 @@ func (s *Store) flush(ctx context.Context, t *tx, l *ledger) error {
 			b.projectID+"/"+string(b.mode)+"/"+b.chainID+"/"+b.currency+"/"+b.account)
 	})
 	for _, k := range keys {
-		delta := l.deltas[k]
+		delta := deltas[k]
 		if delta.Sign() == 0 {
 			continue
 		}
@@ -101,7 +85,7 @@ func (s *Store) flush(ctx context.Context, t *tx, l *ledger) error {
 			return fmt.Errorf("ledger balance: %w", err)
 		}
 		var cur string
-		if err := t.queryRow(ctx, `SELECT balance FROM ledger_balances WHERE project_id = ? AND mode = ? AND chain_id = ? AND currency = ? AND account = ? `+s.d.ForUpdate,
+		if err := t.queryRow(ctx, `SELECT balance FROM ledger_balances WHERE project_id = ? AND mode = ? AND chain_id = ? AND currency = ? AND account = ? `+t.s.d.ForUpdate,
 			k.projectID, string(k.mode), k.chainID, k.currency, k.account).Scan(&cur); err != nil {
 			return fmt.Errorf("ledger balance: %w", err)
 		}
@@ -118,7 +102,6 @@ func (s *Store) flush(ctx context.Context, t *tx, l *ledger) error {
 			return fmt.Errorf("ledger balance: %w", err)
 		}
 	}
-	l.entries, l.deltas = nil, nil
 	return nil
 }
 

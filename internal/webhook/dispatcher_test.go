@@ -197,7 +197,7 @@ func (w *world) eventFor(ref string) string {
 	tr := &gateway.Transfer{ChainID: "devnet", TxHash: fmt.Sprintf("0x%064x", w.n), BlockNumber: blk, BlockHash: fmt.Sprintf("0x%064x", blk),
 		Token: "0xtoken", Currency: "USDT", From: "0xpayer", To: o.Address, Amount: o.Amount, OrderID: o.ID, ProjectID: o.ProjectID,
 		Mode: o.Mode, SeenAt: now}
-	if err := w.st.ApplyScan(ctx, &gateway.ScanBatch{ChainID: "devnet", From: blk, To: blk, ToHash: tr.BlockHash, Head: blk, Required: 1,
+	if err := w.svc.ApplyScan(ctx, &gateway.ScanBatch{ChainID: "devnet", From: blk, To: blk, ToHash: tr.BlockHash, Head: blk, Required: 1,
 		Transfers: []*gateway.Transfer{tr}, Now: now}); err != nil {
 		w.t.Fatal(err)
 	}

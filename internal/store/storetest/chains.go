@@ -36,7 +36,7 @@ func testChainScan(t *testing.T, s gateway.Store) {
 	}
 	apply := func(from, to, head uint64, trs ...*gateway.Transfer) {
 		t.Helper()
-		if err := s.ApplyScan(ctx, &gateway.ScanBatch{ChainID: "devnet", From: from, To: to, ToHash: fmt.Sprintf("0xb%d", to),
+		if err := svc.ApplyScan(ctx, &gateway.ScanBatch{ChainID: "devnet", From: from, To: to, ToHash: fmt.Sprintf("0xb%d", to),
 			Head: head, Required: 2, Transfers: trs, Now: testNow}); err != nil {
 			t.Fatal(err)
 		}
@@ -100,7 +100,7 @@ func testChainScan(t *testing.T, s gateway.Store) {
 		t.Fatalf("before the reorg: pending %d, available %d", p, a)
 	}
 	verify()
-	n, err := s.Rewind(ctx, "devnet", gateway.BlockRef{Number: 4, Hash: "0xb4"}, testNow)
+	n, err := svc.Rewind(ctx, "devnet", gateway.BlockRef{Number: 4, Hash: "0xb4"}, testNow)
 	if err != nil || n != 2 {
 		t.Fatalf("Rewind = %d, %v", n, err)
 	}
@@ -138,10 +138,10 @@ func testChainScan(t *testing.T, s gateway.Store) {
 		}
 	}
 	// Expiry: the order was created at testNow with a 10 + 5 minute window.
-	if n, err := s.ExpireOrders(ctx, testNow.Add(14*time.Minute)); err != nil || n != 0 {
+	if n, err := svc.ExpireOrders(ctx, testNow.Add(14*time.Minute)); err != nil || n != 0 {
 		t.Errorf("expired within grace: %d, %v", n, err)
 	}
-	if n, err := s.ExpireOrders(ctx, testNow.Add(16*time.Minute)); err != nil || n != 1 {
+	if n, err := svc.ExpireOrders(ctx, testNow.Add(16*time.Minute)); err != nil || n != 1 {
 		t.Errorf("expired after grace: %d, %v", n, err)
 	}
 	if got := status(); got.Status != gateway.OrderExpired {

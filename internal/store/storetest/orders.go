@@ -55,14 +55,19 @@ func testDerivedAddresses(t *testing.T, s gateway.Store) {
 	if _, err := s.FindOrder(ctx, "prj_other", gateway.Test, o.ID); !errors.Is(err, gateway.ErrNotFound) {
 		t.Errorf("FindOrder by another project = %v, want ErrNotFound", err)
 	}
-	if err := s.ExpireOrder(ctx, pr.Project.ID, gateway.Live, o.ID, testNow); !errors.Is(err, gateway.ErrNotFound) {
-		t.Errorf("ExpireOrder in live mode of a test order = %v, want ErrNotFound", err)
+	other := *pr
+	other.Project = &gateway.Project{ID: "prj_other"}
+	if _, err := svc.SimulateOrder(ctx, &other, o.ID, gateway.SimulateExpired, ""); gateway.ErrorCode(err) != gateway.ENotFound {
+		t.Errorf("expiring another project's order = %v, want NotFound", err)
 	}
-	if err := s.ExpireOrder(ctx, pr.Project.ID, gateway.Test, o.ID, testNow); err != nil {
-		t.Errorf("ExpireOrder = %v", err)
+	if _, err := svc.SimulateOrder(ctx, principal(t, svc, cp, gateway.Live), o.ID, gateway.SimulateExpired, ""); gateway.ErrorCode(err) != gateway.EForbidden {
+		t.Errorf("expiring with live credentials = %v, want Forbidden", err)
 	}
-	if err := s.ExpireOrder(ctx, pr.Project.ID, gateway.Test, o.ID, testNow); !errors.Is(err, gateway.ErrNotFound) {
-		t.Errorf("ExpireOrder of an expired order = %v, want ErrNotFound", err)
+	if got, err := svc.SimulateOrder(ctx, pr, o.ID, gateway.SimulateExpired, ""); err != nil || got.Status != gateway.OrderExpired {
+		t.Errorf("expire = %v, %v", got, err)
+	}
+	if _, err := svc.SimulateOrder(ctx, pr, o.ID, gateway.SimulateExpired, ""); gateway.ErrorCode(err) != gateway.EConflict {
+		t.Errorf("expiring an expired order = %v, want Conflict", err)
 	}
 }
 

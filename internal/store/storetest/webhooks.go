@@ -20,7 +20,7 @@ func expiredEvents(t *testing.T, svc *gateway.Service, pr *gateway.Principal, pr
 			t.Fatal(err)
 		}
 	}
-	if got, err := svc.Store.ExpireOrders(ctx, testNow.Add(time.Hour)); err != nil || got != n {
+	if got, err := svc.ExpireOrders(ctx, testNow.Add(time.Hour)); err != nil || got != n {
 		t.Fatalf("expired %d, %v; want %d", got, err, n)
 	}
 }

@@ -1,0 +1,252 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stablegate/stablegate/internal/gateway"
+)
+
+// memStore keeps what the payment story writes in memory: the story is tested here without a
+// database (the SQL of each single operation is tested by the store suite on both engines).
+type memStore struct {
+	gateway.Store // the rest of the store: not used by the story
+	transfers     []*gateway.Transfer
+	orders        map[string]*gateway.Order
+	refs          map[string]string
+	links         map[string][2]int // sold, reserved
+	postings      []string
+	events        []string
+	cursor        gateway.BlockRef
+}
+
+func (m *memStore) InTx(_ context.Context, fn func(gateway.PaymentTx) error) error { return fn(m) }
+
+func (m *memStore) InsertTransfers(_ context.Context, ts []*gateway.Transfer) ([]*gateway.Transfer, error) {
+	var added []*gateway.Transfer
+	for _, t := range ts {
+		if !slices.ContainsFunc(m.transfers, func(s *gateway.Transfer) bool { return s.TxHash == t.TxHash && s.LogIndex == t.LogIndex }) {
+			c := *t
+			m.transfers = append(m.transfers, &c)
+			added = append(added, t)
+		}
+	}
+	return added, nil
+}
+
+func (m *memStore) ConfirmTransfers(_ context.Context, chainID string, upTo uint64) ([]*gateway.Transfer, error) {
+	var out []*gateway.Transfer
+	for _, t := range m.transfers {
+		if t.ChainID == chainID && !t.Confirmed && t.BlockNumber <= upTo {
+			t.Confirmed = true
+			c := *t
+			out = append(out, &c)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) RemoveTransfersAbove(_ context.Context, chainID string, block uint64) ([]*gateway.Transfer, error) {
+	var gone []*gateway.Transfer
+	m.transfers = slices.DeleteFunc(m.transfers, func(t *gateway.Transfer) bool {
+		if t.ChainID == chainID && t.BlockNumber > block {
+			gone = append(gone, t)
+			return true
+		}
+		return false
+	})
+	return gone, nil
+}
+
+func (m *memStore) LockOrders(_ context.Context, ids []string) ([]*gateway.Order, error) {
+	var out []*gateway.Order
+	for _, id := range ids {
+		if o := m.orders[id]; o != nil {
+			c := *o
+			out = append(out, &c)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) ExpiringOrders(_ context.Context, now time.Time, limit int) ([]*gateway.Order, error) {
+	var ids []string
+	for id, o := range m.orders {
+		if (o.Status == gateway.OrderPending || o.Status == gateway.OrderUnderpaid) && o.Expired(now) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return m.LockOrders(context.Background(), ids[:min(limit, len(ids))])
+}
+
+func (m *memStore) TransfersOf(_ context.Context, ids []string) ([]*gateway.Transfer, error) {
+	var out []*gateway.Transfer
+	for _, t := range m.transfers {
+		if slices.Contains(ids, t.OrderID) {
+			c := *t
+			out = append(out, &c)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) SaveOrder(_ context.Context, o *gateway.Order) error {
+	c := *o
+	m.orders[o.ID] = &c
+	return nil
+}
+
+func (m *memStore) MoveInventory(_ context.Context, id string, sold, reserved int) error {
+	l := m.links[id]
+	m.links[id] = [2]int{l[0] + sold, max(l[1]+reserved, 0)}
+	return nil
+}
+
+func (m *memStore) Post(_ context.Context, ps []gateway.Posting) error {
+	for _, p := range ps {
+		m.postings = append(m.postings, fmt.Sprintf("%s %s→%s %s %s", p.Transfer.TxHash, p.From, p.To, p.Transfer.Amount, p.Reason))
+	}
+	return nil
+}
+
+func (m *memStore) DepositReferences(_ context.Context, ids []string) (map[string]string, error) {
+	return m.refs, nil
+}
+
+func (m *memStore) AddEvents(_ context.Context, es []*gateway.Event) error {
+	for _, e := range es {
+		m.events = append(m.events, e.Type)
+	}
+	return nil
+}
+
+func (m *memStore) MoveCursor(_ context.Context, _ string, to gateway.BlockRef, _ []gateway.BlockRef, _ time.Time) error {
+	m.cursor = to
+	return nil
+}
+
+// taken returns what the story wrote since the last call.
+func (m *memStore) taken() (postings, events []string) {
+	postings, events = m.postings, m.events
+	m.postings, m.events = nil, nil
+	return postings, events
+}
+
+var storyNow = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+func newStory() (*gateway.Service, *memStore) {
+	m := &memStore{orders: map[string]*gateway.Order{}, refs: map[string]string{"dep_1": "user-7"}, links: map[string][2]int{"lnk_1": {0, 1}}}
+	m.orders["ord_1"] = &gateway.Order{ID: "ord_1", ProjectID: "prj", Mode: gateway.Test, Amount: big.NewInt(100), Currency: "USDT",
+		ChainID: "devnet", Status: gateway.OrderPending, PaidAmount: new(big.Int), ConfirmedAmount: new(big.Int),
+		ExpiresAt: storyNow.Add(10 * time.Minute), GraceMinutes: 5, PaymentLinkID: "lnk_1"}
+	return &gateway.Service{Store: m, Now: func() time.Time { return storyNow }}, m
+}
+
+func payment(tx string, block uint64, amount int64) *gateway.Transfer {
+	return &gateway.Transfer{ChainID: "devnet", TxHash: tx, BlockNumber: block, Currency: "USDT", Amount: big.NewInt(amount),
+		OrderID: "ord_1", ProjectID: "prj", Mode: gateway.Test, SeenAt: storyNow}
+}
+
+func step(t *testing.T, svc *gateway.Service, head uint64, trs ...*gateway.Transfer) {
+	t.Helper()
+	if err := svc.ApplyScan(context.Background(), &gateway.ScanBatch{ChainID: "devnet", From: head, To: head, ToHash: fmt.Sprint(head),
+		Head: head, Required: 3, Transfers: trs, Now: storyNow}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func expect(t *testing.T, m *memStore, what string, postings, events []string) {
+	t.Helper()
+	p, e := m.taken()
+	if !slices.Equal(p, postings) || !slices.Equal(e, events) {
+		t.Errorf("%s: postings %q, events %q; want %q, %q", what, p, e, postings, events)
+	}
+}
+
+func TestStorySeenConfirmedReorged(t *testing.T) {
+	svc, m := newStory()
+	step(t, svc, 10, payment("0xa", 10, 100))
+	expect(t, m, "seen", []string{"0xa external→pending 100 seen"}, nil)
+	if o := m.orders["ord_1"]; o.Status != gateway.OrderConfirming || o.PaidAmount.Int64() != 100 {
+		t.Fatalf("after the payment is seen: %s paid %s", o.Status, o.PaidAmount)
+	}
+	step(t, svc, 11, payment("0xa", 10, 100)) // a rescan: not counted twice
+	expect(t, m, "rescan", nil, nil)
+	step(t, svc, 12)
+	expect(t, m, "confirmed", []string{"0xa pending→available 100 confirmed"}, []string{gateway.EventOrderCompleted})
+	if o := m.orders["ord_1"]; o.Status != gateway.OrderCompleted || o.TxHash != "0xa" || m.links["lnk_1"] != [2]int{1, 0} {
+		t.Fatalf("after the confirmation: %s txHash %q, link %v (want sold 1, reserved 0)", o.Status, o.TxHash, m.links["lnk_1"])
+	}
+	if m.cursor.Number != 12 {
+		t.Errorf("cursor %d, want 12", m.cursor.Number)
+	}
+	n, err := svc.Rewind(context.Background(), "devnet", gateway.BlockRef{Number: 9, Hash: "9"}, storyNow)
+	if err != nil || n != 1 {
+		t.Fatalf("Rewind = %d, %v", n, err)
+	}
+	expect(t, m, "reorged", []string{"0xa available→external 100 reversed"}, []string{gateway.EventOrderReorged})
+	if o := m.orders["ord_1"]; o.Status != gateway.OrderPending || o.TxHash != "" || m.links["lnk_1"] != [2]int{0, 1} || m.cursor.Number != 9 {
+		t.Fatalf("after the reorg: %s txHash %q, link %v, cursor %d", o.Status, o.TxHash, m.links["lnk_1"], m.cursor.Number)
+	}
+}
+
+func TestStoryCatchUpPostsOnce(t *testing.T) {
+	svc, m := newStory()
+	// Seen already three blocks deep: one entry straight to available, and the order completes.
+	step(t, svc, 20, payment("0xa", 10, 150))
+	expect(t, m, "caught up", []string{"0xa external→available 150 confirmed"}, []string{gateway.EventOrderCompleted})
+	if o := m.orders["ord_1"]; o.Status != gateway.OrderCompleted || !o.Overpaid {
+		t.Fatalf("caught up: %s overpaid %v", o.Status, o.Overpaid)
+	}
+}
+
+func TestStoryWrongCurrencyIsNotMoney(t *testing.T) {
+	svc, m := newStory()
+	tr := payment("0xd", 20, 100)
+	tr.Currency, tr.Ignored, tr.WrongCurrency = "DAI", true, true
+	step(t, svc, 20, tr)
+	expect(t, m, "wrong currency", nil, []string{gateway.EventOrderWrongCurrency})
+	if o := m.orders["ord_1"]; o.Status != gateway.OrderPending || !o.WrongCurrency || o.PaidAmount.Sign() != 0 {
+		t.Fatalf("after a DAI transfer: %s wrongCurrency %v paid %s", o.Status, o.WrongCurrency, o.PaidAmount)
+	}
+}
+
+func TestStoryDeposit(t *testing.T) {
+	svc, m := newStory()
+	tr := payment("0xe", 10, 5)
+	tr.OrderID, tr.DepositID = "", "dep_1"
+	step(t, svc, 20, tr)
+	expect(t, m, "deposit caught up", []string{"0xe external→available 5 confirmed"},
+		[]string{gateway.EventDepositPending, gateway.EventDepositConfirmed})
+	if _, err := svc.Rewind(context.Background(), "devnet", gateway.BlockRef{Number: 9}, storyNow); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, m, "deposit reorged", []string{"0xe available→external 5 reversed"}, []string{gateway.EventDepositReorged})
+}
+
+func TestStoryExpiry(t *testing.T) {
+	svc, m := newStory()
+	if n, err := svc.ExpireOrders(context.Background(), storyNow.Add(15*time.Minute)); err != nil || n != 0 {
+		t.Fatalf("within grace: %d, %v", n, err)
+	}
+	if n, err := svc.ExpireOrders(context.Background(), storyNow.Add(16*time.Minute)); err != nil || n != 1 {
+		t.Fatalf("after grace: %d, %v", n, err)
+	}
+	expect(t, m, "expired", nil, []string{gateway.EventOrderExpired})
+	if m.links["lnk_1"] != [2]int{0, 0} {
+		t.Errorf("link after expiry %v, want the unit released", m.links["lnk_1"])
+	}
+	// A late payment completes the expired order: the unit is sold although it was released.
+	late := payment("0xf", 30, 100)
+	late.SeenAt = storyNow.Add(time.Hour)
+	step(t, svc, 40, late)
+	expect(t, m, "late", []string{"0xf external→available 100 confirmed"}, []string{gateway.EventOrderCompleted, gateway.EventOrderPaidLate})
+	if o := m.orders["ord_1"]; o.Status != gateway.OrderCompleted || !o.PaidLate || m.links["lnk_1"] != [2]int{1, 0} {
+		t.Fatalf("after the late payment: %s late %v link %v", o.Status, o.PaidLate, m.links["lnk_1"])
+	}
+}
