@@ -90,7 +90,7 @@ func (e *env) close() {
 func (e *env) scanner() *evm.Scanner {
 	client, err := evm.NewClient([]string{e.chain.RPCURL()}, evm.Config{})
 	must(err)
-	reg, _ := chain.Lookup("devnet")
+	reg, _ := chain.Builtin().Lookup("devnet")
 	start := uint64(1)
 	return &evm.Scanner{Chain: reg, Client: client, Gateway: e.svc, StartBlock: &start, MaxRange: uint64(*maxRange)}
 }

@@ -249,7 +249,7 @@ func loadChains(file map[string]ChainConfig) (map[string]ChainConfig, error) {
 		out[slug] = cc
 	}
 	bySuffix := map[string]string{}
-	for _, ch := range chain.All() {
+	for _, ch := range chain.Builtin().All() {
 		bySuffix[strings.ToUpper(strings.ReplaceAll(ch.Slug, "-", "_"))] = ch.Slug
 	}
 	for _, kv := range os.Environ() {
@@ -267,7 +267,7 @@ func loadChains(file map[string]ChainConfig) (map[string]ChainConfig, error) {
 		out[slug] = cc
 	}
 	for slug, cc := range out {
-		if _, ok := chain.Lookup(slug); !ok {
+		if _, ok := chain.Builtin().Lookup(slug); !ok {
 			return nil, fmt.Errorf("chains: unknown chain %q", slug)
 		}
 		if len(cc.RPCURLs) == 0 {

@@ -91,7 +91,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		dc.Confirmations = *confirmations
 		c.Chains["devnet"] = dc
 	}
-	scanners, err := scannersFor(c.Chains)
+	reg, scanners, err := chainsFor(c.Chains)
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		h, err := devnet.Pay(ctx, rpcURL, o.Currency, common.HexToAddress(o.Address), web.Due(o))
 		return h.Hex(), err
 	}
-	return startGateway(ctx, c, st, kr, log, scanners, devPay, func(base string) {
+	return startGateway(ctx, c, st, kr, log, reg, scanners, devPay, func(base string) {
 		creds.BaseURL = base
 		if err := writeJSON(credsPath, creds); err != nil {
 			log.Error("write dev credentials", "err", err)

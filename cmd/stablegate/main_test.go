@@ -436,13 +436,16 @@ func TestConfigChains(t *testing.T) {
 	}
 	// Finality: the registry's tag by default, "none" for the count alone.
 	c.Chains["ethereum-sepolia"] = ChainConfig{RPCURLs: []string{"https://a.example"}, Finality: "none"}
-	scanners, err := scannersFor(c.Chains)
+	reg, scanners, err := chainsFor(c.Chains)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, sc := range scanners {
-		if want := map[string]string{"ethereum-sepolia": "", "polygon-amoy": "finalized"}[sc.Chain.Slug]; sc.Finality != want {
-			t.Errorf("%s finality %q, want %q", sc.Chain.Slug, sc.Finality, want)
+		if want := map[string]string{"ethereum-sepolia": "", "polygon-amoy": "finalized"}[sc.Chain.Slug]; sc.Rule().Finality != want {
+			t.Errorf("%s finality %q, want %q", sc.Chain.Slug, sc.Rule().Finality, want)
+		}
+		if c, _ := reg.Lookup(sc.Chain.Slug); gateway.RuleOf(c) != sc.Rule() {
+			t.Errorf("%s: the registry's rule %+v is not the scanner's %+v", sc.Chain.Slug, gateway.RuleOf(c), sc.Rule())
 		}
 	}
 	if a := c.Chains["polygon-amoy"]; len(a.RPCURLs) != 2 || a.RPCURLs[0] != "https://x.example" {

@@ -35,7 +35,7 @@ serve needs, from the environment or the config file (docs/configuration.md):
 	if err != nil {
 		return fmt.Errorf("refusing to start: %w", err)
 	}
-	scanners, err := scannersFor(c.Chains)
+	reg, scanners, err := chainsFor(c.Chains)
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ serve needs, from the environment or the config file (docs/configuration.md):
 		return err
 	}
 	defer st.Close()
-	return startGateway(ctx, c, st, kr, log, scanners, nil, func(base string) {
+	return startGateway(ctx, c, st, kr, log, reg, scanners, nil, func(base string) {
 		log.Info("stablegate listening", "url", base, "version", version, "chains", len(scanners))
 	})
 }

@@ -152,14 +152,13 @@ func newService(c *Config, st gateway.Store, kr *gateway.Keyring, log *slog.Logg
 
 // startGateway wires the store, the domain, the chain scanners, the webhook dispatcher and the API
 // and serves until ctx ends.
-func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.Keyring, log *slog.Logger, scanners []*evm.Scanner,
-	devPay web.DevPay, ready func(baseURL string)) error {
+func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.Keyring, log *slog.Logger, reg *chain.Registry,
+	scanners []*evm.Scanner, devPay web.DevPay, ready func(baseURL string)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	svc := newService(c, st, kr, log)
-	svc.Chains, svc.ChainRules = []string{}, map[string]gateway.ChainRule{}
+	svc.Registry, svc.Chains = reg, []string{}
 	for _, sc := range scanners {
 		svc.Chains = append(svc.Chains, sc.Chain.Slug)
-		svc.ChainRules[sc.Chain.Slug] = sc.Rule()
 	}
 	// API secrets stored before they were sealed with the master key are sealed now.
 	if n, err := svc.SealStoredSecrets(ctx); err != nil {
@@ -218,25 +217,26 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 	})
 }
 
-// scannersFor builds one scanner per configured chain.
-func scannersFor(chains map[string]ChainConfig) ([]*evm.Scanner, error) {
+// chainsFor builds the gateway's registry — the built-in one with each configured chain's
+// confirmations and finality — and one scanner per configured chain, on the registry's entry.
+func chainsFor(chains map[string]ChainConfig) (*chain.Registry, []*evm.Scanner, error) {
+	reg := chain.Builtin()
+	for slug, cc := range chains {
+		var err error
+		if reg, err = reg.Configure(slug, cc.Confirmations, cc.Finality); err != nil {
+			return nil, nil, err
+		}
+	}
 	var out []*evm.Scanner
 	for slug, cc := range chains {
-		ch, _ := chain.Lookup(slug) // TRON too: its nodes serve the Ethereum-style JSON-RPC the scanner reads
+		ch, _ := reg.Lookup(slug) // TRON too: its nodes serve the Ethereum-style JSON-RPC the scanner reads
 		client, err := evm.NewClient(cc.RPCURLs, evm.Config{})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		poll, _ := time.ParseDuration(cc.PollInterval) // validated by loadChains; 0 means the default
-		finality := ch.FinalityTag
-		switch cc.Finality {
-		case "none":
-			finality = ""
-		case "finalized", "safe":
-			finality = cc.Finality
-		}
-		out = append(out, &evm.Scanner{Chain: ch, Client: client, Confirmations: cc.Confirmations, StartBlock: cc.StartBlock, Interval: poll,
-			Finality: finality, RegistryTokensOnly: cc.RegistryTokensOnly, MaxLag: cc.MaxLag})
+		out = append(out, &evm.Scanner{Chain: ch, Client: client, StartBlock: cc.StartBlock, Interval: poll,
+			RegistryTokensOnly: cc.RegistryTokensOnly, MaxLag: cc.MaxLag})
 	}
-	return out, nil
+	return reg, out, nil
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/money"
 )
 
@@ -42,8 +41,7 @@ func (s *Server) balances(ctx context.Context, _ *struct{}) (*balancesOutput, er
 	}
 	out := BalanceList{Balances: make([]BalanceView, len(bs)), Livemode: pr.Mode.Live()}
 	for i, b := range bs {
-		c, _ := chain.Lookup(b.ChainID)
-		tok, _ := c.Token(b.Currency)
+		tok, _ := s.svc.ChainRegistry().Token(b.ChainID, b.Currency)
 		out.Balances[i] = BalanceView{ChainID: b.ChainID, Currency: b.Currency, Pending: money.Format(b.Pending, tok.Decimals),
 			Available: money.Format(b.Available, tok.Decimals)}
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/stablegate/stablegate/internal/gateway"
 )
 
 // ChainView is a chain this gateway takes payments on, for the key's mode.
@@ -51,7 +53,7 @@ func (s *Server) chains(ctx context.Context, _ *struct{}) (*chainsOutput, error)
 	pr := principalFrom(ctx)
 	out := ChainList{Chains: []ChainView{}, Livemode: pr.Mode.Live()}
 	for _, c := range s.svc.EnabledChains(pr.Mode) {
-		rule := s.svc.Rule(c)
+		rule := gateway.RuleOf(c)
 		v := ChainView{ChainID: c.Slug, Name: c.Name, NetworkID: c.ChainID, Protocol: string(c.Protocol), Testnet: c.Testnet,
 			Confirmations: rule.Confirmations, Finality: rule.Finality, BlockTime: c.BlockTime.Seconds(), Tokens: []TokenView{}}
 		if c.ExplorerTx != "" {

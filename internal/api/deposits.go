@@ -8,7 +8,6 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/money"
 )
@@ -171,7 +170,7 @@ func (s *Server) listDeposits(ctx context.Context, in *listDepositsInput) (*list
 	}
 	out := DepositList{Deposits: make([]DepositView, len(deposits)), Pagination: paginate(in.Page, in.Limit, total)}
 	for i, d := range deposits {
-		c, _ := chain.Lookup(d.ChainID)
+		c, _ := s.svc.ChainRegistry().Lookup(d.ChainID)
 		amount := d.Amount.String()
 		if tok, ok := c.Token(d.Currency); ok && d.Currency != "" {
 			amount = money.Format(d.Amount, tok.Decimals)

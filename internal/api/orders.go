@@ -8,7 +8,6 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/money"
 )
@@ -78,8 +77,7 @@ type WrongCurrencyPayment struct {
 }
 
 func (s *Server) order(o *gateway.Order) Order {
-	c, _ := chain.Lookup(o.ChainID)
-	tok, _ := c.Token(o.Currency)
+	tok := o.Token
 	return Order{
 		OrderID: o.ID, OrderReference: o.Reference, Status: string(o.Status), Amount: money.Format(o.Amount, tok.Decimals),
 		Currency: o.Currency, ChainID: o.ChainID, Address: o.Address, TokenAddress: tok.Address, Decimals: tok.Decimals,
@@ -181,8 +179,7 @@ func (s *Server) getOrder(ctx context.Context, in *getOrderInput) (*orderOutput,
 		return nil, s.apiError(ctx, err)
 	}
 	view := s.order(o)
-	c, _ := chain.Lookup(o.ChainID)
-	tok, _ := c.Token(o.Currency)
+	c, tok := o.Chain, o.Token
 	for _, p := range payments {
 		v := Payment{TxHash: p.TxHash, LogIndex: p.LogIndex, From: p.From, Amount: money.Format(p.Amount, tok.Decimals),
 			BlockNumber: p.BlockNumber, Confirmations: p.Confirmations, Simulated: p.Simulated}

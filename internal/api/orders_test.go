@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/gateway"
 )
 
@@ -434,7 +435,11 @@ func TestListChains(t *testing.T) {
 	t.Parallel()
 	e := setup(t, "sqlite", "https://shop.example.com")
 	e.svc.Chains = []string{"devnet", "bsc", "ethereum"}
-	e.svc.ChainRules = map[string]gateway.ChainRule{"ethereum": {Confirmations: 20}}
+	reg, err := chain.Builtin().Configure("ethereum", 20, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc.Registry = reg
 	test := e.as(e.test, "GET", "/api/v1/chains", "").data()
 	chains, _ := test["chains"].([]any)
 	if len(chains) != 1 || test["livemode"] != false {

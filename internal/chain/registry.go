@@ -80,9 +80,9 @@ func DevnetToken(nonce uint64) string {
 	return crypto.CreateAddress(DevnetDeployer, nonce).Hex()
 }
 
-// The registry: entries, addresses and decimals from shared/TOKENS.md (verified 2026-11-22).
-// TRON USDC is left out on purpose (Circle ended support); bridged tokens carry Bridged.
-var registry = []Chain{
+// The built-in registry: entries, addresses and decimals from shared/TOKENS.md (verified
+// 2026-11-22). TRON USDC is left out on purpose (Circle ended support); bridged tokens carry Bridged.
+var builtin = []Chain{
 	{Slug: "ethereum", Name: "Ethereum", Protocol: EVM, ChainID: 1, Confirmations: 12, FinalityTag: "finalized", BlockTime: 12 * time.Second, ExplorerTx: "https://etherscan.io/tx/%s", Tokens: []Token{
 		{Symbol: "USDT", Address: "0xdAC17F958D2ee523a2206206994597C13D831ec7", Decimals: 6},
 		{Symbol: "USDC", Address: "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", Decimals: 6},
@@ -129,9 +129,29 @@ var registry = []Chain{
 	}},
 }
 
+// Registry is the chains a gateway knows, each with its tokens and the rule its payments are
+// confirmed by. It is a value: built once from the built-in list and the operator's configuration
+// (Builtin, then Configure), and passed to what needs it; tests build their own. It never changes
+// once built.
+type Registry struct{ chains []Chain }
+
+var builtinRegistry = &Registry{chains: builtin}
+
+// Builtin returns the verified registry of shared/TOKENS.md, with each chain's default rule.
+func Builtin() *Registry { return builtinRegistry }
+
+// NewRegistry returns a registry of the chains, once each passes Validate.
+func NewRegistry(chains ...Chain) (*Registry, error) {
+	r := &Registry{chains: slices.Clone(chains)}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
 // Lookup returns the chain with the slug.
-func Lookup(slug string) (Chain, bool) {
-	for _, c := range registry {
+func (r *Registry) Lookup(slug string) (Chain, bool) {
+	for _, c := range r.chains {
 		if c.Slug == slug {
 			return c, true
 		}
@@ -139,14 +159,23 @@ func Lookup(slug string) (Chain, bool) {
 	return Chain{}, false
 }
 
-// All returns every chain in the registry, in a stable order.
-func All() []Chain { return slices.Clone(registry) }
+// Token returns the token of the currency on the chain.
+func (r *Registry) Token(slug, symbol string) (Token, bool) {
+	c, ok := r.Lookup(slug)
+	if !ok {
+		return Token{}, false
+	}
+	return c.Token(symbol)
+}
+
+// All returns every chain, in the registry's stable order.
+func (r *Registry) All() []Chain { return slices.Clone(r.chains) }
 
 // Slugs lists the slugs of the chains for one mode (testnet or not), comma-separated, for error
 // messages.
-func Slugs(testnet bool) string {
+func (r *Registry) Slugs(testnet bool) string {
 	var out []string
-	for _, c := range registry {
+	for _, c := range r.chains {
 		if c.Testnet == testnet {
 			out = append(out, c.Slug)
 		}
@@ -154,10 +183,36 @@ func Slugs(testnet bool) string {
 	return strings.Join(out, ", ")
 }
 
+// Configure returns a copy of the registry in which the chain's payments count after
+// confirmations (when > 0; otherwise its default stays) and, with finality "none", by the count
+// alone, or also wait for the block tag finality names ("finalized", "safe"; empty: the chain's
+// default tag).
+func (r *Registry) Configure(slug string, confirmations int, finality string) (*Registry, error) {
+	i := slices.IndexFunc(r.chains, func(c Chain) bool { return c.Slug == slug })
+	if i < 0 {
+		return nil, fmt.Errorf("registry: no chain %q", slug)
+	}
+	out := &Registry{chains: slices.Clone(r.chains)}
+	c := &out.chains[i]
+	if confirmations > 0 {
+		c.Confirmations = confirmations
+	}
+	switch finality {
+	case "":
+	case "none":
+		c.FinalityTag = ""
+	case "finalized", "safe":
+		c.FinalityTag = finality
+	default:
+		return nil, fmt.Errorf("registry: %s finality must be finalized, safe or none, not %q", slug, finality)
+	}
+	return out, nil
+}
+
 // Validate checks every registry entry: addresses parse and are canonical, decimals are sane.
-func Validate() error {
+func (r *Registry) Validate() error {
 	seen := map[string]bool{}
-	for _, c := range registry {
+	for _, c := range r.chains {
 		if seen[c.Slug] {
 			return fmt.Errorf("registry: duplicate chain %s", c.Slug)
 		}

@@ -71,7 +71,7 @@ func TestDevnetServesJSONRPCWithRegistryTokens(t *testing.T) {
 	if id := rpc(t, c.RPCURL(), "eth_chainId"); string(id) != `"0x539"` {
 		t.Errorf("eth_chainId = %s, want 0x539 (1337)", id)
 	}
-	reg, _ := chain.Lookup("devnet")
+	reg, _ := chain.Builtin().Lookup("devnet")
 	for symbol, addr := range devnet.Tokens() {
 		tok, ok := reg.Token(symbol)
 		if !ok || tok.Address != addr.Hex() {

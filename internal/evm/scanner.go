@@ -25,6 +25,8 @@ var TransferTopic = crypto.Keccak256Hash([]byte("Transfer(address,address,uint25
 // in one transaction. It never skips a block, detects reorgs by block hash and rewinds, and counts
 // confirmations from the canonical head.
 type Scanner struct {
+	// Chain is the chain as the gateway's registry has it: its tokens, and the rule a payment
+	// counts by (its Confirmations and FinalityTag, with the operator's overrides).
 	Chain   chain.Chain
 	Client  *Client
 	Gateway gateway.Chains // the Service: the payment story and the scan's cursor
@@ -32,15 +34,11 @@ type Scanner struct {
 	Now     func() time.Time
 	// Interval between polls when caught up (default 1 s); MaxRange bounds the blocks of one
 	// step (default 2000; a provider that refuses a range makes the scanner use less, and it probes
-	// back up after a run of successes); Confirmations overrides the chain's default when > 0; StartBlock is
-	// where a chain without a cursor starts (default: the head at first start).
-	Interval      time.Duration
-	MaxRange      uint64
-	Confirmations int
-	StartBlock    *uint64
-	// Finality is a block tag ("finalized", "safe") a payment's block must also have reached
-	// before it counts, read with eth_getBlockByNumber each step; empty: the count alone.
-	Finality string
+	// back up after a run of successes); StartBlock is where a chain without a cursor starts
+	// (default: the head at first start).
+	Interval   time.Duration
+	MaxRange   uint64
+	StartBlock *uint64
 	// RegistryTokensOnly asks the node for the registry tokens' logs only. By default the scanner
 	// reads every contract's Transfer logs, so that a transfer of another token to a watched
 	// address is recorded (as ignored, never credited); on a busy chain that is many more logs.
@@ -163,15 +161,10 @@ func (s *Scanner) init() error {
 	return nil
 }
 
-// Rule is the rule this scanner applies before a payment counts: its Confirmations (or the
-// chain's default) and its Finality tag.
-func (s *Scanner) Rule() gateway.ChainRule {
-	n := s.Confirmations
-	if n <= 0 {
-		n = gateway.DefaultRule(s.Chain).Confirmations
-	}
-	return gateway.ChainRule{Confirmations: n, Finality: s.Finality}
-}
+// Rule is the rule this scanner applies before a payment counts: the chain's count of
+// confirmations and, when it has one, its finality tag (a block tag the payment's block must also
+// have reached, read with eth_getBlockByNumber each step).
+func (s *Scanner) Rule() gateway.ChainRule { return gateway.RuleOf(s.Chain) }
 
 // Run scans until ctx ends. Errors are logged and reported in Health; the next poll retries.
 //
@@ -415,12 +408,12 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 
 // final returns the number of the block the finality tag names, or nil without a tag.
 func (s *Scanner) final(ctx context.Context) (*uint64, error) {
-	if s.Finality == "" {
+	if s.Chain.FinalityTag == "" {
 		return nil, nil
 	}
-	h, err := s.Client.HeaderByTag(ctx, s.Finality)
+	h, err := s.Client.HeaderByTag(ctx, s.Chain.FinalityTag)
 	if err != nil {
-		return nil, fmt.Errorf("%s block: %w", s.Finality, err)
+		return nil, fmt.Errorf("%s block: %w", s.Chain.FinalityTag, err)
 	}
 	s.mu.Lock()
 	s.health.Final = h.Number

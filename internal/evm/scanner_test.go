@@ -62,7 +62,12 @@ func newWorld(t *testing.T, confirmations int, rpcThrough func(string) string) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &gateway.Service{Store: st, Keyring: kr}
+	// The gateway's registry has the devnet's rule as the scanner applies it (the wiring's job).
+	reg, err := chain.Builtin().Configure("devnet", confirmations, "none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &gateway.Service{Store: st, Keyring: kr, Registry: reg}
 	evmX, _ := chain.AccountXPub(abandon, chain.EVM)
 	tronX, _ := chain.AccountXPub(abandon, chain.TRON)
 	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Shop", Website: "https://shop.example.com",
@@ -86,9 +91,19 @@ func (w *world) newScanner(confirmations int) *evm.Scanner {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	reg, _ := chain.Lookup("devnet")
 	start := uint64(1)
-	return &evm.Scanner{Chain: reg, Client: client, Gateway: w.svc, Confirmations: confirmations, StartBlock: &start, MaxRange: 50}
+	return &evm.Scanner{Chain: testChain(w.t, "devnet", confirmations), Client: client, Gateway: w.svc, StartBlock: &start, MaxRange: 50}
+}
+
+// testChain is a chain of the built-in registry as a test scans it: after confirmations (when >
+// 0), by the count alone (no finality tag).
+func testChain(t *testing.T, slug string, confirmations int) chain.Chain {
+	reg, err := chain.Builtin().Configure(slug, confirmations, "none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := reg.Lookup(slug)
+	return c
 }
 
 func (w *world) call(method, path, body string) map[string]any {
@@ -712,8 +727,8 @@ func TestMonitorWindow(t *testing.T) {
 func TestTronAddressMode(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 1, nil)
-	nile, _ := chain.Lookup("tron-nile")
-	dev, _ := chain.Lookup("devnet")
+	nile := testChain(t, "tron-nile", 1)
+	dev, _ := chain.Builtin().Lookup("devnet")
 	nile.Tokens = nil
 	for _, tk := range dev.Tokens {
 		b, _ := chain.ParseAddress(chain.EVM, tk.Address)
@@ -724,7 +739,7 @@ func TestTronAddressMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := uint64(1)
-	w.scanner = &evm.Scanner{Chain: nile, Client: client, Gateway: w.svc, Confirmations: 1, StartBlock: &start}
+	w.scanner = &evm.Scanner{Chain: nile, Client: client, Gateway: w.svc, StartBlock: &start}
 
 	d := w.call("POST", "/api/v1/orders", `{"orderReference":"tron-1","amount":"3","currency":"USDT","chainId":"tron-nile"}`)
 	id, addr := d["orderId"].(string), d["address"].(string)
@@ -771,7 +786,7 @@ func TestUnderpaymentTolerance(t *testing.T) {
 func TestFinalityByTag(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 1, nil)
-	w.scanner.Finality = "finalized"
+	w.scanner.Chain.FinalityTag = "finalized"
 	id, addr := w.order("6", "USDT")
 	w.pay("USDT", addr, 6_000_000)
 	w.chain.Mine()
@@ -803,9 +818,8 @@ func (w *world) runOverWebSocket(interval time.Duration, now func() time.Time) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	reg, _ := chain.Lookup("devnet")
 	start := uint64(1)
-	sc := &evm.Scanner{Chain: reg, Client: client, Gateway: w.svc, Confirmations: 1, StartBlock: &start, Interval: interval, Now: now}
+	sc := &evm.Scanner{Chain: testChain(w.t, "devnet", 1), Client: client, Gateway: w.svc, StartBlock: &start, Interval: interval, Now: now}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); sc.Run(ctx) }()
@@ -925,8 +939,8 @@ func TestDepositsOnTwoChains(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer second.Close()
-	sepolia, _ := chain.Lookup("ethereum-sepolia")
-	dev, _ := chain.Lookup("devnet")
+	sepolia := testChain(t, "ethereum-sepolia", 2)
+	dev, _ := chain.Builtin().Lookup("devnet")
 	sepolia.Tokens = nil
 	sepolia.Tokens = append(sepolia.Tokens, dev.Tokens...) // the second devnet's contracts, as sepolia's
 	client2, err := evm.NewClient([]string{second.RPCURL()}, fastConfig())
@@ -934,7 +948,7 @@ func TestDepositsOnTwoChains(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := uint64(1)
-	sc2 := &evm.Scanner{Chain: sepolia, Client: client2, Gateway: w.svc, Confirmations: 2, StartBlock: &start}
+	sc2 := &evm.Scanner{Chain: sepolia, Client: client2, Gateway: w.svc, StartBlock: &start}
 	scan2 := func() {
 		for range 50 {
 			if done, err := sc2.RunOnce(context.Background()); err == nil && done {
@@ -1102,7 +1116,7 @@ func TestHealthDegradedByAChain(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 1, nil)
 	client := deadNode(t, fastConfig())
-	sepolia, _ := chain.Lookup("ethereum-sepolia")
+	sepolia := testChain(t, "ethereum-sepolia", 0)
 	down := &evm.Scanner{Chain: sepolia, Client: client, Gateway: w.svc}
 	scanners := []*evm.Scanner{w.scanner, down}
 	hs := httptest.NewServer(api.New(w.svc, api.Config{Chains: func() []any {
@@ -1168,7 +1182,7 @@ func TestFailingChainLogsWithBackoff(t *testing.T) {
 	w := newWorld(t, 1, nil)
 	client := deadNode(t, evm.Config{Timeout: 100 * time.Millisecond, Attempts: 1})
 	var buf syncBuffer
-	sepolia, _ := chain.Lookup("ethereum-sepolia")
+	sepolia := testChain(t, "ethereum-sepolia", 0)
 	sc := &evm.Scanner{Chain: sepolia, Client: client, Gateway: w.svc, Interval: 10 * time.Millisecond,
 		Log: slog.New(slog.NewTextHandler(&buf, nil))}
 	if err := sc.Start(context.Background()); err != nil {

@@ -11,25 +11,33 @@ type ChainRule struct {
 	Finality      string
 }
 
-// Rule returns the chain's rule as this gateway applies it: its configured one, or the
-// registry's default.
-func (s *Service) Rule(c chain.Chain) ChainRule {
-	if r, ok := s.ChainRules[c.Slug]; ok {
-		return r
-	}
-	return DefaultRule(c)
+// RuleOf is a chain's rule as its registry entry has it: its count of confirmations (at least 1)
+// and its finality tag. A gateway's registry carries the operator's overrides (chain.Configure).
+func RuleOf(c chain.Chain) ChainRule {
+	return ChainRule{Confirmations: max(1, c.Confirmations), Finality: c.FinalityTag}
 }
 
-// DefaultRule is the registry's rule for a chain: its count of confirmations (at least 1) and its
-// finality tag.
-func DefaultRule(c chain.Chain) ChainRule {
-	return ChainRule{Confirmations: max(1, c.Confirmations), Finality: c.FinalityTag}
+// ChainRegistry returns the registry this gateway works from.
+func (s *Service) ChainRegistry() *chain.Registry {
+	if s.Registry == nil {
+		return chain.Builtin()
+	}
+	return s.Registry
+}
+
+// resolve sets each order's Chain and Token from the registry.
+func (s *Service) resolve(orders ...*Order) {
+	reg := s.ChainRegistry()
+	for _, o := range orders {
+		o.Chain, _ = reg.Lookup(o.ChainID)
+		o.Token, _ = o.Chain.Token(o.Currency)
+	}
 }
 
 // EnabledChains returns the chains of the mode that this gateway watches, in the registry's order.
 func (s *Service) EnabledChains(m Mode) []chain.Chain {
 	var out []chain.Chain
-	for _, c := range chain.All() {
+	for _, c := range s.ChainRegistry().All() {
 		if c.Testnet != m.Live() && s.ChainEnabled(c.Slug) {
 			out = append(out, c)
 		}

@@ -80,7 +80,7 @@ type DepositStore interface {
 // of them when that is not set.
 func (s *Service) MonitoredChains(p chain.Protocol, m Mode) []string {
 	var out []string
-	for _, c := range chain.All() {
+	for _, c := range s.ChainRegistry().All() {
 		if c.Protocol != p || c.Testnet == m.Live() {
 			continue
 		}
@@ -203,8 +203,7 @@ func (s *Service) DepositReference(ctx context.Context, pr *Principal, ref strin
 			continue
 		}
 		totals.Confirmed++
-		c, _ := chain.Lookup(t.ChainID)
-		tok, _ := c.Token(t.Currency)
+		tok, _ := s.ChainRegistry().Token(t.ChainID, t.Currency)
 		v := new(big.Int).Mul(t.Amount, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale-tok.Decimals)), nil))
 		if sums[t.Currency] == nil {
 			sums[t.Currency] = new(big.Int)
@@ -244,20 +243,19 @@ func DepositStatus(t *Transfer) string {
 	return DepositPending
 }
 
-// DepositEventData is the data of a deposit event, as PayIn's webhooks carry it.
-func DepositEventData(t *Transfer, ref string) json.RawMessage {
-	return depositEventData(t, ref, DepositStatus(t), nil)
+// DepositEventData is the data of a deposit event, as PayIn's webhooks carry it; tok is the
+// transfer's token.
+func DepositEventData(t *Transfer, tok chain.Token, ref string) json.RawMessage {
+	return depositEventData(t, tok, ref, DepositStatus(t), nil)
 }
 
 // DepositReorgedEventData is the data of a deposit.reorged event: status "reorged", and
 // wasConfirmed, whether the deposit had been confirmed (then a credit must be taken back).
-func DepositReorgedEventData(t *Transfer, ref string) json.RawMessage {
-	return depositEventData(t, ref, "reorged", map[string]any{"wasConfirmed": t.Confirmed})
+func DepositReorgedEventData(t *Transfer, tok chain.Token, ref string) json.RawMessage {
+	return depositEventData(t, tok, ref, "reorged", map[string]any{"wasConfirmed": t.Confirmed})
 }
 
-func depositEventData(t *Transfer, ref, status string, extra map[string]any) json.RawMessage {
-	c, _ := chain.Lookup(t.ChainID)
-	tok, _ := c.Token(t.Currency)
+func depositEventData(t *Transfer, tok chain.Token, ref, status string, extra map[string]any) json.RawMessage {
 	m := map[string]any{"depositReference": ref, "address": t.To, "amount": money.Format(t.Amount, tok.Decimals),
 		"currency": t.Currency, "chainId": t.ChainID, "txHash": t.TxHash, "logIndex": t.LogIndex, "blockNumber": t.BlockNumber,
 		"from": t.From, "status": status}

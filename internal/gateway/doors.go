@@ -19,7 +19,12 @@ func (s *Service) WebhookStats(ctx context.Context) (WebhookStats, error) {
 // PublicOrder returns an order by its id alone, as a payer's page asks for it (the id is the
 // capability: unguessable, and only the payer and the merchant have it).
 func (s *Service) PublicOrder(ctx context.Context, id string) (*Order, error) {
-	return s.Store.FindOrderByID(ctx, id)
+	o, err := s.Store.FindOrderByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.resolve(o)
+	return o, nil
 }
 
 // Merchant is who a payer's page says is being paid: the project's name and its website's host.

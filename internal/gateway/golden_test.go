@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/gateway"
 )
 
@@ -44,9 +45,12 @@ func golden(t *testing.T, name string, got []byte) {
 func TestWebhookPayloadsGolden(t *testing.T) {
 	at := time.Date(2026, 11, 24, 10, 30, 0, 0, time.UTC)
 	done := at.Add(2 * time.Minute)
+	devnet, _ := chain.Builtin().Lookup("devnet")
+	usdt, _ := devnet.Token("USDT")
 	order := func(status gateway.OrderStatus, paid int64) *gateway.Order {
 		o := &gateway.Order{ID: "ord_golden", Reference: "order_123", Status: status, Amount: big.NewInt(100_000_000), Currency: "USDT",
-			ChainID: "devnet", Address: "0x9858EfFD232B4033E47d90003D41EC34EcaEda94", PaidAmount: big.NewInt(paid), ExpiresAt: at}
+			ChainID: "devnet", Address: "0x9858EfFD232B4033E47d90003D41EC34EcaEda94", PaidAmount: big.NewInt(paid), ExpiresAt: at,
+			Chain: devnet, Token: usdt}
 		if status == gateway.OrderCompleted {
 			o.TxHash, o.CompletedAt = "0x"+fmt64("ab"), &done
 		}
@@ -70,9 +74,9 @@ func TestWebhookPayloadsGolden(t *testing.T) {
 		gateway.EventOrderPaidLate:      gateway.OrderEventData(late),
 		gateway.EventOrderReorged:       gateway.OrderEventData(order(gateway.OrderPending, 0)),
 		gateway.EventOrderWrongCurrency: gateway.WrongCurrencyEventData(wrong, &dai),
-		gateway.EventDepositPending:     gateway.DepositEventData(&pending, "player_42"),
-		gateway.EventDepositConfirmed:   gateway.DepositEventData(transfer, "player_42"),
-		gateway.EventDepositReorged:     gateway.DepositReorgedEventData(transfer, "player_42"),
+		gateway.EventDepositPending:     gateway.DepositEventData(&pending, usdt, "player_42"),
+		gateway.EventDepositConfirmed:   gateway.DepositEventData(transfer, usdt, "player_42"),
+		gateway.EventDepositReorged:     gateway.DepositReorgedEventData(transfer, usdt, "player_42"),
 	} {
 		t.Run(name, func(t *testing.T) { golden(t, filepath.Join("webhooks", name+".json"), data) })
 	}

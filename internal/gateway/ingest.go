@@ -34,7 +34,7 @@ func (s *Service) ApplyScan(ctx context.Context, b *ScanBatch) error {
 		tr.Confirmed = int64(tr.BlockNumber) <= confirmedUpTo
 	}
 	return s.Store.InTx(ctx, func(tx PaymentTx) error {
-		st := newStep(b.Now, false)
+		st := s.newStep(b.Now, false)
 		added, err := tx.InsertTransfers(ctx, b.Transfers)
 		if err != nil {
 			return err
@@ -68,7 +68,7 @@ func (s *Service) Rewind(ctx context.Context, chainID string, to BlockRef, now t
 			return err
 		}
 		removed = len(gone)
-		st := newStep(now, true)
+		st := s.newStep(now, true)
 		for _, tr := range gone {
 			if tr.OrderID != "" {
 				st.orders[tr.OrderID] = nil // no delta: summed again from the transfers that remain
@@ -103,7 +103,7 @@ func (s *Service) ExpireOrders(ctx context.Context, now time.Time) (expired int,
 		if err != nil {
 			return err
 		}
-		st := newStep(now, false)
+		st := s.newStep(now, false)
 		for _, o := range due {
 			st.orders[o.ID] = &orderDelta{}
 		}
@@ -132,12 +132,13 @@ func (s *Service) expireOrderNow(ctx context.Context, projectID string, mode Mod
 			return ErrNotFound
 		}
 		o := os[0]
+		s.resolve(o)
 		before := *o
 		events, ok := ExpireNow(o)
 		if !ok { // paid or expired meanwhile
 			return ErrNotFound
 		}
-		st := newStep(now, false)
+		st := s.newStep(now, false)
 		if err := st.save(ctx, tx, &before, o, events, nil); err != nil {
 			return err
 		}
@@ -160,7 +161,7 @@ func (s *Service) simulatePayment(ctx context.Context, t *Transfer, paidBefore *
 		if len(orders) != 1 || orders[0].Status == OrderCompleted || orders[0].PaidAmount.Cmp(paidBefore) != 0 {
 			return ErrChanged
 		}
-		st := newStep(now, false)
+		st := s.newStep(now, false)
 		added, err := tx.InsertTransfers(ctx, []*Transfer{t})
 		if err != nil {
 			return err
@@ -176,6 +177,7 @@ func (s *Service) simulatePayment(ctx context.Context, t *Transfer, paidBefore *
 // step is what one transaction of the payment story changes, gathered before it is written: the
 // orders to settle, the ledger postings and the deposit events.
 type step struct {
+	svc     *Service
 	now     time.Time
 	reorged bool
 	// orders are the touched orders by id; a nil delta: sum the order again from its transfers.
@@ -198,8 +200,8 @@ type depositEvent struct {
 	typ string
 }
 
-func newStep(now time.Time, reorged bool) *step {
-	return &step{now: now, reorged: reorged, orders: map[string]*orderDelta{}}
+func (s *Service) newStep(now time.Time, reorged bool) *step {
+	return &step{svc: s, now: now, reorged: reorged, orders: map[string]*orderDelta{}}
 }
 
 // counts reports whether a transfer is money the gateway holds: credited, to an order or a deposit.
@@ -294,6 +296,7 @@ func (st *step) commit(ctx context.Context, tx PaymentTx) error {
 // with a delta and stored totals is settled from the totals plus the delta; the others (after a
 // reorg, or paid before totals were kept) from all their transfers.
 func (st *step) settle(ctx context.Context, tx PaymentTx, orders []*Order) error {
+	st.svc.resolve(orders...)
 	var resum []string
 	for _, o := range orders {
 		if _, ok := o.Totals(); !ok || st.orders[o.ID] == nil {
@@ -383,10 +386,12 @@ func (st *step) write(ctx context.Context, tx PaymentTx) error {
 		if err != nil {
 			return err
 		}
+		reg := st.svc.ChainRegistry()
 		for _, de := range deposits {
-			data := DepositEventData(de.tr, refs[de.tr.DepositID])
+			tok, _ := reg.Token(de.tr.ChainID, de.tr.Currency)
+			data := DepositEventData(de.tr, tok, refs[de.tr.DepositID])
 			if de.typ == EventDepositReorged {
-				data = DepositReorgedEventData(de.tr, refs[de.tr.DepositID])
+				data = DepositReorgedEventData(de.tr, tok, refs[de.tr.DepositID])
 			}
 			events = append(events, &Event{ID: NewID("evt"), ProjectID: de.tr.ProjectID, Mode: de.tr.Mode, Type: de.typ,
 				Data: data, CreatedAt: st.now})

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math/big"
 	"time"
+
+	"github.com/stablegate/stablegate/internal/chain"
 )
 
 // OrderStatus is where an order is in its life cycle (DESIGN §2).
@@ -61,6 +63,10 @@ type Order struct {
 	// WrongCurrency says a registry token other than the order's currency was sent to its address on
 	// its chain: recorded, reported, never counted.
 	WrongCurrency bool
+	// Chain and Token are the order's chain and token as this gateway's registry has them: set on
+	// every order the Service hands out (never stored), so that presenters need no lookup.
+	Chain chain.Chain
+	Token chain.Token
 }
 
 // Order defaults and limits.

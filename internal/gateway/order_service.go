@@ -34,7 +34,7 @@ type OrderInput struct {
 // gateway watches (an order on a chain nobody scans would never see its payment); the error names
 // the field that is wrong and lists what the mode accepts.
 func (s *Service) ResolveToken(mode Mode, chainID, currency string) (chain.Chain, chain.Token, *Error) {
-	c, ok := chain.Lookup(chainID)
+	c, ok := s.ChainRegistry().Lookup(chainID)
 	if !ok {
 		return c, chain.Token{}, Errorf(EInvalid, "chainId", "chainId %q is not supported; %s mode accepts: %s", chainID, mode, s.enabledSlugs(mode))
 	}
@@ -164,7 +164,7 @@ func (s *Service) validateOrder(pr *Principal, in OrderInput) (*Order, chain.Cha
 	now := s.now()
 	return &Order{
 		ID: NewID("ord"), ProjectID: pr.Project.ID, Mode: pr.Mode, Reference: in.Reference,
-		Status: OrderPending, Amount: amount, PaidAmount: new(big.Int), Currency: tok.Symbol, ChainID: c.Slug,
+		Status: OrderPending, Amount: amount, PaidAmount: new(big.Int), Currency: tok.Symbol, ChainID: c.Slug, Chain: c, Token: tok,
 		SuccessURL: in.SuccessURL, CancelURL: in.CancelURL, Metadata: meta,
 		PaymentWindowMinutes: window, GraceMinutes: grace, UnderpaymentPPM: pr.Project.UnderpaymentPPM,
 		ExpiresAt: now.Add(time.Duration(window) * time.Minute), CreatedAt: now,
@@ -208,6 +208,7 @@ func (s *Service) CreateOrder(ctx context.Context, pr *Principal, in OrderInput)
 		return nil, false, err
 	}
 	if existing != nil {
+		s.resolve(existing)
 		return sameOrder(existing, o, in.Reference)
 	}
 	return o, true, nil
@@ -292,8 +293,11 @@ func (s *Service) GetOrder(ctx context.Context, pr *Principal, id string) (*Orde
 	o, err := s.Store.FindOrder(ctx, pr.Project.ID, pr.Mode, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, Errorf(ENotFound, "orderId", "Order not found")
+	} else if err != nil {
+		return nil, err
 	}
-	return o, err
+	s.resolve(o)
+	return o, nil
 }
 
 // ListOrders lists orders of the principal's project and mode, newest first.
@@ -305,7 +309,9 @@ func (s *Service) ListOrders(ctx context.Context, pr *Principal, f OrderFilter) 
 		return nil, 0, err
 	}
 	f.ProjectID, f.Mode = pr.Project.ID, pr.Mode
-	return s.Store.ListOrders(ctx, f)
+	orders, total, err := s.Store.ListOrders(ctx, f)
+	s.resolve(orders...)
+	return orders, total, err
 }
 
 // PageLimit caps a list's limit at MaxListLimit, as 3PAY does ("pagination capped at 100"): a

@@ -6,7 +6,6 @@ import (
 	"math/big"
 	"time"
 
-	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/money"
 )
 
@@ -32,14 +31,14 @@ type Event struct {
 	CreatedAt time.Time
 }
 
-// OrderEventData is the data of an order event, as PayIn's webhooks carry it.
+// OrderEventData is the data of an order event, as PayIn's webhooks carry it (amounts in the
+// order's resolved token).
 func OrderEventData(o *Order) json.RawMessage {
-	c, _ := chain.Lookup(o.ChainID)
-	tok, _ := c.Token(o.Currency)
-	return MarshalJSON(orderEventData(o, tok))
+	return MarshalJSON(orderEventData(o))
 }
 
-func orderEventData(o *Order, tok chain.Token) map[string]any {
+func orderEventData(o *Order) map[string]any {
+	tok := o.Token
 	d := map[string]any{"orderId": o.ID, "orderReference": o.Reference, "status": o.Status,
 		"amount": money.Format(o.Amount, tok.Decimals), "paidAmount": money.Format(o.PaidAmount, tok.Decimals),
 		"currency": o.Currency, "chainId": o.ChainID, "address": o.Address,
@@ -56,10 +55,8 @@ func orderEventData(o *Order, tok chain.Token) map[string]any {
 // WrongCurrencyEventData is the data of an order.wrong_currency event: the order, and the transfer
 // that was not counted, in its own token's units.
 func WrongCurrencyEventData(o *Order, t *Transfer) json.RawMessage {
-	c, _ := chain.Lookup(o.ChainID)
-	tok, _ := c.Token(o.Currency)
-	got, _ := c.Token(t.Currency)
-	d := orderEventData(o, tok)
+	got, _ := o.Chain.Token(t.Currency)
+	d := orderEventData(o)
 	d["transfer"] = map[string]any{"txHash": t.TxHash, "logIndex": t.LogIndex, "blockNumber": t.BlockNumber, "from": t.From,
 		"currency": t.Currency, "tokenAddress": t.Token, "amount": money.Format(t.Amount, got.Decimals)}
 	return MarshalJSON(d)
@@ -101,7 +98,7 @@ func (s *Service) OrderPayments(ctx context.Context, o *Order) ([]Payment, []Wro
 	if err != nil {
 		return nil, nil, err
 	}
-	c, _ := chain.Lookup(o.ChainID)
+	c, _ := s.ChainRegistry().Lookup(o.ChainID)
 	var out []Payment
 	var wrong []WrongPayment
 	for _, t := range transfers {

@@ -63,8 +63,8 @@ func TestParseTolerance(t *testing.T) {
 // What a transfer to a watched address counts for: an order takes its own token on its own chain
 // only; a deposit address every registry token of a chain of its mode; zero is nothing at all.
 func TestClassify(t *testing.T) {
-	devnet, _ := chain.Lookup("devnet")
-	ethereum, _ := chain.Lookup("ethereum")
+	devnet, _ := chain.Builtin().Lookup("devnet")
+	ethereum, _ := chain.Builtin().Lookup("ethereum")
 	order := gateway.Recipient{Mode: gateway.Test, ChainID: "devnet", Currency: "USDT"}
 	deposit := gateway.Recipient{Deposit: true, Mode: gateway.Test}
 	for _, c := range []struct {

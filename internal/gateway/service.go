@@ -26,8 +26,9 @@ type Service struct {
 	// every chain of the registry, for tests). Orders, payment links and checkouts may name only
 	// these, and a deposit address is monitored on these.
 	Chains []string
-	// ChainRules are the confirmation rules the scanners apply, per chain (absent: the registry's).
-	ChainRules map[string]ChainRule
+	// Registry is the chains this gateway knows, with the confirmation rules the scanners apply
+	// (nil: chain.Builtin()).
+	Registry *chain.Registry
 
 	accounts sync.Map // "protocol:xpub" → *chain.Account
 	keys     sync.Map // key hash → cachedKey

@@ -52,8 +52,7 @@ func (s *Service) SimulateOrder(ctx context.Context, pr *Principal, id, outcome,
 	if o.Status == OrderCompleted {
 		return nil, Errorf(EConflict, "outcome", "The order is already completed")
 	}
-	c, _ := chain.Lookup(o.ChainID)
-	tok, _ := c.Token(o.Currency)
+	c, tok := o.Chain, o.Token
 	due := new(big.Int).Sub(o.Due(), o.PaidAmount)
 	if due.Sign() <= 0 {
 		due = big.NewInt(1)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/gateway"
 )
 
@@ -47,7 +46,7 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
 		if !h.svc.ChainEnabled(c.ChainID) {
 			continue // a chain this gateway no longer watches: a payment there would never be seen
 		}
-		ch, _ := chain.Lookup(c.ChainID)
+		ch, _ := h.svc.ChainRegistry().Lookup(c.ChainID)
 		v.Options = append(v.Options, option{Value: c.Currency + "@" + c.ChainID, Label: c.Currency + " on " + ch.Name})
 	}
 	if ok, why := l.Available(h.now()); !ok {

@@ -59,14 +59,13 @@ type view struct {
 }
 
 func (h *Handler) statusOf(ctx context.Context, o *gateway.Order) Status {
-	c, _ := chain.Lookup(o.ChainID)
-	tok, _ := c.Token(o.Currency)
+	c, tok := o.Chain, o.Token
 	due := new(big.Int).Sub(o.Amount, o.PaidAmount)
 	if due.Sign() < 0 || o.Status == gateway.OrderCompleted {
 		due.SetInt64(0)
 	}
 	st := Status{Status: string(o.Status), Currency: o.Currency, PaidAmount: money.Format(o.PaidAmount, tok.Decimals), Due: money.Format(due, tok.Decimals),
-		Required: h.svc.Rule(c).Confirmations, TxHash: o.TxHash, WrongCurrency: o.WrongCurrency}
+		Required: gateway.RuleOf(c).Confirmations, TxHash: o.TxHash, WrongCurrency: o.WrongCurrency}
 	if payments, _, err := h.svc.OrderPayments(ctx, o); err == nil && len(payments) > 0 {
 		st.Confirmations = payments[0].Confirmations
 		for _, p := range payments {
@@ -124,8 +123,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	if o == nil {
 		return
 	}
-	c, _ := chain.Lookup(o.ChainID)
-	tok, _ := c.Token(o.Currency)
+	c, tok := o.Chain, o.Token
 	st := h.statusOf(r.Context(), o)
 	v := view{Order: o, Chain: c, Token: tok, Amount: money.Format(o.Amount, tok.Decimals), Due: st.Due,
 		ExpiresAt: o.ExpiresAt.UTC().Format(time.RFC3339), Status: st,
@@ -207,8 +205,7 @@ func (h *Handler) qr(w http.ResponseWriter, r *http.Request) {
 	if o == nil {
 		return
 	}
-	c, _ := chain.Lookup(o.ChainID)
-	tok, _ := c.Token(o.Currency)
+	c, tok := o.Chain, o.Token
 	png, err := qrcode.Encode(qrPayload(o, c, tok), qrcode.Medium, 320)
 	if err != nil {
 		http.Error(w, "QR code unavailable", http.StatusInternalServerError)
