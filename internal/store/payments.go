@@ -119,16 +119,27 @@ func (p paymentTx) RemoveTransfersAbove(ctx context.Context, chainID string, blo
 }
 
 func (p paymentTx) LockOrders(ctx context.Context, ids []string) ([]*gateway.Order, error) {
-	var out []*gateway.Order
+	orders, err := byIDs(ctx, p.t, ids, func(in string) string {
+		return `SELECT ` + orderColumns + ` FROM orders WHERE id IN (` + in + `) ORDER BY id ` + p.t.s.d.ForUpdate
+	}, p.t.scanOrders)
+	if err != nil {
+		return nil, fmt.Errorf("lock orders: %w", err)
+	}
+	return orders, nil
+}
+
+// byIDs runs a query over ids in IN lists of at most idChunk (the query gets the list's
+// placeholders) and gathers what read makes of each answer.
+func byIDs[T any](ctx context.Context, t *tx, ids []string, query func(in string) string, read func(*sql.Rows, error) ([]T, error)) ([]T, error) {
+	var out []T
 	for len(ids) > 0 {
 		chunk := ids[:min(idChunk, len(ids))]
 		ids = ids[len(chunk):]
-		orders, err := p.t.scanOrders(p.t.queryChunk(ctx, `SELECT `+orderColumns+` FROM orders WHERE id IN (`+placeholders(len(chunk))+`)
-			ORDER BY id `+p.t.s.d.ForUpdate, len(chunk) == idChunk, anys(chunk)...))
+		got, err := read(t.queryChunk(ctx, query(placeholders(len(chunk))), len(chunk) == idChunk, anys(chunk)...))
 		if err != nil {
-			return nil, fmt.Errorf("lock orders: %w", err)
+			return nil, err
 		}
-		out = append(out, orders...)
+		out = append(out, got...)
 	}
 	return out, nil
 }
@@ -144,18 +155,13 @@ func (p paymentTx) ExpiringOrders(ctx context.Context, now time.Time, limit int)
 }
 
 func (p paymentTx) TransfersOf(ctx context.Context, orderIDs []string) ([]*gateway.Transfer, error) {
-	var out []*gateway.Transfer
-	for len(orderIDs) > 0 {
-		chunk := orderIDs[:min(idChunk, len(orderIDs))]
-		orderIDs = orderIDs[len(chunk):]
-		trs, err := p.t.s.scanTransfers(p.t.queryChunk(ctx, `SELECT `+transferColumns+` FROM transfers WHERE order_id IN (`+placeholders(len(chunk))+`)`,
-			len(chunk) == idChunk, anys(chunk)...))
-		if err != nil {
-			return nil, fmt.Errorf("read transfers: %w", err)
-		}
-		out = append(out, trs...)
+	trs, err := byIDs(ctx, p.t, orderIDs, func(in string) string {
+		return `SELECT ` + transferColumns + ` FROM transfers WHERE order_id IN (` + in + `)`
+	}, p.t.s.scanTransfers)
+	if err != nil {
+		return nil, fmt.Errorf("read transfers: %w", err)
 	}
-	return out, nil
+	return trs, nil
 }
 
 func (p paymentTx) SaveOrder(ctx context.Context, o *gateway.Order) error {
@@ -177,27 +183,29 @@ func (p paymentTx) MoveInventory(ctx context.Context, linkID string, sold, reser
 }
 
 func (p paymentTx) DepositReferences(ctx context.Context, ids []string) (map[string]string, error) {
-	refs := make(map[string]string, len(ids))
-	for len(ids) > 0 {
-		chunk := ids[:min(idChunk, len(ids))]
-		ids = ids[len(chunk):]
-		rows, err := p.t.queryChunk(ctx, `SELECT id, reference FROM deposit_bindings WHERE id IN (`+placeholders(len(chunk))+`)`,
-			len(chunk) == idChunk, anys(chunk)...)
+	pairs, err := byIDs(ctx, p.t, ids, func(in string) string {
+		return `SELECT id, reference FROM deposit_bindings WHERE id IN (` + in + `)`
+	}, func(rows *sql.Rows, err error) ([][2]string, error) {
 		if err != nil {
-			return nil, fmt.Errorf("deposit references: %w", err)
+			return nil, err
 		}
+		defer rows.Close()
+		var out [][2]string
 		for rows.Next() {
-			var id, ref string
-			if err := rows.Scan(&id, &ref); err != nil {
-				rows.Close()
+			var pair [2]string
+			if err := rows.Scan(&pair[0], &pair[1]); err != nil {
 				return nil, err
 			}
-			refs[id] = ref
+			out = append(out, pair)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("deposit references: %w", err)
-		}
+		return out, rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("deposit references: %w", err)
+	}
+	refs := make(map[string]string, len(pairs))
+	for _, pair := range pairs {
+		refs[pair[0]] = pair[1]
 	}
 	return refs, nil
 }
