@@ -245,7 +245,7 @@ func TestStoryExpiry(t *testing.T) {
 	late := payment("0xf", 30, 100)
 	late.SeenAt = storyNow.Add(time.Hour)
 	step(t, svc, 40, late)
-	expect(t, m, "late", []string{"0xf external→available 100 confirmed"}, []string{gateway.EventOrderCompleted, gateway.EventOrderPaidLate})
+	expect(t, m, "late", []string{"0xf external→available 100 confirmed"}, []string{gateway.EventOrderCompleted})
 	if o := m.orders["ord_1"]; o.Status != gateway.OrderCompleted || !o.PaidLate || m.links["lnk_1"] != [2]int{1, 0} {
 		t.Fatalf("after the late payment: %s late %v link %v", o.Status, o.PaidLate, m.links["lnk_1"])
 	}

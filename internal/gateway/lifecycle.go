@@ -163,10 +163,22 @@ func Settle(o *Order, pt PaymentTotals, now time.Time, reorged bool) []string {
 			events = append(events, EventOrderExpired)
 		}
 	}
-	if o.PaidLate && !wasLate {
+	// A late payment is one story, never two: order.completed is the one event to fulfil on (with
+	// paidLate when late money completed the order); order.paid_late says that money arrived after
+	// the deadline and did not complete the order — sent once, when the order was completed
+	// already, or when everything paid is confirmed and short (it stays expired or underpaid).
+	switch {
+	case o.Status == OrderCompleted && before != OrderCompleted:
+	case o.Status == OrderCompleted && o.PaidLate && !wasLate, lateShort(o.Status, o.PaidLate) && !lateShort(before, wasLate):
 		events = append(events, EventOrderPaidLate)
 	}
 	return events
+}
+
+// lateShort reports whether an order in the status, with a late payment or not, holds late money
+// that did not complete it: everything paid is confirmed, and short.
+func lateShort(s OrderStatus, late bool) bool {
+	return late && (s == OrderExpired || s == OrderUnderpaid)
 }
 
 // ExpireNow expires a pending order before its deadline (a test-mode simulation of a payer who

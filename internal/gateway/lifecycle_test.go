@@ -89,20 +89,20 @@ func TestOrderLifeCycle(t *testing.T) {
 			"full payment, confirmed": {c, []string{"order.completed"}}, "short payment, confirmed": {u, []string{"order.underpaid"}},
 			"top-up, confirmed": {u, []string{"order.underpaid"}}, "over-payment, confirmed": {c, []string{"order.completed"}},
 			"reorg": {p, nil}, "deadline passes": {ex, []string{"order.expired"}},
-			"late payment, confirmed": {c, []string{"order.completed", "order.paid_late"}},
+			"late payment, confirmed": {c, []string{"order.completed"}},
 		},
 		cf: {
 			"payment seen": {cf, nil}, "part seen": {cf, nil}, "confirmation": {c, []string{"order.completed"}},
 			"full payment, confirmed": {c, []string{"order.completed"}}, "short payment, confirmed": {cf, nil}, "top-up, confirmed": {cf, nil},
 			"over-payment, confirmed": {c, []string{"order.completed"}}, "reorg": {p, []string{"order.reorged"}},
-			"deadline passes": {cf, nil}, "late payment, confirmed": {c, []string{"order.completed", "order.paid_late"}},
+			"deadline passes": {cf, nil}, "late payment, confirmed": {c, []string{"order.completed"}},
 		},
 		u: {
 			"payment seen": {cf, nil}, "part seen": {cf, nil}, "confirmation": {u, nil},
 			"full payment, confirmed": {c, []string{"order.completed"}}, "short payment, confirmed": {u, nil},
 			"top-up, confirmed": {c, []string{"order.completed"}}, "over-payment, confirmed": {c, []string{"order.completed"}},
 			"reorg": {p, []string{"order.reorged"}}, "deadline passes": {ex, []string{"order.expired"}},
-			"late payment, confirmed": {c, []string{"order.completed", "order.paid_late"}},
+			"late payment, confirmed": {c, []string{"order.completed"}},
 		},
 		c: {
 			"payment seen": {c, nil}, "part seen": {c, nil}, "confirmation": {c, nil},
@@ -111,11 +111,11 @@ func TestOrderLifeCycle(t *testing.T) {
 			"deadline passes": {c, nil}, "late payment, confirmed": {c, []string{"order.paid_late"}},
 		},
 		ex: {
-			"payment seen": {cf, []string{"order.paid_late"}}, "part seen": {cf, []string{"order.paid_late"}}, "confirmation": {ex, nil},
-			"full payment, confirmed":  {c, []string{"order.completed", "order.paid_late"}},
+			"payment seen": {cf, nil}, "part seen": {cf, nil}, "confirmation": {ex, nil},
+			"full payment, confirmed":  {c, []string{"order.completed"}},
 			"short payment, confirmed": {ex, []string{"order.paid_late"}}, "top-up, confirmed": {ex, []string{"order.paid_late"}},
-			"over-payment, confirmed": {c, []string{"order.completed", "order.paid_late"}}, "reorg": {ex, nil},
-			"deadline passes": {ex, nil}, "late payment, confirmed": {c, []string{"order.completed", "order.paid_late"}},
+			"over-payment, confirmed": {c, []string{"order.completed"}}, "reorg": {ex, nil},
+			"deadline passes": {ex, nil}, "late payment, confirmed": {c, []string{"order.completed"}},
 		},
 	}
 	for from, events := range table {
@@ -153,4 +153,32 @@ func TestOrderLifeCycle(t *testing.T) {
 			t.Fatal("an event is missing from a row of the table")
 		}
 	}
+}
+
+// A late payment is one story: a handler that fulfils on order.completed and on order.paid_late
+// fulfils once, since paid_late only ever reports late money that did not complete the order.
+func TestLatePaymentIsOneStory(t *testing.T) {
+	t.Run("seen, then confirmed", func(t *testing.T) {
+		l := newLife()
+		lifeEvents["deadline passes"](l)
+		var all []string
+		all = append(all, lifeEvents["payment seen"](l)...)
+		all = append(all, lifeEvents["confirmation"](l)...)
+		if !slices.Equal(all, []string{"order.completed"}) || !l.o.PaidLate {
+			t.Errorf("events %v, paidLate %v; want order.completed alone, with paidLate", all, l.o.PaidLate)
+		}
+	})
+	t.Run("short, then topped up", func(t *testing.T) {
+		l := newLife()
+		lifeEvents["deadline passes"](l)
+		if got := l.pay(40, true); !slices.Equal(got, []string{"order.paid_late"}) || l.o.Status != gateway.OrderExpired {
+			t.Errorf("late and short: %s %v", l.o.Status, got)
+		}
+		if got := l.pay(30, true); len(got) != 0 {
+			t.Errorf("a second late, short payment: %v (reported once)", got)
+		}
+		if got := l.pay(30, true); !slices.Equal(got, []string{"order.completed"}) {
+			t.Errorf("the top-up that completes it: %v", got)
+		}
+	})
 }
