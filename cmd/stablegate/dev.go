@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -100,13 +101,26 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			sc.Interval = 250 * time.Millisecond
 		}
 	}
-	devPay := func(ctx context.Context, o *gateway.Order) (string, error) {
-		h, err := devnet.Pay(ctx, rpcURL, o.Currency, common.HexToAddress(o.Address), web.Due(o))
-		return h.Hex(), err
+	hooks := &devHooks{
+		Pay: func(ctx context.Context, o *gateway.Order) (string, error) {
+			h, err := devnet.Pay(ctx, rpcURL, o.Currency, common.HexToAddress(o.Address), web.Due(o))
+			return h.Hex(), err
+		},
+		// The file stays true: a webhook secret rotated through the API is written to it at once.
+		WebhookSecretRotated: func(projectID string, mode gateway.Mode, secret string) {
+			if mode != gateway.Test {
+				return
+			}
+			if ok, err := updateDevCredentials(credsPath, projectID, func(d *devCredentials) { d.WebhookSecret = secret }); err != nil {
+				log.Error("write dev credentials", "err", err)
+			} else if ok {
+				log.Info("webhook secret rotated: " + credsPath + " holds the new one")
+			}
+		},
 	}
-	return startGateway(ctx, c, st, kr, log, reg, scanners, devPay, func(base string) {
+	return startGateway(ctx, c, st, kr, log, reg, scanners, hooks, func(base string) {
 		creds.BaseURL = base
-		if err := writeJSON(credsPath, creds); err != nil {
+		if _, err := updateDevCredentials(credsPath, creds.ProjectID, func(d *devCredentials) { d.BaseURL, d.devnetInfo = base, creds.devnetInfo }); err != nil {
 			log.Error("write dev credentials", "err", err)
 		}
 		// A fresh demo order, so that the payment page can be tried at once.
@@ -161,6 +175,14 @@ func demoProject(ctx context.Context, svc *gateway.Service, path string) (*devCr
 				}
 				creds.WebhookSecret = s.Secret
 			}
+			// The key pair was revoked (projects revoke-key) or the file lost it: a new one.
+			if pr, err := svc.Authenticate(ctx, creds.APIKey); err != nil || pr.Project.ID != p.ID || pr.Mode != gateway.Test {
+				pair, _, err := svc.NewCredential(ctx, p.ID, gateway.Test)
+				if err != nil {
+					return nil, err
+				}
+				creds.APIKey, creds.APISecret = pair.Key, pair.Secret
+			}
 			return &creds, writeJSON(path, &creds)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -182,6 +204,39 @@ func demoProject(ctx context.Context, svc *gateway.Service, path string) (*devCr
 		}
 	}
 	return &creds, writeJSON(path, &creds)
+}
+
+// devHooks are what `stablegate dev` adds to the gateway: the dev wallet's payments, and keeping
+// dev-credentials.json true.
+type devHooks struct {
+	Pay                  web.DevPay
+	WebhookSecretRotated func(projectID string, mode gateway.Mode, secret string)
+}
+
+// devCredentialsMu serializes this process's rewrites of dev-credentials.json.
+var devCredentialsMu sync.Mutex
+
+// updateDevCredentials applies change to the dev credentials file at path, read afresh (another
+// command may have rewritten it), when the file exists and is the project's; it reports whether it
+// rewrote the file.
+func updateDevCredentials(path, projectID string, change func(*devCredentials)) (bool, error) {
+	devCredentialsMu.Lock()
+	defer devCredentialsMu.Unlock()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	var creds devCredentials
+	if err := json.Unmarshal(data, &creds); err != nil {
+		return false, fmt.Errorf("read %s: %w", path, err)
+	}
+	if creds.ProjectID != projectID {
+		return false, nil
+	}
+	change(&creds)
+	return true, writeJSON(path, &creds)
 }
 
 func writeJSON(path string, v any) error {

@@ -336,11 +336,59 @@ func TestDev(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "master.key")); err != nil {
 		t.Errorf("dev did not generate a master key: %v", err)
 	}
+	// The file stays true (issue 11, item 2): a webhook secret rotated through the API, and a key
+	// pair made with the CLI, are written to it at once.
+	req, _ = http.NewRequest("POST", creds.BaseURL+"/api/v1/webhook/secret/rotate", nil)
+	req.Header.Set("Authorization", "Bearer "+creds.APIKey)
+	req.Header.Set("x-api-secret", creds.APISecret)
+	var rotated struct{ Data struct{ Secret string } }
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 {
+		t.Fatalf("rotate: %v %v", err, res)
+	} else {
+		json.NewDecoder(res.Body).Decode(&rotated)
+		res.Body.Close()
+	}
+	readCreds := func() devCredentials {
+		t.Helper()
+		var d devCredentials
+		data, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
+		if err != nil || json.Unmarshal(data, &d) != nil {
+			t.Fatalf("dev-credentials.json: %v", err)
+		}
+		return d
+	}
+	if got := readCreds(); got.WebhookSecret != rotated.Data.Secret || got.WebhookSecret == creds.WebhookSecret || got.BaseURL != creds.BaseURL {
+		t.Errorf("after rotation the file holds %q (rotated to %q)", got.WebhookSecret, rotated.Data.Secret)
+	}
+	out, _, err = runCLI(t, "projects", "new-key", "--project", creds.ProjectID, "--mode", "test", "--json", "--data", dir)
+	var pair struct{ APIKey, APISecret string }
+	if err != nil || json.Unmarshal([]byte(out), &pair) != nil {
+		t.Fatalf("new-key: %v %s", err, out)
+	}
+	if got := readCreds(); got.APIKey != pair.APIKey || got.APISecret != pair.APISecret || got.WebhookSecret != rotated.Data.Secret {
+		t.Errorf("after new-key the file holds %s (new %s)", got.APIKey, pair.APIKey)
+	}
 	stop()
 	again, stop2 := start()
-	defer stop2()
-	if again.ProjectID != creds.ProjectID || again.APIKey != creds.APIKey {
-		t.Errorf("restart created another demo project: %+v vs %+v", again, creds)
+	if again.ProjectID != creds.ProjectID || again.APIKey != pair.APIKey {
+		t.Errorf("restart created another demo project or key: %+v vs %+v", again, creds)
+	}
+	stop2()
+	// The file's pair revoked: the file stops showing it, and the next start makes a new pair.
+	if out, _, err := runCLI(t, "projects", "revoke-key", "--key", pair.APIKey, "--data", dir); err != nil || !strings.Contains(out, "no longer does") {
+		t.Fatalf("revoke-key: %v %s", err, out)
+	}
+	if got := readCreds(); got.APIKey != "" || got.APISecret != "" {
+		t.Errorf("after revoke-key the file still holds %s", got.APIKey)
+	}
+	third, stop3 := start()
+	defer stop3()
+	req, _ = http.NewRequest("GET", third.BaseURL+"/api/v1/orders", nil)
+	req.Header.Set("Authorization", "Bearer "+third.APIKey)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 || third.ProjectID != creds.ProjectID || third.APIKey == pair.APIKey {
+		t.Errorf("after the restart the file's key %s: %v %v", third.APIKey, err, res)
+	} else {
+		res.Body.Close()
 	}
 }
 

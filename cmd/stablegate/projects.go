@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -94,7 +97,7 @@ func runProjectsCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 	if *xpubTRON != "" {
 		xpubs[chain.TRON] = *xpubTRON
 	}
-	kr, err := loadKeyring(c, false)
+	kr, err := projectsKeyring(c)
 	if err != nil {
 		return fmt.Errorf("a project's webhook secrets (and a generated seed) are sealed with the master key: %w", err)
 	}
@@ -280,7 +283,7 @@ func runProjectsNewKey(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	kr, err := loadKeyring(c, false)
+	kr, err := projectsKeyring(c)
 	if err != nil {
 		return fmt.Errorf("an API secret is stored sealed with the master key: %w", err)
 	}
@@ -293,6 +296,16 @@ func runProjectsNewKey(ctx context.Context, args []string, stdout, stderr io.Wri
 	pair, cred, err := svc.NewCredential(ctx, *project, gateway.Mode(*mode))
 	if err != nil {
 		return err
+	}
+	// The demo project of `stablegate dev`: its credentials file shows the newest test pair.
+	devFile := ""
+	if cred.Mode == gateway.Test {
+		path := filepath.Join(c.DataDir, "dev-credentials.json")
+		if ok, err := updateDevCredentials(path, *project, func(d *devCredentials) { d.APIKey, d.APISecret = pair.Key, pair.Secret }); err != nil {
+			return err
+		} else if ok {
+			devFile = path
+		}
 	}
 	if *asJSON {
 		return printJSON(stdout, struct {
@@ -308,6 +321,9 @@ func runProjectsNewKey(ctx context.Context, args []string, stdout, stderr io.Wri
 	tw.Flush()
 	fmt.Fprintf(stdout, "\nThe project's other keys keep working: once your integration uses this one, retire the old one with\n"+
 		"  stablegate projects revoke-key --key KEY_ID   (stablegate projects keys --project %s lists them)\n", *project)
+	if devFile != "" {
+		fmt.Fprintf(stdout, "%s now holds this pair.\n", devFile)
+	}
 	return nil
 }
 
@@ -322,7 +338,11 @@ func runProjectsRevokeKey(ctx context.Context, args []string, stdout, stderr io.
 		fs.Usage()
 		return usageError{"--key is required"}
 	}
-	st, err := cf.openStore(ctx)
+	c, err := cf.load()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -336,9 +356,43 @@ func runProjectsRevokeKey(ctx context.Context, args []string, stdout, stderr io.
 		}
 		id = cred.ID
 	}
+	// The pair in `stablegate dev`'s credentials file: the file stops showing it, and the next
+	// `stablegate dev` makes the demo project a new pair.
+	path, devProject := filepath.Join(c.DataDir, "dev-credentials.json"), ""
+	if data, err := os.ReadFile(path); err == nil {
+		var d devCredentials
+		if json.Unmarshal(data, &d) == nil && d.APIKey != "" {
+			if held, err := svc.FindCredentialByKey(ctx, d.APIKey); err == nil && held.ID == id {
+				devProject = d.ProjectID
+			}
+		}
+	}
 	if err := svc.RevokeCredential(ctx, id); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Revoked %s: requests with it answer 401 from now on (a running server within %s).\n", id, gateway.CacheTTL)
+	if devProject != "" {
+		if _, err := updateDevCredentials(path, devProject, func(d *devCredentials) { d.APIKey, d.APISecret = "", "" }); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s held this pair: it no longer does, and the next stablegate dev makes the demo project a new one.\n", path)
+	}
 	return nil
+}
+
+// projectsKeyring loads the master key for a projects command: the configured one, or else the
+// one `stablegate dev` generated in the data directory, so that the CLI works on a dev data
+// directory as it is.
+func projectsKeyring(c *Config) (*gateway.Keyring, error) {
+	if c.MasterKey == "" && c.MasterKeyFile == "" {
+		if path := filepath.Join(c.DataDir, "master.key"); fileExists(path) {
+			c.MasterKeyFile = path
+		}
+	}
+	return loadKeyring(c, false)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -153,10 +153,14 @@ func newService(c *Config, st gateway.Store, kr *gateway.Keyring, log *slog.Logg
 // startGateway wires the store, the domain, the chain scanners, the webhook dispatcher and the API
 // and serves until ctx ends.
 func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.Keyring, log *slog.Logger, reg *chain.Registry,
-	scanners []*evm.Scanner, devPay web.DevPay, ready func(baseURL string)) error {
+	scanners []*evm.Scanner, dev *devHooks, ready func(baseURL string)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	svc := newService(c, st, kr, log)
 	svc.Registry, svc.Chains = reg, []string{}
+	var devPay web.DevPay
+	if dev != nil {
+		devPay, svc.WebhookSecretRotated = dev.Pay, dev.WebhookSecretRotated
+	}
 	for _, sc := range scanners {
 		svc.Chains = append(svc.Chains, sc.Chain.Slug)
 	}

@@ -26,6 +26,9 @@ type Service struct {
 	// every chain of the registry, for tests). Orders, payment links and checkouts may name only
 	// these, and a deposit address is monitored on these.
 	Chains []string
+	// WebhookSecretRotated, when set, is told each new webhook secret after its rotation is stored
+	// (stablegate dev keeps dev-credentials.json true with it).
+	WebhookSecretRotated func(projectID string, mode Mode, secret string)
 	// Registry is the chains this gateway knows, with the confirmation rules the scanners apply
 	// (nil: chain.Builtin()).
 	Registry *chain.Registry

@@ -327,6 +327,9 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, pr *Principal) (*Webh
 	if err := s.Store.RotateWebhookSecret(ctx, pr.Project.ID, pr.Mode, s.Keyring.SealWebhookSecret(pr.Project.ID, pr.Mode, secret), now, until); err != nil {
 		return nil, err
 	}
+	if s.WebhookSecretRotated != nil {
+		s.WebhookSecretRotated(pr.Project.ID, pr.Mode, secret)
+	}
 	out := &WebhookSecret{Secret: secret, CreatedAt: now}
 	if s.SecretOverlap > 0 {
 		out.PreviousUntil = &until
