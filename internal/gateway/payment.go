@@ -23,7 +23,10 @@ const (
 
 // Event is an outbox row: written in the transaction of the change it reports.
 type Event struct {
-	ID        string
+	ID string
+	// Subject is what the event is about — an order's id, a deposit's transfer — so that the
+	// events of one subject are delivered in the order they were written, one at a time.
+	Subject   string
 	ProjectID string
 	Mode      Mode
 	Type      string

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -192,11 +193,11 @@ func (st *step) save(ctx context.Context, tx PaymentTx, before, o *Order, events
 		}
 	}
 	for _, tr := range wrong {
-		st.events = append(st.events, &Event{ID: NewID("evt"), ProjectID: o.ProjectID, Mode: o.Mode,
+		st.events = append(st.events, &Event{ID: NewID("evt"), Subject: o.ID, ProjectID: o.ProjectID, Mode: o.Mode,
 			Type: EventOrderWrongCurrency, Data: WrongCurrencyEventData(o, tr), CreatedAt: st.now})
 	}
 	for _, typ := range events {
-		st.events = append(st.events, &Event{ID: NewID("evt"), ProjectID: o.ProjectID, Mode: o.Mode,
+		st.events = append(st.events, &Event{ID: NewID("evt"), Subject: o.ID, ProjectID: o.ProjectID, Mode: o.Mode,
 			Type: typ, Data: OrderEventData(o), CreatedAt: st.now})
 	}
 	return nil
@@ -229,7 +230,8 @@ func (st *step) write(ctx context.Context, tx PaymentTx) error {
 			if de.typ == EventDepositReorged {
 				data = DepositReorgedEventData(de.tr, tok, refs[de.tr.DepositID])
 			}
-			events = append(events, &Event{ID: NewID("evt"), ProjectID: de.tr.ProjectID, Mode: de.tr.Mode, Type: de.typ,
+			subject := fmt.Sprintf("deposit:%s/%s/%d", de.tr.ChainID, de.tr.TxHash, de.tr.LogIndex)
+			events = append(events, &Event{ID: NewID("evt"), Subject: subject, ProjectID: de.tr.ProjectID, Mode: de.tr.Mode, Type: de.typ,
 				Data: data, CreatedAt: st.now})
 		}
 	}

@@ -14,8 +14,8 @@ import (
 // writeEvent writes an event and its webhook delivery in the caller's transaction (the outbox):
 // pending when the project's endpoint in the event's mode takes the type, skipped otherwise.
 func writeEvent(ctx context.Context, t *tx, e *gateway.Event) error {
-	if _, err := t.exec(ctx, `INSERT INTO events (id, project_id, mode, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		e.ID, e.ProjectID, string(e.Mode), e.Type, string(e.Data), ms(e.CreatedAt)); err != nil {
+	if _, err := t.exec(ctx, `INSERT INTO events (id, project_id, mode, type, data, created_at, subject) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.ProjectID, string(e.Mode), e.Type, string(e.Data), ms(e.CreatedAt), e.Subject); err != nil {
 		return fmt.Errorf("write event %s: %w", e.Type, err)
 	}
 	if _, err := t.exec(ctx, `INSERT INTO webhook_deliveries (event_id, project_id, mode, status, next_attempt_at, created_at)
@@ -111,6 +111,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 			JOIN events ev ON ev.id = d.event_id
 			JOIN webhook_endpoints w ON w.project_id = d.project_id AND w.mode = d.mode
 			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ? AND w.url <> '' AND w.disabled_at IS NULL
+				AND NOT EXISTS (SELECT 1 FROM events e2 JOIN webhook_deliveries d2 ON d2.event_id = e2.id
+					WHERE ev.subject <> '' AND e2.subject = ev.subject AND e2.`+s.d.EventSeq+` < ev.`+s.d.EventSeq+` AND d2.status = 'pending')
 			ORDER BY d.next_attempt_at LIMIT ? `+strings.Replace(s.d.SkipLocked, "FOR UPDATE", "FOR UPDATE OF d", 1),
 			ms(now), ms(now), limit)
 		if err != nil {

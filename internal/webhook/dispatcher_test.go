@@ -546,3 +546,58 @@ func hmacMatches(secret string, got received) bool {
 	return hmac.Equal([]byte(got.Header.Get("X-Webhook-Signature")), []byte(want)) &&
 		got.Header.Get("X-Payin-Signature") == strings.TrimPrefix(want, "sha256=")
 }
+
+// The events of one order arrive in the order they were written, one at a time: a later one waits
+// while an earlier one is pending — also through the earlier one's retries (issue 11, item 10).
+func TestEventsOfOneSubjectInOrder(t *testing.T) {
+	w := newWorld(t)
+	rc := newReceiver(t, func(n int, rw http.ResponseWriter, _ *http.Request) {
+		if n == 1 {
+			http.Error(rw, "busy", http.StatusInternalServerError)
+			return
+		}
+		rw.WriteHeader(http.StatusOK)
+	})
+	w.endpoint(rc.URL + "/hooks")
+	ctx := context.Background()
+	o, _, err := w.svc.CreateOrder(ctx, w.pr, gateway.OrderInput{Reference: "in-order", Amount: "12.5", Currency: "USDT", ChainID: "devnet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One step: DAI to the order's address, then its USDT payment: order.wrong_currency, then
+	// order.completed, written in one transaction.
+	pay := func(tx, currency string, wrong bool) *gateway.Transfer {
+		return &gateway.Transfer{ChainID: "devnet", TxHash: tx, BlockNumber: 1, BlockHash: "0xb1", Token: "0x" + currency, Currency: currency,
+			From: "0xpayer", To: o.Address, Amount: o.Amount, OrderID: o.ID, ProjectID: o.ProjectID, Mode: o.Mode, SeenAt: start,
+			Ignored: wrong, WrongCurrency: wrong}
+	}
+	if err := w.svc.ApplyScan(ctx, &gateway.ScanBatch{ChainID: "devnet", From: 1, To: 1, ToHash: "0xb1", Head: 1, Required: 1,
+		Transfers: []*gateway.Transfer{pay("0x01", "DAI", true), pay("0x02", "USDT", false)}, Now: start}); err != nil {
+		t.Fatal(err)
+	}
+	w.run()
+	typeOf := func(r received) string {
+		var ev struct{ Type string }
+		json.Unmarshal(r.Body, &ev)
+		return ev.Type
+	}
+	if got := typeOf(rc.wait(t)); got != gateway.EventOrderWrongCurrency {
+		t.Fatalf("first delivery %s, want %s", got, gateway.EventOrderWrongCurrency)
+	}
+	// The first failed and waits for its retry: the second is not sent meanwhile.
+	for range 5 {
+		w.d.Kick()
+		time.Sleep(30 * time.Millisecond)
+	}
+	if n := rc.count(); n != 1 {
+		t.Fatalf("%d deliveries while the first waits for its retry, want 1", n)
+	}
+	w.clock.Add(webhook.DefaultSchedule[0])
+	w.d.Kick()
+	if got := typeOf(rc.wait(t)); got != gateway.EventOrderWrongCurrency {
+		t.Fatalf("the retry carried %s", got)
+	}
+	if got := typeOf(rc.wait(t)); got != gateway.EventOrderCompleted {
+		t.Fatalf("then %s, want %s", got, gateway.EventOrderCompleted)
+	}
+}

@@ -23,7 +23,7 @@ import (
 )
 
 // Dialect is SQLite's.
-var Dialect = store.Dialect{Name: "sqlite", IsUniqueViolation: isUniqueViolation, PrepareStatements: true}
+var Dialect = store.Dialect{Name: "sqlite", IsUniqueViolation: isUniqueViolation, PrepareStatements: true, EventSeq: "rowid"}
 
 func isUniqueViolation(err error) bool {
 	var e *sqlite.Error

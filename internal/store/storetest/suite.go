@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 		"ReserveIndicesUnique":      testReserveIndices,
 		"ChainScan":                 testChainScan,
 		"WebhookOutbox":             testWebhookOutbox,
+		"WebhookOrderPerSubject":    testWebhookOrderPerSubject,
 		"Leases":                    testLeases,
 		"SecretsSealedAtStart":      testSealStoredSecrets,
 	}

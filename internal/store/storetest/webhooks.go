@@ -216,3 +216,65 @@ func drain(c <-chan struct{}) {
 		}
 	}
 }
+
+// The events of one subject are claimed one at a time, in the order they were written; those of
+// other subjects are not held back.
+func testWebhookOrderPerSubject(t *testing.T, s gateway.Store) {
+	ctx := context.Background()
+	svc, cp := project(t, s, "https://shop.example.com")
+	pr := principal(t, svc, cp, gateway.Test)
+	pr.SecretProven = true
+	if _, err := svc.SetWebhookEndpoint(ctx, pr, "https://hooks.example.com/a", nil); err != nil {
+		t.Fatal(err)
+	}
+	o, _, err := svc.CreateOrder(ctx, pr, order("subject-1", "10", "USDT", "devnet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pay := func(tx, currency string, wrong bool) *gateway.Transfer {
+		return &gateway.Transfer{ChainID: "devnet", TxHash: tx, BlockNumber: 1, BlockHash: "0xb1", Token: "0x" + currency, Currency: currency,
+			From: "0xF", To: o.Address, Amount: o.Amount, OrderID: o.ID, ProjectID: o.ProjectID, Mode: o.Mode, SeenAt: testNow,
+			Ignored: wrong, WrongCurrency: wrong}
+	}
+	if err := svc.ApplyScan(ctx, &gateway.ScanBatch{ChainID: "devnet", From: 1, To: 1, ToHash: "0xb1", Head: 1, Required: 1,
+		Transfers: []*gateway.Transfer{pay("0x01", "DAI", true), pay("0x02", "USDT", false)}, Now: testNow}); err != nil {
+		t.Fatal(err)
+	}
+	expiredEvents(t, svc, pr, "other", 1) // another order: another subject
+	now := testNow.Add(2 * time.Hour)
+	claim := func() map[string]string {
+		t.Helper()
+		ds, err := s.ClaimDeliveries(ctx, now, now.Add(time.Minute), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, d := range ds {
+			got[d.Event.Type] = d.Event.ID
+		}
+		return got
+	}
+	first := claim()
+	if len(first) != 2 || first[gateway.EventOrderWrongCurrency] == "" || first[gateway.EventOrderExpired] == "" {
+		t.Fatalf("first claim %v: want the order's first event and the other order's", first)
+	}
+	now = now.Add(2 * time.Minute) // the leases are over
+	// The first event is still pending (its attempt failed): the second still waits.
+	next := now.Add(time.Hour)
+	if err := s.RecordDeliveries(ctx, []*gateway.DeliveryResult{{EventID: first[gateway.EventOrderWrongCurrency], ProjectID: cp.Project.ID,
+		Mode: gateway.Test, URL: "https://hooks.example.com/a", At: now, StatusCode: 500, Error: "HTTP 500", Status: gateway.DeliveryPending,
+		Step: 1, NextAttemptAt: &next}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(); got[gateway.EventOrderCompleted] != "" {
+		t.Fatalf("the second event was claimed while the first is pending: %v", got)
+	}
+	if err := s.RecordDeliveries(ctx, []*gateway.DeliveryResult{{EventID: first[gateway.EventOrderWrongCurrency], ProjectID: cp.Project.ID,
+		Mode: gateway.Test, URL: "https://hooks.example.com/a", At: now, StatusCode: 200, Status: gateway.DeliveryDelivered}}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Minute)
+	if got := claim(); got[gateway.EventOrderCompleted] == "" {
+		t.Fatalf("after the first was delivered: %v", got)
+	}
+}
