@@ -112,7 +112,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 			JOIN webhook_endpoints w ON w.project_id = d.project_id AND w.mode = d.mode
 			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ? AND w.url <> '' AND w.disabled_at IS NULL
 				AND NOT EXISTS (SELECT 1 FROM events e2 JOIN webhook_deliveries d2 ON d2.event_id = e2.id
-					WHERE ev.subject <> '' AND e2.subject = ev.subject AND e2.`+s.d.EventSeq+` < ev.`+s.d.EventSeq+` AND d2.status = 'pending')
+					WHERE ev.subject <> '' AND e2.subject <> '' AND e2.subject = ev.subject AND e2.`+s.d.EventSeq+` < ev.`+s.d.EventSeq+` AND d2.status = 'pending')
 			ORDER BY d.next_attempt_at LIMIT ? `+strings.Replace(s.d.SkipLocked, "FOR UPDATE", "FOR UPDATE OF d", 1),
 			ms(now), ms(now), limit)
 		if err != nil {
