@@ -45,7 +45,8 @@ type Order struct {
 	TxHash                string                 `json:"txHash,omitempty" doc:"Transaction hash of the payment that completed the order (only on a completed order)"`
 	CompletedAt           *time.Time             `json:"completedAt,omitempty"`
 	CreatedAt             time.Time              `json:"createdAt"`
-	Metadata              json.RawMessage        `json:"metadata,omitempty"`
+	Metadata              json.RawMessage        `json:"metadata,omitempty" doc:"Exactly as given at creation (webhooks carry it as JavaScript's JSON.stringify writes it)"`
+	PaymentLinkID         string                 `json:"paymentLinkId,omitempty" doc:"The payment link the order was checked out from"`
 	PaidAmount            string                 `json:"paidAmount" doc:"Sum of the payments seen, confirmed or not"`
 	Overpaid              bool                   `json:"overpaid"`
 	PaidLate              bool                   `json:"paidLate" doc:"A payment arrived after expiresAt + graceMinutes"`
@@ -85,7 +86,7 @@ func (s *Server) order(o *gateway.Order) Order {
 		PaymentWindowMinutes: o.PaymentWindowMinutes, GraceMinutes: o.GraceMinutes, ExpiresAt: o.ExpiresAt,
 		TxHash: o.TxHash, CompletedAt: o.CompletedAt, CreatedAt: o.CreatedAt, Metadata: o.Metadata, Livemode: o.Mode.Live(),
 		PaidAmount: money.Format(o.PaidAmount, tok.Decimals), Overpaid: o.Overpaid, PaidLate: o.PaidLate, MultiplePayments: o.MultiplePayments,
-		WrongCurrency: o.WrongCurrency,
+		WrongCurrency: o.WrongCurrency, PaymentLinkID: o.PaymentLinkID,
 	}
 }
 

@@ -85,6 +85,14 @@ func TestPaymentLinksAPI(t *testing.T) {
 		if r := e.as(e.test, "POST", "/api/v1/orders/"+orders[0].ID+"/simulate", `{"outcome":"completed"}`); r.status != 200 {
 			t.Fatalf("simulate: %s", r.raw)
 		}
+		// The order names its link, on the API and in its webhook (issue 11, item 11).
+		if o := e.as(e.test, "GET", "/api/v1/orders/"+orders[0].ID, "").data(); o["paymentLinkId"] != id {
+			t.Errorf("order's paymentLinkId = %v, want %s", o["paymentLinkId"], id)
+		}
+		evs := e.as(e.test, "GET", "/api/v1/webhook/events?type=order.completed", "").data()["events"].([]any)
+		if len(evs) != 1 || evs[0].(map[string]any)["data"].(map[string]any)["paymentLinkId"] != id {
+			t.Errorf("order.completed events = %v", evs)
+		}
 		if r := e.as(e.test, "POST", "/api/v1/orders/"+orders[1].ID+"/simulate", `{"outcome":"expired"}`); r.status != 200 {
 			t.Fatalf("simulate expiry: %s", r.raw)
 		}

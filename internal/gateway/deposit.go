@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math/big"
 	"slices"
 	"time"
@@ -244,19 +245,26 @@ func DepositStatus(t *Transfer) string {
 }
 
 // DepositEventData is the data of a deposit event, as PayIn's webhooks carry it; tok is the
-// transfer's token.
-func DepositEventData(t *Transfer, tok chain.Token, ref string) json.RawMessage {
-	return depositEventData(t, tok, ref, DepositStatus(t), nil)
+// transfer's token, b the binding of the address (its reference and metadata).
+func DepositEventData(t *Transfer, tok chain.Token, b *DepositBinding) json.RawMessage {
+	return depositEventData(t, tok, b, DepositStatus(t), nil)
 }
 
 // DepositReorgedEventData is the data of a deposit.reorged event: status "reorged", and
 // wasConfirmed, whether the deposit had been confirmed (then a credit must be taken back).
-func DepositReorgedEventData(t *Transfer, tok chain.Token, ref string) json.RawMessage {
-	return depositEventData(t, tok, ref, "reorged", map[string]any{"wasConfirmed": t.Confirmed})
+func DepositReorgedEventData(t *Transfer, tok chain.Token, b *DepositBinding) json.RawMessage {
+	return depositEventData(t, tok, b, "reorged", map[string]any{"wasConfirmed": t.Confirmed})
 }
 
-func depositEventData(t *Transfer, tok chain.Token, ref, status string, extra map[string]any) json.RawMessage {
-	m := map[string]any{"depositReference": ref, "address": t.To, "amount": money.Format(t.Amount, tok.Decimals),
+func depositEventData(t *Transfer, tok chain.Token, b *DepositBinding, status string, extra map[string]any) json.RawMessage {
+	if js, err := jsForm(b.Metadata); len(b.Metadata) > 0 && err == nil {
+		extra = maps.Clone(extra)
+		if extra == nil {
+			extra = map[string]any{}
+		}
+		extra["metadata"] = json.RawMessage(js) // as JSON.stringify writes it, as on order events
+	}
+	m := map[string]any{"depositReference": b.Reference, "address": t.To, "amount": money.Format(t.Amount, tok.Decimals),
 		"currency": t.Currency, "chainId": t.ChainID, "txHash": t.TxHash, "logIndex": t.LogIndex, "blockNumber": t.BlockNumber,
 		"from": t.From, "status": status}
 	for k, v := range extra {

@@ -50,7 +50,7 @@ func TestWebhookPayloadsGolden(t *testing.T) {
 	order := func(status gateway.OrderStatus, paid int64) *gateway.Order {
 		o := &gateway.Order{ID: "ord_golden", Reference: "order_123", Status: status, Amount: big.NewInt(100_000_000), Currency: "USDT",
 			ChainID: "devnet", Address: "0x9858EfFD232B4033E47d90003D41EC34EcaEda94", PaidAmount: big.NewInt(paid), ExpiresAt: at,
-			Chain: devnet, Token: usdt}
+			Chain: devnet, Token: usdt, Metadata: json.RawMessage(`{"cartId":"c_981","items":2}`)}
 		if status == gateway.OrderCompleted {
 			o.TxHash, o.CompletedAt = "0x"+fmt64("ab"), &done
 		}
@@ -65,6 +65,7 @@ func TestWebhookPayloadsGolden(t *testing.T) {
 	wrong.WrongCurrency = true
 	late := order(gateway.OrderCompleted, 100_000_000)
 	late.PaidLate = true
+	player := &gateway.DepositBinding{Reference: "player_42", Metadata: json.RawMessage(`{"userId":"u_42"}`)}
 	pending := *transfer
 	pending.Confirmed = false
 	for name, data := range map[string]json.RawMessage{
@@ -74,9 +75,9 @@ func TestWebhookPayloadsGolden(t *testing.T) {
 		gateway.EventOrderPaidLate:      gateway.OrderEventData(late),
 		gateway.EventOrderReorged:       gateway.OrderEventData(order(gateway.OrderPending, 0)),
 		gateway.EventOrderWrongCurrency: gateway.WrongCurrencyEventData(wrong, &dai),
-		gateway.EventDepositPending:     gateway.DepositEventData(&pending, usdt, "player_42"),
-		gateway.EventDepositConfirmed:   gateway.DepositEventData(transfer, usdt, "player_42"),
-		gateway.EventDepositReorged:     gateway.DepositReorgedEventData(transfer, usdt, "player_42"),
+		gateway.EventDepositPending:     gateway.DepositEventData(&pending, usdt, player),
+		gateway.EventDepositConfirmed:   gateway.DepositEventData(transfer, usdt, player),
+		gateway.EventDepositReorged:     gateway.DepositReorgedEventData(transfer, usdt, player),
 	} {
 		t.Run(name, func(t *testing.T) { golden(t, filepath.Join("webhooks", name+".json"), data) })
 	}

@@ -114,8 +114,14 @@ func (m *memStore) Post(_ context.Context, ps []gateway.Posting) error {
 	return nil
 }
 
-func (m *memStore) DepositReferences(_ context.Context, ids []string) (map[string]string, error) {
-	return m.refs, nil
+func (m *memStore) DepositBindings(_ context.Context, ids []string) (map[string]*gateway.DepositBinding, error) {
+	out := map[string]*gateway.DepositBinding{}
+	for _, id := range ids {
+		if ref, ok := m.refs[id]; ok {
+			out[id] = &gateway.DepositBinding{ID: id, Reference: ref}
+		}
+	}
+	return out, nil
 }
 
 func (m *memStore) AddEvents(_ context.Context, es []*gateway.Event) error {

@@ -171,7 +171,8 @@ func (s *Service) validateOrder(pr *Principal, in OrderInput) (*Order, chain.Cha
 	}, c, nil
 }
 
-// compactMetadata checks that metadata is a JSON object of bounded size and compacts it.
+// compactMetadata checks that metadata is a JSON object of bounded size, which JavaScript reads as
+// Go does (webhooks carry its jsForm), and compacts it: stored exactly as sent.
 func compactMetadata(raw json.RawMessage) (json.RawMessage, *Error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
@@ -182,6 +183,9 @@ func compactMetadata(raw json.RawMessage) (json.RawMessage, *Error) {
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, raw); err != nil || buf.Len() == 0 || buf.Bytes()[0] != '{' {
 		return nil, Errorf(EInvalid, "metadata", "metadata must be a JSON object")
+	}
+	if _, err := jsForm(buf.Bytes()); err != nil {
+		return nil, Errorf(EInvalid, "metadata", "metadata must be valid Unicode text: %v", err)
 	}
 	return buf.Bytes(), nil
 }

@@ -49,6 +49,14 @@ func orderEventData(o *Order) map[string]any {
 	if o.TxHash != "" {
 		d["txHash"] = o.TxHash
 	}
+	if js, err := jsForm(o.Metadata); len(o.Metadata) > 0 && err == nil {
+		// As JSON.stringify writes it, so that a receiver that re-serializes the parsed body before
+		// checking the signature gets the bytes signed; GET the order for them exactly as sent.
+		d["metadata"] = json.RawMessage(js)
+	}
+	if o.PaymentLinkID != "" {
+		d["paymentLinkId"] = o.PaymentLinkID
+	}
 	if o.CompletedAt != nil {
 		d["completedAt"] = o.CompletedAt.UTC().Format(time.RFC3339Nano)
 	}

@@ -155,8 +155,8 @@ type PaymentTx interface {
 	// Post writes the postings and changes each balance once, by their sum; a pending or
 	// available balance that would go below zero fails the transaction.
 	Post(ctx context.Context, ps []Posting) error
-	// DepositReferences returns the merchant reference of each deposit binding.
-	DepositReferences(ctx context.Context, ids []string) (map[string]string, error)
+	// DepositBindings returns the deposit bindings with the ids (their reference and metadata).
+	DepositBindings(ctx context.Context, ids []string) (map[string]*DepositBinding, error)
 	// AddEvents writes events and their webhook deliveries (the outbox).
 	AddEvents(ctx context.Context, es []*Event) error
 	// MoveCursor remembers the blocks (for finding a reorg's fork point) and moves the chain's

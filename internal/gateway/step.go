@@ -219,16 +219,20 @@ func (st *step) write(ctx context.Context, tx PaymentTx) error {
 			ids = append(ids, de.tr.DepositID)
 		}
 		slices.Sort(ids)
-		refs, err := tx.DepositReferences(ctx, slices.Compact(ids))
+		bindings, err := tx.DepositBindings(ctx, slices.Compact(ids))
 		if err != nil {
 			return err
 		}
 		reg := st.svc.ChainRegistry()
 		for _, de := range deposits {
 			tok, _ := reg.Token(de.tr.ChainID, de.tr.Currency)
-			data := DepositEventData(de.tr, tok, refs[de.tr.DepositID])
+			b := bindings[de.tr.DepositID]
+			if b == nil {
+				b = &DepositBinding{}
+			}
+			data := DepositEventData(de.tr, tok, b)
 			if de.typ == EventDepositReorged {
-				data = DepositReorgedEventData(de.tr, tok, refs[de.tr.DepositID])
+				data = DepositReorgedEventData(de.tr, tok, b)
 			}
 			subject := fmt.Sprintf("deposit:%s/%s/%d", de.tr.ChainID, de.tr.TxHash, de.tr.LogIndex)
 			events = append(events, &Event{ID: NewID("evt"), Subject: subject, ProjectID: de.tr.ProjectID, Mode: de.tr.Mode, Type: de.typ,

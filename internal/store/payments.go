@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -182,32 +183,36 @@ func (p paymentTx) MoveInventory(ctx context.Context, linkID string, sold, reser
 	return nil
 }
 
-func (p paymentTx) DepositReferences(ctx context.Context, ids []string) (map[string]string, error) {
-	pairs, err := byIDs(ctx, p.t, ids, func(in string) string {
-		return `SELECT id, reference FROM deposit_bindings WHERE id IN (` + in + `)`
-	}, func(rows *sql.Rows, err error) ([][2]string, error) {
+func (p paymentTx) DepositBindings(ctx context.Context, ids []string) (map[string]*gateway.DepositBinding, error) {
+	bs, err := byIDs(ctx, p.t, ids, func(in string) string {
+		return `SELECT id, reference, metadata FROM deposit_bindings WHERE id IN (` + in + `)`
+	}, func(rows *sql.Rows, err error) ([]*gateway.DepositBinding, error) {
 		if err != nil {
 			return nil, err
 		}
 		defer rows.Close()
-		var out [][2]string
+		var out []*gateway.DepositBinding
 		for rows.Next() {
-			var pair [2]string
-			if err := rows.Scan(&pair[0], &pair[1]); err != nil {
+			var b gateway.DepositBinding
+			var meta sql.NullString
+			if err := rows.Scan(&b.ID, &b.Reference, &meta); err != nil {
 				return nil, err
 			}
-			out = append(out, pair)
+			if meta.Valid && meta.String != "" {
+				b.Metadata = json.RawMessage(meta.String)
+			}
+			out = append(out, &b)
 		}
 		return out, rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("deposit references: %w", err)
+		return nil, fmt.Errorf("deposit bindings: %w", err)
 	}
-	refs := make(map[string]string, len(pairs))
-	for _, pair := range pairs {
-		refs[pair[0]] = pair[1]
+	byID := make(map[string]*gateway.DepositBinding, len(bs))
+	for _, b := range bs {
+		byID[b.ID] = b
 	}
-	return refs, nil
+	return byID, nil
 }
 
 func (p paymentTx) AddEvents(ctx context.Context, es []*gateway.Event) error {

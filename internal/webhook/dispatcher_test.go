@@ -183,9 +183,20 @@ func (w *world) event() string {
 // eventFor is event for an order with the merchant reference.
 func (w *world) eventFor(ref string) string {
 	w.t.Helper()
+	return w.eventWith(ref, "")
+}
+
+// eventWith is event for an order with the merchant reference and metadata.
+func (w *world) eventWith(ref, metadata string) string {
+	w.t.Helper()
 	ctx := context.Background()
 	w.n++
-	o, _, err := w.svc.CreateOrder(ctx, w.pr, gateway.OrderInput{Reference: ref, Amount: "12.5", Currency: "USDT", ChainID: "devnet"})
+	var meta json.RawMessage
+	if metadata != "" {
+		meta = json.RawMessage(metadata)
+	}
+	o, _, err := w.svc.CreateOrder(ctx, w.pr, gateway.OrderInput{Reference: ref, Amount: "12.5", Currency: "USDT", ChainID: "devnet",
+		Metadata: meta})
 	if err != nil {
 		w.t.Fatal(err)
 	}

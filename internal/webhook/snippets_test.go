@@ -59,7 +59,10 @@ func TestSeedSnippetsVerifyDeliveries(t *testing.T) {
 			url := startReceiver(t, w.secret(), rcv.interpreter, rcv.script)
 			w.endpoint(url)
 			ctx := context.Background()
-			ids := []string{w.eventFor("order_123"), w.eventFor(`shop<&>"quoted"/'single'\back é€ 😀 ~`)}
+			ids := []string{w.eventFor("order_123"), w.eventFor(`shop<&>"quoted"/'single'\back é€ 😀 ~`),
+				// Metadata that JSON.stringify writes otherwise: integer-like keys first, a number
+				// beyond 2^53, 1.0, a line separator.
+				w.eventWith("order_meta", `{"b":1,"2":"x","n":12345678901234567890,"f":1.0,"s":"\u2028<&>"}`)}
 			w.run()
 			for _, id := range ids {
 				if e := w.waitAttempts(id, 1); e.Status != gateway.DeliveryDelivered {
