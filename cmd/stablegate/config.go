@@ -65,7 +65,10 @@ type option struct {
 	help   string
 	secret bool // never printed
 	server bool // used only by the commands that run the gateway (serve, dev): no flag elsewhere
-	ptr    func(*Config) *string
+	// kind types the flag ("duration", "int", "bool"; empty: a string): --help says it, and the
+	// flag refuses what is not one.
+	kind string
+	ptr  func(*Config) *string
 }
 
 var options = []option{
@@ -85,15 +88,15 @@ var options = []option{
 		help: "debug, info, warn or error", ptr: func(c *Config) *string { return &c.LogLevel }},
 	{key: "logFormat", server: true, flag: "log-format", env: "STABLEGATE_LOG_FORMAT", def: "",
 		help: "json or text (default: json for serve, text for dev)", ptr: func(c *Config) *string { return &c.LogFormat }},
-	{key: "webhookTimeout", server: true, flag: "webhook-timeout", env: "STABLEGATE_WEBHOOK_TIMEOUT", def: "15s",
+	{key: "webhookTimeout", server: true, flag: "webhook-timeout", env: "STABLEGATE_WEBHOOK_TIMEOUT", def: "15s", kind: "duration",
 		help: "how long a webhook receiver has to answer", ptr: func(c *Config) *string { return &c.WebhookTimeout }},
 	{key: "webhookRetrySchedule", server: true, flag: "webhook-retry-schedule", env: "STABLEGATE_WEBHOOK_RETRY_SCHEDULE", def: "1m,5m,30m,2h,12h",
 		help: "delays before each retry of a failed webhook, comma-separated; after the last the event is failed", ptr: func(c *Config) *string { return &c.WebhookRetries }},
-	{key: "webhookConcurrency", server: true, flag: "webhook-concurrency", env: "STABLEGATE_WEBHOOK_CONCURRENCY", def: "64",
+	{key: "webhookConcurrency", server: true, flag: "webhook-concurrency", env: "STABLEGATE_WEBHOOK_CONCURRENCY", def: "64", kind: "int",
 		help: "webhook requests in flight at once", ptr: func(c *Config) *string { return &c.WebhookConcurrency }},
-	{key: "webhookAllowPrivate", server: true, flag: "webhook-allow-private", env: "STABLEGATE_WEBHOOK_ALLOW_PRIVATE", def: "false",
+	{key: "webhookAllowPrivate", server: true, flag: "webhook-allow-private", env: "STABLEGATE_WEBHOOK_ALLOW_PRIVATE", def: "false", kind: "bool",
 		help: "let webhook URLs reach loopback, private and link-local addresses (true in dev)", ptr: func(c *Config) *string { return &c.WebhookAllowPrivate }},
-	{key: "webhookSecretOverlap", server: true, flag: "webhook-secret-overlap", env: "STABLEGATE_WEBHOOK_SECRET_OVERLAP", def: "24h",
+	{key: "webhookSecretOverlap", server: true, flag: "webhook-secret-overlap", env: "STABLEGATE_WEBHOOK_SECRET_OVERLAP", def: "24h", kind: "duration",
 		help: "after a webhook secret rotation, how long deliveries are also signed with the old secret", ptr: func(c *Config) *string { return &c.WebhookSecretOverlap }},
 }
 
@@ -160,10 +163,62 @@ func newConfigFlags(fs *flag.FlagSet, server bool, defaults map[string]string) *
 		if d, ok := defaults[o.key]; ok {
 			def = d
 		}
-		cf.values[o.key] = fs.String(o.flag, def, o.help+" (env "+o.env+")")
+		if o.kind == "" {
+			cf.values[o.key] = fs.String(o.flag, def, o.help+" (env "+o.env+")")
+			continue
+		}
+		v := &typedFlag{s: def, kind: o.kind}
+		usage := o.help + ", " + article(o.kind) + " `" + o.kind + "`"
+		if o.kind == "bool" {
+			usage = o.help
+		}
+		fs.Var(v, o.flag, usage+" (env "+o.env+")")
+		cf.values[o.key] = &v.s
 	}
 	return cf
 }
+
+// typedFlag is a configuration option's flag of a type: it keeps the text (the option is parsed
+// with the file's and the environment's), and refuses text that is not of the type.
+type typedFlag struct {
+	s, kind string
+}
+
+func (f *typedFlag) String() string {
+	if f == nil {
+		return ""
+	}
+	return f.s
+}
+
+func (f *typedFlag) Set(v string) error {
+	var err error
+	switch f.kind {
+	case "duration":
+		_, err = time.ParseDuration(v)
+	case "int":
+		_, err = strconv.Atoi(v)
+	case "bool":
+		var b bool
+		b, err = strconv.ParseBool(v)
+		v = strconv.FormatBool(b)
+	}
+	if err != nil {
+		return fmt.Errorf("not %s %s", article(f.kind), f.kind)
+	}
+	f.s = v
+	return nil
+}
+
+func article(kind string) string {
+	if kind == "int" {
+		return "an"
+	}
+	return "a"
+}
+
+// IsBoolFlag lets a bool option be given alone (--webhook-allow-private).
+func (f *typedFlag) IsBoolFlag() bool { return f.kind == "bool" }
 
 // load resolves the configuration after fs.Parse.
 func (cf *configFlags) load() (*Config, error) {

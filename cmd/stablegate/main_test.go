@@ -59,6 +59,23 @@ func TestHelpForEveryCommand(t *testing.T) {
 	if _, stderr, _ := runCLI(t, "serve", "--help"); !strings.Contains(stderr, "STABLEGATE_MASTER_KEY") || !strings.Contains(stderr, "STABLEGATE_RPC_") {
 		t.Errorf("serve --help does not name its environment:\n%s", stderr)
 	}
+	// Number, duration and boolean options are typed as such (issue 11, item 18), and refuse
+	// what is not one; a boolean may be given alone.
+	if _, stderr, _ := runCLI(t, "serve", "--help"); !strings.Contains(stderr, "-webhook-concurrency int") ||
+		!strings.Contains(stderr, "-webhook-timeout duration") || !strings.Contains(stderr, "-webhook-allow-private\n") {
+		t.Errorf("serve --help does not type its options:\n%s", stderr)
+	}
+	if _, _, err := runCLI(t, "serve", "--webhook-concurrency", "many"); exitCode(err) != 2 {
+		t.Errorf("--webhook-concurrency many: exit %d (%v)", exitCode(err), err)
+	}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	cf := newConfigFlags(fs, true, nil)
+	if err := fs.Parse([]string{"--webhook-allow-private", "--webhook-timeout", "3s"}); err != nil {
+		t.Fatal(err)
+	}
+	if *cf.values["webhookAllowPrivate"] != "true" || *cf.values["webhookTimeout"] != "3s" {
+		t.Errorf("typed flags parsed to %q, %q", *cf.values["webhookAllowPrivate"], *cf.values["webhookTimeout"])
+	}
 	// A command that does not run the gateway offers only the options it uses.
 	_, stderr, _ := runCLI(t, "migrate", "--help")
 	if !strings.Contains(stderr, "-database") || strings.Contains(stderr, "-webhook-timeout") || strings.Contains(stderr, "-addr") {
