@@ -56,6 +56,9 @@ type view struct {
 	// transaction that completed it (with its explorer page, where the chain has one) and when.
 	Merchant           gateway.Merchant
 	TxURL, CompletedAt string
+	// WalletURI is the EIP-681 payment request of the QR code, as a link a phone's wallet opens
+	// (EVM chains; a TRON wallet scans the address).
+	WalletURI template.URL
 }
 
 func (h *Handler) statusOf(ctx context.Context, o *gateway.Order) Status {
@@ -131,6 +134,9 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		DevPay: h.cfg.DevPay != nil && o.ChainID == "devnet" && !st.Final, Message: notices[r.URL.Query().Get("msg")]}
 	if !st.simulated {
 		v.TxURL = c.TxURL(o.TxHash)
+	}
+	if c.Protocol == chain.EVM {
+		v.WalletURI = template.URL(qrPayload(o, c, tok)) // built from the registry and the order: no payer text in it
 	}
 	if o.CompletedAt != nil {
 		v.CompletedAt = o.CompletedAt.UTC().Format("2006-01-02 15:04 UTC")

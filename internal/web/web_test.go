@@ -118,6 +118,12 @@ func TestPaymentPage(t *testing.T) {
 		}
 	}
 
+	// Open in wallet (issue 11, item 23): the QR code's EIP-681 request as a link, on EVM chains
+	// (a TRON order's page, below, has none).
+	if want := `href="ethereum:0x5FbDB2315678afecb367f032d93F642f64180aa3@1337/transfer?address=` + o.Address + `&amp;uint256=12500000"`; !strings.Contains(body, want) ||
+		!strings.Contains(body, "Open in wallet") {
+		t.Errorf("page lacks the wallet link %s", want)
+	}
 	if code, body, hdr := get(t, srv.URL+"/pay/"+o.ID+"/qr.png"); code != 200 || hdr.Get("Content-Type") != "image/png" || !strings.HasPrefix(body, "\x89PNG") {
 		t.Fatalf("qr: %d %s", code, hdr.Get("Content-Type"))
 	}
@@ -192,8 +198,9 @@ func TestPaymentPage(t *testing.T) {
 	}
 	// TRON: the QR code holds the plain address, the page the T… address.
 	tron := order(t, svc, prs[gateway.Test], "tron-nile", "USDT")
-	if _, body, _ := get(t, srv.URL+"/pay/"+tron.ID); !strings.Contains(body, tron.Address) || !strings.HasPrefix(tron.Address, "T") {
-		t.Fatal("TRON page")
+	if _, body, _ := get(t, srv.URL+"/pay/"+tron.ID); !strings.Contains(body, tron.Address) || !strings.HasPrefix(tron.Address, "T") ||
+		strings.Contains(body, "Open in wallet") {
+		t.Fatal("TRON page: its address, and no EIP-681 wallet link")
 	}
 }
 
