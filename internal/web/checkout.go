@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"strings"
@@ -20,6 +21,23 @@ type checkoutView struct {
 	Custom, Test  bool
 	Closed, Error string
 	Amount        string
+	// Left is how many units the link still has, when it has an inventory (nil: unlimited).
+	Left *int
+}
+
+// payerError says what went wrong in the payer's words, not the API's: what to type or choose.
+func (h *Handler) payerError(e *gateway.Error, currency, chainID string) string {
+	switch e.Param {
+	case "amount":
+		tok, ok := h.svc.ChainRegistry().Token(chainID, currency)
+		if !ok {
+			return "Enter an amount like 10.50."
+		}
+		return fmt.Sprintf("Enter an amount like 10.50: a number greater than 0, with at most %d decimals.", tok.Decimals)
+	case "currency", "chainId":
+		return "Choose one of the ways to pay above."
+	}
+	return e.Message
 }
 
 // checkout serves a payment link's page: the payer picks a currency and network (and the amount
@@ -47,7 +65,15 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
 			continue // a chain this gateway no longer watches: a payment there would never be seen
 		}
 		ch, _ := h.svc.ChainRegistry().Lookup(c.ChainID)
-		v.Options = append(v.Options, option{Value: c.Currency + "@" + c.ChainID, Label: c.Currency + " on " + ch.Name})
+		label := c.Currency + " on " + ch.Name
+		if !v.Custom {
+			label = l.Amount + " " + label // every amount with its currency
+		}
+		v.Options = append(v.Options, option{Value: c.Currency + "@" + c.ChainID, Label: label})
+	}
+	if l.InventoryTotal != nil {
+		left := max(0, *l.InventoryTotal-l.Sold-l.Reserved)
+		v.Left = &left
 	}
 	if ok, why := l.Available(h.now()); !ok {
 		v.Closed = why
@@ -70,7 +96,7 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
 		if e.Message == "Sold out." {
 			v.Closed = e.Message
 		} else {
-			v.Error = e.Message
+			v.Error = h.payerError(e, currency, chainID)
 		}
 		status = http.StatusUnprocessableEntity
 	}

@@ -284,15 +284,41 @@ func TestPagesNameTheMerchantAndGiveAReceipt(t *testing.T) {
 	if strings.Contains(body, "Send to this address") {
 		t.Error("a completed order's page still asks for the payment")
 	}
+	three := 3
 	l, err := svc.CreatePaymentLink(context.Background(), prs[gateway.Test], gateway.PaymentLinkInput{Title: "Ticket", Amount: "5",
-		Currencies: []gateway.LinkCurrency{{Currency: "USDT", ChainID: "devnet"}}})
+		Currencies: []gateway.LinkCurrency{{Currency: "USDT", ChainID: "devnet"}}, InventoryTotal: &three})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.PublishPaymentLink(context.Background(), prs[gateway.Test], l.ID); err != nil {
 		t.Fatal(err)
 	}
-	if body := get("/checkout/" + l.Slug); !strings.Contains(body, "Sold by <strong>Shop</strong> · shop.example.com") {
-		t.Errorf("checkout page:\n%s", body)
+	// The checkout says who sells, every amount with its currency, and the stock left (issue 11, item 8).
+	body = get("/checkout/" + l.Slug)
+	for _, want := range []string{"Sold by <strong>Shop</strong> · shop.example.com", "5 USDT on stablegate devnet", "3 left"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("checkout page lacks %q:\n%s", want, body)
+		}
+	}
+	// A payer who types a bad amount is told what to type, not the API's wording.
+	custom, err := svc.CreatePaymentLink(context.Background(), prs[gateway.Test], gateway.PaymentLinkInput{Title: "Tip", Amount: "0",
+		Currencies: []gateway.LinkCurrency{{Currency: "USDT", ChainID: "devnet"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PublishPaymentLink(context.Background(), prs[gateway.Test], custom.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, amount := range []string{"abc", "0", "1.1234567"} {
+		res, err := http.PostForm(srv.URL+"/checkout/"+custom.Slug, url.Values{"option": {"USDT@devnet"}, "amount": {amount}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(b), "Enter an amount like 10.50: a number greater than 0, with at most 6 decimals.") ||
+			strings.Contains(string(b), "decimal string") {
+			t.Errorf("amount %q: %d\n%s", amount, res.StatusCode, b)
+		}
 	}
 }
