@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"maps"
 	"math/big"
 	"slices"
 	"time"
@@ -257,18 +256,14 @@ func DepositReorgedEventData(t *Transfer, tok chain.Token, b *DepositBinding) js
 }
 
 func depositEventData(t *Transfer, tok chain.Token, b *DepositBinding, status string, extra map[string]any) json.RawMessage {
-	if js, err := jsForm(b.Metadata); len(b.Metadata) > 0 && err == nil {
-		extra = maps.Clone(extra)
-		if extra == nil {
-			extra = map[string]any{}
-		}
-		extra["metadata"] = json.RawMessage(js) // as JSON.stringify writes it, as on order events
-	}
 	m := map[string]any{"depositReference": b.Reference, "address": t.To, "amount": money.Format(t.Amount, tok.Decimals),
 		"currency": t.Currency, "chainId": t.ChainID, "txHash": t.TxHash, "logIndex": t.LogIndex, "blockNumber": t.BlockNumber,
 		"from": t.From, "status": status}
 	for k, v := range extra {
 		m[k] = v
+	}
+	if meta := webhookMetadata(b.Metadata); meta != nil {
+		m["metadata"] = meta
 	}
 	return MarshalJSON(m)
 }

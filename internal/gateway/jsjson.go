@@ -39,6 +39,20 @@ func jsForm(raw []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// webhookMetadata is metadata as a webhook carries it: in jsForm, so that a receiver that
+// re-serializes the parsed body before checking the signature gets the bytes signed (the API
+// returns it exactly as sent); nil when there is none.
+func webhookMetadata(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return nil
+	}
+	js, err := jsForm(raw)
+	if err != nil { // refused at creation: never stored
+		return nil
+	}
+	return js
+}
+
 // jsNode is a parsed JSON value that keeps the order of an object's keys.
 type jsNode struct {
 	kind   byte // '{', '[', '"', 'n' (number), 'l' (literal)

@@ -49,10 +49,8 @@ func orderEventData(o *Order) map[string]any {
 	if o.TxHash != "" {
 		d["txHash"] = o.TxHash
 	}
-	if js, err := jsForm(o.Metadata); len(o.Metadata) > 0 && err == nil {
-		// As JSON.stringify writes it, so that a receiver that re-serializes the parsed body before
-		// checking the signature gets the bytes signed; GET the order for them exactly as sent.
-		d["metadata"] = json.RawMessage(js)
+	if meta := webhookMetadata(o.Metadata); meta != nil {
+		d["metadata"] = meta
 	}
 	if o.PaymentLinkID != "" {
 		d["paymentLinkId"] = o.PaymentLinkID
