@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/big"
+	"sync"
 	"testing"
 	"time"
 
@@ -166,5 +167,55 @@ func testLeases(t *testing.T, s gateway.Store) {
 	take("a", testNow.Add(17*time.Second), false)
 	if got, err := s.AcquireLease(ctx, "scanner:other", "a", testNow.Add(17*time.Second), ttl); err != nil || !got {
 		t.Fatalf("another lease: %v, %v", got, err)
+	}
+}
+
+// A scan step and the expiry worker meeting on the same orders never lose a payment: each locks
+// the orders it settles, so the later one settles from what the earlier one wrote (on PostgreSQL,
+// where they run at the same time, an unlocked read let expiry write back totals without the
+// payment).
+func testScanAndExpiryRace(t *testing.T, s gateway.Store) {
+	ctx := context.Background()
+	svc, cp := project(t, s, "https://shop.example.com")
+	pr := principal(t, svc, cp, gateway.Test)
+	const n = 20
+	var orders []*gateway.Order
+	for i := range n {
+		o, _, err := svc.CreateOrder(ctx, pr, order(fmt.Sprintf("race-%d", i), "10", "USDT", "devnet"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		orders = append(orders, o)
+	}
+	late := orders[0].Deadline().Add(time.Minute) // every order is past its deadline
+	var wg sync.WaitGroup
+	for i, o := range orders {
+		blk := uint64(i + 1)
+		tr := &gateway.Transfer{ChainID: "devnet", TxHash: fmt.Sprintf("0xrace%d", i), BlockNumber: blk, BlockHash: fmt.Sprintf("0xb%d", blk),
+			Token: "0xT", Currency: "USDT", From: "0xF", To: o.Address, Amount: o.Amount, OrderID: o.ID, ProjectID: o.ProjectID,
+			Mode: o.Mode, SeenAt: late}
+		wg.Go(func() {
+			if err := svc.ApplyScan(ctx, &gateway.ScanBatch{ChainID: "devnet", From: blk, To: blk - 1, Head: blk, Required: 1,
+				Transfers: []*gateway.Transfer{tr}, Now: late}); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			if _, err := svc.ExpireOrders(ctx, late); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, o := range orders {
+		got, err := s.FindOrder(ctx, o.ProjectID, o.Mode, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trs, _ := s.OrderTransfers(ctx, o.ID)
+		stored, _ := got.Totals()
+		if got.Status != gateway.OrderCompleted || got.PaidAmount.Cmp(o.Amount) != 0 || len(trs) != 1 || stored.Count != 1 {
+			t.Errorf("%s: %s paid %s in %d (transfers %d); want completed with its payment", o.Reference, got.Status, got.PaidAmount, stored.Count, len(trs))
+		}
 	}
 }

@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 		"FailedWriteChangesNothing": testFailedWrite,
 		"ReserveIndicesUnique":      testReserveIndices,
 		"ChainScan":                 testChainScan,
+		"ScanAndExpiryRace":         testScanAndExpiryRace,
 		"WebhookOutbox":             testWebhookOutbox,
 		"WebhookOrderPerSubject":    testWebhookOrderPerSubject,
 		"Leases":                    testLeases,
