@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,11 +34,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(args) > 0 && args[0] == "pay" {
 		return runDevPay(ctx, args[1:], stdout, stderr)
 	}
-	fs := newFlagSet("dev", "dev [--addr 127.0.0.1:8080] [--data ./.stablegate] [--devnet-rpc URL] [--block-time 1s]", stderr)
+	fs := newFlagSet("dev", "dev [--addr 127.0.0.1:8080] [--data ./.stablegate] [--devnet-rpc URL] [--block-time 1s] [--fresh]", stderr)
 	cf := newConfigFlags(fs, true, map[string]string{"logFormat": "text", "webhookAllowPrivate": "true"})
 	devnetRPC := fs.String("devnet-rpc", "", "use a devnet already running at this JSON-RPC URL (stablegate devnet) instead of starting one")
 	devnetAddr := fs.String("devnet-addr", "127.0.0.1:0", "address of the embedded devnet's JSON-RPC endpoint")
 	blockTime := fs.Duration("block-time", time.Second, "interval between devnet blocks")
+	fresh := fs.Bool("fresh", false, "start over: remove the data directory's dev database, devnet chain and demo credentials first")
 	confirmations := fs.Int("confirmations", 0, "confirmations a devnet payment needs (default 1; 3 shows orders confirming for a few blocks)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -58,6 +60,13 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if c.MasterKey == "" && c.MasterKeyFile == "" {
 		c.MasterKeyFile = filepath.Join(c.DataDir, "master.key")
 	}
+	chainDir := filepath.Join(c.DataDir, "devnet")
+	credsPath := filepath.Join(c.DataDir, "dev-credentials.json")
+	if *fresh {
+		if err := startOver(c, chainDir, credsPath, *devnetRPC != "", stdout); err != nil {
+			return err
+		}
+	}
 	log := newLogger(stderr, c.LogFormat, c.LogLevel)
 	kr, err := loadKeyring(c, true)
 	if err != nil {
@@ -70,14 +79,15 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer st.Close()
 	rpcURL := *devnetRPC
 	if rpcURL == "" {
-		dn, err := devnet.Start(devnet.Config{Addr: *devnetAddr, BlockTime: *blockTime})
-		if err != nil {
+		dn, err := devnet.Start(devnet.Config{Addr: *devnetAddr, BlockTime: *blockTime, DataDir: chainDir})
+		if errors.Is(err, devnet.ErrNotStoppedCleanly) {
+			return fmt.Errorf("%w\n  Continuing it could undo paid orders. Start over with: stablegate dev --fresh --data %s", err, c.DataDir)
+		} else if err != nil {
 			return err
 		}
 		defer dn.Close()
 		rpcURL = dn.RPCURL()
 	}
-	credsPath := filepath.Join(c.DataDir, "dev-credentials.json")
 	svc := newService(c, st, kr, log)
 	creds, err := demoProject(ctx, svc, credsPath)
 	if err != nil {
@@ -118,6 +128,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 		},
 	}
+	chainNote := "kept in " + chainDir + ": stop with Ctrl-C and a restart goes on with it (paid orders stay paid); --fresh starts over"
+	if *devnetRPC != "" {
+		chainNote = "run apart (stablegate devnet): it keeps its own chain"
+	}
 	return startGateway(ctx, c, st, kr, log, reg, scanners, hooks, func(base string) {
 		creds.BaseURL = base
 		if _, err := updateDevCredentials(credsPath, creds.ProjectID, func(d *devCredentials) { d.BaseURL, d.devnetInfo = base, creds.devnetInfo }); err != nil {
@@ -146,6 +160,7 @@ Try it:
     -d '{"orderReference":"order_1","amount":"10.50","currency":"USDT","chainId":"devnet"}'
 
 Devnet (chain "devnet", id %d): %s
+  %s
   Pay an order: open its paymentUrl in a browser and press "Pay with the dev wallet", or
   stablegate dev pay --to <order address> --amount 10.50 --currency USDT
 
@@ -154,9 +169,44 @@ Webhooks (local URLs are allowed in dev):
     -H "Content-Type: application/json" -d '{"url":"http://localhost:3000/webhooks"}'
 
 API description: %s/docs/openapi.json — stop with Ctrl-C.
-`, base, demo, creds.ProjectID, credsPath, creds.APIKey, creds.APISecret, creds.WebhookSecret, base, creds.APIKey, creds.ChainID, creds.RPCURL,
+`, base, demo, creds.ProjectID, credsPath, creds.APIKey, creds.APISecret, creds.WebhookSecret, base, creds.APIKey, creds.ChainID, creds.RPCURL, chainNote,
 			base, creds.APIKey, creds.APISecret, base)
 	})
+}
+
+// startOver is `dev --fresh`: it removes the dev database (SQLite only), the devnet chain (unless
+// the devnet runs apart) and the demo credentials, after saying what they held. The master key stays.
+func startOver(c *Config, chainDir, credsPath string, externalDevnet bool, w io.Writer) error {
+	db, ok := sqlitePath(c)
+	if !ok {
+		return usageError{"--fresh removes a SQLite database only: with " + redactDSN(c.Database) + ", reset the database yourself"}
+	}
+	var lost, paths []string
+	if !externalDevnet && devnet.HasChain(chainDir) {
+		what := "the devnet chain in " + chainDir
+		if h, err := devnet.LastHead(chainDir); err == nil && h != nil {
+			what = fmt.Sprintf("the devnet chain in %s (%d blocks, every dev payment)", chainDir, h.Number)
+		}
+		lost, paths = append(lost, what), append(paths, chainDir)
+	}
+	if _, err := os.Stat(db); err == nil {
+		lost = append(lost, "the database "+db+" (its projects, orders, deposits, payment links and webhooks)")
+		paths = append(paths, db, db+"-wal", db+"-shm")
+	}
+	if _, err := os.Stat(credsPath); err == nil {
+		lost, paths = append(lost, "the demo project's credentials in "+credsPath), append(paths, credsPath)
+	}
+	if len(lost) == 0 {
+		fmt.Fprintf(w, "--fresh: nothing to remove in %s\n", c.DataDir)
+		return nil
+	}
+	fmt.Fprintf(w, "--fresh: starting over; removing\n  %s\n", strings.Join(lost, "\n  "))
+	for _, p := range paths {
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("--fresh: %w", err)
+		}
+	}
+	return nil
 }
 
 // demoProject returns the demo project's credentials, creating the project on first start.

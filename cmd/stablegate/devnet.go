@@ -43,29 +43,37 @@ func newDevnetInfo(rpcURL string, withKey bool) devnetInfo {
 // runDevnet runs the development chain alone, so a gateway can be killed and restarted while the
 // chain goes on.
 func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("devnet", "devnet [--addr 127.0.0.1:8545] [--data ./.stablegate] [--block-time 1s]", stderr)
+	fs := newFlagSet("devnet", "devnet [--addr 127.0.0.1:8545] [--data ./.stablegate] [--block-time 1s] [--fresh]", stderr)
 	addr := fs.String("addr", "127.0.0.1:8545", "address of the JSON-RPC endpoint (port 0 picks a free one)")
-	data := fs.String("data", envOr("STABLEGATE_DATA_DIR", "./.stablegate"), "directory for devnet.json (env STABLEGATE_DATA_DIR)")
+	data := fs.String("data", envOr("STABLEGATE_DATA_DIR", "./.stablegate"), "directory for the chain (<data>/devnet) and devnet.json (env STABLEGATE_DATA_DIR)")
 	blockTime := fs.Duration("block-time", time.Second, "interval between blocks")
+	fresh := fs.Bool("fresh", false, "start a new chain: remove the one kept in <data>/devnet first")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *blockTime <= 0 {
 		return usageError{"--block-time must be positive"}
 	}
-	c, err := devnet.Start(devnet.Config{Addr: *addr, BlockTime: *blockTime})
-	if err != nil {
+	chainDir := filepath.Join(*data, "devnet")
+	if *fresh && devnet.HasChain(chainDir) {
+		fmt.Fprintf(stdout, "--fresh: removing the devnet chain in %s\n", chainDir)
+		if err := os.RemoveAll(chainDir); err != nil {
+			return fmt.Errorf("--fresh: %w", err)
+		}
+	}
+	c, err := devnet.Start(devnet.Config{Addr: *addr, BlockTime: *blockTime, DataDir: chainDir})
+	if errors.Is(err, devnet.ErrNotStoppedCleanly) {
+		return fmt.Errorf("%w\n  Start a new chain with: stablegate devnet --fresh --data %s", err, *data)
+	} else if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := os.MkdirAll(*data, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
 	path := filepath.Join(*data, "devnet.json")
 	if err := writeJSON(path, newDevnetInfo(c.RPCURL(), true)); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "devnet is running: JSON-RPC %s, chain id %d, a block every %s\n", c.RPCURL(), devnet.ChainID, *blockTime)
+	fmt.Fprintf(stdout, "The chain is kept in %s: stop with Ctrl-C and a restart goes on with it; --fresh starts a new one.\n", chainDir)
 	for _, s := range []string{"USDT", "USDC", "DAI"} {
 		fmt.Fprintf(stdout, "  %-4s %s\n", s, devnet.Tokens()[s].Hex())
 	}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -304,6 +305,7 @@ func TestDev(t *testing.T) {
 	if err != nil || !strings.HasPrefix(out, "0x") {
 		t.Fatalf("dev pay: %v %q", err, out)
 	}
+	payTx := strings.TrimSpace(out)
 	waitBalance(t, creds.RPCURL, "USDT", order.Data.Address, big.NewInt(10_500_000))
 	// The gateway watches the devnet: the order completes.
 	deadline := time.Now().Add(15 * time.Second)
@@ -385,10 +387,37 @@ func TestDev(t *testing.T) {
 	if got := readCreds(); got.APIKey != pair.APIKey || got.APISecret != pair.APISecret || got.WebhookSecret != rotated.Data.Secret {
 		t.Errorf("after new-key the file holds %s (new %s)", got.APIKey, pair.APIKey)
 	}
+	headBefore := devnetHead(t, creds.BaseURL)
 	stop()
 	again, stop2 := start()
 	if again.ProjectID != creds.ProjectID || again.APIKey != pair.APIKey {
 		t.Errorf("restart created another demo project or key: %+v vs %+v", again, creds)
+	}
+	// The chain went on (issue 11, item 1): once the gateway has scanned past the restart, the
+	// order is still completed, and no webhook took anything back.
+	for deadline := time.Now().Add(20 * time.Second); devnetHead(t, again.BaseURL) <= headBefore+2; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway's devnet head stays at %d after the restart (was %d)", devnetHead(t, again.BaseURL), headBefore)
+		}
+	}
+	req, _ = http.NewRequest("GET", again.BaseURL+"/api/v1/orders/"+order.Data.OrderID, nil)
+	req.Header.Set("Authorization", "Bearer "+again.APIKey)
+	if res, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		var got struct {
+			Data struct{ Status, TxHash string }
+		}
+		json.NewDecoder(res.Body).Decode(&got)
+		res.Body.Close()
+		if got.Data.Status != "completed" || got.Data.TxHash != payTx {
+			t.Errorf("after a restart of dev the paid order is %+v", got.Data)
+		}
+	}
+	for len(hooks) > 0 {
+		if ev := <-hooks; ev["type"] != "order.completed" {
+			t.Errorf("a restart of dev sent %v", ev["type"])
+		}
 	}
 	stop2()
 	// The file's pair revoked: the file stops showing it, and the next start makes a new pair.
@@ -399,7 +428,6 @@ func TestDev(t *testing.T) {
 		t.Errorf("after revoke-key the file still holds %s", got.APIKey)
 	}
 	third, stop3 := start()
-	defer stop3()
 	req, _ = http.NewRequest("GET", third.BaseURL+"/api/v1/orders", nil)
 	req.Header.Set("Authorization", "Bearer "+third.APIKey)
 	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 || third.ProjectID != creds.ProjectID || third.APIKey == pair.APIKey {
@@ -407,6 +435,78 @@ func TestDev(t *testing.T) {
 	} else {
 		res.Body.Close()
 	}
+	stop3()
+
+	// --fresh starts over, after saying what it removes; it never touches a PostgreSQL database.
+	if _, _, err := runCLI(t, "dev", "--fresh", "--data", dir, "--database", "postgres://u:p@127.0.0.1:1/db"); err == nil || !strings.Contains(err.Error(), "SQLite database only") {
+		t.Errorf("dev --fresh on PostgreSQL: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var banner syncBuffer
+	go func() {
+		done <- run(ctx, []string{"dev", "--fresh", "--addr", "127.0.0.1:0", "--data", dir}, &banner, io.Discard)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("dev --fresh exited with %v", err)
+		}
+	}()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(banner.String(), "stablegate dev is running"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("dev --fresh did not start: %s", banner.String())
+		}
+	}
+	for _, want := range []string{"--fresh: starting over", "the devnet chain in " + filepath.Join(dir, "devnet"), "the database " + filepath.Join(dir, "stablegate.db"), "dev-credentials.json"} {
+		if !strings.Contains(banner.String(), want) {
+			t.Errorf("dev --fresh does not say %q:\n%s", want, banner.String())
+		}
+	}
+	if fresh := readCreds(); fresh.ProjectID == creds.ProjectID || fresh.APIKey == third.APIKey {
+		t.Errorf("dev --fresh kept the old project %s", fresh.ProjectID)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader in two goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// devnetHead is the devnet head the gateway has scanned, from /health.
+func devnetHead(t *testing.T, base string) uint64 {
+	t.Helper()
+	res, err := http.Get(base + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var health struct {
+		Chains []struct {
+			Chain string
+			Head  uint64
+		}
+	}
+	json.NewDecoder(res.Body).Decode(&health)
+	for _, c := range health.Chains {
+		if c.Chain == "devnet" {
+			return c.Head
+		}
+	}
+	return 0
 }
 
 // waitBalance waits until the address holds the token amount on the devnet.

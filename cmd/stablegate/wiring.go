@@ -52,13 +52,8 @@ func openStore(ctx context.Context, c *Config) (*store.Store, error) {
 	switch {
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
 		return postgres.Open(ctx, db)
-	case db == "":
-		if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("data dir: %w", err)
-		}
-		return sqlite.Open(ctx, filepath.Join(c.DataDir, "stablegate.db"))
-	case strings.HasPrefix(db, "sqlite:"):
-		path := strings.TrimPrefix(db, "sqlite:")
+	case db == "" || strings.HasPrefix(db, "sqlite:"):
+		path, _ := sqlitePath(c)
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("database dir: %w", err)
 		}
@@ -66,6 +61,17 @@ func openStore(ctx context.Context, c *Config) (*store.Store, error) {
 	default:
 		return nil, fmt.Errorf("database %q: want empty, sqlite:PATH or a postgres:// URL", redactDSN(db))
 	}
+}
+
+// sqlitePath is the SQLite database file of the configuration, if its database is SQLite.
+func sqlitePath(c *Config) (string, bool) {
+	switch {
+	case c.Database == "":
+		return filepath.Join(c.DataDir, "stablegate.db"), true
+	case strings.HasPrefix(c.Database, "sqlite:"):
+		return strings.TrimPrefix(c.Database, "sqlite:"), true
+	}
+	return "", false
 }
 
 // redactDSN hides a password in a database URL.

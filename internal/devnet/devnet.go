@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +24,6 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/eth/ethconfig"
-	"github.com/ethereum/go-ethereum/ethclient/simulated"
 	"github.com/ethereum/go-ethereum/node"
 
 	"github.com/stablegate/stablegate/internal/chain"
@@ -81,12 +81,20 @@ type Config struct {
 	Addr string
 	// BlockTime mines a block at this interval; 0 mines only on Mine (tests drive blocks).
 	BlockTime time.Duration
+	// DataDir keeps the chain (blocks, state, the dev wallet's balances) in this directory, so a
+	// restart goes on with the same chain; "" keeps it in memory, gone at Close.
+	DataDir string
 }
+
+// ErrNotStoppedCleanly is the error of Start on a data directory whose chain was not closed (its
+// process was killed): the state of its last blocks may be lost, and continuing would undo them.
+var ErrNotStoppedCleanly = errors.New("the devnet's chain was not stopped cleanly (was its process killed?), its last blocks may be lost")
 
 // Chain is a running devnet.
 type Chain struct {
-	backend *simulated.Backend
+	backend *backend
 	url     string
+	dataDir string
 	key     *ecdsa.PrivateKey
 
 	mu sync.Mutex // serializes block production: Mine, Reorg, the miner
@@ -98,7 +106,8 @@ type Chain struct {
 }
 
 // Start starts a devnet: genesis funds the dev wallet with ETH, the three test tokens are
-// deployed in block 1 with their whole supply in the dev wallet.
+// deployed in block 1 with their whole supply in the dev wallet. With a DataDir that holds a chain
+// closed by Close, the devnet goes on with that chain instead.
 func Start(cfg Config) (c *Chain, err error) {
 	host, port := "127.0.0.1", 0
 	if cfg.Addr != "" {
@@ -116,26 +125,47 @@ func Start(cfg Config) (c *Chain, err error) {
 	if dev != chain.DevnetDeployer {
 		return nil, fmt.Errorf("devnet: dev key is %s, registry expects %s", dev, chain.DevnetDeployer)
 	}
+	var last *Head
+	if cfg.DataDir != "" && HasChain(cfg.DataDir) {
+		if last, err = LastHead(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		if last == nil {
+			return nil, fmt.Errorf("devnet: %s: %w", cfg.DataDir, ErrNotStoppedCleanly)
+		}
+	}
 	eth := new(big.Int).Exp(big.NewInt(10), big.NewInt(24), nil) // a million ETH for gas
 	alloc := types.GenesisAlloc{dev: {Balance: eth}}
 	defer func() {
-		if r := recover(); r != nil { // the simulated backend panics when it cannot start
+		if r := recover(); r != nil { // go-ethereum panics on some failures to start
 			c, err = nil, fmt.Errorf("devnet: start: %v", r)
 		}
 	}()
-	backend := simulated.NewBackend(alloc, func(nc *node.Config, ec *ethconfig.Config) {
+	b, err := newBackend(cfg.DataDir, alloc, func(nc *node.Config, ec *ethconfig.Config) {
 		nc.HTTPHost, nc.HTTPPort = host, port
 		nc.HTTPModules = []string{"eth", "net", "web3"}
 		nc.HTTPVirtualHosts = []string{"*"}
 		nc.WSHost, nc.WSPort = host, port // WebSocket on the same port: ws://host:port
 		nc.WSModules = []string{"eth", "net", "web3"}
 		nc.WSOrigins = []string{"*"}
-		ec.TxPool.NoLocals = true
 	})
-	c = &Chain{backend: backend, key: key, stop: make(chan struct{}), done: make(chan struct{})}
+	if err != nil {
+		return nil, fmt.Errorf("devnet: start: %w", err)
+	}
+	c = &Chain{backend: b, key: key, dataDir: cfg.DataDir, stop: make(chan struct{}), done: make(chan struct{})}
 	c.url = "http://" + net.JoinHostPort(host, strconv.Itoa(port))
-	if err := c.deployTokens(context.Background()); err != nil {
-		backend.Close()
+	if last != nil {
+		if h := b.head(); h.Hash() != last.Hash {
+			b.Close()
+			return nil, fmt.Errorf("devnet: %s: the chain is at block %d, not at block %d where it stopped: %w", cfg.DataDir, h.Number, last.Number, ErrNotStoppedCleanly)
+		}
+		// The chain is open: a stop without Close leaves no record of its head, and is caught.
+		if err := os.Remove(headPath(cfg.DataDir)); err != nil {
+			b.Close()
+			return nil, fmt.Errorf("devnet: %w", err)
+		}
+	} else if err := c.deployTokens(context.Background()); err != nil {
+		c.closeBackend()
 		return nil, err
 	}
 	if cfg.BlockTime > 0 {
@@ -295,5 +325,15 @@ func (c *Chain) Close() error {
 		close(c.stop)
 	}
 	<-c.done
-	return c.backend.Close()
+	return c.closeBackend()
+}
+
+// closeBackend closes the node and, when the chain is kept in a directory, records its head there:
+// the proof, at the next Start, that the chain was closed whole.
+func (c *Chain) closeBackend() error {
+	head := c.backend.head()
+	if err := c.backend.Close(); err != nil || c.dataDir == "" {
+		return err
+	}
+	return writeHead(c.dataDir, Head{Number: head.Number.Uint64(), Hash: head.Hash()})
 }
