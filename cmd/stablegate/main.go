@@ -27,7 +27,7 @@ Commands:
   devnet     run the development chain alone
   serve      run the gateway from a config file and the environment
   migrate    apply database migrations and exit
-  projects   projects and their keys (projects create|list|keys|new-key|revoke-key)
+  projects   projects and their keys (projects create|list|update|disable|enable|keys|new-key|revoke-key)
   ledger     check the ledger (ledger verify)
   version    print the version
 

@@ -41,7 +41,7 @@ func runCLI(t *testing.T, args ...string) (string, string, error) {
 func TestHelpForEveryCommand(t *testing.T) {
 	for _, args := range [][]string{{"dev", "--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"projects", "create", "--help"},
 		{"projects", "list", "--help"}, {"projects", "keys", "--help"}, {"projects", "new-key", "--help"}, {"projects", "revoke-key", "--help"},
-		{"devnet", "--help"}, {"dev", "pay", "--help"}, {"version", "--help"}, {"ledger", "verify", "--help"}} {
+		{"projects", "update", "--help"}, {"projects", "disable", "--help"}, {"projects", "enable", "--help"}, {"devnet", "--help"}, {"dev", "pay", "--help"}, {"version", "--help"}, {"ledger", "verify", "--help"}} {
 		_, stderr, err := runCLI(t, args...)
 		if !errors.Is(err, flag.ErrHelp) || exitCode(err) != 0 || !strings.Contains(stderr, "Usage: stablegate") {
 			t.Errorf("%v: err=%v stderr=%q", args, err, stderr)
@@ -54,7 +54,8 @@ func TestHelpForEveryCommand(t *testing.T) {
 		}
 	}
 	// The top-level usage names every command; serve's help names what it needs from the environment.
-	if out, stderr, _ := runCLI(t, "--help"); !strings.Contains(out+stderr, "new-key") || !strings.Contains(out+stderr, "revoke-key") {
+	if out, stderr, _ := runCLI(t, "--help"); !strings.Contains(out+stderr, "new-key") || !strings.Contains(out+stderr, "revoke-key") ||
+		!strings.Contains(out+stderr, "update|disable|enable") {
 		t.Errorf("usage lacks the key commands:\n%s%s", out, stderr)
 	}
 	if _, stderr, _ := runCLI(t, "serve", "--help"); !strings.Contains(stderr, "STABLEGATE_MASTER_KEY") || !strings.Contains(stderr, "STABLEGATE_RPC_") {
@@ -212,6 +213,48 @@ func TestProjectsCreateAndList(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, "migrate", "--data", dir); err != nil {
 		t.Errorf("migrate on an up-to-date database: %v", err)
+	}
+
+	// projects update: the project made on localhost takes a real website and goes live.
+	var watch string
+	for _, r := range rows {
+		if r["name"] == "Watch" {
+			watch, _ = r["projectId"].(string)
+		}
+	}
+	out, _, err = runCLI(t, "projects", "update", watch, "--data", dir, "--name", "Watch shop", "--website", "https://watch.example.com",
+		"--payment-window", "45", "--grace", "0")
+	if err != nil || !strings.Contains(out, `"Watch shop", https://watch.example.com (live payments: yes), payment window 45 min, grace 0 min`) {
+		t.Errorf("projects update: %v\n%s", err, out)
+	}
+	for _, bad := range [][]string{
+		{"projects", "update", watch, "--website", "https://shop.example.com"}, // another project's
+		{"projects", "update", watch, "--payment-window", "0"},
+		{"projects", "update", watch, "--grace", "soon"},
+		{"projects", "update", watch},
+		{"projects", "update", "--name", "x"},
+		{"projects", "update", "prj_missing", "--name", "x"},
+		{"projects", "disable"},
+	} {
+		if _, _, err := runCLI(t, append(bad, "--data", dir)...); err == nil {
+			t.Errorf("%v succeeded", bad)
+		}
+	}
+	if out, _, err := runCLI(t, "projects", "disable", watch, "--data", dir); err != nil || !strings.Contains(out, "answer 403") {
+		t.Errorf("projects disable: %v %s", err, out)
+	}
+	out, _, _ = runCLI(t, "projects", "list", "--data", dir, "--json")
+	json.Unmarshal([]byte(out), &rows)
+	for _, r := range rows {
+		if (r["projectId"] == watch) != (r["disabled"] == true) {
+			t.Errorf("after disable, list shows %v", r)
+		}
+		if r["projectId"] == watch && (r["name"] != "Watch shop" || r["website"] != "https://watch.example.com") {
+			t.Errorf("after update, list shows %v", r)
+		}
+	}
+	if out, _, err := runCLI(t, "projects", "enable", "--project", watch, "--data", dir); err != nil || !strings.Contains(out, "Enabled") {
+		t.Errorf("projects enable: %v %s", err, out)
 	}
 }
 

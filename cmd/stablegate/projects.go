@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -21,6 +23,9 @@ const projectsUsage = `Usage:
   stablegate projects keys --project ID [--json]                 list a project's API keys
   stablegate projects new-key --project ID --mode test|live [--json]   another key pair, shown once
   stablegate projects revoke-key --key KEY_ID|pk_…               refuse a key from now on
+  stablegate projects update ID [--name N] [--website URL] [--payment-window MIN] [--grace MIN] [--underpayment-tolerance PCT]
+  stablegate projects disable ID                                  refuse its keys and its payment links' payers
+  stablegate projects enable ID
 `
 
 func runProjects(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -39,6 +44,10 @@ func runProjects(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return runProjectsNewKey(ctx, args[1:], stdout, stderr)
 	case "revoke-key":
 		return runProjectsRevokeKey(ctx, args[1:], stdout, stderr)
+	case "update":
+		return runProjectsUpdate(ctx, args[1:], stdout, stderr)
+	case "disable", "enable":
+		return runProjectsDisable(ctx, args[0], args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, projectsUsage)
 		return nil
@@ -193,19 +202,20 @@ func runProjectsList(ctx context.Context, args []string, stdout, stderr io.Write
 		Name      string `json:"name"`
 		Website   string `json:"website"`
 		WatchOnly bool   `json:"watchOnly"`
+		Disabled  bool   `json:"disabled"`
 		CreatedAt string `json:"createdAt"`
 	}
 	rows := make([]row, 0, len(projects))
 	for _, p := range projects {
-		rows = append(rows, row{p.ID, p.Name, p.Website, p.WatchOnly(), p.CreatedAt.Format("2006-01-02T15:04:05Z07:00")})
+		rows = append(rows, row{p.ID, p.Name, p.Website, p.WatchOnly(), p.DisabledAt != nil, p.CreatedAt.Format("2006-01-02T15:04:05Z07:00")})
 	}
 	if *asJSON {
 		return printJSON(stdout, rows)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tWEBSITE\tWATCH-ONLY\tCREATED")
+	fmt.Fprintln(tw, "ID\tNAME\tWEBSITE\tWATCH-ONLY\tDISABLED\tCREATED")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\n", r.ProjectID, r.Name, r.Website, r.WatchOnly, r.CreatedAt)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\t%s\n", r.ProjectID, r.Name, r.Website, r.WatchOnly, r.Disabled, r.CreatedAt)
 	}
 	return tw.Flush()
 }
@@ -376,6 +386,94 @@ func runProjectsRevokeKey(ctx context.Context, args []string, stdout, stderr io.
 			return err
 		}
 		fmt.Fprintf(stdout, "%s held this pair: it no longer does, and the next stablegate dev makes the demo project a new one.\n", path)
+	}
+	return nil
+}
+
+// projectArg splits a subcommand's arguments into the project id, given first or as --project, and
+// the flags.
+func projectArg(args []string) (string, []string) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return args[0], args[1:]
+	}
+	return "", args
+}
+
+func runProjectsUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	id, args := projectArg(args)
+	fs := newFlagSet("projects update", "projects update ID [--name N] [--website URL] [--payment-window MIN] [--grace MIN] [--underpayment-tolerance PCT]", stderr)
+	cf := newConfigFlags(fs, false, nil)
+	project := fs.String("project", id, "project id (or give it first)")
+	var u gateway.ProjectUpdate
+	fs.Func("name", "the project's `name`, shown to payers", func(v string) error { u.Name = &v; return nil })
+	fs.Func("website", "the website `URL` (https on a real domain for live payments)", func(v string) error { u.Website = &v; return nil })
+	fs.Func("underpayment-tolerance", "`percent` a confirmed payment may fall short and still complete an order, 0 to 10", func(v string) error { u.UnderpaymentTolerance = &v; return nil })
+	intFlag := func(name, usage string, dst **int) {
+		fs.Func(name, usage, func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return errors.New("want a whole number of minutes")
+			}
+			*dst = &n
+			return nil
+		})
+	}
+	intFlag("payment-window", "payment window of new orders that name none: an `int` of minutes, 1 to 10080", &u.PaymentWindowMinutes)
+	intFlag("grace", "grace period of new orders that name none: an `int` of minutes, 0 to 1440", &u.GraceMinutes)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *project == "" {
+		fs.Usage()
+		return usageError{"the project id is required: projects update ID --name …"}
+	}
+	if u == (gateway.ProjectUpdate{}) {
+		fs.Usage()
+		return usageError{"nothing to change: give --name, --website, --payment-window, --grace or --underpayment-tolerance"}
+	}
+	st, err := cf.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := (&gateway.Service{Store: st}).UpdateProject(ctx, *project, u)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Updated %s: %q, %s (live payments: %s), payment window %d min, grace %d min, underpayment tolerance %s%%.\n",
+		p.ID, p.Name, p.Website, map[bool]string{true: "yes", false: "no, the website is not https on a real domain"}[p.LiveReady()],
+		p.PaymentWindowMinutes, p.GraceMinutes, gateway.FormatTolerance(p.UnderpaymentPPM))
+	fmt.Fprintf(stdout, "New orders take it (a running server within %s); existing orders keep their settings.\n", gateway.CacheTTL)
+	return nil
+}
+
+func runProjectsDisable(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) error {
+	id, args := projectArg(args)
+	fs := newFlagSet("projects "+verb, "projects "+verb+" ID", stderr)
+	cf := newConfigFlags(fs, false, nil)
+	project := fs.String("project", id, "project id (or give it first)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *project == "" {
+		fs.Usage()
+		return usageError{"the project id is required: projects " + verb + " ID"}
+	}
+	st, err := cf.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := (&gateway.Service{Store: st}).SetProjectDisabled(ctx, *project, verb == "disable")
+	if err != nil {
+		return err
+	}
+	if p.DisabledAt != nil {
+		fmt.Fprintf(stdout, "Disabled %s: its API keys answer 403 and its payment links take no payer (a running server within %s). "+
+			"Its orders and deposit addresses are still watched and credited, and its webhooks still sent. Undo: stablegate projects enable %s\n",
+			p.ID, gateway.CacheTTL, p.ID)
+	} else {
+		fmt.Fprintf(stdout, "Enabled %s: its API keys and payment links work again.\n", p.ID)
 	}
 	return nil
 }

@@ -15,7 +15,10 @@ type ProjectView struct {
 	ProjectID             string    `json:"projectId"`
 	Name                  string    `json:"name"`
 	Website               string    `json:"website"`
+	LiveReady             bool      `json:"liveReady" doc:"Whether the website allows live payments: https on a real domain (not localhost nor an IP address)"`
 	UnderpaymentTolerance string    `json:"underpaymentTolerance" doc:"Percent of an order's amount a fully confirmed payment may fall short by and still complete it (new orders take it)"`
+	PaymentWindowMinutes  int       `json:"paymentWindowMinutes" doc:"The payment window of new orders that name none"`
+	GraceMinutes          int       `json:"graceMinutes" doc:"The grace period of new orders that name none"`
 	WatchOnly             bool      `json:"watchOnly"`
 	CreatedAt             time.Time `json:"createdAt"`
 	Livemode              bool      `json:"livemode" doc:"The mode of the key used"`
@@ -27,7 +30,11 @@ type projectOutput struct {
 
 type patchProjectInput struct {
 	Body struct {
-		UnderpaymentTolerance string `json:"underpaymentTolerance" maxLength:"16" doc:"A percentage from 0 to 10, at most 4 decimals, e.g. \"0.5\""`
+		Name                  *string `json:"name,omitempty" maxLength:"400" doc:"1 to 100 characters, shown to payers on the payment and checkout pages"`
+		Website               *string `json:"website,omitempty" maxLength:"2048" doc:"An absolute http(s) URL; live payments need https on a real domain. Success and cancel URLs of new orders must be on its domain; another project's domain is a 409"`
+		UnderpaymentTolerance *string `json:"underpaymentTolerance,omitempty" maxLength:"16" doc:"A percentage from 0 to 10, at most 4 decimals, e.g. \"0.5\""`
+		PaymentWindowMinutes  *int    `json:"paymentWindowMinutes,omitempty" minimum:"1" maximum:"10080" doc:"Payment window of new orders that name none (default 10)"`
+		GraceMinutes          *int    `json:"graceMinutes,omitempty" minimum:"0" maximum:"1440" doc:"Grace period of new orders that name none (default 5)"`
 	}
 }
 
@@ -35,13 +42,15 @@ func (s *Server) registerProject() {
 	huma.Register(s.API, huma.Operation{OperationID: "getProject", Method: http.MethodGet, Path: "/api/v1/project",
 		Summary: "Get the project", Tags: []string{"Project"}}, s.getProject)
 	huma.Register(s.API, huma.Operation{OperationID: "updateProject", Method: http.MethodPatch, Path: "/api/v1/project",
-		Summary: "Change project settings", Tags: []string{"Project"}, Description: "Sets the underpayment tolerance for orders " +
-			"created from now on; orders keep the tolerance they were created with. Requires the API secret."}, s.patchProject)
+		Summary: "Change project settings", Tags: []string{"Project"}, Description: "Changes the fields sent, each checked as at " +
+			"creation, all or none; a field left out stays as it is. Orders created from now on take the new settings; existing " +
+			"orders keep the window, grace and tolerance they were created with. Requires the API secret."}, s.patchProject)
 }
 
 func (s *Server) projectView(p *gateway.Project, mode gateway.Mode) ProjectView {
-	return ProjectView{ProjectID: p.ID, Name: p.Name, Website: p.Website, UnderpaymentTolerance: gateway.FormatTolerance(p.UnderpaymentPPM),
-		WatchOnly: p.WatchOnly(), CreatedAt: p.CreatedAt, Livemode: mode.Live()}
+	return ProjectView{ProjectID: p.ID, Name: p.Name, Website: p.Website, LiveReady: p.LiveReady(),
+		UnderpaymentTolerance: gateway.FormatTolerance(p.UnderpaymentPPM), PaymentWindowMinutes: p.PaymentWindowMinutes,
+		GraceMinutes: p.GraceMinutes, WatchOnly: p.WatchOnly(), CreatedAt: p.CreatedAt, Livemode: mode.Live()}
 }
 
 func (s *Server) getProject(ctx context.Context, _ *struct{}) (*projectOutput, error) {
@@ -51,7 +60,9 @@ func (s *Server) getProject(ctx context.Context, _ *struct{}) (*projectOutput, e
 
 func (s *Server) patchProject(ctx context.Context, in *patchProjectInput) (*projectOutput, error) {
 	pr := principalFrom(ctx)
-	p, err := s.svc.SetUnderpaymentTolerance(ctx, pr, in.Body.UnderpaymentTolerance)
+	b := in.Body
+	p, err := s.svc.ChangeProject(ctx, pr, gateway.ProjectUpdate{Name: b.Name, Website: b.Website,
+		UnderpaymentTolerance: b.UnderpaymentTolerance, PaymentWindowMinutes: b.PaymentWindowMinutes, GraceMinutes: b.GraceMinutes})
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}

@@ -199,6 +199,9 @@ func (s *Service) Checkout(ctx context.Context, l *PaymentLink, currency, chainI
 	if err != nil {
 		return nil, err
 	}
+	if p.DisabledAt != nil {
+		return nil, Errorf(EForbidden, "", "This merchant does not take payments at the moment.")
+	}
 	pr := &Principal{Project: p, Mode: l.Mode}
 	if err := liveAllowed(pr); err != nil { // the website changed since the link was made
 		return nil, err

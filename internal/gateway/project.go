@@ -35,6 +35,13 @@ type Project struct {
 	// SealedSeed is the project's BIP39 mnemonic sealed by the Keyring, or nil for a watch-only
 	// project whose merchant keeps the seed.
 	SealedSeed []byte
+	// PaymentWindowMinutes and GraceMinutes are what new orders take when they name none
+	// (DefaultPaymentWindowMinutes, DefaultGraceMinutes unless changed).
+	PaymentWindowMinutes int
+	GraceMinutes         int
+	// DisabledAt is when the operator disabled the project (`projects disable`): its keys are
+	// refused, its payment links take no new payer; what is already paying is still watched.
+	DisabledAt *time.Time
 	CreatedAt  time.Time
 }
 

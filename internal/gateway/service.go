@@ -92,9 +92,9 @@ type CreatedProject struct {
 
 // CreateProject validates and stores a new project with a test and a live key pair.
 func (s *Service) CreateProject(ctx context.Context, in CreateProjectParams) (*CreatedProject, error) {
-	name := strings.TrimSpace(in.Name)
-	if name == "" || len(name) > 100 {
-		return nil, Errorf(EInvalid, "name", "name is required (1 to 100 characters)")
+	name, verr := projectName(in.Name)
+	if verr != nil {
+		return nil, verr
 	}
 	if _, err := WebsiteHost(in.Website); err != nil {
 		return nil, err
@@ -102,7 +102,8 @@ func (s *Service) CreateProject(ctx context.Context, in CreateProjectParams) (*C
 	if s.Keyring == nil {
 		return nil, errors.New("create project: no master key configured to seal its secrets")
 	}
-	p := &Project{ID: NewID("prj"), Name: name, Website: in.Website, XPubs: map[chain.Protocol]string{}, CreatedAt: s.now()}
+	p := &Project{ID: NewID("prj"), Name: name, Website: in.Website, XPubs: map[chain.Protocol]string{},
+		PaymentWindowMinutes: DefaultPaymentWindowMinutes, GraceMinutes: DefaultGraceMinutes, CreatedAt: s.now()}
 	if in.UnderpaymentTolerance != "" {
 		ppm, err := ParseTolerance(in.UnderpaymentTolerance)
 		if err != nil {
@@ -193,6 +194,9 @@ func (s *Service) Authenticate(ctx context.Context, key string) (*Principal, err
 	}
 	if cred.Mode != mode {
 		return nil, Errorf(EUnauthorized, "", "Invalid API key")
+	}
+	if p.DisabledAt != nil {
+		return nil, Errorf(EForbidden, "", "Project %s is disabled: its operator can enable it again (stablegate projects enable)", p.ID)
 	}
 	return &Principal{Project: p, Credential: cred, Mode: mode}, nil
 }
@@ -302,28 +306,6 @@ func (pr *Principal) ProveSignature(signature string, body []byte) error {
 	}
 	pr.SecretProven = true
 	return nil
-}
-
-// SetUnderpaymentTolerance changes the principal's project's underpayment tolerance for the orders
-// created from now on (through other replicas within CacheTTL). It needs the API secret.
-func (s *Service) SetUnderpaymentTolerance(ctx context.Context, pr *Principal, percent string) (*Project, error) {
-	if err := RequireSecret(pr); err != nil {
-		return nil, err
-	}
-	ppm, verr := ParseTolerance(percent)
-	if verr != nil {
-		return nil, verr
-	}
-	if err := s.Store.SetUnderpaymentTolerance(ctx, pr.Project.ID, ppm); err != nil {
-		return nil, err
-	}
-	s.keys.Range(func(k, v any) bool { // the cached copies of the project are stale
-		if v.(cachedKey).project.ID == pr.Project.ID {
-			s.keys.Delete(k)
-		}
-		return true
-	})
-	return s.Store.FindProject(ctx, pr.Project.ID)
 }
 
 // ListProjects returns every project.

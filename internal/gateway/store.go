@@ -15,8 +15,9 @@ type Store interface {
 	// already used by another project is an *Error with code EConflict.
 	CreateProject(ctx context.Context, p *Project, creds []*Credential, webhooks []*WebhookEndpoint) error
 	FindProject(ctx context.Context, id string) (*Project, error)
-	// SetUnderpaymentTolerance changes the tolerance new orders of the project take.
-	SetUnderpaymentTolerance(ctx context.Context, projectID string, ppm int) error
+	// UpdateProject stores the project's settings: name, website, underpayment tolerance, payment
+	// window, grace and DisabledAt (a website host another project has is EConflict).
+	UpdateProject(ctx context.Context, p *Project) error
 	ListProjects(ctx context.Context) ([]*Project, error)
 
 	// FindCredential returns the credential with the key hash and its project, or ErrNotFound.

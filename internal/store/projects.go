@@ -18,9 +18,10 @@ func (s *Store) CreateProject(ctx context.Context, p *gateway.Project, creds []*
 		return verr
 	}
 	return s.inTx(ctx, func(t *tx) error {
-		_, err := t.exec(ctx, `INSERT INTO projects (id, name, website, website_host, underpayment_ppm, xpub_evm, xpub_tron, sealed_seed, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, p.Name, p.Website, host, p.UnderpaymentPPM, p.XPubs[chain.EVM], p.XPubs[chain.TRON], p.SealedSeed, ms(p.CreatedAt))
+		_, err := t.exec(ctx, `INSERT INTO projects (id, name, website, website_host, underpayment_ppm, payment_window_minutes, grace_minutes,
+			xpub_evm, xpub_tron, sealed_seed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.Name, p.Website, host, p.UnderpaymentPPM, p.PaymentWindowMinutes, p.GraceMinutes,
+			p.XPubs[chain.EVM], p.XPubs[chain.TRON], p.SealedSeed, ms(p.CreatedAt))
 		if err != nil {
 			if s.d.IsUniqueViolation(err) {
 				return gateway.Errorf(gateway.EConflict, "website", "website host %q is already linked to another project", host)
@@ -42,13 +43,16 @@ func (s *Store) CreateProject(ctx context.Context, p *gateway.Project, creds []*
 	})
 }
 
-const projectColumns = `p.id, p.name, p.website, p.underpayment_ppm, p.xpub_evm, p.xpub_tron, p.sealed_seed, p.created_at`
+const projectColumns = `p.id, p.name, p.website, p.underpayment_ppm, p.payment_window_minutes, p.grace_minutes, p.disabled_at,
+	p.xpub_evm, p.xpub_tron, p.sealed_seed, p.created_at`
 
 func scanProject(sc interface{ Scan(...any) error }, extra ...any) (*gateway.Project, error) {
 	var p gateway.Project
 	var evm, tron string
 	var created int64
-	dest := append([]any{&p.ID, &p.Name, &p.Website, &p.UnderpaymentPPM, &evm, &tron, &p.SealedSeed, &created}, extra...)
+	var disabled sql.NullInt64
+	dest := append([]any{&p.ID, &p.Name, &p.Website, &p.UnderpaymentPPM, &p.PaymentWindowMinutes, &p.GraceMinutes, &disabled,
+		&evm, &tron, &p.SealedSeed, &created}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -59,15 +63,28 @@ func scanProject(sc interface{ Scan(...any) error }, extra ...any) (*gateway.Pro
 	if tron != "" {
 		p.XPubs[chain.TRON] = tron
 	}
-	p.CreatedAt = fromMS(created)
+	p.CreatedAt, p.DisabledAt = fromMS(created), nullMS(disabled)
 	return &p, nil
 }
 
-// SetUnderpaymentTolerance changes the project's underpayment tolerance.
-func (s *Store) SetUnderpaymentTolerance(ctx context.Context, projectID string, ppm int) error {
+// UpdateProject stores the project's changeable settings.
+func (s *Store) UpdateProject(ctx context.Context, p *gateway.Project) error {
+	host, verr := gateway.WebsiteHost(p.Website)
+	if verr != nil {
+		return verr
+	}
+	var disabled any
+	if p.DisabledAt != nil {
+		disabled = ms(*p.DisabledAt)
+	}
 	return s.inTx(ctx, func(t *tx) error {
-		res, err := t.exec(ctx, `UPDATE projects SET underpayment_ppm = ? WHERE id = ?`, ppm, projectID)
-		return affected(res, err, "set underpayment tolerance")
+		res, err := t.exec(ctx, `UPDATE projects SET name = ?, website = ?, website_host = ?, underpayment_ppm = ?, payment_window_minutes = ?,
+			grace_minutes = ?, disabled_at = ? WHERE id = ?`,
+			p.Name, p.Website, host, p.UnderpaymentPPM, p.PaymentWindowMinutes, p.GraceMinutes, disabled, p.ID)
+		if err != nil && s.d.IsUniqueViolation(err) {
+			return gateway.Errorf(gateway.EConflict, "website", "website host %q is already linked to another project", host)
+		}
+		return affected(res, err, "update project")
 	})
 }
 

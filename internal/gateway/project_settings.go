@@ -1,0 +1,129 @@
+package gateway
+
+import (
+	"context"
+	"strings"
+)
+
+// ProjectUpdate is a change of a project's settings; a nil field stays as it is.
+type ProjectUpdate struct {
+	Name    *string
+	Website *string
+	// UnderpaymentTolerance is a percentage, as at creation ("0.5").
+	UnderpaymentTolerance *string
+	// PaymentWindowMinutes and GraceMinutes are the defaults of new orders that name none.
+	PaymentWindowMinutes *int
+	GraceMinutes         *int
+}
+
+// ChangeProject applies a merchant's change to the principal's project (PATCH /api/v1/project);
+// it needs the API secret.
+func (s *Service) ChangeProject(ctx context.Context, pr *Principal, u ProjectUpdate) (*Project, error) {
+	if err := RequireSecret(pr); err != nil {
+		return nil, err
+	}
+	return s.UpdateProject(ctx, pr.Project.ID, u)
+}
+
+// UpdateProject applies the change to the project, each field checked as at creation: all or
+// nothing. Orders, links and deposits created from now on take the new settings (through other
+// replicas within CacheTTL); existing orders keep the window, grace and tolerance they were made with.
+func (s *Service) UpdateProject(ctx context.Context, id string, u ProjectUpdate) (*Project, error) {
+	p, err := s.Store.FindProject(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if e := u.apply(p); e != nil {
+		return nil, e
+	}
+	if err := s.Store.UpdateProject(ctx, p); err != nil {
+		return nil, err
+	}
+	s.forgetProject(id)
+	return p, nil
+}
+
+// SetProjectDisabled disables or enables the project (`stablegate projects disable|enable`). A
+// disabled project's keys are refused (403) and its payment links take no new payer; the orders
+// and deposit addresses it has are still watched, credited and reported, so no payment is lost.
+func (s *Service) SetProjectDisabled(ctx context.Context, id string, disabled bool) (*Project, error) {
+	p, err := s.Store.FindProject(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case disabled && p.DisabledAt == nil:
+		now := s.now()
+		p.DisabledAt = &now
+	case !disabled:
+		p.DisabledAt = nil
+	}
+	if err := s.Store.UpdateProject(ctx, p); err != nil {
+		return nil, err
+	}
+	s.forgetProject(id)
+	return p, nil
+}
+
+// forgetProject drops the cached copies of the project's keys: the next request reads it again.
+func (s *Service) forgetProject(id string) {
+	s.keys.Range(func(k, v any) bool {
+		if v.(cachedKey).project.ID == id {
+			s.keys.Delete(k)
+		}
+		return true
+	})
+}
+
+func (u ProjectUpdate) apply(p *Project) *Error {
+	if u.Name != nil {
+		name, e := projectName(*u.Name)
+		if e != nil {
+			return e
+		}
+		p.Name = name
+	}
+	if u.Website != nil {
+		if _, e := WebsiteHost(*u.Website); e != nil {
+			return e
+		}
+		p.Website = *u.Website
+	}
+	if u.UnderpaymentTolerance != nil {
+		ppm, e := ParseTolerance(*u.UnderpaymentTolerance)
+		if e != nil {
+			return e
+		}
+		p.UnderpaymentPPM = ppm
+	}
+	if e := checkWindow(u.PaymentWindowMinutes, u.GraceMinutes); e != nil {
+		return e
+	}
+	if u.PaymentWindowMinutes != nil {
+		p.PaymentWindowMinutes = *u.PaymentWindowMinutes
+	}
+	if u.GraceMinutes != nil {
+		p.GraceMinutes = *u.GraceMinutes
+	}
+	return nil
+}
+
+// projectName is a project's name, trimmed: 1 to 100 characters.
+func projectName(name string) (string, *Error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len([]rune(name)) > 100 || TextProblem(name) != "" {
+		return "", Errorf(EInvalid, "name", "name is required (1 to 100 characters)")
+	}
+	return name, nil
+}
+
+// checkWindow checks a payment window and a grace period, of an order or a project's defaults.
+func checkWindow(window, grace *int) *Error {
+	if window != nil && (*window < 1 || *window > MaxPaymentWindowMinutes) {
+		return Errorf(EInvalid, "paymentWindowMinutes", "paymentWindowMinutes must be between 1 and %d", MaxPaymentWindowMinutes)
+	}
+	if grace != nil && (*grace < 0 || *grace > MaxGraceMinutes) {
+		return Errorf(EInvalid, "graceMinutes", "graceMinutes must be between 0 and %d", MaxGraceMinutes)
+	}
+	return nil
+}
