@@ -108,6 +108,31 @@ func TestPaymentPageInBrowser(t *testing.T) {
 	if !strings.Contains(title, "10.5 USDT") || addr != o["address"] || !strings.Contains(network, "devnet") || qrWidth < 100 || !strings.Contains(badge, "TEST") {
 		t.Fatalf("page shows title %q, address %q, network %q, QR width %d, badge %q", title, addr, network, qrWidth, badge)
 	}
+	// The layout (issue 11, item 7): on a 1280×900 screen the developer tools are on the first
+	// screen; on a phone the countdown is above the fold, and long values break only between their
+	// groups of four.
+	fits := func(width, height int64, selector string) bool {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height), chromedp.Sleep(100*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function(){ var r = document.querySelector('`+selector+`').getBoundingClientRect();
+			return r.height > 0 && r.bottom <= window.innerHeight; })()`))
+		return err == nil && ok
+	}
+	if !fits(1280, 900, ".dev") {
+		t.Error("the dev wallet and simulate buttons are not on the first screen at 1280×900")
+	}
+	if !fits(390, 844, "#countdown") || !fits(360, 640, "#countdown") {
+		t.Error("the countdown is below the fold on a phone")
+	}
+	for _, sel := range []string{"#address", ".contract"} {
+		whole, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`Array.prototype.every.call(document.querySelectorAll('`+sel+` .g'),
+			function (g) { return g.getClientRects().length === 1 && g.textContent.length >= 4; })`))
+		if err != nil || !whole {
+			t.Errorf("%s breaks inside a group of four on a phone (%v)", sel, err)
+		}
+	}
 	shoot(t, ctx, "pay-desktop.png", 1280, 900)
 	shoot(t, ctx, "pay-phone.png", 390, 844)
 

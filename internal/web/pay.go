@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	qrcode "github.com/skip2/go-qrcode"
@@ -20,9 +21,43 @@ import (
 )
 
 var (
-	page        = template.Must(template.New("pay.html").ParseFS(assets, "assets/pay.html"))
+	page        = template.Must(template.New("pay.html").Funcs(template.FuncMap{"groups": groups}).ParseFS(assets, "assets/pay.html"))
 	messagePage = template.Must(template.New("message.html").ParseFS(assets, "assets/message.html"))
 )
+
+// groups shows a long value (an address, a contract, a transaction hash) in groups of four
+// characters that a line breaks only between, so no line ends with a stray character or two; the
+// text stays the value itself (copy and select take it whole), the gaps are only margins. A
+// "0x" stays with the first group, a short last group joins the one before it.
+func groups(v string) template.HTML {
+	prefix, rest := "", v
+	if strings.HasPrefix(v, "0x") {
+		prefix, rest = "0x", v[2:]
+	}
+	var groups []string
+	for len(rest) > 0 {
+		n := min(4, len(rest))
+		if len(rest) < 8 && len(rest) > 4 { // 5 to 7 left: one group, not 4 and a stray 1 to 3
+			n = len(rest)
+		}
+		groups = append(groups, rest[:n])
+		rest = rest[n:]
+	}
+	if len(groups) == 0 {
+		groups = []string{""}
+	}
+	groups[0] = prefix + groups[0]
+	var b strings.Builder
+	for i, g := range groups {
+		if i > 0 {
+			b.WriteString("<wbr>")
+		}
+		b.WriteString(`<span class="g">`)
+		b.WriteString(template.HTMLEscapeString(g))
+		b.WriteString(`</span>`)
+	}
+	return template.HTML(b.String())
+}
 
 // Status is an order's state as the page shows it (and /status and /events send it).
 type Status struct {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -272,10 +273,13 @@ func TestPagesNameTheMerchantAndGiveAReceipt(t *testing.T) {
 	}
 	body := get("/pay/" + o.ID)
 	for _, want := range []string{"Paid <span class=\"amount\">12.5 USDC</span>", "Received <strong>12.5 USDC</strong>",
-		done.TxHash, "completed 20"} {
+		"completed 20"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the receipt lacks %q:\n%s", want, body)
 		}
+	}
+	if want := string(web.Groups(done.TxHash)); !strings.Contains(body, want) {
+		t.Errorf("the receipt lacks the transaction %q:\n%s", want, body)
 	}
 	// A simulated payment is on no chain: its hash links to no explorer.
 	if strings.Contains(body, "etherscan.io") {
@@ -319,6 +323,39 @@ func TestPagesNameTheMerchantAndGiveAReceipt(t *testing.T) {
 		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(b), "Enter an amount like 10.50: a number greater than 0, with at most 6 decimals.") ||
 			strings.Contains(string(b), "decimal string") {
 			t.Errorf("amount %q: %d\n%s", amount, res.StatusCode, b)
+		}
+	}
+}
+
+// Long values break only between groups of four (issue 11, item 7): "0x" stays with the first
+// group, a short tail joins the last, and the text is the value itself.
+func TestGroups(t *testing.T) {
+	t.Parallel()
+	tags := regexp.MustCompile(`<[^>]*>`)
+	for _, c := range []struct {
+		in    string
+		first string
+		last  string
+		n     int
+	}{
+		{"0x5FbDB2315678afecb367f032d93F642f64180aa3", "0x5FbD", "0aa3", 10},
+		{"0xc5c1d92589cc1e1cf7a29b522611a8827636d7a017844304eba13578dce17fdc", "0xc5c1", "7fdc", 16},
+		{"TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", "TR7N", "gjLj6t", 8},
+		{"abcdef", "abcdef", "abcdef", 1},
+		{"abc", "abc", "abc", 1},
+	} {
+		html := string(web.Groups(c.in))
+		if got := tags.ReplaceAllString(html, ""); got != c.in {
+			t.Errorf("%s shows as %q", c.in, got)
+		}
+		groups := regexp.MustCompile(`<span class="g">([^<]*)</span>`).FindAllStringSubmatch(html, -1)
+		if len(groups) != c.n || groups[0][1] != c.first || groups[len(groups)-1][1] != c.last {
+			t.Errorf("%s: %d groups from %q: %s", c.in, len(groups), groups[0][1], html)
+		}
+		for _, g := range groups[1:] {
+			if len(g[1]) < 4 {
+				t.Errorf("%s: a stray group %q", c.in, g[1])
+			}
 		}
 	}
 }

@@ -1,0 +1,4 @@
+package web
+
+// Groups is groups, for the tests of package web_test.
+var Groups = groups
