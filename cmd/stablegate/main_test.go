@@ -223,14 +223,17 @@ func TestProjectsCreateAndList(t *testing.T) {
 		}
 	}
 	out, _, err = runCLI(t, "projects", "update", watch, "--data", dir, "--name", "Watch shop", "--website", "https://watch.example.com",
-		"--payment-window", "45", "--grace", "0")
-	if err != nil || !strings.Contains(out, `"Watch shop", https://watch.example.com (live payments: yes), payment window 45 min, grace 0 min`) {
+		"--payment-window", "45", "--grace", "0", "--confirmations", "ethereum=20,devnet=2")
+	if err != nil || !strings.Contains(out, `"Watch shop", https://watch.example.com (live payments: yes), payment window 45 min, grace 0 min`) ||
+		!strings.Contains(out, "Confirmations asked above the chains' rules: devnet=2, ethereum=20.") {
 		t.Errorf("projects update: %v\n%s", err, out)
 	}
 	for _, bad := range [][]string{
 		{"projects", "update", watch, "--website", "https://shop.example.com"}, // another project's
 		{"projects", "update", watch, "--payment-window", "0"},
 		{"projects", "update", watch, "--grace", "soon"},
+		{"projects", "update", watch, "--confirmations", "ethereum"},
+		{"projects", "update", watch, "--confirmations", "ethereum=2"},
 		{"projects", "update", watch},
 		{"projects", "update", "--name", "x"},
 		{"projects", "update", "prj_missing", "--name", "x"},

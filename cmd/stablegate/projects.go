@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -23,7 +25,7 @@ const projectsUsage = `Usage:
   stablegate projects keys --project ID [--json]                 list a project's API keys
   stablegate projects new-key --project ID --mode test|live [--json]   another key pair, shown once
   stablegate projects revoke-key --key KEY_ID|pk_…               refuse a key from now on
-  stablegate projects update ID [--name N] [--website URL] [--payment-window MIN] [--grace MIN] [--underpayment-tolerance PCT]
+  stablegate projects update ID [--name N] [--website URL] [--payment-window MIN] [--grace MIN] [--underpayment-tolerance PCT] [--confirmations chain=n,…]
   stablegate projects disable ID                                  refuse its keys and its payment links' payers
   stablegate projects enable ID
 `
@@ -401,7 +403,7 @@ func projectArg(args []string) (string, []string) {
 
 func runProjectsUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	id, args := projectArg(args)
-	fs := newFlagSet("projects update", "projects update ID [--name N] [--website URL] [--payment-window MIN] [--grace MIN] [--underpayment-tolerance PCT]", stderr)
+	fs := newFlagSet("projects update", "projects update ID [--name N] [--website URL] [--payment-window MIN] [--grace MIN] [--underpayment-tolerance PCT] [--confirmations chain=n,…]", stderr)
 	cf := newConfigFlags(fs, false, nil)
 	project := fs.String("project", id, "project id (or give it first)")
 	var u gateway.ProjectUpdate
@@ -418,6 +420,18 @@ func runProjectsUpdate(ctx context.Context, args []string, stdout, stderr io.Wri
 			return nil
 		})
 	}
+	fs.Func("confirmations", "confirmations payments on a chain need, above its rule: `chain=n`,… (0 drops a chain's)", func(v string) error {
+		u.Confirmations = map[string]int{}
+		for _, pair := range strings.Split(v, ",") {
+			slug, count, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			n, err := strconv.Atoi(count)
+			if !ok || err != nil {
+				return errors.New("want chain=n pairs, e.g. ethereum=20,bsc=30")
+			}
+			u.Confirmations[slug] = n
+		}
+		return nil
+	})
 	intFlag("payment-window", "payment window of new orders that name none: an `int` of minutes, 1 to 10080", &u.PaymentWindowMinutes)
 	intFlag("grace", "grace period of new orders that name none: an `int` of minutes, 0 to 1440", &u.GraceMinutes)
 	if err := parse(fs, args); err != nil {
@@ -427,9 +441,10 @@ func runProjectsUpdate(ctx context.Context, args []string, stdout, stderr io.Wri
 		fs.Usage()
 		return usageError{"the project id is required: projects update ID --name …"}
 	}
-	if u == (gateway.ProjectUpdate{}) {
+	if u.Name == nil && u.Website == nil && u.UnderpaymentTolerance == nil && u.PaymentWindowMinutes == nil && u.GraceMinutes == nil &&
+		len(u.Confirmations) == 0 {
 		fs.Usage()
-		return usageError{"nothing to change: give --name, --website, --payment-window, --grace or --underpayment-tolerance"}
+		return usageError{"nothing to change: give --name, --website, --payment-window, --grace, --underpayment-tolerance or --confirmations"}
 	}
 	st, err := cf.openStore(ctx)
 	if err != nil {
@@ -443,6 +458,13 @@ func runProjectsUpdate(ctx context.Context, args []string, stdout, stderr io.Wri
 	fmt.Fprintf(stdout, "Updated %s: %q, %s (live payments: %s), payment window %d min, grace %d min, underpayment tolerance %s%%.\n",
 		p.ID, p.Name, p.Website, map[bool]string{true: "yes", false: "no, the website is not https on a real domain"}[p.LiveReady()],
 		p.PaymentWindowMinutes, p.GraceMinutes, gateway.FormatTolerance(p.UnderpaymentPPM))
+	if len(p.Confirmations) > 0 {
+		var asked []string
+		for _, slug := range slices.Sorted(maps.Keys(p.Confirmations)) {
+			asked = append(asked, fmt.Sprintf("%s=%d", slug, p.Confirmations[slug]))
+		}
+		fmt.Fprintf(stdout, "Confirmations asked above the chains' rules: %s.\n", strings.Join(asked, ", "))
+	}
 	fmt.Fprintf(stdout, "New orders take it (a running server within %s); existing orders keep their settings.\n", gateway.CacheTTL)
 	return nil
 }

@@ -17,7 +17,7 @@ type ChainView struct {
 	NetworkID     uint64      `json:"networkId" doc:"The chain's numeric id (EIP-155; TRON's JSON-RPC id)"`
 	Protocol      string      `json:"protocol" enum:"evm,tron" doc:"Address family: deposit bindings take a protocol"`
 	Testnet       bool        `json:"testnet"`
-	Confirmations int         `json:"confirmations" doc:"Confirmations a payment needs before it counts"`
+	Confirmations int         `json:"confirmations" doc:"Confirmations a payment to this project needs before it counts: the chain's rule, or more where the project asks for more (PATCH /api/v1/project, confirmations)"`
 	Finality      string      `json:"finality,omitempty" doc:"A block tag (finalized, safe) a payment's block must also reach"`
 	BlockTime     float64     `json:"blockTimeSeconds" doc:"The chain's typical block interval"`
 	ExplorerTxURL string      `json:"explorerTxUrl,omitempty" doc:"A transaction's page on the chain's explorer, with {txHash} to replace"`
@@ -55,7 +55,7 @@ func (s *Server) chains(ctx context.Context, _ *struct{}) (*chainsOutput, error)
 	for _, c := range s.svc.EnabledChains(pr.Mode) {
 		rule := gateway.RuleOf(c)
 		v := ChainView{ChainID: c.Slug, Name: c.Name, NetworkID: c.ChainID, Protocol: string(c.Protocol), Testnet: c.Testnet,
-			Confirmations: rule.Confirmations, Finality: rule.Finality, BlockTime: c.BlockTime.Seconds(), Tokens: []TokenView{}}
+			Confirmations: gateway.RequiredConfirmations(pr.Project, c), Finality: rule.Finality, BlockTime: c.BlockTime.Seconds(), Tokens: []TokenView{}}
 		if c.ExplorerTx != "" {
 			v.ExplorerTxURL = strings.Replace(c.ExplorerTx, "%s", "{txHash}", 1)
 		}

@@ -65,6 +65,7 @@ type Payment struct {
 	Amount        string `json:"amount"`
 	BlockNumber   uint64 `json:"blockNumber,omitempty" doc:"Absent on a simulated payment, which is in no block"`
 	Confirmations uint64 `json:"confirmations,omitempty" doc:"Absent on a simulated payment; 0 is never shown: a seen payment has at least 1"`
+	Required      int    `json:"requiredConfirmations,omitempty" doc:"Confirmations the payment needs to count: the chain's rule, or what the project asked for when it was seen; absent on a simulated payment"`
 	ExplorerURL   string `json:"explorerUrl,omitempty" doc:"The transaction on the chain's block explorer"`
 	Simulated     bool   `json:"simulated,omitempty" doc:"Made by POST /orders/{orderId}/simulate (test mode): no block, no confirmations"`
 }
@@ -185,7 +186,7 @@ func (s *Server) getOrder(ctx context.Context, in *getOrderInput) (*orderOutput,
 		v := Payment{TxHash: p.TxHash, LogIndex: p.LogIndex, From: p.From, Amount: money.Format(p.Amount, tok.Decimals),
 			BlockNumber: p.BlockNumber, Confirmations: p.Confirmations, Simulated: p.Simulated}
 		if !p.Simulated {
-			v.ExplorerURL = c.TxURL(p.TxHash)
+			v.ExplorerURL, v.Required = c.TxURL(p.TxHash), p.Required
 		}
 		view.Payments = append(view.Payments, v)
 	}

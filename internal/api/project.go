@@ -12,16 +12,17 @@ import (
 
 // ProjectView is the project a key belongs to, with its settings.
 type ProjectView struct {
-	ProjectID             string    `json:"projectId"`
-	Name                  string    `json:"name"`
-	Website               string    `json:"website"`
-	LiveReady             bool      `json:"liveReady" doc:"Whether the website allows live payments: https on a real domain (not localhost nor an IP address)"`
-	UnderpaymentTolerance string    `json:"underpaymentTolerance" doc:"Percent of an order's amount a fully confirmed payment may fall short by and still complete it (new orders take it)"`
-	PaymentWindowMinutes  int       `json:"paymentWindowMinutes" doc:"The payment window of new orders that name none"`
-	GraceMinutes          int       `json:"graceMinutes" doc:"The grace period of new orders that name none"`
-	WatchOnly             bool      `json:"watchOnly"`
-	CreatedAt             time.Time `json:"createdAt"`
-	Livemode              bool      `json:"livemode" doc:"The mode of the key used"`
+	ProjectID             string         `json:"projectId"`
+	Name                  string         `json:"name"`
+	Website               string         `json:"website"`
+	LiveReady             bool           `json:"liveReady" doc:"Whether the website allows live payments: https on a real domain (not localhost nor an IP address)"`
+	UnderpaymentTolerance string         `json:"underpaymentTolerance" doc:"Percent of an order's amount a fully confirmed payment may fall short by and still complete it (new orders take it)"`
+	PaymentWindowMinutes  int            `json:"paymentWindowMinutes" doc:"The payment window of new orders that name none"`
+	GraceMinutes          int            `json:"graceMinutes" doc:"The grace period of new orders that name none"`
+	Confirmations         map[string]int `json:"confirmations" doc:"Per chain, the confirmations payments seen from now on need, where the project asks for more than the chain's rule"`
+	WatchOnly             bool           `json:"watchOnly"`
+	CreatedAt             time.Time      `json:"createdAt"`
+	Livemode              bool           `json:"livemode" doc:"The mode of the key used"`
 }
 
 type projectOutput struct {
@@ -30,11 +31,12 @@ type projectOutput struct {
 
 type patchProjectInput struct {
 	Body struct {
-		Name                  *string `json:"name,omitempty" maxLength:"400" doc:"1 to 100 characters, shown to payers on the payment and checkout pages"`
-		Website               *string `json:"website,omitempty" maxLength:"2048" doc:"An absolute http(s) URL; live payments need https on a real domain. Success and cancel URLs of new orders must be on its domain; another project's domain is a 409"`
-		UnderpaymentTolerance *string `json:"underpaymentTolerance,omitempty" maxLength:"16" doc:"A percentage from 0 to 10, at most 4 decimals, e.g. \"0.5\""`
-		PaymentWindowMinutes  *int    `json:"paymentWindowMinutes,omitempty" minimum:"1" maximum:"10080" doc:"Payment window of new orders that name none (default 10)"`
-		GraceMinutes          *int    `json:"graceMinutes,omitempty" minimum:"0" maximum:"1440" doc:"Grace period of new orders that name none (default 5)"`
+		Name                  *string        `json:"name,omitempty" maxLength:"400" doc:"1 to 100 characters, shown to payers on the payment and checkout pages"`
+		Website               *string        `json:"website,omitempty" maxLength:"2048" doc:"An absolute http(s) URL; live payments need https on a real domain. Success and cancel URLs of new orders must be on its domain; another project's domain is a 409"`
+		UnderpaymentTolerance *string        `json:"underpaymentTolerance,omitempty" maxLength:"16" doc:"A percentage from 0 to 10, at most 4 decimals, e.g. \"0.5\""`
+		PaymentWindowMinutes  *int           `json:"paymentWindowMinutes,omitempty" minimum:"1" maximum:"10080" doc:"Payment window of new orders that name none (default 10)"`
+		GraceMinutes          *int           `json:"graceMinutes,omitempty" minimum:"0" maximum:"1440" doc:"Grace period of new orders that name none (default 5)"`
+		Confirmations         map[string]int `json:"confirmations,omitempty" doc:"Merged into the project's: chain slug to the confirmations its payments need, at least the chain's rule and at most 1000; 0 drops a chain's entry. Payments seen from then on need them"`
 	}
 }
 
@@ -48,9 +50,13 @@ func (s *Server) registerProject() {
 }
 
 func (s *Server) projectView(p *gateway.Project, mode gateway.Mode) ProjectView {
+	confirmations := p.Confirmations
+	if confirmations == nil {
+		confirmations = map[string]int{}
+	}
 	return ProjectView{ProjectID: p.ID, Name: p.Name, Website: p.Website, LiveReady: p.LiveReady(),
 		UnderpaymentTolerance: gateway.FormatTolerance(p.UnderpaymentPPM), PaymentWindowMinutes: p.PaymentWindowMinutes,
-		GraceMinutes: p.GraceMinutes, WatchOnly: p.WatchOnly(), CreatedAt: p.CreatedAt, Livemode: mode.Live()}
+		GraceMinutes: p.GraceMinutes, Confirmations: confirmations, WatchOnly: p.WatchOnly(), CreatedAt: p.CreatedAt, Livemode: mode.Live()}
 }
 
 func (s *Server) getProject(ctx context.Context, _ *struct{}) (*projectOutput, error) {
@@ -62,7 +68,8 @@ func (s *Server) patchProject(ctx context.Context, in *patchProjectInput) (*proj
 	pr := principalFrom(ctx)
 	b := in.Body
 	p, err := s.svc.ChangeProject(ctx, pr, gateway.ProjectUpdate{Name: b.Name, Website: b.Website,
-		UnderpaymentTolerance: b.UnderpaymentTolerance, PaymentWindowMinutes: b.PaymentWindowMinutes, GraceMinutes: b.GraceMinutes})
+		UnderpaymentTolerance: b.UnderpaymentTolerance, PaymentWindowMinutes: b.PaymentWindowMinutes, GraceMinutes: b.GraceMinutes,
+		Confirmations: b.Confirmations})
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}

@@ -72,6 +72,10 @@ func TestProjectCanBeChanged(t *testing.T) {
 			{`{"graceMinutes":-1}`, "graceMinutes"},
 			{`{"graceMinutes":1441}`, "graceMinutes"},
 			{`{"name":"Good","underpaymentTolerance":"50"}`, "underpaymentTolerance"},
+			{`{"confirmations":{"solana":3}}`, "confirmations"},
+			{`{"confirmations":{"devnet":1001}}`, "confirmations"},
+			{`{"confirmations":{"ethereum":3}}`, "confirmations"}, // below ethereum's rule
+			{`{"name":"Good","confirmations":{"devnet":-2}}`, "confirmations"},
 		} {
 			if r := patch(c.body); r.status != 400 || r.str("error") != "ValidationError" || r.str("param") != c.param {
 				t.Errorf("PATCH %s: %d %s", c.body, r.status, r.raw)
@@ -92,6 +96,18 @@ func TestProjectCanBeChanged(t *testing.T) {
 		if d := r.data(); r.status != 200 || d["name"] != "New name" || d["website"] != "https://shop.example.com" || d["liveReady"] != true ||
 			d["paymentWindowMinutes"] != 30.0 || d["graceMinutes"] != 0.0 || d["underpaymentTolerance"] != "0" {
 			t.Fatalf("PATCH: %d %s", r.status, r.raw)
+		}
+		// Asking for more confirmations than the chain's rule: the project and /chains show it.
+		r = patch(`{"confirmations":{"devnet":4}}`)
+		if c, _ := r.data()["confirmations"].(map[string]any); r.status != 200 || c["devnet"] != 4.0 || len(c) != 1 {
+			t.Fatalf("PATCH confirmations: %d %s", r.status, r.raw)
+		}
+		chains, _ := e.as(e.test, "GET", "/api/v1/chains", "").data()["chains"].([]any)
+		if len(chains) != 1 || chains[0].(map[string]any)["confirmations"] != 4.0 {
+			t.Errorf("/chains after the project asked for 4 devnet confirmations: %v", chains)
+		}
+		if r := patch(`{"confirmations":{"devnet":0}}`); len(r.data()["confirmations"].(map[string]any)) != 0 {
+			t.Errorf("confirmations 0 does not drop the chain's entry: %s", r.raw)
 		}
 		if r := patch(`{}`); r.status != 200 || r.data()["name"] != "New name" {
 			t.Errorf("an empty PATCH: %d %s", r.status, r.raw)

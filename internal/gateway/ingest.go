@@ -28,9 +28,12 @@ func (s *Service) ApplyScan(ctx context.Context, b *ScanBatch) error {
 	if b.Final != nil {
 		confirmedUpTo = min(confirmedUpTo, int64(*b.Final))
 	}
+	if err := s.askedConfirmations(ctx, b); err != nil {
+		return err
+	}
 	// A transfer already deep enough (catching up) is stored confirmed: no second write.
 	for _, tr := range b.Transfers {
-		tr.Confirmed = int64(tr.BlockNumber) <= confirmedUpTo
+		tr.Confirmed = int64(tr.BlockNumber) <= confirmedUpTo && deepEnough(tr, b.Head)
 	}
 	return s.Store.InTx(ctx, func(tx PaymentTx) error {
 		st := s.newStep(b.Now, false)
@@ -40,7 +43,7 @@ func (s *Service) ApplyScan(ctx context.Context, b *ScanBatch) error {
 		}
 		st.added(added)
 		if confirmedUpTo >= 0 {
-			confirmed, err := tx.ConfirmTransfers(ctx, b.ChainID, uint64(confirmedUpTo))
+			confirmed, err := tx.ConfirmTransfers(ctx, b.ChainID, uint64(confirmedUpTo), b.Head)
 			if err != nil {
 				return err
 			}

@@ -22,6 +22,14 @@ type memStore struct {
 	postings      []string
 	events        []string
 	cursor        gateway.BlockRef
+	projects      map[string]*gateway.Project
+}
+
+func (m *memStore) FindProject(_ context.Context, id string) (*gateway.Project, error) {
+	if p, ok := m.projects[id]; ok {
+		return p, nil
+	}
+	return nil, gateway.ErrNotFound
 }
 
 func (m *memStore) InTx(_ context.Context, fn func(gateway.PaymentTx) error) error { return fn(m) }
@@ -38,10 +46,10 @@ func (m *memStore) InsertTransfers(_ context.Context, ts []*gateway.Transfer) ([
 	return added, nil
 }
 
-func (m *memStore) ConfirmTransfers(_ context.Context, chainID string, upTo uint64) ([]*gateway.Transfer, error) {
+func (m *memStore) ConfirmTransfers(_ context.Context, chainID string, upTo, head uint64) ([]*gateway.Transfer, error) {
 	var out []*gateway.Transfer
 	for _, t := range m.transfers {
-		if t.ChainID == chainID && !t.Confirmed && t.BlockNumber <= upTo {
+		if t.ChainID == chainID && !t.Confirmed && t.BlockNumber <= upTo && t.BlockNumber+uint64(t.MinConfirmations) <= head+1 {
 			t.Confirmed = true
 			c := *t
 			out = append(out, &c)
@@ -255,4 +263,36 @@ func TestStoryExpiry(t *testing.T) {
 	if o := m.orders["ord_1"]; o.Status != gateway.OrderCompleted || !o.PaidLate || m.links["lnk_1"] != [2]int{1, 0} {
 		t.Fatalf("after the late payment: %s late %v link %v", o.Status, o.PaidLate, m.links["lnk_1"])
 	}
+}
+
+// A project that asks for more confirmations than the chain's rule (3 here) has its payments wait
+// for them, caught up or not; a payment seen before it asked keeps the rule it was seen under.
+func TestStoryProjectAsksForMoreConfirmations(t *testing.T) {
+	svc, m := newStory()
+	m.projects = map[string]*gateway.Project{"prj": {ID: "prj", Confirmations: map[string]int{"devnet": 5, "ethereum": 64}}}
+	step(t, svc, 12, payment("0xa", 10, 100)) // 3 deep: enough for the chain, not for the project
+	expect(t, m, "seen 3 deep", []string{"0xa external→pending 100 seen"}, nil)
+	step(t, svc, 13)
+	expect(t, m, "4 deep", nil, nil)
+	if o := m.orders["ord_1"]; o.Status != gateway.OrderConfirming {
+		t.Fatalf("4 confirmations of the 5 asked: %s", o.Status)
+	}
+	step(t, svc, 14)
+	expect(t, m, "5 deep", []string{"0xa pending→available 100 confirmed"}, []string{gateway.EventOrderCompleted})
+	if got := m.transfers[0].MinConfirmations; got != 5 {
+		t.Errorf("the transfer keeps MinConfirmations %d, want 5", got)
+	}
+	// Caught up far enough: stored confirmed at once.
+	svc2, m2 := newStory()
+	m2.projects = m.projects
+	step(t, svc2, 30, payment("0xb", 10, 100))
+	expect(t, m2, "caught up", []string{"0xb external→available 100 confirmed"}, []string{gateway.EventOrderCompleted})
+	// Asking for fewer than the rule changes nothing: the rule stands.
+	svc3, m3 := newStory()
+	m3.projects = map[string]*gateway.Project{"prj": {ID: "prj", Confirmations: map[string]int{"devnet": 1}}}
+	step(t, svc3, 10, payment("0xc", 10, 100))
+	step(t, svc3, 11)
+	expect(t, m3, "below the rule", []string{"0xc external→pending 100 seen"}, nil)
+	step(t, svc3, 12)
+	expect(t, m3, "the rule", []string{"0xc pending→available 100 confirmed"}, []string{gateway.EventOrderCompleted})
 }

@@ -78,7 +78,10 @@ type Payment struct {
 	Amount        *big.Int
 	BlockNumber   uint64
 	Confirmations uint64
-	From          string
+	// Required is how many confirmations the payment needs: the chain's rule, or what its project
+	// asked for when it was seen.
+	Required int
+	From     string
 	// Simulated says a test-mode simulation made the payment: it is in no block and has no
 	// confirmations.
 	Simulated bool
@@ -112,7 +115,7 @@ func (s *Service) OrderPayments(ctx context.Context, o *Order) ([]Payment, []Wro
 	var wrong []WrongPayment
 	for _, t := range transfers {
 		p := Payment{TxHash: t.TxHash, LogIndex: t.LogIndex, Amount: t.Amount, BlockNumber: t.BlockNumber, From: t.From,
-			Simulated: t.From == SimulatedFrom}
+			Required: PaymentRequired(t, c), Simulated: t.From == SimulatedFrom}
 		if head.Number >= t.BlockNumber && !p.Simulated {
 			p.Confirmations = head.Number - t.BlockNumber + 1
 		}

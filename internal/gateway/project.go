@@ -39,6 +39,9 @@ type Project struct {
 	// (DefaultPaymentWindowMinutes, DefaultGraceMinutes unless changed).
 	PaymentWindowMinutes int
 	GraceMinutes         int
+	// Confirmations asks, per chain slug, for more confirmations than the chain's rule before a
+	// payment counts (RequiredConfirmations); payments seen from then on need them.
+	Confirmations map[string]int
 	// DisabledAt is when the operator disabled the project (`projects disable`): its keys are
 	// refused, its payment links take no new payer; what is already paying is still watched.
 	DisabledAt *time.Time

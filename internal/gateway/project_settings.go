@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"maps"
 	"strings"
 )
 
@@ -14,6 +15,9 @@ type ProjectUpdate struct {
 	// PaymentWindowMinutes and GraceMinutes are the defaults of new orders that name none.
 	PaymentWindowMinutes *int
 	GraceMinutes         *int
+	// Confirmations merges into the project's: chain slug to the confirmations its payments need
+	// (at least the chain's rule), 0 to drop a chain's entry.
+	Confirmations map[string]int
 }
 
 // ChangeProject applies a merchant's change to the principal's project (PATCH /api/v1/project);
@@ -32,6 +36,9 @@ func (s *Service) UpdateProject(ctx context.Context, id string, u ProjectUpdate)
 	p, err := s.Store.FindProject(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if e := s.checkConfirmations(u.Confirmations); e != nil {
+		return nil, e
 	}
 	if e := u.apply(p); e != nil {
 		return nil, e
@@ -67,6 +74,7 @@ func (s *Service) SetProjectDisabled(ctx context.Context, id string, disabled bo
 
 // forgetProject drops the cached copies of the project's keys: the next request reads it again.
 func (s *Service) forgetProject(id string) {
+	s.projects.Delete(id)
 	s.keys.Range(func(k, v any) bool {
 		if v.(cachedKey).project.ID == id {
 			s.keys.Delete(k)
@@ -104,6 +112,20 @@ func (u ProjectUpdate) apply(p *Project) *Error {
 	}
 	if u.GraceMinutes != nil {
 		p.GraceMinutes = *u.GraceMinutes
+	}
+	if len(u.Confirmations) > 0 {
+		merged := maps.Clone(p.Confirmations)
+		if merged == nil {
+			merged = map[string]int{}
+		}
+		for slug, n := range u.Confirmations {
+			if n == 0 {
+				delete(merged, slug)
+			} else {
+				merged[slug] = n
+			}
+		}
+		p.Confirmations = merged
 	}
 	return nil
 }

@@ -24,7 +24,10 @@ type Transfer struct {
 	ProjectID   string
 	Mode        Mode
 	Confirmed   bool
-	SeenAt      time.Time
+	// MinConfirmations is what the transfer's project asks for above the chain's rule when it
+	// was seen (0: the rule alone).
+	MinConfirmations int
+	SeenAt           time.Time
 	// DepositID is the deposit binding whose address received the transfer (OrderID is then empty).
 	DepositID string
 	// Ignored says the transfer is recorded but never counts: a payment on another chain than its
@@ -133,9 +136,9 @@ type PaymentTx interface {
 	// InsertTransfers stores the transfers whose on-chain key (chain, tx hash, log index) is not
 	// stored yet and returns those; a transfer stored before is left as it is.
 	InsertTransfers(ctx context.Context, ts []*Transfer) ([]*Transfer, error)
-	// ConfirmTransfers marks the chain's unconfirmed transfers in blocks up to upTo confirmed and
-	// returns them.
-	ConfirmTransfers(ctx context.Context, chainID string, upTo uint64) ([]*Transfer, error)
+	// ConfirmTransfers marks confirmed, and returns, the chain's unconfirmed transfers in blocks up
+	// to upTo that also have their MinConfirmations with the chain at head.
+	ConfirmTransfers(ctx context.Context, chainID string, upTo, head uint64) ([]*Transfer, error)
 	// RemoveTransfersAbove deletes the chain's transfers, and the blocks remembered, above the
 	// block, and returns the transfers.
 	RemoveTransfersAbove(ctx context.Context, chainID string, block uint64) ([]*Transfer, error)

@@ -35,6 +35,7 @@ type Service struct {
 
 	accounts sync.Map // "protocol:xpub" → *chain.Account
 	keys     sync.Map // key hash → cachedKey
+	projects sync.Map // project id → cachedProject, for the scanner's steps
 	pools    sync.Map // "project/mode/protocol" → time.Time until which "no pool" holds; true once filled
 }
 

@@ -43,13 +43,13 @@ func (p paymentTx) InsertTransfers(ctx context.Context, transfers []*gateway.Tra
 		transfers = transfers[len(chunk):]
 		var q strings.Builder
 		q.WriteString(`INSERT INTO transfers (chain_id, tx_hash, log_index, block_number, block_hash, token, currency,
-			from_address, to_address, amount, order_id, deposit_id, project_id, mode, status, confirmed, seen_at, reason) VALUES `)
-		args := make([]any, 0, len(chunk)*18)
+			from_address, to_address, amount, order_id, deposit_id, project_id, mode, status, confirmed, seen_at, reason, min_confirmations) VALUES `)
+		args := make([]any, 0, len(chunk)*19)
 		for i, tr := range chunk {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 			status, reason := "ignored", ""
 			if tr.Credited() {
 				status = "credited"
@@ -59,7 +59,7 @@ func (p paymentTx) InsertTransfers(ctx context.Context, transfers []*gateway.Tra
 			}
 			args = append(args, tr.ChainID, tr.TxHash, int64(tr.LogIndex), int64(tr.BlockNumber), tr.BlockHash, tr.Token, tr.Currency,
 				tr.From, tr.To, tr.Amount.String(), nullIfEmpty(tr.OrderID), nullIfEmpty(tr.DepositID), tr.ProjectID, string(tr.Mode), status,
-				b2i(tr.Confirmed), ms(tr.SeenAt), reason)
+				b2i(tr.Confirmed), ms(tr.SeenAt), reason, tr.MinConfirmations)
 		}
 		q.WriteString(` ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING RETURNING tx_hash, log_index`)
 		rows, err := p.t.queryChunk(ctx, q.String(), len(chunk) == insertChunk, args...)
@@ -98,9 +98,10 @@ func (t *tx) queryChunk(ctx context.Context, query string, full bool, args ...an
 	return t.QueryContext(ctx, t.s.q(query), args...)
 }
 
-func (p paymentTx) ConfirmTransfers(ctx context.Context, chainID string, upTo uint64) ([]*gateway.Transfer, error) {
+func (p paymentTx) ConfirmTransfers(ctx context.Context, chainID string, upTo, head uint64) ([]*gateway.Transfer, error) {
 	trs, err := p.t.s.scanTransfers(p.t.query(ctx, `UPDATE transfers SET confirmed = 1
-		WHERE chain_id = ? AND confirmed = 0 AND block_number <= ? RETURNING `+transferColumns, chainID, int64(upTo)))
+		WHERE chain_id = ? AND confirmed = 0 AND block_number <= ? AND block_number + min_confirmations <= ? RETURNING `+transferColumns,
+		chainID, int64(upTo), int64(head)+1))
 	if err != nil {
 		return nil, fmt.Errorf("confirm transfers: %w", err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -43,7 +44,7 @@ func (s *Store) CreateProject(ctx context.Context, p *gateway.Project, creds []*
 	})
 }
 
-const projectColumns = `p.id, p.name, p.website, p.underpayment_ppm, p.payment_window_minutes, p.grace_minutes, p.disabled_at,
+const projectColumns = `p.id, p.name, p.website, p.underpayment_ppm, p.payment_window_minutes, p.grace_minutes, p.confirmations, p.disabled_at,
 	p.xpub_evm, p.xpub_tron, p.sealed_seed, p.created_at`
 
 func scanProject(sc interface{ Scan(...any) error }, extra ...any) (*gateway.Project, error) {
@@ -51,7 +52,8 @@ func scanProject(sc interface{ Scan(...any) error }, extra ...any) (*gateway.Pro
 	var evm, tron string
 	var created int64
 	var disabled sql.NullInt64
-	dest := append([]any{&p.ID, &p.Name, &p.Website, &p.UnderpaymentPPM, &p.PaymentWindowMinutes, &p.GraceMinutes, &disabled,
+	var confirmations string
+	dest := append([]any{&p.ID, &p.Name, &p.Website, &p.UnderpaymentPPM, &p.PaymentWindowMinutes, &p.GraceMinutes, &confirmations, &disabled,
 		&evm, &tron, &p.SealedSeed, &created}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
@@ -64,6 +66,9 @@ func scanProject(sc interface{ Scan(...any) error }, extra ...any) (*gateway.Pro
 		p.XPubs[chain.TRON] = tron
 	}
 	p.CreatedAt, p.DisabledAt = fromMS(created), nullMS(disabled)
+	if err := json.Unmarshal([]byte(confirmations), &p.Confirmations); err != nil {
+		return nil, fmt.Errorf("project %s: confirmations: %w", p.ID, err)
+	}
 	return &p, nil
 }
 
@@ -77,10 +82,14 @@ func (s *Store) UpdateProject(ctx context.Context, p *gateway.Project) error {
 	if p.DisabledAt != nil {
 		disabled = ms(*p.DisabledAt)
 	}
+	confirmations, err := json.Marshal(p.Confirmations)
+	if err != nil || p.Confirmations == nil {
+		confirmations = []byte("{}")
+	}
 	return s.inTx(ctx, func(t *tx) error {
 		res, err := t.exec(ctx, `UPDATE projects SET name = ?, website = ?, website_host = ?, underpayment_ppm = ?, payment_window_minutes = ?,
-			grace_minutes = ?, disabled_at = ? WHERE id = ?`,
-			p.Name, p.Website, host, p.UnderpaymentPPM, p.PaymentWindowMinutes, p.GraceMinutes, disabled, p.ID)
+			grace_minutes = ?, confirmations = ?, disabled_at = ? WHERE id = ?`,
+			p.Name, p.Website, host, p.UnderpaymentPPM, p.PaymentWindowMinutes, p.GraceMinutes, string(confirmations), disabled, p.ID)
 		if err != nil && s.d.IsUniqueViolation(err) {
 			return gateway.Errorf(gateway.EConflict, "website", "website host %q is already linked to another project", host)
 		}

@@ -19,7 +19,7 @@ func b2i(b bool) int {
 }
 
 const transferColumns = `chain_id, tx_hash, log_index, block_number, block_hash, token, currency, from_address, to_address,
-	amount, order_id, deposit_id, project_id, mode, confirmed, seen_at, status, reason`
+	amount, order_id, deposit_id, project_id, mode, confirmed, seen_at, status, reason, min_confirmations`
 
 // prefixed qualifies each of a comma-separated column list with a table alias.
 func prefixed(alias, columns string) string {
@@ -37,7 +37,7 @@ func scanTransfer(sc interface{ Scan(...any) error }, tr *gateway.Transfer, extr
 	var order, deposit sql.NullString
 	var confirmed int
 	dest := append([]any{&tr.ChainID, &tr.TxHash, &logIndex, &block, &tr.BlockHash, &tr.Token, &tr.Currency, &tr.From, &tr.To,
-		&amount, &order, &deposit, &tr.ProjectID, &mode, &confirmed, &seen, &status, &reason}, extra...)
+		&amount, &order, &deposit, &tr.ProjectID, &mode, &confirmed, &seen, &status, &reason, &tr.MinConfirmations}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return err
 	}

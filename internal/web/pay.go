@@ -105,7 +105,7 @@ func (h *Handler) statusOf(ctx context.Context, o *gateway.Order) Status {
 	st := Status{Status: string(o.Status), Currency: o.Currency, PaidAmount: money.Format(o.PaidAmount, tok.Decimals), Due: money.Format(due, tok.Decimals),
 		Required: gateway.RuleOf(c).Confirmations, TxHash: o.TxHash, WrongCurrency: o.WrongCurrency}
 	if payments, _, err := h.svc.OrderPayments(ctx, o); err == nil && len(payments) > 0 {
-		st.Confirmations = payments[0].Confirmations
+		st.Confirmations, st.Required = payments[0].Confirmations, payments[0].Required
 		for _, p := range payments {
 			st.simulated = st.simulated || p.Simulated && p.TxHash == o.TxHash
 		}

@@ -18,6 +18,7 @@ func Run(t *testing.T, open Opener) {
 	tests := map[string]func(*testing.T, gateway.Store){
 		"ProjectsAndCredentials":    testProjects,
 		"WebsiteUnique":             testWebsiteUnique,
+		"ProjectSettings":           testProjectSettings,
 		"OrderDerivedAddresses":     testDerivedAddresses,
 		"OrderReferenceIdempotent":  testReferenceIdempotent,
 		"OrderConcurrentCreates":    testConcurrentCreates,
