@@ -13,8 +13,8 @@ import (
 type BalanceView struct {
 	ChainID   string `json:"chainId"`
 	Currency  string `json:"currency"`
-	Pending   string `json:"pending" doc:"Payments and deposits seen, waiting for confirmations"`
-	Available string `json:"available" doc:"Confirmed"`
+	Pending   string `json:"pending" doc:"Payments and deposits seen, waiting for confirmations" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
+	Available string `json:"available" doc:"Confirmed" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 }
 
 // BalanceList is the project's balances in the key's mode.

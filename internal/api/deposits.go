@@ -76,7 +76,7 @@ type DepositView struct {
 	DepositReference string    `json:"depositReference"`
 	Address          string    `json:"address"`
 	Status           string    `json:"status" enum:"pending,confirmed,ignored"`
-	Amount           string    `json:"amount" doc:"In token units (base units for an ignored token outside the registry)"`
+	Amount           string    `json:"amount" doc:"In token units (base units for an ignored token outside the registry)" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 	Currency         string    `json:"currency" doc:"Empty for a token outside the registry"`
 	Token            string    `json:"token" doc:"The token contract"`
 	ChainID          string    `json:"chainId"`

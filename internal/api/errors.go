@@ -123,6 +123,10 @@ func validationError(msg string, errs []error, requestID string) *Error {
 			missing = append(missing, name)
 			continue
 		}
+		if v, ok := d.Value.(string); ok && v == "" && field != "" && strings.HasPrefix(d.Message, "expected string to") {
+			missing = append(missing, field) // an empty string where a pattern is due: as the seeds say it
+			continue
+		}
 		if first == nil {
 			first = d
 		}

@@ -34,7 +34,10 @@ func (s *Server) registerHealth() {
 	huma.Register(s.API, huma.Operation{OperationID: "health", Method: http.MethodGet, Path: "/health",
 		Summary: "Health check", Tags: []string{"Health"}, Security: []map[string][]string{},
 		Description: "200 healthy; 200 degraded with reasons when a chain cannot be followed (its node unreachable or failing, " +
-			"or the scanner too far behind the head: payments there are not seen now); 503 unhealthy when the database does not answer."}, s.health)
+			"or the scanner too far behind the head: payments there are not seen now); 503 unhealthy when the database does not answer.",
+		Responses: map[string]*huma.Response{"503": {Description: "Unhealthy: the database does not answer (the same body, status unhealthy)",
+			Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{Ref: "#/components/schemas/Health"}}}}}}, s.health)
+	delete(s.API.OpenAPI().Paths["/health"].Get.Responses, "default")
 }
 
 func (s *Server) health(ctx context.Context, _ *struct{}) (*healthOutput, error) {

@@ -15,13 +15,13 @@ import (
 // OrderBody is the request of POST /api/v1/orders.
 type OrderBody struct {
 	OrderReference       string          `json:"orderReference" maxLength:"128" doc:"Your unique order id; creating the same reference again returns the existing order" example:"order_123"`
-	Amount               string          `json:"amount" maxLength:"100" doc:"Decimal string in token units, greater than zero, at most the token's decimals" example:"49.99"`
+	Amount               string          `json:"amount" maxLength:"100" doc:"Decimal string in token units, greater than zero, at most the token's decimals" example:"49.99" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 	Currency             string          `json:"currency" maxLength:"16" doc:"Token symbol: USDT, USDC, DAI (USDC.e on Polygon)" example:"USDT"`
 	ChainID              string          `json:"chainId" maxLength:"32" doc:"Chain slug, e.g. ethereum-sepolia, polygon-amoy, tron-nile, devnet (test) or ethereum, polygon, bsc, arbitrum, base, tron (live)" example:"ethereum-sepolia"`
 	SuccessURL           string          `json:"successUrl,omitempty" maxLength:"2048" doc:"Redirect after payment; absolute https (http in test mode) on the project website's domain"`
 	CancelURL            string          `json:"cancelUrl,omitempty" maxLength:"2048" doc:"Redirect on expiry; same rules as successUrl"`
-	PaymentWindowMinutes *int            `json:"paymentWindowMinutes,omitempty" doc:"Minutes until expiresAt (default 10)"`
-	GraceMinutes         *int            `json:"graceMinutes,omitempty" doc:"Minutes after expiresAt during which a payment still completes the order (default 5)"`
+	PaymentWindowMinutes *int            `json:"paymentWindowMinutes,omitempty" minimum:"1" maximum:"10080" doc:"Minutes until expiresAt (default: the project's, 10 unless changed)"`
+	GraceMinutes         *int            `json:"graceMinutes,omitempty" minimum:"0" maximum:"1440" doc:"Minutes after expiresAt during which a payment still completes the order (default: the project's, 5 unless changed)"`
 	Metadata             json.RawMessage `json:"metadata,omitempty" doc:"Your own JSON object, returned as sent (at most 16 KiB)"`
 }
 
@@ -30,7 +30,7 @@ type Order struct {
 	OrderID               string                 `json:"orderId" example:"ord_abcdefghijklmnopqrstuvwx"`
 	OrderReference        string                 `json:"orderReference"`
 	Status                string                 `json:"status" enum:"pending,confirming,completed,underpaid,expired"`
-	Amount                string                 `json:"amount" doc:"Decimal string in token units"`
+	Amount                string                 `json:"amount" doc:"Decimal string in token units" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 	Currency              string                 `json:"currency"`
 	ChainID               string                 `json:"chainId"`
 	Address               string                 `json:"address" doc:"The order's own payment address"`
@@ -47,7 +47,7 @@ type Order struct {
 	CreatedAt             time.Time              `json:"createdAt"`
 	Metadata              json.RawMessage        `json:"metadata,omitempty" doc:"Exactly as given at creation (webhooks carry it as JavaScript's JSON.stringify writes it)"`
 	PaymentLinkID         string                 `json:"paymentLinkId,omitempty" doc:"The payment link the order was checked out from"`
-	PaidAmount            string                 `json:"paidAmount" doc:"Sum of the payments seen, confirmed or not"`
+	PaidAmount            string                 `json:"paidAmount" doc:"Sum of the payments seen, confirmed or not" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 	Overpaid              bool                   `json:"overpaid"`
 	PaidLate              bool                   `json:"paidLate" doc:"A payment arrived after expiresAt + graceMinutes"`
 	MultiplePayments      bool                   `json:"multiplePayments"`
@@ -62,7 +62,7 @@ type Payment struct {
 	TxHash        string `json:"txHash"`
 	LogIndex      uint64 `json:"logIndex"`
 	From          string `json:"from"`
-	Amount        string `json:"amount"`
+	Amount        string `json:"amount" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 	BlockNumber   uint64 `json:"blockNumber,omitempty" doc:"Absent on a simulated payment, which is in no block"`
 	Confirmations uint64 `json:"confirmations,omitempty" doc:"Absent on a simulated payment; 0 is never shown: a seen payment has at least 1"`
 	Required      int    `json:"requiredConfirmations,omitempty" doc:"Confirmations the payment needs to count: the chain's rule, or what the project asked for when it was seen; absent on a simulated payment"`
@@ -202,7 +202,7 @@ type simulateOrderInput struct {
 	OrderID string `path:"orderId" maxLength:"64"`
 	Body    struct {
 		Outcome string `json:"outcome" enum:"completed,underpaid,expired" doc:"What the simulated payer does"`
-		Amount  string `json:"amount,omitempty" maxLength:"100" doc:"The payment in token units (completed: at least what is due; underpaid: less)"`
+		Amount  string `json:"amount,omitempty" maxLength:"100" doc:"The payment in token units (completed: at least what is due; underpaid: less)" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 	}
 }
 

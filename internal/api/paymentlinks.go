@@ -17,7 +17,7 @@ type PaymentLink struct {
 	Slug           string                 `json:"slug"`
 	Title          string                 `json:"title"`
 	Description    string                 `json:"description,omitempty"`
-	Amount         string                 `json:"amount" doc:"In token units; \"0\": the payer chooses"`
+	Amount         string                 `json:"amount" doc:"In token units; \"0\": the payer chooses" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 	Currencies     []gateway.LinkCurrency `json:"currencies"`
 	InventoryTotal *int                   `json:"inventoryTotal,omitempty"`
 	Sold           int                    `json:"sold" doc:"Orders completed through the link"`
@@ -40,7 +40,7 @@ type createLinkInput struct {
 	Body struct {
 		Title          string                 `json:"title" maxLength:"200"`
 		Description    string                 `json:"description,omitempty" maxLength:"2000"`
-		Amount         string                 `json:"amount" maxLength:"100" doc:"Decimal string in token units, or \"0\" to let the payer choose"`
+		Amount         string                 `json:"amount" maxLength:"100" doc:"Decimal string in token units, or \"0\" to let the payer choose" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 		Currencies     []gateway.LinkCurrency `json:"currencies" maxItems:"20"`
 		InventoryTotal *int                   `json:"inventoryTotal,omitempty" doc:"How many payers may buy; omitted: no limit"`
 		ExpiresAt      *time.Time             `json:"expiresAt,omitempty"`

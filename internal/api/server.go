@@ -77,6 +77,7 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	s.registerChains()
 	s.registerPaymentLinks()
 	s.registerHealth()
+	s.completeDocument()
 
 	apiMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { s.noRoute(apiMux, w, r) })
 

@@ -48,6 +48,7 @@ func openStore(t testing.TB, engine string) *store.Store {
 type env struct {
 	t       testing.TB
 	url     string
+	srv     *api.Server
 	store   *store.Store
 	svc     *gateway.Service
 	project *gateway.CreatedProject
@@ -72,7 +73,7 @@ func setup(t testing.TB, engine string, website string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, url: hs.URL, store: st, svc: svc, project: cp}
+	e := &env{t: t, url: hs.URL, srv: srv, store: st, svc: svc, project: cp}
 	for _, k := range cp.Keys {
 		if k.Mode == gateway.Live {
 			e.live = k
@@ -125,6 +126,10 @@ func (e *env) call(method, path, body string, headers ...string) response {
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
 	out := response{status: res.StatusCode, header: res.Header, raw: raw}
+	if e.srv != nil {
+		req.Body = io.NopCloser(bytes.NewReader([]byte(body)))
+		checkAnswer(e.t, e.srv, req, res.StatusCode, res.Header, raw)
+	}
 	if err := json.Unmarshal(raw, &out.body); err != nil {
 		e.t.Fatalf("%s %s: answer is not JSON (%d): %s", method, path, res.StatusCode, raw)
 	}
