@@ -136,6 +136,22 @@ func TestPaymentPageInBrowser(t *testing.T) {
 	shoot(t, ctx, "pay-desktop.png", 1280, 900)
 	shoot(t, ctx, "pay-phone.png", 390, 844)
 
+	// The payer's language (issue 11, item 22): the switch, the live texts and the countdown follow
+	// it; the address and the amount to send do not change.
+	if err := chromedp.Do(ctx, chromedp.Navigate(pay+"?lang=zh"), chromedp.WaitVisible(chromedp.ID("address"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.documentElement.lang === 'zh' && document.getElementById('status-text').textContent.includes('等待您的付款')`, 10*time.Second)
+	waitFor(t, ctx, `document.getElementById('countdown').textContent.indexOf('还剩') === 0`, 10*time.Second)
+	exact, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('amount-exact').textContent + ' ' + document.getElementById('address').textContent`))
+	if exact != "10.5 "+o["address"].(string) {
+		t.Errorf("in Chinese the amount and address to send read %q", exact)
+	}
+	shoot(t, ctx, "pay-phone-zh.png", 390, 844)
+	if err := chromedp.Do(ctx, chromedp.Navigate(pay+"?lang=en"), chromedp.WaitVisible(chromedp.ID("address"))); err != nil {
+		t.Fatal(err)
+	}
+
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Click(chromedp.CSS("button.primary"))); err != nil {
 		t.Fatal(err)
 	}

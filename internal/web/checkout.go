@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"html/template"
 	"net/http"
 	"strings"
@@ -10,34 +9,53 @@ import (
 	"github.com/stablegate/stablegate/internal/gateway"
 )
 
-var checkoutPage = template.Must(template.New("checkout.html").ParseFS(assets, "assets/checkout.html"))
+var checkoutPage = template.Must(template.New("checkout.html").ParseFS(assets, "assets/checkout.html", "assets/langs.html"))
 
 type option struct{ Value, Label string }
 
 type checkoutView struct {
+	L             *Locale
+	Langs         []langLink
 	Link          *gateway.PaymentLink
 	Merchant      gateway.Merchant
 	Options       []option
 	Custom, Test  bool
 	Closed, Error string
 	Amount        string
-	// Left is how many units the link still has, when it has an inventory (nil: unlimited).
-	Left *int
+	// Left says how many units the link still has, when it has an inventory ("": unlimited).
+	Left string
 }
 
 // payerError says what went wrong in the payer's words, not the API's: what to type or choose.
-func (h *Handler) payerError(e *gateway.Error, currency, chainID string) string {
+func (h *Handler) payerError(e *gateway.Error, currency, chainID string, l *Locale) string {
 	switch e.Param {
 	case "amount":
 		tok, ok := h.svc.ChainRegistry().Token(chainID, currency)
 		if !ok {
-			return "Enter an amount like 10.50."
+			return l.T("checkout.err.amount")
 		}
-		return fmt.Sprintf("Enter an amount like 10.50: a number greater than 0, with at most %d decimals.", tok.Decimals)
+		return l.T("checkout.err.amount.decimals", tok.Decimals)
 	case "currency", "chainId":
-		return "Choose one of the ways to pay above."
+		return l.T("checkout.err.option")
 	}
-	return e.Message
+	return closedText(e.Message, l)
+}
+
+// closedKeys are the domain's reasons a link takes no payer, by their catalog keys.
+var closedKeys = map[string]string{
+	"This payment link is not published yet.":             "checkout.closed.unpublished",
+	"This payment link is no longer available.":           "checkout.closed.archived",
+	"This payment link has expired.":                      "checkout.closed.expired",
+	"Sold out.":                                           "checkout.closed.soldout",
+	"This merchant does not take payments at the moment.": "checkout.closed.disabled",
+}
+
+// closedText is a domain reason in the payer's language (as it is where the catalog has none).
+func closedText(reason string, l *Locale) string {
+	if key, ok := closedKeys[reason]; ok {
+		return l.T(key)
+	}
+	return reason
 }
 
 // checkout serves a payment link's page: the payer picks a currency and network (and the amount
@@ -45,40 +63,41 @@ func (h *Handler) payerError(e *gateway.Error, currency, chainID string) string 
 func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
 	l, err := h.svc.PublicPaymentLink(r.Context(), r.PathValue("slug"))
 	if errors.Is(err, gateway.ErrNotFound) {
-		h.message(w, http.StatusNotFound, "Payment link not found", msgNoLink)
+		h.message(w, r, http.StatusNotFound, "msg.link.notfound", "msg.link.notfound.text")
 		return
 	} else if err != nil {
 		h.cfg.Log.Error("checkout page", "err", err)
-		h.message(w, http.StatusInternalServerError, "Something went wrong", msgFailed)
+		h.message(w, r, http.StatusInternalServerError, "msg.failed", "msg.failed.text")
 		return
 	}
 	m, err := h.svc.MerchantOf(r.Context(), l.ProjectID)
 	if err != nil {
 		h.cfg.Log.Error("checkout page", "err", err)
-		h.message(w, http.StatusInternalServerError, "Something went wrong", msgFailed)
+		h.message(w, r, http.StatusInternalServerError, "msg.failed", "msg.failed.text")
 		return
 	}
-	v := checkoutView{Link: l, Merchant: m, Custom: l.Amount == "0", Test: !l.Mode.Live()}
+	loc := localeOf(w, r)
+	v := checkoutView{L: loc, Langs: langLinks(r, loc), Link: l, Merchant: m, Custom: l.Amount == "0", Test: !l.Mode.Live()}
 	status := http.StatusOK
 	for _, c := range l.Currencies {
 		if !h.svc.ChainEnabled(c.ChainID) {
 			continue // a chain this gateway no longer watches: a payment there would never be seen
 		}
 		ch, _ := h.svc.ChainRegistry().Lookup(c.ChainID)
-		label := c.Currency + " on " + ch.Name
+		what := c.Currency
 		if !v.Custom {
-			label = l.Amount + " " + label // every amount with its currency
+			what = loc.Amount(l.Amount) + " " + what // every amount with its currency
 		}
+		label := loc.T("checkout.option", what, ch.Name)
 		v.Options = append(v.Options, option{Value: c.Currency + "@" + c.ChainID, Label: label})
 	}
 	if l.InventoryTotal != nil {
-		left := max(0, *l.InventoryTotal-l.Sold-l.Reserved)
-		v.Left = &left
+		v.Left = loc.T("checkout.left", max(0, *l.InventoryTotal-l.Sold-l.Reserved))
 	}
 	if ok, why := l.Available(h.now()); !ok {
-		v.Closed = why
+		v.Closed = closedText(why, loc)
 	} else if len(v.Options) == 0 {
-		v.Closed = "This link takes no currency this gateway can receive now."
+		v.Closed = loc.T("checkout.closed.nocurrency")
 	} else if r.Method == http.MethodPost {
 		currency, chainID, _ := strings.Cut(r.FormValue("option"), "@")
 		v.Amount = strings.TrimSpace(r.FormValue("amount"))
@@ -90,13 +109,13 @@ func (h *Handler) checkout(w http.ResponseWriter, r *http.Request) {
 		var e *gateway.Error
 		if !errors.As(err, &e) {
 			h.cfg.Log.Error("checkout", "err", err)
-			h.message(w, http.StatusInternalServerError, "Something went wrong", msgFailed)
+			h.message(w, r, http.StatusInternalServerError, "msg.failed", "msg.failed.text")
 			return
 		}
 		if e.Message == "Sold out." {
-			v.Closed = e.Message
+			v.Closed = loc.T("checkout.closed.soldout")
 		} else {
-			v.Error = h.payerError(e, currency, chainID)
+			v.Error = h.payerError(e, currency, chainID, loc)
 		}
 		status = http.StatusUnprocessableEntity
 	}

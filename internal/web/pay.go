@@ -21,8 +21,8 @@ import (
 )
 
 var (
-	page        = template.Must(template.New("pay.html").Funcs(template.FuncMap{"groups": groups}).ParseFS(assets, "assets/pay.html"))
-	messagePage = template.Must(template.New("message.html").ParseFS(assets, "assets/message.html"))
+	page        = template.Must(template.New("pay.html").Funcs(template.FuncMap{"groups": groups}).ParseFS(assets, "assets/pay.html", "assets/langs.html"))
+	messagePage = template.Must(template.New("message.html").ParseFS(assets, "assets/message.html", "assets/langs.html"))
 )
 
 // groups shows a long value (an address, a contract, a transaction hash) in groups of four
@@ -73,7 +73,9 @@ type Status struct {
 	// simulated says the payment that completed the order was a test-mode simulation (no chain).
 	simulated bool
 	Redirect  string `json:"redirect,omitempty"`
-	Final     bool   `json:"final"`
+	// Text says the status to the payer, in the language of the request (?lang=, else the page's).
+	Text  string `json:"text"`
+	Final bool   `json:"final"`
 }
 
 // view is what the template renders.
@@ -84,19 +86,23 @@ type view struct {
 	Amount, Due            string
 	ExpiresAt              string
 	Status                 Status
-	StatusText             string
 	Test, DevPay, Simulate bool
 	Message                string
 	// Merchant is who is being paid; the receipt of a completed order: what was received, the
 	// transaction that completed it (with its explorer page, where the chain has one) and when.
-	Merchant           gateway.Merchant
-	TxURL, CompletedAt string
+	Merchant gateway.Merchant
+	TxURL    string
+	// CompletedAt is when the order completed, the locale's way; CompletedISO the same, RFC 3339.
+	CompletedAt, CompletedISO string
+	// L is the payer's language; Langs the switch to the others.
+	L     *Locale
+	Langs []langLink
 	// WalletURI is the EIP-681 payment request of the QR code, as a link a phone's wallet opens
 	// (EVM chains; a TRON wallet scans the address).
 	WalletURI template.URL
 }
 
-func (h *Handler) statusOf(ctx context.Context, o *gateway.Order) Status {
+func (h *Handler) statusOf(ctx context.Context, o *gateway.Order, l *Locale) Status {
 	c, tok := o.Chain, o.Token
 	due := new(big.Int).Sub(o.Amount, o.PaidAmount)
 	if due.Sign() < 0 || o.Status == gateway.OrderCompleted {
@@ -119,30 +125,31 @@ func (h *Handler) statusOf(ctx context.Context, o *gateway.Order) Status {
 	case gateway.OrderExpired:
 		st.Final, st.Redirect = true, o.CancelURL
 	}
+	st.Text = statusText(st, l)
 	return st
 }
 
-func statusText(st Status, currency string) string {
-	text := statusOnly(st, currency)
+// statusText says the status to the payer. Amounts in it stay exact: what is still due is sent.
+func statusText(st Status, l *Locale) string {
+	text := statusOnly(st, l)
 	if st.WrongCurrency && !st.Final {
-		text += " A transfer of another token than " + currency + " arrived: it does not pay this order."
+		text += " " + l.T("status.wrong", st.Currency)
 	}
 	return text
 }
 
-func statusOnly(st Status, currency string) string {
+func statusOnly(st Status, l *Locale) string {
 	switch gateway.OrderStatus(st.Status) {
 	case gateway.OrderPending:
-		return "Waiting for your payment."
+		return l.T("status.pending")
 	case gateway.OrderConfirming:
-		return fmt.Sprintf("Payment seen, waiting for the network to confirm it (%d of %d confirmations).", st.Confirmations, st.Required)
+		return l.T("status.confirming", st.Confirmations, st.Required)
 	case gateway.OrderCompleted:
-		return "Payment complete. Thank you!"
+		return l.T("status.completed")
 	case gateway.OrderUnderpaid:
-		return fmt.Sprintf("We received %s %s, which is less than the amount: please send the remaining %s %s to the same address.",
-			st.PaidAmount, currency, st.Due, currency)
+		return l.T("status.underpaid", st.PaidAmount+" "+st.Currency, st.Due+" "+st.Currency)
 	case gateway.OrderExpired:
-		return "This payment request has expired. Do not send anything to this address."
+		return l.T("status.expired")
 	}
 	return st.Status
 }
@@ -161,12 +168,15 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	if o == nil {
 		return
 	}
+	l := localeOf(w, r)
 	c, tok := o.Chain, o.Token
-	st := h.statusOf(r.Context(), o)
+	st := h.statusOf(r.Context(), o, l)
 	v := view{Order: o, Chain: c, Token: tok, Amount: money.Format(o.Amount, tok.Decimals), Due: st.Due,
-		ExpiresAt: o.ExpiresAt.UTC().Format(time.RFC3339), Status: st,
-		StatusText: statusText(st, o.Currency), Test: !o.Mode.Live(), Simulate: !o.Mode.Live() && !st.Final,
-		DevPay: h.cfg.DevPay != nil && o.ChainID == "devnet" && !st.Final, Message: notices[r.URL.Query().Get("msg")]}
+		ExpiresAt: o.ExpiresAt.UTC().Format(time.RFC3339), Status: st, Test: !o.Mode.Live(), Simulate: !o.Mode.Live() && !st.Final,
+		DevPay: h.cfg.DevPay != nil && o.ChainID == "devnet" && !st.Final, L: l, Langs: langLinks(r, l)}
+	if code := r.URL.Query().Get("msg"); notices[code] {
+		v.Message = l.T("notice." + code)
+	}
 	if !st.simulated {
 		v.TxURL = c.TxURL(o.TxHash)
 	}
@@ -174,12 +184,12 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		v.WalletURI = template.URL(qrPayload(o, c, tok)) // built from the registry and the order: no payer text in it
 	}
 	if o.CompletedAt != nil {
-		v.CompletedAt = o.CompletedAt.UTC().Format("2006-01-02 15:04 UTC")
+		v.CompletedAt, v.CompletedISO = l.Time(*o.CompletedAt), o.CompletedAt.UTC().Format(time.RFC3339)
 	}
 	m, err := h.svc.MerchantOf(r.Context(), o.ProjectID)
 	if err != nil {
 		h.cfg.Log.Error("payment page", "err", err)
-		h.message(w, http.StatusInternalServerError, "Something went wrong", msgFailed)
+		h.message(w, r, http.StatusInternalServerError, "msg.failed", "msg.failed.text")
 		return
 	}
 	v.Merchant = m
@@ -193,7 +203,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(h.statusOf(r.Context(), o))
+	_ = json.NewEncoder(w).Encode(h.statusOf(r.Context(), o, localeOf(nil, r)))
 }
 
 // events streams the order's status as server-sent events: now, then at every change, until it is
@@ -211,12 +221,13 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
+	l := localeOf(nil, r)
 	var last []byte
 	tick := time.NewTicker(h.cfg.Poll)
 	defer tick.Stop()
 	deadline := time.Now().Add(30 * time.Minute)
 	for {
-		st := h.statusOf(r.Context(), o)
+		st := h.statusOf(r.Context(), o, l)
 		data, _ := json.Marshal(st)
 		if !bytes.Equal(data, last) {
 			if _, err := fmt.Fprintf(w, "event: status\ndata: %s\n\n", data); err != nil {
@@ -260,15 +271,8 @@ func (h *Handler) qr(w http.ResponseWriter, r *http.Request) {
 // notices are the messages the page shows after one of its own forms, by code: the page never
 // shows text from its URL (anyone could link to a real order's page with "send the money
 // elsewhere" in it).
-var notices = map[string]string{
-	"simulated-completed": "Simulated: completed.",
-	"simulated-underpaid": "Simulated: underpaid.",
-	"simulated-expired":   "Simulated: expired.",
-	"simulate-refused":    "That simulation does not apply to the order as it is now.",
-	"simulate-failed":     "The simulation failed.",
-	"devpay-sent":         "Sent from the dev wallet: the page follows the payment.",
-	"devpay-failed":       "The dev wallet could not pay; the gateway's log says why.",
-}
+var notices = map[string]bool{"simulated-completed": true, "simulated-underpaid": true, "simulated-expired": true,
+	"simulate-refused": true, "simulate-failed": true, "devpay-sent": true, "devpay-failed": true}
 
 // back redirects to the page with a notice code (POST, then GET: a reload does not resend the form).
 func back(w http.ResponseWriter, r *http.Request, code string) {
@@ -282,7 +286,7 @@ func (h *Handler) simulate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if o.Mode.Live() {
-		h.message(w, http.StatusForbidden, "Not available", "Simulation is for test mode only.")
+		h.message(w, r, http.StatusForbidden, "msg.unavailable", "msg.simulate.test")
 		return
 	}
 	outcome := r.FormValue("outcome")
@@ -306,7 +310,7 @@ func (h *Handler) devpay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.cfg.DevPay == nil || o.ChainID != "devnet" {
-		h.message(w, http.StatusForbidden, "Not available", "The dev wallet pays devnet orders in stablegate dev only.")
+		h.message(w, r, http.StatusForbidden, "msg.unavailable", "msg.devpay.devnet")
 		return
 	}
 	hash, err := h.cfg.DevPay(r.Context(), o)

@@ -22,17 +22,17 @@ import (
 //go:embed assets
 var assets embed.FS
 
-// Payer-facing messages of the HTML routes.
-const (
-	msgNoPayment = "This payment does not exist. Check the link you were given."
-	msgNoLink    = "This payment link does not exist. Check the link you were given."
-	msgFailed    = "Something went wrong; try again in a moment."
-)
-
 // message answers a payer with a page of the payment page's style (the JSON and image routes of a
 // payment answer plain text: their readers are scripts).
-func (h *Handler) message(w http.ResponseWriter, status int, title, text string) {
-	h.render(w, messagePage, status, struct{ Title, Text string }{title, text})
+// message answers with a page that says one thing, in the payer's language: title and text are
+// catalog keys.
+func (h *Handler) message(w http.ResponseWriter, r *http.Request, status int, title, text string) {
+	l := localeOf(w, r)
+	h.render(w, messagePage, status, struct {
+		L           *Locale
+		Title, Text string
+		Langs       []langLink
+	}{l, l.T(title), l.T(text), langLinks(r, l)})
 }
 
 // DevPay sends a real transfer from the development chain's dev wallet to an order's address, and
@@ -102,9 +102,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// even be asked about it).
 	if gateway.TextProblem(r.URL.Path) != "" {
 		if strings.HasPrefix(r.URL.Path, "/checkout/") {
-			h.message(w, http.StatusNotFound, "Payment link not found", msgNoLink)
+			h.message(w, r, http.StatusNotFound, "msg.link.notfound", "msg.link.notfound.text")
 		} else {
-			h.message(w, http.StatusNotFound, "Payment not found", msgNoPayment)
+			h.message(w, r, http.StatusNotFound, "msg.payment.notfound", "msg.payment.notfound.text")
 		}
 		return
 	}
@@ -115,15 +115,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) load(w http.ResponseWriter, r *http.Request, html bool) *gateway.Order {
 	o, err := h.svc.PublicOrder(r.Context(), r.PathValue("id"))
 	if err != nil {
-		status, title, text := http.StatusNotFound, "Payment not found", msgNoPayment
+		status, title, text := http.StatusNotFound, "msg.payment.notfound", "msg.payment.notfound.text"
 		if !errors.Is(err, gateway.ErrNotFound) {
 			h.cfg.Log.Error("payment page", "err", err)
-			status, title, text = http.StatusInternalServerError, "Something went wrong", msgFailed
+			status, title, text = http.StatusInternalServerError, "msg.failed", "msg.failed.text"
 		}
 		if html {
-			h.message(w, status, title, text)
+			h.message(w, r, status, title, text)
 		} else {
-			http.Error(w, text, status)
+			http.Error(w, localeOf(nil, r).T(text), status)
 		}
 		return nil
 	}
@@ -135,7 +135,7 @@ func (h *Handler) render(w http.ResponseWriter, t *template.Template, status int
 	var b bytes.Buffer
 	if err := t.Execute(&b, v); err != nil {
 		h.cfg.Log.Error("render "+t.Name(), "err", err)
-		http.Error(w, msgFailed, http.StatusInternalServerError)
+		http.Error(w, English().T("msg.failed.text"), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

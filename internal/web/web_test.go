@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -272,8 +273,8 @@ func TestPagesNameTheMerchantAndGiveAReceipt(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := get("/pay/" + o.ID)
-	for _, want := range []string{"Paid <span class=\"amount\">12.5 USDC</span>", "Received <strong>12.5 USDC</strong>",
-		"completed 20"} {
+	for _, want := range []string{"Paid <span class=\"amount\">12.5 USDC</span>", "Received 12.5 USDC of 12.5 USDC.",
+		`<time datetime="2026-`, "Completed "} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the receipt lacks %q:\n%s", want, body)
 		}
@@ -302,6 +303,20 @@ func TestPagesNameTheMerchantAndGiveAReceipt(t *testing.T) {
 	for _, want := range []string{"Sold by <strong>Shop</strong> · shop.example.com", "5 USDT on stablegate devnet", "3 left"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("checkout page lacks %q:\n%s", want, body)
+		}
+	}
+	// In the payer's language too (issue 11, item 22).
+	req, _ := http.NewRequest("GET", srv.URL+"/checkout/"+l.Slug, nil)
+	req.Header.Set("Accept-Language", "es-ES")
+	if res, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		for _, want := range []string{`<html lang="es">`, "Vendido por <strong>Shop</strong>", "5 USDT en stablegate devnet", "Quedan 3", "Continuar al pago"} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("the Spanish checkout page lacks %q", want)
+			}
 		}
 	}
 	// A payer who types a bad amount is told what to type, not the API's wording.
@@ -357,5 +372,115 @@ func TestGroups(t *testing.T) {
 				t.Errorf("%s: a stray group %q", c.in, g[1])
 			}
 		}
+	}
+}
+
+// Every catalog has the English keys, no others, and the same arguments in each message (issue
+// 11, item 22): a translator's slip fails here, not on a payer's screen.
+func TestCatalogsComplete(t *testing.T) {
+	t.Parallel()
+	verbs := regexp.MustCompile(`%\[\d\][a-z]`)
+	count := func(m string) map[string]int {
+		out := map[string]int{}
+		for _, v := range verbs.FindAllString(m, -1) {
+			out[v]++
+		}
+		return out
+	}
+	en := web.English()
+	if len(web.Locales()) != 5 {
+		t.Fatalf("%d locales, want en, zh, es, ru, pt", len(web.Locales()))
+	}
+	for _, l := range web.Locales() {
+		keys := web.CatalogKeys(l)
+		if len(keys) != len(web.CatalogKeys(en)) {
+			t.Errorf("%s has %d messages, English %d", l.Tag, len(keys), len(web.CatalogKeys(en)))
+		}
+		for _, k := range web.CatalogKeys(en) {
+			m, ok := web.Message(l, k)
+			if !ok || m == "" {
+				t.Errorf("%s lacks %q", l.Tag, k)
+				continue
+			}
+			enm, _ := web.Message(en, k)
+			if fmt.Sprint(count(m)) != fmt.Sprint(count(enm)) {
+				t.Errorf("%s %q has the arguments %v, English %v", l.Tag, k, count(m), count(enm))
+			}
+		}
+	}
+}
+
+// Amounts read the locale's way; the amount to send never changes.
+func TestLocaleAmounts(t *testing.T) {
+	t.Parallel()
+	byTag := map[string]*web.Locale{}
+	for _, l := range web.Locales() {
+		byTag[l.Tag] = l
+	}
+	for _, c := range []struct{ tag, in, want string }{
+		{"en", "1234567.5", "1,234,567.5"}, {"es", "1234567.5", "1.234.567,5"}, {"ru", "1234567.5", "1\u00a0234\u00a0567,5"},
+		{"pt", "0.000001", "0,000001"}, {"zh", "10", "10"}, {"en", "123", "123"}, {"es", "1000", "1.000"}, {"en", "x1", "x1"},
+	} {
+		if got := byTag[c.tag].Amount(c.in); got != c.want {
+			t.Errorf("%s %s = %q, want %q", c.tag, c.in, got, c.want)
+		}
+	}
+}
+
+// The payer pages follow Accept-Language, a switch (remembered in a cookie) overrides it, and
+// the script's status texts come in the page's language.
+func TestPayerLanguage(t *testing.T) {
+	t.Parallel()
+	svc, srv, prs := setup(t)
+	o := order(t, svc, prs[gateway.Test], "ethereum-sepolia", "USDC")
+	fetch := func(path, acceptLanguage, cookie string) (string, *http.Response) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		if acceptLanguage != "" {
+			req.Header.Set("Accept-Language", acceptLanguage)
+		}
+		if cookie != "" {
+			req.Header.Set("Cookie", "lang="+cookie)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b), res
+	}
+	for _, c := range []struct {
+		accept, cookie, query string
+		want                  []string
+	}{
+		{"zh-CN,zh;q=0.9,en;q=0.5", "", "", []string{`<html lang="zh">`, "等待您的付款。", "支付 <span class=\"amount\">12.5 USDC</span>", "发送到此地址"}},
+		{"es-MX,es;q=0.8", "", "", []string{`<html lang="es">`, "Esperando tu pago.", "Pagar <span class=\"amount\">12,5 USDC</span>", "Envía solo USDC en"}},
+		{"ru", "", "", []string{`<html lang="ru">`, "Ожидаем ваш платёж.", "12,5 USDC", "Отправьте на этот адрес"}},
+		{"pt-BR", "", "", []string{`<html lang="pt">`, "Aguardando o seu pagamento.", "Envie para este endereço"}},
+		{"de-DE,fr;q=0.8", "", "", []string{`<html lang="en">`, "Waiting for your payment.", "Pay <span class=\"amount\">12.5 USDC</span>"}},
+		{"zh", "", "?lang=ru", []string{`<html lang="ru">`, "Ожидаем ваш платёж."}},
+		{"zh", "es", "", []string{`<html lang="es">`}},
+		{"", "", "", []string{`<html lang="en">`, `href="/pay/` + o.ID + `?lang=zh"`, ">中文</a>", `aria-current="true">English</a>`}},
+	} {
+		body, res := fetch("/pay/"+o.ID+c.query, c.accept, c.cookie)
+		for _, want := range c.want {
+			if !strings.Contains(body, want) {
+				t.Errorf("Accept-Language %q, cookie %q, %q: the page lacks %q", c.accept, c.cookie, c.query, want)
+			}
+		}
+		// The amount to send is exact in every language.
+		if !strings.Contains(body, `id="amount-exact" class="address" aria-labelledby="amount-label">12.5</code>`) {
+			t.Errorf("Accept-Language %q: the amount to copy is not 12.5", c.accept)
+		}
+		if c.query == "?lang=ru" && !strings.Contains(res.Header.Get("Set-Cookie"), "lang=ru") {
+			t.Errorf("the switch is not remembered: Set-Cookie %q", res.Header.Get("Set-Cookie"))
+		}
+	}
+	if body, _ := fetch("/pay/"+o.ID+"/status?lang=pt", "zh", ""); !strings.Contains(body, `"text":"Aguardando o seu pagamento."`) {
+		t.Errorf("/status?lang=pt: %s", body)
+	}
+	if body, res := fetch("/pay/ord_missing", "ru", ""); res.StatusCode != 404 || !strings.Contains(body, "Платёж не найден") {
+		t.Errorf("the not-found page in Russian: %d %s", res.StatusCode, body)
 	}
 }

@@ -7,31 +7,13 @@
   var statusBox = document.getElementById('status');
   var statusText = document.getElementById('status-text');
   var final = false;
-
-  function text(st) {
-    var t = statusOnly(st);
-    if (st.wrongCurrency && !st.final) {
-      t += ' A transfer of another token than ' + st.currency + ' arrived: it does not pay this order.';
-    }
-    return t;
-  }
-
-  function statusOnly(st) {
-    switch (st.status) {
-      case 'pending': return 'Waiting for your payment.';
-      case 'confirming': return 'Payment seen, waiting for the network to confirm it (' + st.confirmations + ' of ' + st.required + ' confirmations).';
-      case 'completed': return 'Payment complete. Thank you!';
-      case 'underpaid': return 'We received ' + st.paidAmount + ' ' + st.currency + ', which is less than the amount: please send the remaining ' + st.due + ' ' + st.currency + ' to the same address.';
-      case 'expired': return 'This payment request has expired. Do not send anything to this address.';
-    }
-    return st.status;
-  }
+  var lang = encodeURIComponent(document.documentElement.lang || 'en');
 
   function show(st) {
     var changed = body.dataset.status !== st.status;
     body.dataset.status = st.status;
     statusBox.className = 'status status-' + st.status;
-    statusText.textContent = text(st);
+    statusText.textContent = st.text;
     if (st.final && !final) {
       final = true;
       if (changed) { setTimeout(function () { location.reload(); }, 200); }
@@ -41,7 +23,7 @@
 
   function poll() {
     if (final) { return; }
-    fetch('/pay/' + id + '/status', { cache: 'no-store' })
+    fetch('/pay/' + id + '/status?lang=' + lang, { cache: 'no-store' })
       .then(function (r) { return r.json(); })
       .then(show)
       .catch(function () {})
@@ -49,7 +31,7 @@
   }
 
   if (window.EventSource) {
-    var es = new EventSource('/pay/' + id + '/events');
+    var es = new EventSource('/pay/' + id + '/events?lang=' + lang);
     es.addEventListener('status', function (e) { show(JSON.parse(e.data)); if (final) { es.close(); } });
     es.onerror = function () { es.close(); if (!final) { setTimeout(poll, 1000); } };
   } else {
@@ -66,7 +48,7 @@
     var tick = function () {
       var left = Math.max(0, Math.floor((expires - Date.now()) / 1000));
       var m = Math.floor(left / 60), s = left % 60;
-      countdown.textContent = left > 0 ? 'in ' + m + ':' + (s < 10 ? '0' : '') + s : 'now';
+      countdown.textContent = left > 0 ? body.dataset.in.replace('%s', m + ':' + (s < 10 ? '0' : '') + s) : body.dataset.now;
       if (left > 0) { setTimeout(tick, 1000); }
     };
     tick();
@@ -75,7 +57,7 @@
   Array.prototype.forEach.call(document.querySelectorAll('button.copy'), function (b) {
     b.addEventListener('click', function () {
       var value = document.getElementById(b.dataset.copy).textContent.trim();
-      var done = function () { b.textContent = 'Copied'; setTimeout(function () { b.textContent = 'Copy'; }, 1500); };
+      var done = function () { b.textContent = body.dataset.copied; setTimeout(function () { b.textContent = body.dataset.copy; }, 1500); };
       if (navigator.clipboard) { navigator.clipboard.writeText(value).then(done, function () {}); }
     });
   });
