@@ -217,8 +217,12 @@ func TestPaymentLinkInBrowser(t *testing.T) {
 	}
 	l := call("POST", "/api/v1/payment-links", `{"title":"Tip jar","amount":"0","currencies":[{"currency":"USDC","chainId":"devnet"}]}`)
 	call("POST", "/api/v1/payment-links/"+l["id"].(string)+"/publish", "")
-	if err := chromedp.Do(ctx, chromedp.Navigate(l["checkoutUrl"].(string)), chromedp.WaitVisible(chromedp.ID("amount")),
-		chromedp.SendKeys(chromedp.ID("amount"), "3.75"), chromedp.Click(chromedp.CSS("button.primary"))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(l["checkoutUrl"].(string)), chromedp.WaitVisible(chromedp.ID("amount"))); err != nil {
+		t.Fatal(err)
+	}
+	shoot(t, ctx, "checkout-phone.png", 390, 844)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.SendKeys(chromedp.ID("amount"), "3.75"),
+		chromedp.Click(chromedp.CSS("button.primary"))); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, `location.pathname.startsWith('/pay/') && document.querySelector('h1').textContent.includes('3.75 USDC')`, 15*time.Second)
