@@ -29,6 +29,7 @@ Commands:
   migrate    apply database migrations and exit
   projects   projects and their keys (projects create|list|update|disable|enable|keys|new-key|revoke-key)
   ledger     check the ledger (ledger verify)
+  wallets    a project's hot wallets and what they hold (wallets --project ID)
   version    print the version
 
 Run "stablegate <command> --help" for a command's flags.
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runProjects(ctx, args[1:], stdout, stderr)
 	case "ledger":
 		return runLedger(ctx, args[1:], stdout, stderr)
+	case "wallets":
+		return runWallets(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		if err := parse(newFlagSet("version", "version", stderr), args[1:]); err != nil {
 			return err

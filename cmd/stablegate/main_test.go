@@ -41,7 +41,8 @@ func runCLI(t *testing.T, args ...string) (string, string, error) {
 func TestHelpForEveryCommand(t *testing.T) {
 	for _, args := range [][]string{{"dev", "--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"projects", "create", "--help"},
 		{"projects", "list", "--help"}, {"projects", "keys", "--help"}, {"projects", "new-key", "--help"}, {"projects", "revoke-key", "--help"},
-		{"projects", "update", "--help"}, {"projects", "disable", "--help"}, {"projects", "enable", "--help"}, {"devnet", "--help"}, {"dev", "pay", "--help"}, {"version", "--help"}, {"ledger", "verify", "--help"}} {
+		{"projects", "update", "--help"}, {"projects", "disable", "--help"}, {"projects", "enable", "--help"}, {"devnet", "--help"},
+		{"wallets", "--help"}, {"dev", "pay", "--help"}, {"version", "--help"}, {"ledger", "verify", "--help"}} {
 		_, stderr, err := runCLI(t, args...)
 		if !errors.Is(err, flag.ErrHelp) || exitCode(err) != 0 || !strings.Contains(stderr, "Usage: stablegate") {
 			t.Errorf("%v: err=%v stderr=%q", args, err, stderr)
@@ -889,5 +890,58 @@ func TestDevConfirmations(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, "dev", "--confirmations", "-1"); err == nil {
 		t.Error("--confirmations -1 accepted")
+	}
+}
+
+// stablegate wallets shows the demo project's hot wallet on the running dev chain, with what it
+// holds; a watch-only project has none and says why.
+func TestWalletsCommand(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--data", dir}, io.Discard, io.Discard)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("dev exited with %v", err)
+		}
+	}()
+	var creds devCredentials
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		data, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
+		if err == nil && json.Unmarshal(data, &creds) == nil && creds.BaseURL != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dev did not start")
+		}
+	}
+	out, _, err := runCLI(t, "wallets", "--project", creds.ProjectID, "--data", dir, "--json")
+	var rows []struct {
+		ChainID, Address, DerivationPath string
+		Tokens                           map[string]string
+	}
+	if err != nil || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 1 || rows[0].ChainID != "devnet" || rows[0].DerivationPath != "m/44'/60'/1'/0/1337" {
+		t.Fatalf("wallets: %v %s", err, out)
+	}
+	if _, _, err := runCLI(t, "dev", "pay", "--to", rows[0].Address, "--amount", "2.5", "--currency", "USDC", "--data", dir); err != nil {
+		t.Fatal(err)
+	}
+	waitBalance(t, creds.RPCURL, "USDC", rows[0].Address, big.NewInt(2_500_000))
+	out, _, err = runCLI(t, "wallets", "--project", creds.ProjectID, "--data", dir)
+	if err != nil || !strings.Contains(out, rows[0].Address) || !strings.Contains(out, "2.5 USDC") {
+		t.Errorf("wallets after a payment to the hot wallet: %v\n%s", err, out)
+	}
+	t.Setenv("STABLEGATE_MASTER_KEY_FILE", filepath.Join(dir, "master.key"))
+	xpub := "xpub6BosfCnifzxcFwrSzQiqu2DBVTshkCXacvNsWGYJVVhhawA7d4R5WSWGFNbi8Aw6ZRc1brxMyWMzG3DSSSSoekkudhUd9yLb6qx39T9nMdj"
+	out, _, err = runCLI(t, "projects", "create", "--data", dir, "--name", "Watch", "--website", "https://watch.example.com", "--xpub-evm", xpub, "--json")
+	var created createdJSON
+	if err != nil || json.Unmarshal([]byte(out), &created) != nil {
+		t.Fatalf("create a watch-only project: %v %s", err, out)
+	}
+	if _, _, err := runCLI(t, "wallets", "--project", created.ProjectID, "--data", dir); err == nil || !strings.Contains(err.Error(), "watch-only") {
+		t.Errorf("wallets of a watch-only project: %v", err)
 	}
 }

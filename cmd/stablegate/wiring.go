@@ -167,9 +167,12 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 	if dev != nil {
 		devPay, svc.WebhookSecretRotated = dev.Pay, dev.WebhookSecretRotated
 	}
+	nodes := evm.Nodes{}
 	for _, sc := range scanners {
 		svc.Chains = append(svc.Chains, sc.Chain.Slug)
+		nodes[sc.Chain.Slug] = sc.Client
 	}
+	svc.Nodes = nodes
 	// API secrets stored before they were sealed with the master key are sealed now.
 	if n, err := svc.SealStoredSecrets(ctx); err != nil {
 		cancel()

@@ -29,6 +29,8 @@ var statusOf = map[string]int{
 	gateway.ENotFound:              http.StatusNotFound,
 	gateway.EConflict:              http.StatusConflict,
 	gateway.EInsufficientAddresses: http.StatusUnprocessableEntity,
+	gateway.EWatchOnly:             http.StatusConflict,
+	gateway.ENetworkMismatch:       http.StatusBadRequest,
 	gateway.EInternal:              http.StatusInternalServerError,
 	ePayloadTooLarge:               http.StatusRequestEntityTooLarge,
 	eIdempotencyReused:             http.StatusUnprocessableEntity,

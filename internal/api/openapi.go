@@ -16,6 +16,8 @@ var secretOperations = map[string]bool{
 	"putWebhookEndpoint":    true,
 	"deleteWebhookEndpoint": true,
 	"rotateWebhookSecret":   true,
+	"putTreasury":           true,
+	"deleteTreasury":        true,
 }
 
 // errorAnswers describes each error status an operation may answer, in the error envelope.
@@ -24,7 +26,7 @@ var errorAnswers = map[int]string{
 	http.StatusUnauthorized:          "Unauthorized: missing, unknown or revoked key; wrong API secret or signature (param x-api-secret or X-Signature)",
 	http.StatusForbidden:             "Forbidden: a live payment for a project whose website is not https on a real domain, or a disabled project",
 	http.StatusNotFound:              "NotFound: no such object in this project and mode",
-	http.StatusConflict:              "Conflict: the object's state does not allow it, or the same Idempotency-Key is still in progress",
+	http.StatusConflict:              "Conflict: the object's state does not allow it, the same Idempotency-Key is still in progress, or WatchOnlyProject: the project has no seed to sign with",
 	http.StatusRequestEntityTooLarge: "PayloadTooLarge: the body is larger than 1 MiB",
 	http.StatusUnprocessableEntity:   "IdempotencyKeyReused (the key came with another request) or InsufficientAddresses (the address pool is empty)",
 	http.StatusInternalServerError:   "InternalError: quote the requestId to the operator",
@@ -76,6 +78,9 @@ func errorStatuses(method, path string) []int {
 	out := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusInternalServerError}
 	if strings.Contains(path, "{") || path == "/api/v1/deposits/unbind" {
 		out = append(out, http.StatusNotFound)
+	}
+	if path == "/api/v1/wallets" {
+		out = append(out, http.StatusConflict) // a watch-only project has no hot wallet
 	}
 	switch method {
 	case http.MethodPost:

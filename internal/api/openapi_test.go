@@ -108,11 +108,13 @@ func TestDocumentSecurityAndErrors(t *testing.T) {
 			}
 		}
 	}
-	if len(needSecret) != 5 {
+	if len(needSecret) != 7 {
 		t.Errorf("operations documented as needing the secret: %v", needSecret)
 	}
 	bodies := map[string]string{"importAddressPool": `{"protocol":"evm","addresses":["0x00000000000000000000000000000000000000a1"]}`,
-		"updateProject": `{"name":"x"}`, "putWebhookEndpoint": `{"url":"https://hooks.example.com/x"}`}
+		"updateProject": `{"name":"x"}`, "putWebhookEndpoint": `{"url":"https://hooks.example.com/x"}`,
+		"putTreasury": `{"chainId":"devnet","address":"0x00000000000000000000000000000000000000a1"}`}
+	needSecret["deleteTreasury"] = [2]string{"DELETE", "/api/v1/treasury/devnet"}
 	for id, op := range needSecret {
 		if r := e.as(e.test, op[0], op[1], bodies[id]); r.status != 401 || r.str("param") != "x-api-secret" {
 			t.Errorf("%s without the secret: %d %s", id, r.status, r.raw)

@@ -76,6 +76,7 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	s.registerBalances()
 	s.registerChains()
 	s.registerPaymentLinks()
+	s.registerWallets()
 	s.registerHealth()
 	s.completeDocument()
 

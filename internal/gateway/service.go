@@ -16,8 +16,10 @@ import (
 type Service struct {
 	Store   Store
 	Keyring *Keyring // seals generated seeds and webhook secrets; projects cannot be created without it
-	Now     func() time.Time
-	Log     *slog.Logger
+	// Nodes reads what addresses hold on the chains this gateway watches (hot wallet balances).
+	Nodes Nodes
+	Now   func() time.Time
+	Log   *slog.Logger
 	// WebhookPolicy vets webhook URLs (nil: only their form is checked).
 	WebhookPolicy WebhookPolicy
 	// SecretOverlap is how long a rotated-out webhook secret still signs deliveries.

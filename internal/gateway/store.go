@@ -60,6 +60,7 @@ type Store interface {
 	DepositStore
 	LedgerStore
 	PaymentLinkStore
+	TreasuryStore
 
 	Ping(ctx context.Context) error
 	Close() error
