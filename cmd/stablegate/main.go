@@ -30,6 +30,7 @@ Commands:
   projects   projects and their keys (projects create|list|update|disable|enable|keys|new-key|revoke-key)
   ledger     check the ledger (ledger verify)
   wallets    a project's hot wallets and what they hold (wallets --project ID)
+  tx check   record a payment whose log a provider lost (tx check --chain C --tx HASH)
   version    print the version
 
 Run "stablegate <command> --help" for a command's flags.
@@ -84,6 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runLedger(ctx, args[1:], stdout, stderr)
 	case "wallets":
 		return runWallets(ctx, args[1:], stdout, stderr)
+	case "tx":
+		return runTx(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		if err := parse(newFlagSet("version", "version", stderr), args[1:]); err != nil {
 			return err

@@ -12,6 +12,42 @@ import (
 	"github.com/stablegate/stablegate/internal/money"
 )
 
+// chainService is the Service of a command that reads chains: the store, the master key, and a
+// node of each configured chain — and, with withDevnet, of the devnet of a running `stablegate dev`
+// on the same data directory.
+func chainService(ctx context.Context, c *Config, withDevnet bool) (*gateway.Service, func(), error) {
+	if _, ok := c.Chains["devnet"]; !ok && withDevnet {
+		if url, err := findDevnetRPC(c.DataDir); err == nil {
+			c.Chains["devnet"] = ChainConfig{RPCURLs: []string{url}}
+		}
+	}
+	kr, err := projectsKeyring(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, scanners, err := chainsFor(c.Chains)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStore(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc := &gateway.Service{Store: st, Keyring: kr, Registry: reg, Chains: []string{}}
+	nodes := evm.Nodes{}
+	for _, sc := range scanners {
+		svc.Chains = append(svc.Chains, sc.Chain.Slug)
+		nodes[sc.Chain.Slug] = sc.Client
+	}
+	svc.Nodes = nodes
+	return svc, func() {
+		for _, n := range nodes {
+			n.Close()
+		}
+		st.Close()
+	}, nil
+}
+
 // runWallets shows a project's hot wallets on the configured chains (and the devnet of a running
 // `stablegate dev` on the same data directory), with what each holds on chain.
 func runWallets(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -35,32 +71,12 @@ func runWallets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	if _, ok := c.Chains["devnet"]; !ok && mode == gateway.Test {
-		if url, err := findDevnetRPC(c.DataDir); err == nil {
-			c.Chains["devnet"] = ChainConfig{RPCURLs: []string{url}}
-		}
-	}
-	kr, err := projectsKeyring(c)
+	svc, done, err := chainService(ctx, c, mode == gateway.Test)
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	reg, scanners, err := chainsFor(c.Chains)
-	if err != nil {
-		return err
-	}
-	svc := &gateway.Service{Store: st, Keyring: kr, Registry: reg, Chains: []string{}}
-	nodes := evm.Nodes{}
-	for _, sc := range scanners {
-		svc.Chains = append(svc.Chains, sc.Chain.Slug)
-		nodes[sc.Chain.Slug] = sc.Client
-		defer sc.Client.Close()
-	}
-	svc.Nodes = nodes
+	defer done()
+	st := svc.Store
 	p, err := st.FindProject(ctx, *project)
 	if err != nil {
 		return fmt.Errorf("project %s: %w", *project, err)

@@ -18,6 +18,7 @@ var secretOperations = map[string]bool{
 	"rotateWebhookSecret":   true,
 	"putTreasury":           true,
 	"deleteTreasury":        true,
+	"checkTransaction":      true,
 }
 
 // errorAnswers describes each error status an operation may answer, in the error envelope.

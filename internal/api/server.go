@@ -77,6 +77,7 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	s.registerChains()
 	s.registerPaymentLinks()
 	s.registerWallets()
+	s.registerTxCheck()
 	s.registerHealth()
 	s.completeDocument()
 

@@ -85,3 +85,16 @@ func NormalizeAddress(p Protocol, s string) (string, error) {
 
 func hasUpper(s string) bool { return strings.ToLower(s) != s }
 func hasLower(s string) bool { return strings.ToUpper(s) != s }
+
+// ParseTxHash reads a transaction hash of the protocol (0x and 64 hex digits; on TRON the bare 64
+// are accepted too) and returns it as FormatTxHash writes it.
+func ParseTxHash(p Protocol, s string) (string, error) {
+	h := strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(s), "0x"), "0X")
+	b, err := hex.DecodeString(h)
+	if err != nil || len(b) != 32 {
+		return "", fmt.Errorf("%q is not a transaction hash (0x and 64 hex digits)", s)
+	}
+	var out [32]byte
+	copy(out[:], b)
+	return FormatTxHash(p, out), nil
+}

@@ -240,3 +240,17 @@ func (r *Registry) Validate() error {
 	}
 	return nil
 }
+
+// TokenByAddress returns the chain's registry token at the contract address, if it is one.
+func (c Chain) TokenByAddress(address string) (Token, bool) {
+	want, err := ParseAddress(c.Protocol, address)
+	if err != nil {
+		return Token{}, false
+	}
+	for _, t := range c.Tokens {
+		if got, err := ParseAddress(c.Protocol, t.Address); err == nil && got == want {
+			return t, true
+		}
+	}
+	return Token{}, false
+}

@@ -2,11 +2,16 @@ package evm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
+	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+
+	"github.com/stablegate/stablegate/internal/gateway"
 )
 
 // Nodes are the clients of the chains this gateway watches, by chain slug: what the domain reads
@@ -53,4 +58,65 @@ func (n Nodes) TokenBalance(ctx context.Context, chainID string, token, holder [
 		return nil, fmt.Errorf("balanceOf of %s answered %d bytes, not 32", common.Address(token), len(out))
 	}
 	return new(big.Int).SetBytes(out), nil
+}
+
+// Receipt is eth_getTransactionReceipt: gateway.ErrNotFound when the node knows no mined
+// transaction of that hash.
+func (n Nodes) Receipt(ctx context.Context, chainID, txHash string) (*gateway.Receipt, error) {
+	c, err := n.client(chainID)
+	if err != nil {
+		return nil, err
+	}
+	param := txHash
+	if !strings.HasPrefix(param, "0x") {
+		param = "0x" + param // a TRON transaction id
+	}
+	var raw *struct {
+		BlockNumber hexutil.Uint64 `json:"blockNumber"`
+		BlockHash   common.Hash    `json:"blockHash"`
+		Status      hexutil.Uint64 `json:"status"`
+		Logs        []Log          `json:"logs"`
+	}
+	if err := c.Call(ctx, "eth_getTransactionReceipt", &raw, param); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, gateway.ErrNotFound
+		}
+		return nil, err
+	}
+	if raw == nil || raw.BlockHash == (common.Hash{}) {
+		return nil, gateway.ErrNotFound
+	}
+	rc := &gateway.Receipt{TxHash: txHash, BlockNumber: uint64(raw.BlockNumber), BlockHash: raw.BlockHash.Hex(), Success: raw.Status == 1}
+	h, err := c.HeaderByNumber(ctx, rc.BlockNumber)
+	if err != nil {
+		return nil, fmt.Errorf("the receipt's block: %w", err)
+	}
+	if h.Hash != raw.BlockHash {
+		return nil, fmt.Errorf("the receipt's block %d is not the canonical one (a reorg): try again", rc.BlockNumber)
+	}
+	rc.BlockTime = time.Unix(int64(h.Time), 0).UTC()
+	for _, l := range raw.Logs {
+		if l.Removed {
+			continue
+		}
+		rl := gateway.ReceiptLog{Index: uint64(l.LogIndex), Contract: l.Address, Data: l.Data}
+		for _, t := range l.Topics {
+			rl.Topics = append(rl.Topics, t)
+		}
+		rc.Logs = append(rc.Logs, rl)
+	}
+	return rc, nil
+}
+
+// FinalizedBlock is the number of the block at the tag ("finalized", "safe").
+func (n Nodes) FinalizedBlock(ctx context.Context, chainID, tag string) (uint64, error) {
+	c, err := n.client(chainID)
+	if err != nil {
+		return 0, err
+	}
+	h, err := c.HeaderByTag(ctx, tag)
+	if err != nil {
+		return 0, err
+	}
+	return h.Number, nil
 }

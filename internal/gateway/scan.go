@@ -125,6 +125,11 @@ type ChainStore interface {
 	// orders whose deadline is not before activeAfter.
 	WatchedAddresses(ctx context.Context, p chain.Protocol, since, activeAfter time.Time) ([]Watch, error)
 	OrderTransfers(ctx context.Context, orderID string) ([]*Transfer, error)
+	// FindTransfer returns the transfer stored under its on-chain key, or ErrNotFound.
+	FindTransfer(ctx context.Context, chainID, txHash string, logIndex uint64) (*Transfer, error)
+	// AddressOwner returns whom an address of the protocol was given to (an order or a deposit
+	// binding, whatever its window), or ErrNotFound.
+	AddressOwner(ctx context.Context, p chain.Protocol, address string) (*Watch, error)
 	// InTx runs fn in one write transaction, committed when fn returns nil and rolled back
 	// otherwise (fn may run again when the database asks for a retry).
 	InTx(ctx context.Context, fn func(PaymentTx) error) error

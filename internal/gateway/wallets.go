@@ -19,13 +19,18 @@ const (
 	ENetworkMismatch = "NetworkMismatch"
 )
 
-// Nodes reads chain state for the domain: what an address holds. cmd gives the Service the
+// Nodes reads chain state for the domain: what an address holds, a transaction's receipt. cmd gives the Service the
 // clients of the chains it watches; a chain it has no client for is ErrNoNode.
 type Nodes interface {
 	// NativeBalance is the chain's coin (ETH, BNB, POL, TRX) held by the address, in base units.
 	NativeBalance(ctx context.Context, chainID string, holder [20]byte) (*big.Int, error)
 	// TokenBalance is the token's balanceOf(holder), in base units.
 	TokenBalance(ctx context.Context, chainID string, token, holder [20]byte) (*big.Int, error)
+	// Receipt is a transaction's receipt, or ErrNotFound when the node knows no such mined
+	// transaction.
+	Receipt(ctx context.Context, chainID, txHash string) (*Receipt, error)
+	// FinalizedBlock is the number of the chain's block at the tag ("finalized", "safe").
+	FinalizedBlock(ctx context.Context, chainID, tag string) (uint64, error)
 }
 
 // HotWallet is a project's hot wallet on a chain in a mode: where sweeps gather the money and

@@ -118,3 +118,22 @@ func setCursor(ctx context.Context, t *tx, chainID string, number uint64, hash s
 	}
 	return nil
 }
+
+// AddressOwner returns the order or deposit binding an address was given to, whatever its window.
+func (s *Store) AddressOwner(ctx context.Context, p chain.Protocol, address string) (*gateway.Watch, error) {
+	w := gateway.Watch{Protocol: p}
+	var mode string
+	var assigned, deadline int64
+	err := s.queryRow(ctx, `SELECT a.address, a.project_id, a.mode, COALESCE(a.order_id, ''), COALESCE(a.deposit_id, ''), a.assigned_at,
+		COALESCE(o.chain_id, ''), COALESCE(o.currency, ''), COALESCE(o.expires_at + o.grace_minutes * 60000, 0)
+		FROM addresses a LEFT JOIN orders o ON o.id = a.order_id
+		WHERE a.protocol = ? AND a.address = ? AND (a.order_id IS NOT NULL OR a.deposit_id IS NOT NULL)`, string(p), address).
+		Scan(&w.Address, &w.ProjectID, &mode, &w.OrderID, &w.DepositID, &assigned, &w.ChainID, &w.Currency, &deadline)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gateway.ErrNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("address owner: %w", err)
+	}
+	w.Mode, w.CreatedAt, w.Deadline = gateway.Mode(mode), fromMS(assigned), fromMS(deadline)
+	return &w, nil
+}

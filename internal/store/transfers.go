@@ -89,3 +89,16 @@ func nullTime(t *time.Time) any {
 	}
 	return ms(*t)
 }
+
+// FindTransfer returns the transfer stored under its on-chain key, or gateway.ErrNotFound.
+func (s *Store) FindTransfer(ctx context.Context, chainID, txHash string, logIndex uint64) (*gateway.Transfer, error) {
+	out, err := s.scanTransfers(s.query(ctx, `SELECT `+transferColumns+` FROM transfers WHERE chain_id = ? AND tx_hash = ? AND log_index = ?`,
+		chainID, txHash, int64(logIndex)))
+	if err != nil {
+		return nil, fmt.Errorf("find transfer: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, gateway.ErrNotFound
+	}
+	return out[0], nil
+}

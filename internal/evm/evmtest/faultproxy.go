@@ -12,7 +12,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +52,10 @@ type Faults struct {
 	// call to the lagging node.
 	Lag    uint64
 	LagAll bool
+	// HideTxLogs drops the logs of these transactions (0x hashes, lower-case) from every eth_getLogs
+	// answer, as a provider whose log index lost them does (Infura, Alchemy and QuickNode have each
+	// served incomplete eth_getLogs answers during incidents); the receipt still has them.
+	HideTxLogs []string
 	// Seed makes the random choices repeatable.
 	Seed uint64
 }
@@ -135,6 +141,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if req.Method == "eth_getLogs" && len(f.HideTxLogs) > 0 {
+		p.hidingLogs(w, r, body, f.HideTxLogs)
+		return
+	}
 	lags := req.Method == "eth_getLogs" || req.Method == "eth_getBlockByNumber" || req.Method == "eth_blockNumber"
 	if lags && f.Lag > 0 && (f.LagAll || p.coin()) {
 		if body = p.lagging(w, r, req, body, f.Lag); body == nil {
@@ -206,6 +216,40 @@ func (p *Proxy) lagging(w http.ResponseWriter, r *http.Request, req request, bod
 	raw, _ := json.Marshal(filter)
 	body, _ = json.Marshal(map[string]any{"jsonrpc": "2.0", "id": req.ID, "method": req.Method, "params": []json.RawMessage{raw}})
 	return body
+}
+
+// hidingLogs forwards an eth_getLogs call and answers without the logs of the hidden transactions.
+func (p *Proxy) hidingLogs(w http.ResponseWriter, r *http.Request, body []byte, hidden []string) {
+	up, err := http.NewRequestWithContext(r.Context(), http.MethodPost, p.upstream, bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	up.Header.Set("Content-Type", "application/json")
+	res, err := p.client.Do(up)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer res.Body.Close()
+	var answer map[string]json.RawMessage
+	if err := json.NewDecoder(res.Body).Decode(&answer); err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	var logs []map[string]any
+	if json.Unmarshal(answer["result"], &logs) == nil {
+		kept := logs[:0]
+		for _, l := range logs {
+			if h, _ := l["transactionHash"].(string); !slices.Contains(hidden, strings.ToLower(h)) {
+				kept = append(kept, l)
+			}
+		}
+		answer["result"], _ = json.Marshal(kept)
+	}
+	out, _ := json.Marshal(answer)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(out)
 }
 
 // call makes a JSON-RPC call upstream, for the proxy's own needs.
