@@ -39,30 +39,6 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
-// startDev runs stablegate dev in this process on a fresh data dir and returns its credentials.
-func startDev(t *testing.T) devCredentials {
-	t.Helper()
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--data", dir, "--block-time", "300ms"}, io.Discard, io.Discard)
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var creds devCredentials
-		data, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
-		if err == nil && json.Unmarshal(data, &creds) == nil && creds.BaseURL != "" {
-			return creds
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("dev did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // createOrder creates an order through the API and returns its data.
 func createOrder(t *testing.T, creds devCredentials, body string) map[string]any {
 	t.Helper()
@@ -83,7 +59,7 @@ func createOrder(t *testing.T, creds devCredentials, body string) map[string]any
 // (live, over server-sent events) and then takes the payer to successUrl.
 func TestPaymentPageInBrowser(t *testing.T) {
 	ctx := browser(t)
-	creds := startDev(t)
+	creds, _ := startDev(t, "--block-time", "300ms")
 	// The shop's thank-you page, on the demo project's website domain (localhost).
 	thanks := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<h1>Thanks</h1>") }))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -201,7 +177,7 @@ func shoot(t *testing.T, ctx context.Context, name string, width, height int64) 
 // the order's payment page, pays with the dev wallet, and the order completes.
 func TestPaymentLinkInBrowser(t *testing.T) {
 	ctx := browser(t)
-	creds := startDev(t)
+	creds, _ := startDev(t, "--block-time", "300ms")
 	call := func(method, path, body string) map[string]any {
 		t.Helper()
 		req, _ := http.NewRequest(method, creds.BaseURL+path, strings.NewReader(body))

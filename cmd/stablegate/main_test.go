@@ -434,7 +434,7 @@ func TestDev(t *testing.T) {
 	if got := readCreds(); got.APIKey != pair.APIKey || got.APISecret != pair.APISecret || got.WebhookSecret != rotated.Data.Secret {
 		t.Errorf("after new-key the file holds %s (new %s)", got.APIKey, pair.APIKey)
 	}
-	headBefore := devnetHead(t, creds.BaseURL)
+	headBefore, _ := devnetHealth(t, creds.BaseURL)
 	stop()
 	again, stop2 := start()
 	if again.ProjectID != creds.ProjectID || again.APIKey != pair.APIKey {
@@ -442,9 +442,12 @@ func TestDev(t *testing.T) {
 	}
 	// The chain went on (issue 11, item 1): once the gateway has scanned past the restart, the
 	// order is still completed, and no webhook took anything back.
-	for deadline := time.Now().Add(20 * time.Second); devnetHead(t, again.BaseURL) <= headBefore+2; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if head, _ := devnetHealth(t, again.BaseURL); head > headBefore+2 {
+			break
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the gateway's devnet head stays at %d after the restart (was %d)", devnetHead(t, again.BaseURL), headBefore)
+			t.Fatalf("the gateway's devnet head stays below %d after the restart", headBefore+3)
 		}
 	}
 	req, _ = http.NewRequest("GET", again.BaseURL+"/api/v1/orders/"+order.Data.OrderID, nil)
@@ -533,8 +536,8 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// devnetHead is the devnet head the gateway has scanned, from /health.
-func devnetHead(t *testing.T, base string) uint64 {
+// devnetHealth is the devnet's head and the block its scanner applied, from /health.
+func devnetHealth(t *testing.T, base string) (head, scanned uint64) {
 	t.Helper()
 	res, err := http.Get(base + "/health")
 	if err != nil {
@@ -543,17 +546,45 @@ func devnetHead(t *testing.T, base string) uint64 {
 	defer res.Body.Close()
 	var health struct {
 		Chains []struct {
-			Chain string
-			Head  uint64
+			Chain         string
+			Head, Scanned uint64
 		}
 	}
 	json.NewDecoder(res.Body).Decode(&health)
 	for _, c := range health.Chains {
 		if c.Chain == "devnet" {
-			return c.Head
+			return c.Head, c.Scanned
 		}
 	}
-	return 0
+	return 0, 0
+}
+
+// startDev runs stablegate dev in this process on a fresh data directory, with the flags, until the
+// test ends, and returns its credentials and the directory.
+func startDev(t *testing.T, flags ...string) (devCredentials, string) {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"dev", "--addr", "127.0.0.1:0", "--data", dir}, flags...), io.Discard, io.Discard)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("dev exited with %v", err)
+		}
+	})
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var creds devCredentials
+		data, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
+		if err == nil && json.Unmarshal(data, &creds) == nil && creds.BaseURL != "" {
+			return creds, dir
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dev did not start")
+		}
+	}
 }
 
 // waitBalance waits until the address holds the token amount on the devnet.
@@ -847,28 +878,7 @@ func TestProjectsKeyRotation(t *testing.T) {
 // dev --confirmations makes the devnet need more confirmations, so an integrator sees orders
 // confirming; /api/v1/chains and the scanner agree on the rule.
 func TestDevConfirmations(t *testing.T) {
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--data", dir, "--confirmations", "3"}, io.Discard, io.Discard)
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("dev exited with %v", err)
-		}
-	}()
-	var creds devCredentials
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		data, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
-		if err == nil && json.Unmarshal(data, &creds) == nil && creds.BaseURL != "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("dev did not start")
-		}
-	}
+	creds, _ := startDev(t, "--confirmations", "3")
 	req, _ := http.NewRequest("GET", creds.BaseURL+"/api/v1/chains", nil)
 	req.Header.Set("Authorization", "Bearer "+creds.APIKey)
 	res, err := http.DefaultClient.Do(req)
@@ -896,28 +906,7 @@ func TestDevConfirmations(t *testing.T) {
 // stablegate wallets shows the demo project's hot wallet on the running dev chain, with what it
 // holds; a watch-only project has none and says why.
 func TestWalletsCommand(t *testing.T) {
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--data", dir}, io.Discard, io.Discard)
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("dev exited with %v", err)
-		}
-	}()
-	var creds devCredentials
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		data, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
-		if err == nil && json.Unmarshal(data, &creds) == nil && creds.BaseURL != "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("dev did not start")
-		}
-	}
+	creds, dir := startDev(t)
 	out, _, err := runCLI(t, "wallets", "--project", creds.ProjectID, "--data", dir, "--json")
 	var rows []struct {
 		ChainID, Address, DerivationPath string

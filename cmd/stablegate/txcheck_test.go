@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"math/big"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,34 +25,13 @@ func TestTxCheckRecordsALostLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dn.Close()
+	t.Cleanup(func() { dn.Close() }) // after dev stops (cleanups run last first)
 	proxy, err := evmtest.Start(dn.RPCURL(), evmtest.Faults{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer proxy.Close()
-	dir := t.TempDir()
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(runCtx, []string{"dev", "--addr", "127.0.0.1:0", "--data", dir, "--devnet-rpc", proxy.URL()}, io.Discard, io.Discard)
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("dev exited with %v", err)
-		}
-	}()
-	var creds devCredentials
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		data, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
-		if err == nil && json.Unmarshal(data, &creds) == nil && creds.BaseURL != "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("dev did not start")
-		}
-	}
+	t.Cleanup(func() { proxy.Close() })
+	creds, dir := startDev(t, "--devnet-rpc", proxy.URL())
 	api := func(method, path, body string, secret bool) (int, map[string]any) {
 		t.Helper()
 		req, _ := http.NewRequest(method, creds.BaseURL+path, strings.NewReader(body))
@@ -91,7 +67,10 @@ func TestTxCheckRecordsALostLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(20 * time.Second); scannedDevnet(t, creds.BaseURL) < head; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, scanned := devnetHealth(t, creds.BaseURL); scanned >= head {
+			break
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the scanner never passed block %d", head)
 		}
@@ -126,29 +105,6 @@ func TestTxCheckRecordsALostLog(t *testing.T) {
 	if _, got := api("GET", "/api/v1/balances", "", false); !strings.Contains(strings.ReplaceAll(toJSON(got), " ", ""), `"available":"7.5"`) {
 		t.Errorf("balances after the check: %v", got)
 	}
-}
-
-// scannedDevnet is the block the gateway's devnet scanner has applied, from /health.
-func scannedDevnet(t *testing.T, base string) uint64 {
-	t.Helper()
-	res, err := http.Get(base + "/health")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var h struct {
-		Chains []struct {
-			Chain   string
-			Scanned uint64
-		}
-	}
-	json.NewDecoder(res.Body).Decode(&h)
-	for _, c := range h.Chains {
-		if c.Chain == "devnet" {
-			return c.Scanned
-		}
-	}
-	return 0
 }
 
 func toJSON(v any) string {

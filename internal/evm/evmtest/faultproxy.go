@@ -220,13 +220,7 @@ func (p *Proxy) lagging(w http.ResponseWriter, r *http.Request, req request, bod
 
 // hidingLogs forwards an eth_getLogs call and answers without the logs of the hidden transactions.
 func (p *Proxy) hidingLogs(w http.ResponseWriter, r *http.Request, body []byte, hidden []string) {
-	up, err := http.NewRequestWithContext(r.Context(), http.MethodPost, p.upstream, bytes.NewReader(body))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	up.Header.Set("Content-Type", "application/json")
-	res, err := p.client.Do(up)
+	res, err := p.send(r, body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
@@ -287,15 +281,19 @@ func (p *Proxy) coin() bool {
 // Lagged counts the answers the lagging node changed.
 func (p *Proxy) Lagged() int64 { return p.lagged.Load() }
 
-// forward passes a request upstream and its answer back.
-func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte) {
+// send posts a JSON-RPC body upstream.
+func (p *Proxy) send(r *http.Request, body []byte) (*http.Response, error) {
 	up, err := http.NewRequestWithContext(r.Context(), http.MethodPost, p.upstream, bytes.NewReader(body))
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
+		return nil, err
 	}
 	up.Header.Set("Content-Type", "application/json")
-	res, err := p.client.Do(up)
+	return p.client.Do(up)
+}
+
+// forward passes a request upstream and its answer back.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte) {
+	res, err := p.send(r, body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
