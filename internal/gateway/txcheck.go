@@ -76,7 +76,7 @@ func (s *Service) CheckTransaction(ctx context.Context, pr *Principal, chainID, 
 		return nil, Errorf(EInvalid, "txHash", "txHash: %v", perr)
 	}
 	if s.Nodes == nil {
-		return nil, fmt.Errorf("check a transaction: no node of %s is configured", c.Slug)
+		return nil, Errorf(EInvalid, "chainId", "no node of %s is configured here to read the transaction from", c.Slug)
 	}
 	out := &TxCheck{ChainID: c.Slug, TxHash: hash}
 	rc, err := s.Nodes.Receipt(ctx, c.Slug, hash)
