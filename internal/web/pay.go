@@ -208,6 +208,9 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 
 // events streams the order's status as server-sent events: now, then at every change, until it is
 // final or the payer leaves.
+// streamWriteTimeout bounds the writing of one live-status event.
+const streamWriteTimeout = 30 * time.Second
+
 func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	o := h.load(w, r, false)
 	if o == nil {
@@ -221,6 +224,9 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
+	// The stream lives for the payment window, far beyond the server's write timeout: each event
+	// gets its own deadline.
+	rc := http.NewResponseController(w)
 	l := localeOf(nil, r)
 	var last []byte
 	tick := time.NewTicker(h.cfg.Poll)
@@ -230,6 +236,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		st := h.statusOf(r.Context(), o, l)
 		data, _ := json.Marshal(st)
 		if !bytes.Equal(data, last) {
+			_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 			if _, err := fmt.Fprintf(w, "event: status\ndata: %s\n\n", data); err != nil {
 				return
 			}

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/gateway"
@@ -482,5 +483,48 @@ func TestPayerLanguage(t *testing.T) {
 	}
 	if body, res := fetch("/pay/ord_missing", "ru", ""); res.StatusCode != 404 || !strings.Contains(body, "Платёж не найден") {
 		t.Errorf("the not-found page in Russian: %d %s", res.StatusCode, body)
+	}
+}
+
+// The live status outlives the server's write timeout (stablegate's is 60 s, a payment window is
+// minutes): each event extends the stream's own deadline, so a change long after the page opened
+// still reaches it.
+func TestLiveStatusOutlivesTheWriteTimeout(t *testing.T) {
+	t.Parallel()
+	svc, _, prs := setup(t)
+	hs := httptest.NewUnstartedServer(web.New(svc, web.Config{Poll: 50 * time.Millisecond}))
+	hs.Config.WriteTimeout = 300 * time.Millisecond
+	hs.Start()
+	t.Cleanup(hs.Close)
+	o := order(t, svc, prs[gateway.Test], "ethereum-sepolia", "USDC")
+	res, err := http.Get(hs.URL + "/pay/" + o.ID + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	events := make(chan string, 10)
+	go func() {
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "data: ") {
+				events <- sc.Text()
+			}
+		}
+		close(events)
+	}()
+	if ev := <-events; !strings.Contains(ev, `"status":"pending"`) {
+		t.Fatalf("first event %q", ev)
+	}
+	time.Sleep(time.Second) // past the server's write timeout
+	if _, err := svc.SimulateOrder(context.Background(), prs[gateway.Test], o.ID, gateway.SimulateCompleted, ""); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev, ok := <-events:
+		if !ok || !strings.Contains(ev, `"status":"completed"`) {
+			t.Fatalf("after the write timeout the stream gave %q (open: %v)", ev, ok)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event after the write timeout")
 	}
 }
