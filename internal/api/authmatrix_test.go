@@ -89,3 +89,63 @@ func TestAuthMatrix(t *testing.T) {
 		}
 	})
 }
+
+// An object of one project and mode is nobody else's: every operation on an object by id, asked
+// with the other mode's key or another project's, answers 404 (a live key's simulation: 403, as
+// for any order) and changes nothing.
+func TestObjectsAreTheirOwnersOnly(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		e.svc.Chains = []string{"devnet"}
+		other, err := e.svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Other", Website: "https://other.example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var otherTest gateway.KeyPair
+		for _, k := range other.Keys {
+			if k.Mode == gateway.Test {
+				otherTest = k
+			}
+		}
+		o := e.as(e.test, "POST", "/api/v1/orders", `{"orderReference":"own-1","amount":"1","currency":"USDT","chainId":"devnet"}`).data()
+		l := e.as(e.test, "POST", "/api/v1/payment-links", `{"title":"T","amount":"1","currencies":[{"currency":"USDT","chainId":"devnet"}]}`).data()
+		if r := e.as(e.test, "POST", "/api/v1/deposits/bind", `{"depositReference":"user-1","protocol":"evm"}`); r.status != 201 {
+			t.Fatalf("bind: %d %s", r.status, r.raw)
+		}
+		orderID, _ := o["orderId"].(string)
+		linkID, _ := l["id"].(string)
+		calls := []struct{ method, path, body string }{
+			{"GET", "/api/v1/orders/" + orderID, ""},
+			{"POST", "/api/v1/orders/" + orderID + "/simulate", `{"outcome":"completed"}`},
+			{"GET", "/api/v1/payment-links/" + linkID, ""},
+			{"POST", "/api/v1/payment-links/" + linkID + "/publish", ""},
+			{"POST", "/api/v1/payment-links/" + linkID + "/archive", ""},
+			{"GET", "/api/v1/deposits/references/user-1", ""},
+			{"POST", "/api/v1/deposits/unbind", `{"depositReference":"user-1"}`},
+		}
+		for _, who := range []struct {
+			name string
+			key  gateway.KeyPair
+		}{{"the live key", e.live}, {"another project's key", otherTest}} {
+			for _, c := range calls {
+				want := "NotFound"
+				if who.key == e.live && strings.HasSuffix(c.path, "/simulate") {
+					want = "Forbidden" // live credentials never simulate, whatever the order (orders.md)
+				}
+				if r := e.as(who.key, c.method, c.path, c.body); r.str("error") != want {
+					t.Errorf("%s %s with %s: %d %s", c.method, c.path, who.name, r.status, r.raw)
+				}
+			}
+		}
+		if r := e.as(e.test, "GET", "/api/v1/orders/"+orderID, ""); r.data()["status"] != "pending" {
+			t.Errorf("the order changed: %s", r.raw)
+		}
+		if r := e.as(e.test, "GET", "/api/v1/payment-links/"+linkID, ""); r.data()["status"] != "draft" {
+			t.Errorf("the link changed: %s", r.raw)
+		}
+		if r := e.as(e.test, "GET", "/api/v1/deposits/references/user-1", ""); r.data()["bound"] != true {
+			t.Errorf("the binding changed: %s", r.raw)
+		}
+	})
+}
