@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,6 +105,43 @@ func TestTxCheckRecordsALostLog(t *testing.T) {
 	}
 	if _, got := api("GET", "/api/v1/balances", "", false); !strings.Contains(strings.ReplaceAll(toJSON(got), " ", ""), `"available":"7.5"`) {
 		t.Errorf("balances after the check: %v", got)
+	}
+
+	// Twenty checks of another lost payment at once: it is credited once.
+	_, o2 := api("POST", "/api/v1/orders", `{"orderReference":"lost-2","amount":"2.5","currency":"USDT","chainId":"devnet"}`, false)
+	hash2, err := dn.Transfer(ctx, "USDT", common.HexToAddress(o2["address"].(string)), big.NewInt(2_500_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.Set(evmtest.Faults{HideTxLogs: []string{strings.ToLower(hash2.Hex())}})
+	for range 4 {
+		dn.Mine()
+	}
+	head, _ = node.BlockNumber(ctx)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, scanned := devnetHealth(t, creds.BaseURL); scanned >= head {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the scanner never passed block %d", head)
+		}
+	}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if status, _ := api("POST", "/api/v1/transactions/check", `{"chainId":"devnet","txHash":"`+hash2.Hex()+`"}`, true); status != 200 {
+				t.Errorf("a concurrent check: %d", status)
+			}
+		}()
+	}
+	wg.Wait()
+	if _, got := api("GET", "/api/v1/orders/"+o2["orderId"].(string), "", false); got["status"] != "completed" || got["paidAmount"] != "2.5" {
+		t.Errorf("after twenty checks at once the order is %v", got)
+	}
+	if _, got := api("GET", "/api/v1/balances", "", false); !strings.Contains(toJSON(got), `"available":"10"`) {
+		t.Errorf("after twenty checks at once the balances are %v, want 7.5 + 2.5 available", got)
 	}
 }
 
