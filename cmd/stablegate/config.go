@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math/big"
 	"net/url"
 	"os"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stablegate/stablegate/internal/chain"
+	"github.com/stablegate/stablegate/internal/money"
 )
 
 // Config is every option of stablegate. Each has a flag, an environment variable and a key in the
@@ -54,6 +56,21 @@ type ChainConfig struct {
 	// MaxLag is how many blocks behind the head the scanner may fall before /health says
 	// degraded (default: five minutes of the chain's blocks, at least 10).
 	MaxLag uint64 `json:"maxLag,omitempty"`
+	// MaxFeeGwei caps the max fee per gas of every transaction stablegate signs on the chain, a
+	// decimal number of gwei ("150", "0.5"); empty: no cap.
+	MaxFeeGwei string `json:"maxFeeGwei,omitempty"`
+	// ReplaceAfter is how long a sent transaction may stay unmined before it is replaced with
+	// higher fees, a Go duration (default "3m").
+	ReplaceAfter string `json:"replaceAfter,omitempty"`
+}
+
+// MaxFee is MaxFeeGwei in wei (nil: no cap).
+func (cc ChainConfig) MaxFee() *big.Int {
+	if cc.MaxFeeGwei == "" {
+		return nil
+	}
+	v, _ := money.ParsePositive(cc.MaxFeeGwei, 9) // validated by loadChains
+	return v
 }
 
 // option describes one configuration option.
@@ -350,6 +367,16 @@ func loadChains(file map[string]ChainConfig) (map[string]ChainConfig, error) {
 		if cc.PollInterval != "" {
 			if d, err := time.ParseDuration(cc.PollInterval); err != nil || d < 10*time.Millisecond {
 				return nil, fmt.Errorf("chains: %s pollInterval must be a duration of at least 10ms, such as \"500ms\"", slug)
+			}
+		}
+		if cc.MaxFeeGwei != "" {
+			if _, err := money.ParsePositive(cc.MaxFeeGwei, 9); err != nil {
+				return nil, fmt.Errorf("chains: %s maxFeeGwei must be a positive number of gwei with at most 9 decimals, such as \"150\"", slug)
+			}
+		}
+		if cc.ReplaceAfter != "" {
+			if d, err := time.ParseDuration(cc.ReplaceAfter); err != nil || d < time.Second {
+				return nil, fmt.Errorf("chains: %s replaceAfter must be a duration of at least 1s, such as \"3m\"", slug)
 			}
 		}
 	}

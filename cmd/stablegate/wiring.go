@@ -195,6 +195,17 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 		sc.Gateway, sc.Log, sc.Holder = svc, log, host+"/"+c.Addr
 		services = append(services, sc)
 	}
+	// One sender per EVM chain signs and follows the transactions stablegate sends there, under
+	// the leases of its sending addresses (named like the scanners').
+	for _, sc := range scanners {
+		if sc.Chain.Protocol != chain.EVM {
+			continue
+		}
+		cc := c.Chains[sc.Chain.Slug]
+		replace, _ := time.ParseDuration(cc.ReplaceAfter) // validated by loadChains; 0 means the default
+		services = append(services, &evm.Sender{Chain: sc.Chain, Client: sc.Client, Gateway: svc, Log: log, Holder: host + "/" + c.Addr,
+			MaxFee: cc.MaxFee(), Policy: gateway.SendPolicy{ReplaceAfter: replace}, Interval: sc.Interval})
+	}
 	if err := services.Start(ctx); err != nil {
 		cancel()
 		return err

@@ -67,15 +67,23 @@ func (n Nodes) Receipt(ctx context.Context, chainID, txHash string) (*gateway.Re
 	if err != nil {
 		return nil, err
 	}
+	return c.Receipt(ctx, txHash)
+}
+
+// Receipt is eth_getTransactionReceipt, checked against the canonical block of its number:
+// gateway.ErrNotFound when the node knows no mined transaction of that hash.
+func (c *Client) Receipt(ctx context.Context, txHash string) (*gateway.Receipt, error) {
 	param := txHash
 	if !strings.HasPrefix(param, "0x") {
 		param = "0x" + param // a TRON transaction id
 	}
 	var raw *struct {
-		BlockNumber hexutil.Uint64 `json:"blockNumber"`
-		BlockHash   common.Hash    `json:"blockHash"`
-		Status      hexutil.Uint64 `json:"status"`
-		Logs        []Log          `json:"logs"`
+		BlockNumber       hexutil.Uint64 `json:"blockNumber"`
+		BlockHash         common.Hash    `json:"blockHash"`
+		Status            hexutil.Uint64 `json:"status"`
+		GasUsed           hexutil.Uint64 `json:"gasUsed"`
+		EffectiveGasPrice *hexutil.Big   `json:"effectiveGasPrice"`
+		Logs              []Log          `json:"logs"`
 	}
 	if err := c.Call(ctx, "eth_getTransactionReceipt", &raw, param); err != nil {
 		if errors.Is(err, ErrNotFound) {
@@ -86,7 +94,11 @@ func (n Nodes) Receipt(ctx context.Context, chainID, txHash string) (*gateway.Re
 	if raw == nil || raw.BlockHash == (common.Hash{}) {
 		return nil, gateway.ErrNotFound
 	}
-	rc := &gateway.Receipt{TxHash: txHash, BlockNumber: uint64(raw.BlockNumber), BlockHash: raw.BlockHash.Hex(), Success: raw.Status == 1}
+	rc := &gateway.Receipt{TxHash: txHash, BlockNumber: uint64(raw.BlockNumber), BlockHash: raw.BlockHash.Hex(), Success: raw.Status == 1,
+		GasUsed: uint64(raw.GasUsed)}
+	if raw.EffectiveGasPrice != nil {
+		rc.EffectiveGasPrice = raw.EffectiveGasPrice.ToInt()
+	}
 	h, err := c.HeaderByNumber(ctx, rc.BlockNumber)
 	if err != nil {
 		return nil, fmt.Errorf("the receipt's block: %w", err)

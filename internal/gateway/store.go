@@ -61,6 +61,7 @@ type Store interface {
 	LedgerStore
 	PaymentLinkStore
 	TreasuryStore
+	OutgoingStore
 
 	Ping(ctx context.Context) error
 	Close() error

@@ -20,6 +20,9 @@ type Receipt struct {
 	BlockTime time.Time
 	Success   bool
 	Logs      []ReceiptLog
+	// GasUsed and EffectiveGasPrice are what the transaction cost: gas × wei per gas.
+	GasUsed           uint64
+	EffectiveGasPrice *big.Int
 }
 
 // ReceiptLog is one log of a receipt, with the three topics and 32 bytes of data of an ERC-20

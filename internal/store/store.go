@@ -32,8 +32,8 @@ type Dialect struct {
 	// ModifyingCTE: a WITH clause may hold an INSERT, so that two inserts are one statement
 	// (PostgreSQL; SQLite has no data-modifying CTEs).
 	ModifyingCTE bool
-	// EventSeq is the column that orders events as they were written ("rowid" on SQLite, "seq"
-	// on PostgreSQL).
+	// EventSeq is the column that orders events and outgoing transactions as they were written
+	// ("rowid" on SQLite, "seq" on PostgreSQL).
 	EventSeq string
 	// PrepareStatements keeps a statement prepared per query (SQLite, where parsing is a large
 	// share of a statement's cost). pgx already caches prepared statements per connection.

@@ -18,6 +18,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
 )
 
 // Kind is one kind of fault.
@@ -56,6 +59,10 @@ type Faults struct {
 	// answer, as a provider whose log index lost them does (Infura, Alchemy and QuickNode have each
 	// served incomplete eth_getLogs answers during incidents); the receipt still has them.
 	HideTxLogs []string
+	// LoseSends answers every eth_sendRawTransaction as accepted (with the transaction's hash) and
+	// forwards none, as a provider whose node dropped the transaction from its pool (or never
+	// relayed it) does: the sender hears "accepted" and the transaction is never mined.
+	LoseSends bool
 	// Seed makes the random choices repeatable.
 	Seed uint64
 }
@@ -70,7 +77,7 @@ type Proxy struct {
 	rnd      *rand.Rand
 	client   *http.Client
 
-	calls, injected, rangeRefused, lagged atomic.Int64
+	calls, injected, rangeRefused, lagged, lost atomic.Int64
 }
 
 // Start listens on a loopback port and forwards to upstream.
@@ -138,6 +145,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if n, ok := logRange(req.Params[0]); ok && n > f.MaxLogRange {
 			p.rangeRefused.Add(1)
 			writeJSON(w, http.StatusOK, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"error":{"code":-32005,"message":"query returned more than 10000 results"}}`, idOr(req.ID)))
+			return
+		}
+	}
+	if req.Method == "eth_sendRawTransaction" && f.LoseSends && len(req.Params) == 1 {
+		var raw hexutil.Bytes
+		if json.Unmarshal(req.Params[0], &raw) == nil {
+			p.lost.Add(1)
+			writeJSON(w, http.StatusOK, fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"result":"%s"}`, idOr(req.ID), crypto.Keccak256Hash(raw).Hex()))
 			return
 		}
 	}
@@ -280,6 +295,9 @@ func (p *Proxy) coin() bool {
 
 // Lagged counts the answers the lagging node changed.
 func (p *Proxy) Lagged() int64 { return p.lagged.Load() }
+
+// Lost is how many eth_sendRawTransaction calls LoseSends answered without forwarding.
+func (p *Proxy) Lost() int64 { return p.lost.Load() }
 
 // send posts a JSON-RPC body upstream.
 func (p *Proxy) send(r *http.Request, body []byte) (*http.Response, error) {

@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		"WebhookOrderPerSubject":    testWebhookOrderPerSubject,
 		"Leases":                    testLeases,
 		"SecretsSealedAtStart":      testSealStoredSecrets,
+		"Outgoing":                  testOutgoing,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
