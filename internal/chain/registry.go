@@ -29,6 +29,10 @@ type Chain struct {
 	BlockTime  time.Duration
 	ExplorerTx string
 	Tokens     []Token
+	// SetCode says the chain runs EIP-7702 (set-code transactions, since Ethereum's Pectra and
+	// its counterparts): sweeps there are batches of delegated deposit addresses, one transaction
+	// from the hot wallet paying all gas; elsewhere each address gets its gas topped up.
+	SetCode bool
 	// Ephemeral chains may be replaced by a new chain (a devnet started afresh, or a test's
 	// in-memory one): the scanner then meets a chain that shares none of the blocks it remembers,
 	// which is expected.
@@ -94,35 +98,35 @@ func DevnetToken(nonce uint64) string {
 // The built-in registry: entries, addresses and decimals from shared/TOKENS.md (verified
 // 2026-11-22). TRON USDC is left out on purpose (Circle ended support); bridged tokens carry Bridged.
 var builtin = []Chain{
-	{Slug: "ethereum", Name: "Ethereum", Native: "ETH", Protocol: EVM, ChainID: 1, Confirmations: 12, FinalityTag: "finalized", BlockTime: 12 * time.Second, ExplorerTx: "https://etherscan.io/tx/%s", Tokens: []Token{
+	{Slug: "ethereum", Name: "Ethereum", Native: "ETH", Protocol: EVM, SetCode: true, ChainID: 1, Confirmations: 12, FinalityTag: "finalized", BlockTime: 12 * time.Second, ExplorerTx: "https://etherscan.io/tx/%s", Tokens: []Token{
 		{Symbol: "USDT", Address: "0xdAC17F958D2ee523a2206206994597C13D831ec7", Decimals: 6},
 		{Symbol: "USDC", Address: "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", Decimals: 6},
 		{Symbol: "DAI", Address: "0x6B175474E89094C44Da98b954EedeAC495271d0F", Decimals: 18},
 	}},
-	{Slug: "ethereum-sepolia", Name: "Ethereum Sepolia", Native: "ETH", Protocol: EVM, ChainID: 11155111, Testnet: true, Confirmations: 12, FinalityTag: "finalized", BlockTime: 12 * time.Second, ExplorerTx: "https://sepolia.etherscan.io/tx/%s", Tokens: []Token{
+	{Slug: "ethereum-sepolia", Name: "Ethereum Sepolia", Native: "ETH", Protocol: EVM, SetCode: true, ChainID: 11155111, Testnet: true, Confirmations: 12, FinalityTag: "finalized", BlockTime: 12 * time.Second, ExplorerTx: "https://sepolia.etherscan.io/tx/%s", Tokens: []Token{
 		{Symbol: "USDT", Address: "0xaA8E23Fb1079EA71e0a56F48a2aA51851D8433D0", Decimals: 6},
 		{Symbol: "USDC", Address: "0x1c7D4B196Cb0C7B01d743Fbc6116a902379C7238", Decimals: 6},
 	}},
-	{Slug: "polygon", Name: "Polygon PoS", Native: "POL", Protocol: EVM, ChainID: 137, Confirmations: 1, FinalityTag: "finalized", BlockTime: 2 * time.Second, ExplorerTx: "https://polygonscan.com/tx/%s", Tokens: []Token{
+	{Slug: "polygon", Name: "Polygon PoS", Native: "POL", Protocol: EVM, SetCode: true, ChainID: 137, Confirmations: 1, FinalityTag: "finalized", BlockTime: 2 * time.Second, ExplorerTx: "https://polygonscan.com/tx/%s", Tokens: []Token{
 		{Symbol: "USDT", Address: "0xc2132D05D31c914a87C6611C10748AEb04B58e8F", Decimals: 6},
 		{Symbol: "USDC", Address: "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359", Decimals: 6},
 		{Symbol: "USDC.e", Address: "0x2791Bca1f2de4661ED88A30C99A7a9449Aa84174", Decimals: 6, Bridged: true},
 		{Symbol: "DAI", Address: "0x8f3Cf7ad23Cd3CaDbD9735AFf958023239c6A063", Decimals: 18},
 	}},
-	{Slug: "polygon-amoy", Name: "Polygon Amoy", Native: "POL", Protocol: EVM, ChainID: 80002, Testnet: true, Confirmations: 1, FinalityTag: "finalized", BlockTime: 2 * time.Second, ExplorerTx: "https://amoy.polygonscan.com/tx/%s", Tokens: []Token{
+	{Slug: "polygon-amoy", Name: "Polygon Amoy", Native: "POL", Protocol: EVM, SetCode: true, ChainID: 80002, Testnet: true, Confirmations: 1, FinalityTag: "finalized", BlockTime: 2 * time.Second, ExplorerTx: "https://amoy.polygonscan.com/tx/%s", Tokens: []Token{
 		{Symbol: "USDC", Address: "0x41E94Eb019C0762f9Bfcf9Fb1E58725BfB0e7582", Decimals: 6},
 	}},
-	{Slug: "bsc", Name: "BNB Smart Chain", Native: "BNB", Protocol: EVM, ChainID: 56, Confirmations: 2, FinalityTag: "finalized", BlockTime: 750 * time.Millisecond, ExplorerTx: "https://bscscan.com/tx/%s", Tokens: []Token{
+	{Slug: "bsc", Name: "BNB Smart Chain", Native: "BNB", Protocol: EVM, SetCode: true, ChainID: 56, Confirmations: 2, FinalityTag: "finalized", BlockTime: 750 * time.Millisecond, ExplorerTx: "https://bscscan.com/tx/%s", Tokens: []Token{
 		{Symbol: "USDT", Address: "0x55d398326f99059fF775485246999027B3197955", Decimals: 18},
 		{Symbol: "USDC", Address: "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d", Decimals: 18},
 		{Symbol: "DAI", Address: "0x1AF3F329e8BE154074D8769D1FFa4eE058B1DBc3", Decimals: 18},
 	}},
-	{Slug: "arbitrum", Name: "Arbitrum One", Native: "ETH", Protocol: EVM, ChainID: 42161, Confirmations: 1, FinalityTag: "finalized", BlockTime: 250 * time.Millisecond, ExplorerTx: "https://arbiscan.io/tx/%s", Tokens: []Token{
+	{Slug: "arbitrum", Name: "Arbitrum One", Native: "ETH", Protocol: EVM, SetCode: true, ChainID: 42161, Confirmations: 1, FinalityTag: "finalized", BlockTime: 250 * time.Millisecond, ExplorerTx: "https://arbiscan.io/tx/%s", Tokens: []Token{
 		{Symbol: "USDT", Address: "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", Decimals: 6},
 		{Symbol: "USDC", Address: "0xaf88d065e77c8cC2239327C5EDb3A432268e5831", Decimals: 6},
 		{Symbol: "DAI", Address: "0xDA10009cBd5D07dd0CeCc66161FC93D7c9000da1", Decimals: 18},
 	}},
-	{Slug: "base", Name: "Base", Native: "ETH", Protocol: EVM, ChainID: 8453, Confirmations: 1, FinalityTag: "finalized", BlockTime: 2 * time.Second, ExplorerTx: "https://basescan.org/tx/%s", Tokens: []Token{
+	{Slug: "base", Name: "Base", Native: "ETH", Protocol: EVM, SetCode: true, ChainID: 8453, Confirmations: 1, FinalityTag: "finalized", BlockTime: 2 * time.Second, ExplorerTx: "https://basescan.org/tx/%s", Tokens: []Token{
 		{Symbol: "USDC", Address: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", Decimals: 6},
 		{Symbol: "USDT", Address: "0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2", Decimals: 6, Bridged: true},
 		{Symbol: "DAI", Address: "0x50c5725949A6F0c72E6C4a641F24049A917DB0Cb", Decimals: 18},
@@ -133,7 +137,7 @@ var builtin = []Chain{
 	{Slug: "tron-nile", Name: "TRON Nile", Native: "TRX", Protocol: TRON, ChainID: 3448148188, Testnet: true, Confirmations: 19, BlockTime: 3 * time.Second, ExplorerTx: "https://nile.tronscan.org/#/transaction/%s", Tokens: []Token{
 		{Symbol: "USDT", Address: "TXYZopYRdj2D9XRtbG411XZZ3kM5VkAeBf", Decimals: 6},
 	}},
-	{Slug: "devnet", Name: "stablegate devnet", Native: "ETH", Protocol: EVM, ChainID: DevnetChainID, Testnet: true, Confirmations: 1, BlockTime: time.Second, ExplorerTx: "", Ephemeral: true, Tokens: []Token{
+	{Slug: "devnet", Name: "stablegate devnet", Native: "ETH", Protocol: EVM, SetCode: true, ChainID: DevnetChainID, Testnet: true, Confirmations: 1, BlockTime: time.Second, ExplorerTx: "", Ephemeral: true, Tokens: []Token{
 		{Symbol: "USDT", Address: DevnetToken(0), Decimals: 6},
 		{Symbol: "USDC", Address: DevnetToken(1), Decimals: 6},
 		{Symbol: "DAI", Address: DevnetToken(2), Decimals: 18},

@@ -39,22 +39,33 @@ func OpenSeed(mnemonic string) (*Seed, error) {
 
 // WalletKey derives the hot wallet's private key and address (WalletPath).
 func (s *Seed) WalletKey(p Protocol, live bool, chainID uint64) (*ecdsa.PrivateKey, [20]byte, error) {
+	return s.derive(p, 1, b2u(live), walletIndex(chainID))
+}
+
+// AddressKey derives the private key of the receive address …/0/index of the protocol's account
+// (m/44'/coin'/0'/0/index): the key of an order's or a deposit's address, which signs only when
+// its funds are swept.
+func (s *Seed) AddressKey(p Protocol, index uint32) (*ecdsa.PrivateKey, [20]byte, error) {
+	return s.derive(p, 0, 0, index)
+}
+
+// derive is the key at m/44'/coin'/account'/change/index and its address.
+func (s *Seed) derive(p Protocol, account, change, index uint32) (*ecdsa.PrivateKey, [20]byte, error) {
 	var addr [20]byte
 	coin, ok := coinType[p]
 	if !ok {
-		return nil, addr, fmt.Errorf("hot wallet: unknown protocol %q", p)
+		return nil, addr, fmt.Errorf("derive key: unknown protocol %q", p)
 	}
 	key := s.master
 	var err error
-	for _, i := range []uint32{hdkeychain.HardenedKeyStart + 44, hdkeychain.HardenedKeyStart + coin, hdkeychain.HardenedKeyStart + 1,
-		b2u(live), walletIndex(chainID)} {
+	for _, i := range []uint32{hdkeychain.HardenedKeyStart + 44, hdkeychain.HardenedKeyStart + coin, hdkeychain.HardenedKeyStart + account, change, index} {
 		if key, err = key.Derive(i); err != nil {
-			return nil, addr, fmt.Errorf("hot wallet: %w", err)
+			return nil, addr, fmt.Errorf("derive key: %w", err)
 		}
 	}
 	priv, err := key.ECPrivKey()
 	if err != nil {
-		return nil, addr, fmt.Errorf("hot wallet: %w", err)
+		return nil, addr, fmt.Errorf("derive key: %w", err)
 	}
 	k := priv.ToECDSA()
 	copy(addr[:], crypto.PubkeyToAddress(k.PublicKey).Bytes())

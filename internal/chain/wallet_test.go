@@ -10,12 +10,11 @@ import (
 
 // A hot wallet is its own key: one per mode and chain, never an order address, the same every time.
 func TestHotWallets(t *testing.T) {
-	const abandon = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
-	seed, err := chain.OpenSeed(abandon)
+	seed, err := chain.OpenSeed(abandonMnemonic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	xpub, _ := chain.AccountXPub(abandon, chain.EVM)
+	xpub, _ := chain.AccountXPub(abandonMnemonic, chain.EVM)
 	orders := map[string]bool{}
 	for i := uint32(0); i < 50; i++ {
 		a, _ := chain.DeriveAddress(xpub, chain.EVM, i)
@@ -74,3 +73,31 @@ func TestHotWallets(t *testing.T) {
 		t.Error("a bad mnemonic opened")
 	}
 }
+
+// An address key derives the very address the account xpub gives at the index: the key that
+// sweeps an order's address is that address's.
+func TestAddressKeyMatchesTheXPub(t *testing.T) {
+	seed, err := chain.OpenSeed(abandonMnemonic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xpub, err := chain.AccountXPub(abandonMnemonic, chain.EVM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []uint32{0, 1, 7, 1_000_000} {
+		_, addr, err := seed.AddressKey(chain.EVM, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := chain.DeriveAddress(xpub, chain.EVM, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := chain.FormatAddress(chain.EVM, addr); got != want {
+			t.Fatalf("index %d: key of %s, xpub gives %s", i, got, want)
+		}
+	}
+}
+
+const abandonMnemonic = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"

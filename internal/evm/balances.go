@@ -78,12 +78,13 @@ func (c *Client) Receipt(ctx context.Context, txHash string) (*gateway.Receipt, 
 		param = "0x" + param // a TRON transaction id
 	}
 	var raw *struct {
-		BlockNumber       hexutil.Uint64 `json:"blockNumber"`
-		BlockHash         common.Hash    `json:"blockHash"`
-		Status            hexutil.Uint64 `json:"status"`
-		GasUsed           hexutil.Uint64 `json:"gasUsed"`
-		EffectiveGasPrice *hexutil.Big   `json:"effectiveGasPrice"`
-		Logs              []Log          `json:"logs"`
+		BlockNumber       hexutil.Uint64  `json:"blockNumber"`
+		BlockHash         common.Hash     `json:"blockHash"`
+		Status            hexutil.Uint64  `json:"status"`
+		GasUsed           hexutil.Uint64  `json:"gasUsed"`
+		EffectiveGasPrice *hexutil.Big    `json:"effectiveGasPrice"`
+		ContractAddress   *common.Address `json:"contractAddress"`
+		Logs              []Log           `json:"logs"`
 	}
 	if err := c.Call(ctx, "eth_getTransactionReceipt", &raw, param); err != nil {
 		if errors.Is(err, ErrNotFound) {
@@ -98,6 +99,9 @@ func (c *Client) Receipt(ctx context.Context, txHash string) (*gateway.Receipt, 
 		GasUsed: uint64(raw.GasUsed)}
 	if raw.EffectiveGasPrice != nil {
 		rc.EffectiveGasPrice = raw.EffectiveGasPrice.ToInt()
+	}
+	if raw.ContractAddress != nil && *raw.ContractAddress != (common.Address{}) {
+		rc.ContractAddress = raw.ContractAddress.Hex()
 	}
 	h, err := c.HeaderByNumber(ctx, rc.BlockNumber)
 	if err != nil {
@@ -118,6 +122,15 @@ func (c *Client) Receipt(ctx context.Context, txHash string) (*gateway.Receipt, 
 		rc.Logs = append(rc.Logs, rl)
 	}
 	return rc, nil
+}
+
+// NetworkFees are the chain's next base fee and suggested tip (Client.NetworkFees).
+func (n Nodes) NetworkFees(ctx context.Context, chainID string) (*big.Int, *big.Int, error) {
+	c, err := n.client(chainID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.NetworkFees(ctx)
 }
 
 // FinalizedBlock is the number of the block at the tag ("finalized", "safe").

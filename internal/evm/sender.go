@@ -1,6 +1,7 @@
 package evm
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -16,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/holiman/uint256"
 
 	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/gateway"
@@ -257,13 +259,16 @@ func (s *Sender) sign(ctx context.Context, t *gateway.OutgoingTx, nonce uint64, 
 	if err != nil {
 		return false, err
 	}
-	to, value := common.HexToAddress(t.To), t.Value
+	auths, err := s.authorizations(ctx, t)
+	if err != nil {
+		return false, err
+	}
 	gas := t.GasLimit
 	if gas == 0 {
-		est, err := s.Client.EstimateGas(ctx, common.HexToAddress(t.From), to, value, t.Data)
+		est, err := s.Client.EstimateGas(ctx, callArgs(t, auths))
 		if errors.Is(err, ErrReverted) {
 			t.Fail("not sent: the chain would revert it (" + err.Error() + ")")
-			return false, s.Gateway.SaveOutgoing(ctx, t, gateway.OutQueued, "")
+			return false, s.Gateway.SaveOutgoing(ctx, t, gateway.OutQueued, "", nil)
 		}
 		if err != nil {
 			return false, fmt.Errorf("estimate gas: %w", err)
@@ -274,7 +279,7 @@ func (s *Sender) sign(ctx context.Context, t *gateway.OutgoingTx, nonce uint64, 
 	if err != nil {
 		return false, err
 	}
-	a, err := s.signAttempt(key, t, nonce, gas, fees)
+	a, err := s.signAttempt(key, s.unsigned(t, nonce, gas, fees, auths))
 	if err != nil {
 		return false, err
 	}
@@ -283,6 +288,75 @@ func (s *Sender) sign(ctx context.Context, t *gateway.OutgoingTx, nonce uint64, 
 		return false, err
 	}
 	return true, nil
+}
+
+// delegationPrefix starts the code of an account delegated by EIP-7702: 0xef0100 ‖ delegate.
+var delegationPrefix = []byte{0xef, 0x01, 0x00}
+
+// authorizations are the EIP-7702 authorizations of the transaction's Authorize addresses, each
+// signed now by the address's key for this chain (never chain id 0) and its current nonce; an
+// address already delegated to the transaction's Delegate needs none.
+func (s *Sender) authorizations(ctx context.Context, t *gateway.OutgoingTx) ([]types.SetCodeAuthorization, error) {
+	if len(t.Authorize) == 0 {
+		return nil, nil
+	}
+	delegate := common.HexToAddress(t.Delegate)
+	want := append(append([]byte{}, delegationPrefix...), delegate.Bytes()...)
+	var out []types.SetCodeAuthorization
+	for _, a := range t.Authorize {
+		addr := common.HexToAddress(a)
+		code, err := s.Client.Code(ctx, addr)
+		if err != nil {
+			return nil, err
+		}
+		if bytes.Equal(code, want) {
+			continue
+		}
+		nonce, err := s.Client.NonceAt(ctx, addr, "pending")
+		if err != nil {
+			return nil, err
+		}
+		key, err := s.Gateway.AuthorityKey(ctx, t, a)
+		if err != nil {
+			return nil, err
+		}
+		auth, err := types.SignSetCode(key, types.SetCodeAuthorization{ChainID: *uint256.NewInt(s.Chain.ChainID), Address: delegate, Nonce: nonce})
+		if err != nil {
+			return nil, fmt.Errorf("authorization of %s: %w", a, err)
+		}
+		out = append(out, auth)
+	}
+	return out, nil
+}
+
+// unsigned is the transaction to sign: a set-code transaction when it carries authorizations, a
+// dynamic-fee one otherwise (a creation when To is empty).
+func (s *Sender) unsigned(t *gateway.OutgoingTx, nonce, gas uint64, fees gateway.Fees, auths []types.SetCodeAuthorization) *types.Transaction {
+	chainID := new(big.Int).SetUint64(s.Chain.ChainID)
+	if len(auths) > 0 {
+		return types.NewTx(&types.SetCodeTx{ChainID: uint256.MustFromBig(chainID), Nonce: nonce, GasTipCap: uint256.MustFromBig(fees.TipCap),
+			GasFeeCap: uint256.MustFromBig(fees.MaxFee), Gas: gas, To: common.HexToAddress(t.To), Value: uint256.MustFromBig(t.Value), Data: t.Data,
+			AuthList: auths})
+	}
+	var to *common.Address
+	if t.To != "" {
+		addr := common.HexToAddress(t.To)
+		to = &addr
+	}
+	return types.NewTx(&types.DynamicFeeTx{ChainID: chainID, Nonce: nonce, GasTipCap: fees.TipCap, GasFeeCap: fees.MaxFee,
+		Gas: gas, To: to, Value: t.Value, Data: t.Data})
+}
+
+// callArgs is the transaction as eth_estimateGas takes it.
+func callArgs(t *gateway.OutgoingTx, auths []types.SetCodeAuthorization) map[string]any {
+	call := map[string]any{"from": common.HexToAddress(t.From), "value": (*hexutil.Big)(t.Value), "data": hexutil.Bytes(t.Data)}
+	if t.To != "" {
+		call["to"] = common.HexToAddress(t.To)
+	}
+	if len(auths) > 0 {
+		call["authorizationList"] = auths
+	}
+	return call
 }
 
 // fees are what a new transaction offers now (gateway.NewFees).
@@ -294,12 +368,7 @@ func (s *Sender) fees(ctx context.Context) (gateway.Fees, error) {
 	return gateway.NewFees(base, tip, s.MaxFee)
 }
 
-func (s *Sender) signAttempt(key *ecdsa.PrivateKey, t *gateway.OutgoingTx, nonce, gas uint64, fees gateway.Fees) (gateway.TxAttempt, error) {
-	to := common.HexToAddress(t.To)
-	tx := types.NewTx(&types.DynamicFeeTx{
-		ChainID: new(big.Int).SetUint64(s.Chain.ChainID), Nonce: nonce, GasTipCap: fees.TipCap, GasFeeCap: fees.MaxFee,
-		Gas: gas, To: &to, Value: t.Value, Data: t.Data,
-	})
+func (s *Sender) signAttempt(key *ecdsa.PrivateKey, tx *types.Transaction) (gateway.TxAttempt, error) {
 	signed, err := types.SignTx(tx, s.signer, key)
 	if err != nil {
 		return gateway.TxAttempt{}, fmt.Errorf("sign: %w", err)
@@ -308,7 +377,8 @@ func (s *Sender) signAttempt(key *ecdsa.PrivateKey, t *gateway.OutgoingTx, nonce
 	if err != nil {
 		return gateway.TxAttempt{}, fmt.Errorf("sign: %w", err)
 	}
-	return gateway.TxAttempt{Hash: signed.Hash().Hex(), Raw: raw, GasLimit: gas, Fees: fees, SignedAt: s.Now().UTC().Truncate(time.Millisecond)}, nil
+	fees := gateway.Fees{TipCap: tx.GasTipCap(), MaxFee: tx.GasFeeCap()}
+	return gateway.TxAttempt{Hash: signed.Hash().Hex(), Raw: raw, GasLimit: tx.Gas(), Fees: fees, SignedAt: s.Now().UTC().Truncate(time.Millisecond)}, nil
 }
 
 // broadcast sends the current attempt and stores what the node said.
@@ -335,7 +405,7 @@ func (s *Sender) broadcast(ctx context.Context, t *gateway.OutgoingTx) error {
 	if from != t.Status {
 		note = "sent " + a.Hash
 	}
-	if serr := s.Gateway.SaveOutgoing(ctx, t, from, note); serr != nil {
+	if serr := s.Gateway.SaveOutgoing(ctx, t, from, note, nil); serr != nil {
 		return serr
 	}
 	if err != nil && !nonceTooLow(err) {
@@ -379,25 +449,43 @@ func (s *Sender) follow(ctx context.Context, t *gateway.OutgoingTx, head, finali
 		return s.replace(ctx, t)
 	case gateway.StepMined:
 		t.Mined(obs.Receipt)
-		return s.Gateway.SaveOutgoing(ctx, t, from, fmt.Sprintf("%s in block %d", t.TxHash, t.BlockNumber))
+		return s.Gateway.SaveOutgoing(ctx, t, from, fmt.Sprintf("%s in block %d", t.TxHash, t.BlockNumber), obs.Receipt)
 	case gateway.StepConfirmed:
 		t.Status = gateway.OutConfirmed
-		return s.Gateway.SaveOutgoing(ctx, t, from, fmt.Sprintf("confirmed at block %d", head))
+		return s.Gateway.SaveOutgoing(ctx, t, from, fmt.Sprintf("confirmed at block %d", head), obs.Receipt)
 	case gateway.StepReverted:
 		t.Fail(fmt.Sprintf("reverted: the receipt of %s in block %d has status 0", t.TxHash, t.BlockNumber))
-		return s.Gateway.SaveOutgoing(ctx, t, from, "")
+		return s.Gateway.SaveOutgoing(ctx, t, from, "", obs.Receipt)
 	case gateway.StepReorged:
 		block := t.BlockNumber
 		t.Reorged()
-		if err := s.Gateway.SaveOutgoing(ctx, t, from, fmt.Sprintf("block %d left the canonical chain: sending again", block)); err != nil {
+		if err := s.Gateway.SaveOutgoing(ctx, t, from, fmt.Sprintf("block %d left the canonical chain: sending again", block), nil); err != nil {
 			return err
 		}
 		return s.broadcast(ctx, t)
 	case gateway.StepNonceUsed:
 		t.Fail(fmt.Sprintf("nonce %d of %s was used by a transaction stablegate did not sign (was the seed used elsewhere?)", t.Nonce, t.From))
-		return s.Gateway.SaveOutgoing(ctx, t, from, "")
+		return s.Gateway.SaveOutgoing(ctx, t, from, "", nil)
 	default:
 		return fmt.Errorf("unknown step %q", step)
+	}
+}
+
+// withFees is the signed transaction raw, unsigned, with other fees: a replacement is the same
+// transaction — nonce, gas, call, authorizations — at a higher price.
+func withFees(raw []byte, f gateway.Fees) *types.Transaction {
+	var tx types.Transaction
+	if err := tx.UnmarshalBinary(raw); err != nil {
+		panic("sender: a stored transaction does not decode: " + err.Error())
+	}
+	switch tx.Type() {
+	case types.SetCodeTxType:
+		return types.NewTx(&types.SetCodeTx{ChainID: uint256.MustFromBig(tx.ChainId()), Nonce: tx.Nonce(), GasTipCap: uint256.MustFromBig(f.TipCap),
+			GasFeeCap: uint256.MustFromBig(f.MaxFee), Gas: tx.Gas(), To: *tx.To(), Value: uint256.MustFromBig(tx.Value()), Data: tx.Data(),
+			AuthList: tx.SetCodeAuthorizations()})
+	default:
+		return types.NewTx(&types.DynamicFeeTx{ChainID: tx.ChainId(), Nonce: tx.Nonce(), GasTipCap: f.TipCap, GasFeeCap: f.MaxFee,
+			Gas: tx.Gas(), To: tx.To(), Value: tx.Value(), Data: tx.Data()})
 	}
 }
 
@@ -423,14 +511,14 @@ func (s *Sender) replace(ctx context.Context, t *gateway.OutgoingTx) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.signAttempt(key, t, t.Nonce, cur.GasLimit, fees)
+	a, err := s.signAttempt(key, withFees(cur.Raw, fees))
 	if err != nil {
 		return err
 	}
 	t.Attempts = append(t.Attempts, a)
 	note := fmt.Sprintf("replaced %s, unmined after %s, by %s (max fee %s → %s wei, tip %s → %s)", cur.Hash, s.Policy.ReplaceAfter,
 		a.Hash, cur.Fees.MaxFee, fees.MaxFee, cur.Fees.TipCap, fees.TipCap)
-	if err := s.Gateway.SaveOutgoing(ctx, t, t.Status, note); err != nil {
+	if err := s.Gateway.SaveOutgoing(ctx, t, t.Status, note, nil); err != nil {
 		return err
 	}
 	return s.broadcast(ctx, t)

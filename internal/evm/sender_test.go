@@ -45,6 +45,8 @@ type sendWorld struct {
 	eth     *ethclient.Client
 	svc     *gateway.Service
 	project string
+	pr      *gateway.Principal // the project's test key, with its secret
+	scanner *evm.Scanner
 	hot     common.Address
 	clock   *clock
 	rule    chain.Chain
@@ -93,7 +95,17 @@ func newSendWorld(t *testing.T, confirmations int, st gateway.Store) *sendWorld 
 		t.Fatal(err)
 	}
 	t.Cleanup(eth.Close)
-	w := &sendWorld{t: t, chain: c, proxy: proxy, eth: eth, svc: svc, project: cp.Project.ID, hot: common.HexToAddress(hot), clock: clk,
+	pr, err := svc.Authenticate(context.Background(), cp.Keys[0].Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.SecretProven = true
+	nodes, err := evm.NewClient([]string{c.RPCURL()}, fastConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Nodes, svc.Encoder = evm.Nodes{"devnet": nodes}, evm.Encoder{}
+	w := &sendWorld{t: t, chain: c, proxy: proxy, eth: eth, svc: svc, project: cp.Project.ID, pr: pr, hot: common.HexToAddress(hot), clock: clk,
 		rule: testChain(t, "devnet", confirmations)}
 	w.sendETH(devnet.DevKey(), w.hot, ether(10), nil)
 	w.chain.Mine()

@@ -71,10 +71,9 @@ func (c *Client) NetworkFees(ctx context.Context) (baseFee, tip *big.Int, err er
 // ErrReverted is EstimateGas's error for a call that the chain would revert.
 var ErrReverted = errors.New("execution reverted")
 
-// EstimateGas is eth_estimateGas of a call from from (ErrReverted, with the node's reason, when
-// it would revert).
-func (c *Client) EstimateGas(ctx context.Context, from, to common.Address, value *big.Int, data []byte) (uint64, error) {
-	call := map[string]any{"from": from, "to": to, "value": (*hexutil.Big)(value), "data": hexutil.Bytes(data)}
+// EstimateGas is eth_estimateGas of a call (ErrReverted, with the node's reason, when it would
+// revert).
+func (c *Client) EstimateGas(ctx context.Context, call map[string]any) (uint64, error) {
 	var gas hexutil.Uint64
 	if err := c.Call(ctx, "eth_estimateGas", &gas, call); err != nil {
 		var re *RPCError
@@ -84,6 +83,16 @@ func (c *Client) EstimateGas(ctx context.Context, from, to common.Address, value
 		return 0, err
 	}
 	return uint64(gas), nil
+}
+
+// Code is eth_getCode of the address at the latest block (an EIP-7702 delegated account's is
+// 0xef0100 followed by its delegate).
+func (c *Client) Code(ctx context.Context, addr common.Address) ([]byte, error) {
+	var code hexutil.Bytes
+	if err := c.Call(ctx, "eth_getCode", &code, addr, "latest"); err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	return code, nil
 }
 
 // SendRawTransaction is eth_sendRawTransaction. A node that already has the transaction answers

@@ -65,6 +65,11 @@ type OutgoingTx struct {
 	To    string
 	Value *big.Int
 	Data  []byte
+	// Authorize lists addresses whose EIP-7702 authorizations, delegating them to Delegate, go
+	// with the transaction (a sweep): signed by each address when the transaction is signed,
+	// except by those already delegated to Delegate.
+	Authorize []string
+	Delegate  string
 	// GasLimit is fixed by the intent, or 0: estimated when it is signed.
 	GasLimit uint64
 
@@ -312,9 +317,10 @@ type OutgoingStore interface {
 	// the transaction is still queued (ErrChanged), and that no transaction of its From on its
 	// chain has the nonce (ErrChanged).
 	SignOutgoing(ctx context.Context, t *OutgoingTx, lease, holder string, now time.Time) error
-	// SaveOutgoing stores t's state (status, attempts, receipt, failure) and the change in its
-	// history, if its stored status is still from (ErrChanged otherwise).
-	SaveOutgoing(ctx context.Context, t *OutgoingTx, from OutgoingStatus, change OutgoingChange) error
+	// SaveOutgoing stores t's state (status, attempts, receipt, failure), the change in its
+	// history and the effects (nil: none), if its stored status is still from (ErrChanged
+	// otherwise).
+	SaveOutgoing(ctx context.Context, t *OutgoingTx, from OutgoingStatus, change OutgoingChange, fx *OutgoingEffects) error
 	// FindOutgoing returns a transaction with its attempts and history (ErrNotFound).
 	FindOutgoing(ctx context.Context, projectID string, mode Mode, id string) (*OutgoingTx, error)
 	// ListOutgoing returns a project's transactions, newest first, with their attempts.
@@ -356,8 +362,9 @@ type Sending interface {
 	UnfinishedOutgoing(ctx context.Context, chainID string) ([]*OutgoingTx, error)
 	NextNonce(ctx context.Context, chainID, from string) (uint64, error)
 	SigningKey(ctx context.Context, t *OutgoingTx) (*ecdsa.PrivateKey, error)
+	AuthorityKey(ctx context.Context, t *OutgoingTx, address string) (*ecdsa.PrivateKey, error)
 	SignOutgoing(ctx context.Context, t *OutgoingTx, lease, holder string) error
-	SaveOutgoing(ctx context.Context, t *OutgoingTx, from OutgoingStatus, note string) error
+	SaveOutgoing(ctx context.Context, t *OutgoingTx, from OutgoingStatus, note string, rc *Receipt) error
 	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
 }
 
@@ -381,10 +388,15 @@ func (s *Service) SignOutgoing(ctx context.Context, t *OutgoingTx, lease, holder
 }
 
 // SaveOutgoing stores a step of a transaction that was in status from, with a note for its
-// history.
-func (s *Service) SaveOutgoing(ctx context.Context, t *OutgoingTx, from OutgoingStatus, note string) error {
+// history; a final step carries its effects (the sweeps it ends or starts, its fee) in the same
+// database transaction. rc is the receipt the step saw (nil: none).
+func (s *Service) SaveOutgoing(ctx context.Context, t *OutgoingTx, from OutgoingStatus, note string, rc *Receipt) error {
 	t.UpdatedAt = s.now()
-	return s.Store.SaveOutgoing(ctx, t, from, OutgoingChange{At: t.UpdatedAt, Status: t.Status, Note: note})
+	fx, err := s.outgoingEffects(ctx, t, rc)
+	if err != nil {
+		return err
+	}
+	return s.Store.SaveOutgoing(ctx, t, from, OutgoingChange{At: t.UpdatedAt, Status: t.Status, Note: note}, fx)
 }
 
 // QueueOutgoing records transactions to send from a project's hot wallet (Status queued); the
@@ -418,6 +430,36 @@ func (s *Service) SigningKey(ctx context.Context, t *OutgoingTx) (*ecdsa.Private
 	}
 	if !strings.EqualFold(addr, t.From) {
 		return nil, fmt.Errorf("outgoing %s: %s is not the hot wallet of project %s on %s (%s): no key to sign with", t.ID, t.From, t.ProjectID, t.ChainID, addr)
+	}
+	return key, nil
+}
+
+// AuthorityKey is the private key of an address of the transaction's project that stablegate
+// derived from its seed (an order's or a deposit's), to sign the address's authorization of a
+// sweep. An address of another project, or one imported into a pool, has none here.
+func (s *Service) AuthorityKey(ctx context.Context, t *OutgoingTx, address string) (*ecdsa.PrivateKey, error) {
+	c, ok := s.ChainRegistry().Lookup(t.ChainID)
+	if !ok {
+		return nil, fmt.Errorf("authority key: unknown chain %s", t.ChainID)
+	}
+	index, err := s.Store.DerivedIndex(ctx, t.ProjectID, t.Mode, c.Protocol, address)
+	if err != nil {
+		return nil, fmt.Errorf("authority key of %s: %w", address, err)
+	}
+	p, err := s.Store.FindProject(ctx, t.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	seed, err := s.seedOf(p)
+	if err != nil {
+		return nil, err
+	}
+	key, addr, err := seed.AddressKey(c.Protocol, index)
+	if err != nil {
+		return nil, err
+	}
+	if got := chain.FormatAddress(c.Protocol, addr); !strings.EqualFold(got, address) {
+		return nil, fmt.Errorf("authority key: index %d of %s derives %s, not %s", index, t.ProjectID, got, address)
 	}
 	return key, nil
 }

@@ -18,8 +18,10 @@ type Service struct {
 	Keyring *Keyring // seals generated seeds and webhook secrets; projects cannot be created without it
 	// Nodes reads what addresses hold on the chains this gateway watches (hot wallet balances).
 	Nodes Nodes
-	Now   func() time.Time
-	Log   *slog.Logger
+	// Encoder encodes the contract calls of sweeps (internal/evm).
+	Encoder Encoder
+	Now     func() time.Time
+	Log     *slog.Logger
 	// WebhookPolicy vets webhook URLs (nil: only their form is checked).
 	WebhookPolicy WebhookPolicy
 	// SecretOverlap is how long a rotated-out webhook secret still signs deliveries.

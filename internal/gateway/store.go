@@ -62,6 +62,7 @@ type Store interface {
 	PaymentLinkStore
 	TreasuryStore
 	OutgoingStore
+	SweepStore
 
 	Ping(ctx context.Context) error
 	Close() error

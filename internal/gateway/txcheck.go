@@ -23,6 +23,8 @@ type Receipt struct {
 	// GasUsed and EffectiveGasPrice are what the transaction cost: gas × wei per gas.
 	GasUsed           uint64
 	EffectiveGasPrice *big.Int
+	// ContractAddress is the contract a creation made (EIP-55 hex; empty otherwise).
+	ContractAddress string
 }
 
 // ReceiptLog is one log of a receipt, with the three topics and 32 bytes of data of an ERC-20

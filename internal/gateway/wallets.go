@@ -31,6 +31,8 @@ type Nodes interface {
 	Receipt(ctx context.Context, chainID, txHash string) (*Receipt, error)
 	// FinalizedBlock is the number of the chain's block at the tag ("finalized", "safe").
 	FinalizedBlock(ctx context.Context, chainID, tag string) (uint64, error)
+	// NetworkFees are the next block's base fee and the suggested priority fee, in wei per gas.
+	NetworkFees(ctx context.Context, chainID string) (baseFee, tip *big.Int, err error)
 }
 
 // HotWallet is a project's hot wallet on a chain in a mode: where sweeps gather the money and

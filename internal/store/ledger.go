@@ -66,6 +66,12 @@ func (p paymentTx) Post(ctx context.Context, ps []gateway.Posting) error {
 			return fmt.Errorf("ledger entries: %w", err)
 		}
 	}
+	return applyDeltas(ctx, t, deltas)
+}
+
+// applyDeltas changes each balance by its delta. A balance other than external that would go
+// below zero fails the transaction (the database refuses it too).
+func applyDeltas(ctx context.Context, t *tx, deltas map[balanceKey]*big.Int) error {
 	// Balances are locked in one order, so two transactions never wait for each other's rows.
 	keys := make([]balanceKey, 0, len(deltas))
 	for k := range deltas {
@@ -180,6 +186,52 @@ func (s *Store) VerifyLedger(ctx context.Context) ([]gateway.LedgerDifference, e
 	}
 	if err := scan(`SELECT project_id, mode, chain_id, currency, CASE WHEN confirmed = 1 THEN 'available' ELSE 'pending' END, amount
 		FROM transfers WHERE status = 'credited' AND (order_id IS NOT NULL OR deposit_id IS NOT NULL)`, chain); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	// The fees account against the gas the mined transactions paid (gas used × price), in the
+	// currency their fee entry names ("?" for a transaction whose entry is missing).
+	feeCurrency := map[string]string{}
+	rows, err := s.query(ctx, `SELECT tx_hash, currency FROM ledger_entries WHERE reason = 'gas'`)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	for rows.Next() {
+		var hash, currency string
+		if err := rows.Scan(&hash, &currency); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+		feeCurrency[hash] = currency
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if rows, err = s.query(ctx, `SELECT project_id, mode, chain_id, tx_hash, gas_used, effective_gas_price FROM outgoing_transactions
+		WHERE status IN ('confirmed', 'failed') AND tx_hash <> '' AND effective_gas_price <> ''`); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k key
+		var hash, price string
+		var gas int64
+		if err := rows.Scan(&k.project, &k.mode, &k.chain, &hash, &gas, &price); err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+		p, ok := new(big.Int).SetString(price, 10)
+		if !ok {
+			return nil, fmt.Errorf("verify: gas price %q", price)
+		}
+		if k.currency = feeCurrency[hash]; k.currency == "" {
+			k.currency = "?"
+		}
+		k.account = gateway.AccountFees
+		if err := add(chain, k, new(big.Int).Mul(p, big.NewInt(gas)).String()); err != nil {
+			return nil, err
+		}
+	}
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	keys := map[key]bool{}

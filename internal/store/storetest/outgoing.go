@@ -67,16 +67,16 @@ func testOutgoing(t *testing.T, s gateway.Store) {
 	// A step from a status the row has left is refused.
 	a.Status = gateway.OutBroadcast
 	a.Attempts[0].BroadcastAt = testNow
-	if err := svc.SaveOutgoing(ctx, a, gateway.OutSigned, "sent"); err != nil {
+	if err := svc.SaveOutgoing(ctx, a, gateway.OutSigned, "sent", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.SaveOutgoing(ctx, a, gateway.OutSigned, "sent again"); !errors.Is(err, gateway.ErrChanged) {
+	if err := svc.SaveOutgoing(ctx, a, gateway.OutSigned, "sent again", nil); !errors.Is(err, gateway.ErrChanged) {
 		t.Fatalf("a step from a stale status: %v", err)
 	}
 	a.Attempts = append(a.Attempts, gateway.TxAttempt{Hash: "0xa1", Raw: []byte{0xbe, 0xef}, GasLimit: 21000, SignedAt: testNow.Add(time.Minute),
 		Fees: gateway.Fees{TipCap: big.NewInt(3), MaxFee: big.NewInt(33)}})
 	a.Mined(&gateway.Receipt{TxHash: "0xa1", BlockNumber: 9, BlockHash: "0xb9", GasUsed: 21000, EffectiveGasPrice: big.NewInt(25)})
-	if err := svc.SaveOutgoing(ctx, a, gateway.OutBroadcast, "mined"); err != nil {
+	if err := svc.SaveOutgoing(ctx, a, gateway.OutBroadcast, "mined", nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.FindOutgoing(ctx, cp.Project.ID, gateway.Test, a.ID)
