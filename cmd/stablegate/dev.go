@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/stablegate/stablegate/internal/devnet"
+	"github.com/stablegate/stablegate/internal/evm"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/web"
 )
@@ -94,6 +96,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	creds.devnetInfo = newDevnetInfo(rpcURL, false)
+	if err := fundHotWallet(ctx, svc, creds.ProjectID, rpcURL); err != nil {
+		log.Warn("fund the demo project's hot wallet", "err", err)
+	}
 	if c.Chains["devnet"].RPCURLs == nil {
 		c.Chains["devnet"] = ChainConfig{RPCURLs: []string{rpcURL}}
 	}
@@ -163,6 +168,8 @@ Devnet (chain "devnet", id %d): %s
   %s
   Pay an order: open its paymentUrl in a browser and press "Pay with the dev wallet", or
   stablegate dev pay --to <order address> --amount 10.50 --currency USDT
+  Sweep what paid orders hold into the project's hot wallet (it has 100 ETH of gas):
+  stablegate sweep --data %s --project %s --chain devnet
 
 Webhooks (local URLs are allowed in dev):
   curl -s -X PUT %s/api/v1/webhook/endpoint -H "Authorization: Bearer %s" -H "x-api-secret: %s" \
@@ -170,8 +177,33 @@ Webhooks (local URLs are allowed in dev):
 
 API description: %s/docs/openapi.json — stop with Ctrl-C.
 `, base, demo, creds.ProjectID, credsPath, creds.APIKey, creds.APISecret, creds.WebhookSecret, base, creds.APIKey, creds.ChainID, creds.RPCURL, chainNote,
-			base, creds.APIKey, creds.APISecret, base)
+			c.DataDir, creds.ProjectID, base, creds.APIKey, creds.APISecret, base)
 	})
+}
+
+// fundHotWallet gives the demo project's test hot wallet on the devnet 100 ETH from the dev wallet
+// when it holds less than 1: its gas for sweeps.
+func fundHotWallet(ctx context.Context, svc *gateway.Service, projectID, rpcURL string) error {
+	hot, err := svc.HotWalletAddress(ctx, projectID, gateway.Test, "devnet")
+	if err != nil {
+		return err
+	}
+	client, err := evm.NewClient([]string{rpcURL}, evm.Config{})
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	addr := common.HexToAddress(hot)
+	bal, err := evm.Nodes{"devnet": client}.NativeBalance(ctx, "devnet", addr)
+	if err != nil {
+		return err
+	}
+	ether := big.NewInt(1e18)
+	if bal.Cmp(ether) >= 0 {
+		return nil
+	}
+	_, err = devnet.Fund(ctx, rpcURL, addr, new(big.Int).Mul(ether, big.NewInt(100)))
+	return err
 }
 
 // startOver is `dev --fresh`: it removes the dev database (SQLite only), the devnet chain (unless

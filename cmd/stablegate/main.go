@@ -31,6 +31,7 @@ Commands:
   ledger     check the ledger (ledger verify)
   wallets    a project's hot wallets and what they hold (wallets --project ID)
   tx check   record a payment whose log a provider lost (tx check --chain C --tx HASH)
+  sweep      move what paid addresses hold into the hot wallet (sweep --project ID --chain C)
   version    print the version
 
 Run "stablegate <command> --help" for a command's flags.
@@ -87,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runWallets(ctx, args[1:], stdout, stderr)
 	case "tx":
 		return runTx(ctx, args[1:], stdout, stderr)
+	case "sweep":
+		return runSweep(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		if err := parse(newFlagSet("version", "version", stderr), args[1:]); err != nil {
 			return err

@@ -39,7 +39,7 @@ func chainService(ctx context.Context, c *Config, withDevnet bool) (*gateway.Ser
 		svc.Chains = append(svc.Chains, sc.Chain.Slug)
 		nodes[sc.Chain.Slug] = sc.Client
 	}
-	svc.Nodes = nodes
+	svc.Nodes, svc.Encoder = nodes, evm.Encoder{}
 	return svc, func() {
 		for _, n := range nodes {
 			n.Close()

@@ -172,7 +172,7 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 		svc.Chains = append(svc.Chains, sc.Chain.Slug)
 		nodes[sc.Chain.Slug] = sc.Client
 	}
-	svc.Nodes = nodes
+	svc.Nodes, svc.Encoder = nodes, evm.Encoder{}
 	// API secrets stored before they were sealed with the master key are sealed now.
 	if n, err := svc.SealStoredSecrets(ctx); err != nil {
 		cancel()

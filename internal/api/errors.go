@@ -30,6 +30,7 @@ var statusOf = map[string]int{
 	gateway.EConflict:              http.StatusConflict,
 	gateway.EInsufficientAddresses: http.StatusUnprocessableEntity,
 	gateway.EWatchOnly:             http.StatusConflict,
+	gateway.EInsufficientFunds:     http.StatusConflict,
 	gateway.ENetworkMismatch:       http.StatusBadRequest,
 	gateway.EInternal:              http.StatusInternalServerError,
 	ePayloadTooLarge:               http.StatusRequestEntityTooLarge,

@@ -19,6 +19,7 @@ var secretOperations = map[string]bool{
 	"putTreasury":           true,
 	"deleteTreasury":        true,
 	"checkTransaction":      true,
+	"createSweep":           true,
 }
 
 // errorAnswers describes each error status an operation may answer, in the error envelope.

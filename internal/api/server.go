@@ -78,6 +78,8 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	s.registerPaymentLinks()
 	s.registerWallets()
 	s.registerTxCheck()
+	s.registerSweeps()
+	s.registerOutgoing()
 	s.registerHealth()
 	s.completeDocument()
 

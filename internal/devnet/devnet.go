@@ -222,10 +222,15 @@ func (c *Chain) signed(ctx context.Context, nonce uint64, to *common.Address, da
 // signDevTx signs a dynamic-fee transaction from the dev wallet: a 1 gwei tip and a fee cap of four
 // times the head's base fee, room for the base fee to rise over a few blocks before it is mined.
 func signDevTx(head *types.Header, nonce uint64, to *common.Address, data []byte, gas uint64) (*types.Transaction, error) {
+	return signDevValue(head, nonce, to, nil, data, gas)
+}
+
+// signDevValue is signDevTx with a value of the devnet's coin.
+func signDevValue(head *types.Header, nonce uint64, to *common.Address, value *big.Int, data []byte, gas uint64) (*types.Transaction, error) {
 	tip := big.NewInt(1_000_000_000)
 	feeCap := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(4)), tip)
 	tx, err := types.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: big.NewInt(ChainID), Nonce: nonce, GasTipCap: tip,
-		GasFeeCap: feeCap, Gas: gas, To: to, Data: data}), types.LatestSignerForChainID(big.NewInt(ChainID)), DevKey())
+		GasFeeCap: feeCap, Gas: gas, To: to, Value: value, Data: data}), types.LatestSignerForChainID(big.NewInt(ChainID)), DevKey())
 	if err != nil {
 		return nil, fmt.Errorf("devnet: sign: %w", err)
 	}

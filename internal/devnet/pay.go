@@ -33,6 +33,32 @@ func Pay(ctx context.Context, rpcURL, symbol string, to common.Address, amount *
 	return sendToken(ctx, client, tokenAddr, to, amount)
 }
 
+// Fund sends wei of the devnet's coin from the dev wallet to the address (gas for a hot wallet),
+// through the devnet's JSON-RPC at rpcURL. It is mined with the next block.
+func Fund(ctx context.Context, rpcURL string, to common.Address, wei *big.Int) (common.Hash, error) {
+	client, err := ethclient.DialContext(ctx, rpcURL)
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("devnet: dial %s: %w", rpcURL, err)
+	}
+	defer client.Close()
+	nonce, err := client.PendingNonceAt(ctx, chain.DevnetDeployer)
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("devnet: nonce: %w", err)
+	}
+	head, err := client.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("devnet: head: %w", err)
+	}
+	tx, err := signDevValue(head, nonce, &to, wei, nil, 21_000)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	if err := client.SendTransaction(ctx, tx); err != nil {
+		return common.Hash{}, fmt.Errorf("devnet: send: %w", err)
+	}
+	return tx.Hash(), nil
+}
+
 // Transfer is Pay on this devnet.
 func (c *Chain) Transfer(ctx context.Context, symbol string, to common.Address, amount *big.Int) (common.Hash, error) {
 	hashes, err := c.TransferMany(ctx, symbol, []common.Address{to}, []*big.Int{amount})

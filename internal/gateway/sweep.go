@@ -21,6 +21,9 @@ import (
 // sweep. The ledger decides what moves: each address's holding — its credited, confirmed payments
 // less what sweeps took — checked against the chain before anything is sent.
 
+// EInsufficientFunds: the hot wallet cannot pay the gas of what was asked.
+const EInsufficientFunds = "InsufficientFunds"
+
 // Events of sweeps.
 const (
 	EventSweepCompleted = "sweep.completed"
@@ -208,6 +211,7 @@ type SweepRequest struct {
 // SweepPlan is what a sweep request makes: the sweeps (stored and sent unless it was a dry run),
 // what was left out and why, and what it costs.
 type SweepPlan struct {
+	ChainID     string
 	Sweeps      []*Sweep
 	Skipped     []SkippedAddress
 	Differences []HoldingDifference
@@ -303,7 +307,7 @@ func (s *Service) Sweep(ctx context.Context, pr *Principal, req SweepRequest) (*
 		return nil, err
 	}
 	sortHoldings(holdings)
-	plan := &SweepPlan{Native: c.Native, DryRun: req.DryRun, Cost: new(big.Int)}
+	plan := &SweepPlan{ChainID: c.Slug, Native: c.Native, DryRun: req.DryRun, Cost: new(big.Int)}
 	sweeper, err := s.Store.FindSweeper(ctx, pr.Project.ID, pr.Mode, c.Slug)
 	if errors.Is(err, ErrNotFound) {
 		sweeper, plan.NeedsSweeper = nil, true
@@ -360,16 +364,23 @@ func (s *Service) Sweep(ctx context.Context, pr *Principal, req SweepRequest) (*
 		plan.NeedsSweeper = false
 	}
 	plan.Gas = plan.estimateGas()
-	if base, tip, err := s.Nodes.NetworkFees(ctx, c.Slug); err == nil {
-		if f, err := NewFees(base, tip, nil); err == nil {
-			plan.Cost = new(big.Int).Mul(new(big.Int).SetUint64(plan.Gas), new(big.Int).Add(base, f.TipCap))
-		}
+	base, tip, err := s.Nodes.NetworkFees(ctx, c.Slug)
+	if err != nil {
+		return nil, fmt.Errorf("sweep: the network's fees: %w", err)
 	}
-	if bal, err := s.Nodes.NativeBalance(ctx, c.Slug, hotRaw); err == nil {
-		plan.NativeBalance = bal
+	fees, _ := NewFees(base, tip, nil)
+	plan.Cost = new(big.Int).Mul(new(big.Int).SetUint64(plan.Gas), new(big.Int).Add(base, fees.TipCap))
+	if plan.NativeBalance, err = s.Nodes.NativeBalance(ctx, c.Slug, hotRaw); err != nil {
+		return nil, fmt.Errorf("sweep: the hot wallet's balance: %w", err)
 	}
 	if req.DryRun || len(plan.Sweeps) == 0 {
 		return plan, nil
+	}
+	// A node takes a transaction only if its sender can pay its gas limit at its max fee.
+	if need := new(big.Int).Mul(new(big.Int).SetUint64(plan.Gas), fees.MaxFee); plan.NativeBalance.Cmp(need) < 0 {
+		return nil, Errorf(EInsufficientFunds, "", "The hot wallet %s holds %s %s; these sweeps need up to %s %s of gas (%d gas at %s gwei): "+
+			"send %s to it first (GET /api/v1/wallets shows it)", hot, money.Format(plan.NativeBalance, c.NativeDecimals()), c.Native,
+			money.Format(need, c.NativeDecimals()), c.Native, plan.Gas, money.Format(fees.MaxFee, 9), c.Native)
 	}
 	var txs []*OutgoingTx
 	var deploy *Sweeper
