@@ -15,24 +15,24 @@ import (
 // SweepView is one sweep: amounts of one token moved from many addresses into the hot wallet in
 // one transaction.
 type SweepView struct {
-	SweepID      string          `json:"sweepId"`
-	Status       string          `json:"status" enum:"deploying,sending,completed,failed" doc:"deploying: waiting for the hot wallet's sweeper contract; sending: its transaction is on its way; completed; failed (nothing moved)"`
-	ChainID      string          `json:"chainId"`
-	Currency     string          `json:"currency"`
-	TokenAddress string          `json:"tokenAddress"`
-	To           string          `json:"to" doc:"The hot wallet"`
-	Amount       string          `json:"amount" doc:"What the ledger says the addresses hold: what the sweep moves" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
-	Moved        string          `json:"moved,omitempty" doc:"What the transaction's Transfer logs moved (final sweeps)" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
-	Addresses    []SweepLegView  `json:"addresses"`
-	OutgoingID   string          `json:"outgoingTransactionId,omitempty" doc:"Its transaction (GET /api/v1/outgoing-transactions/{id}); empty while deploying"`
-	TxHash       string          `json:"txHash,omitempty"`
-	GasUsed      uint64          `json:"gasUsed,omitempty"`
-	Fee          *CoinBalance    `json:"fee,omitempty" doc:"Gas paid, in the chain's coin"`
-	Failure      string          `json:"failure,omitempty"`
-	CreatedAt    time.Time       `json:"createdAt"`
-	UpdatedAt    time.Time       `json:"updatedAt"`
-	CompletedAt  *time.Time      `json:"completedAt,omitempty"`
-	Livemode     bool            `json:"livemode"`
+	SweepID      string         `json:"sweepId"`
+	Status       string         `json:"status" enum:"deploying,sending,completed,failed" doc:"deploying: waiting for the hot wallet's sweeper contract; sending: its transaction is on its way; completed; failed (nothing moved)"`
+	ChainID      string         `json:"chainId"`
+	Currency     string         `json:"currency"`
+	TokenAddress string         `json:"tokenAddress"`
+	To           string         `json:"to" doc:"The hot wallet"`
+	Amount       string         `json:"amount" doc:"What the ledger says the addresses hold: what the sweep moves" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
+	Moved        string         `json:"moved,omitempty" doc:"What the transaction's Transfer logs moved (final sweeps)" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
+	Addresses    []SweepLegView `json:"addresses"`
+	OutgoingID   string         `json:"outgoingTransactionId,omitempty" doc:"Its transaction (GET /api/v1/outgoing-transactions/{id}); empty while deploying"`
+	TxHash       string         `json:"txHash,omitempty"`
+	GasUsed      uint64         `json:"gasUsed,omitempty"`
+	Fee          *CoinBalance   `json:"fee,omitempty" doc:"Gas paid, in the chain's coin"`
+	Failure      string         `json:"failure,omitempty"`
+	CreatedAt    time.Time      `json:"createdAt"`
+	UpdatedAt    time.Time      `json:"updatedAt"`
+	CompletedAt  *time.Time     `json:"completedAt,omitempty"`
+	Livemode     bool           `json:"livemode"`
 }
 
 // SweepLegView is one address of a sweep.
