@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+
+	"github.com/stablegate/stablegate/internal/money"
 )
 
 func runLedger(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -20,24 +22,54 @@ func runLedger(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	st, err := cf.openStore(ctx)
+	c, err := cf.load()
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	diffs, err := st.VerifyLedger(ctx)
+	svc, done, err := chainService(ctx, c, true)
 	if err != nil {
 		return err
 	}
-	if len(diffs) == 0 {
-		fmt.Fprintln(stdout, "ledger verified: every balance equals its entries and the credited on-chain transfers")
+	defer done()
+	diffs, err := svc.Store.VerifyLedger(ctx)
+	if err != nil {
+		return err
+	}
+	// What each address holds, against the chains this configuration reaches (and the devnet of
+	// a running `stablegate dev` on the data directory).
+	holdings, herr := svc.VerifyHoldings(ctx)
+	if herr != nil {
+		fmt.Fprintf(stdout, "holdings not checked against the chains: %v\n", herr)
+	}
+	if len(diffs) == 0 && len(holdings) == 0 {
+		checked := fmt.Sprintf(", and every holding its address's balance on %d chains", len(svc.Chains))
+		if herr != nil {
+			checked = ""
+		}
+		fmt.Fprintf(stdout, "ledger verified: every balance equals its entries and the credited on-chain transfers%s\n", checked)
 		return nil
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROJECT\tMODE\tCHAIN\tCURRENCY\tACCOUNT\tSTORED\tFROM ENTRIES\tFROM TRANSFERS")
-	for _, d := range diffs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ProjectID, d.Mode, d.ChainID, d.Currency, d.Account, d.Stored, d.Posted, d.OnChain)
+	if len(diffs) > 0 {
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "PROJECT\tMODE\tCHAIN\tCURRENCY\tACCOUNT\tSTORED\tFROM ENTRIES\tFROM TRANSFERS")
+		for _, d := range diffs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ProjectID, d.Mode, d.ChainID, d.Currency, d.Account, d.Stored, d.Posted, d.OnChain)
+		}
+		tw.Flush()
 	}
-	tw.Flush()
-	return fmt.Errorf("ledger: %d balances differ (amounts in base units)", len(diffs))
+	if len(holdings) > 0 {
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "PROJECT\tMODE\tCHAIN\tADDRESS\tCURRENCY\tLEDGER\tON CHAIN")
+		for _, h := range holdings {
+			tok, _ := svc.ChainRegistry().Token(h.ChainID, h.Currency)
+			addr := h.Address
+			if h.HotWallet {
+				addr += " (hot wallet)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ProjectID, h.Mode, h.ChainID, addr, h.Currency, money.Format(h.Ledger, tok.Decimals),
+				money.Format(h.OnChain, tok.Decimals))
+		}
+		tw.Flush()
+	}
+	return fmt.Errorf("ledger: %d balances and %d holdings differ (balances in base units)", len(diffs), len(holdings))
 }

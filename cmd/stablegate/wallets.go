@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -12,9 +13,10 @@ import (
 	"github.com/stablegate/stablegate/internal/money"
 )
 
-// chainService is the Service of a command that reads chains: the store, the master key, and a
-// node of each configured chain — and, with withDevnet, of the devnet of a running `stablegate dev`
-// on the same data directory.
+// chainService is the Service of a command that reads chains: the store, the master key (when
+// none is configured, what needs it — a hot wallet, a signature — says so), and a node of each
+// configured chain — and, with withDevnet, of the devnet of a running `stablegate dev` on the same
+// data directory.
 func chainService(ctx context.Context, c *Config, withDevnet bool) (*gateway.Service, func(), error) {
 	if _, ok := c.Chains["devnet"]; !ok && withDevnet {
 		if url, err := findDevnetRPC(c.DataDir); err == nil {
@@ -22,7 +24,7 @@ func chainService(ctx context.Context, c *Config, withDevnet bool) (*gateway.Ser
 		}
 	}
 	kr, err := projectsKeyring(c)
-	if err != nil {
+	if err != nil && !errors.Is(err, errNoMasterKey) {
 		return nil, nil, err
 	}
 	reg, scanners, err := chainsFor(c.Chains)

@@ -98,6 +98,9 @@ func decodeMasterKey(s string) ([]byte, error) {
 
 // loadKeyring reads the master key from the environment or the key file. With generate, a missing
 // key file is created with a fresh key (dev only).
+// errNoMasterKey is loadKeyring's error when no master key is configured.
+var errNoMasterKey = errors.New("no master key: set STABLEGATE_MASTER_KEY or --master-key-file (generate one with: openssl rand -hex 32)")
+
 func loadKeyring(c *Config, generate bool) (*gateway.Keyring, error) {
 	raw := c.MasterKey
 	if raw == "" && c.MasterKeyFile != "" {
@@ -119,7 +122,7 @@ func loadKeyring(c *Config, generate bool) (*gateway.Keyring, error) {
 		}
 	}
 	if raw == "" {
-		return nil, errors.New("no master key: set STABLEGATE_MASTER_KEY or --master-key-file (generate one with: openssl rand -hex 32)")
+		return nil, errNoMasterKey
 	}
 	key, err := decodeMasterKey(raw)
 	if err != nil {

@@ -81,7 +81,7 @@ func newSendWorld(t *testing.T, confirmations int, st gateway.Store) *sendWorld 
 		t.Fatal(err)
 	}
 	clk := &clock{now: time.Now().UTC()}
-	svc := &gateway.Service{Store: st, Keyring: kr, Registry: reg, Now: clk.Now}
+	svc := &gateway.Service{Store: st, Keyring: kr, Registry: reg, Now: clk.Now, Chains: []string{"devnet"}}
 	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Shop", Website: "https://shop.example.com"})
 	if err != nil {
 		t.Fatal(err)
@@ -509,7 +509,7 @@ func TestTwoSendersOnePostgreSQL(t *testing.T) {
 	first := open()
 	w := newSendWorld(t, 1, first.Store)
 	other := open()
-	other.Keyring, other.Registry, other.Now = w.svc.Keyring, w.svc.Registry, w.svc.Now
+	other.Keyring, other.Registry, other.Now, other.Chains = w.svc.Keyring, w.svc.Registry, w.svc.Now, w.svc.Chains
 	var signedMu sync.Mutex
 	signed := map[string]int{}
 	count := func(s *evm.Sender) *evm.Sender {

@@ -177,6 +177,9 @@ func TestSweepFiftyPaidOrdersInOneTransaction(t *testing.T) {
 	if diffs, err := w.svc.Store.VerifyLedger(ctx); err != nil || len(diffs) != 0 {
 		t.Fatalf("ledger verify: %+v, %v", diffs, err)
 	}
+	if diffs, err := w.svc.VerifyHoldings(ctx); err != nil || len(diffs) != 0 {
+		t.Fatalf("holdings against the chain: %+v, %v", diffs, err)
+	}
 
 	// Nothing left to sweep: a second request makes no sweep.
 	if again := w.sweep(gateway.SweepRequest{}); len(again.Sweeps) != 0 {
@@ -202,6 +205,15 @@ func TestSweepFiftyPaidOrdersInOneTransaction(t *testing.T) {
 	t.Logf("10 delegated addresses again: %d gas, %d an address", got2.GasUsed, got2.GasUsed/10)
 	if diffs, err := w.svc.Store.VerifyLedger(ctx); err != nil || len(diffs) != 0 {
 		t.Fatalf("ledger verify: %+v, %v", diffs, err)
+	}
+	// Money the ledger did not credit — USDT sent to the hot wallet from outside — is reported.
+	if _, err := w.chain.Transfer(ctx, "USDT", w.hot, big.NewInt(7)); err != nil {
+		t.Fatal(err)
+	}
+	w.chain.Mine()
+	diffs, err := w.svc.VerifyHoldings(ctx)
+	if err != nil || len(diffs) != 1 || !diffs[0].HotWallet || new(big.Int).Sub(diffs[0].OnChain, diffs[0].Ledger).Int64() != 7 {
+		t.Fatalf("holdings with 7 units sent to the hot wallet from outside: %+v, %v", diffs, err)
 	}
 }
 

@@ -68,6 +68,15 @@ func TestWebhookPayloadsGolden(t *testing.T) {
 	player := &gateway.DepositBinding{Reference: "player_42", Metadata: json.RawMessage(`{"userId":"u_42"}`)}
 	pending := *transfer
 	pending.Confirmed = false
+	swept := &gateway.Sweep{ID: "swp_golden", Mode: gateway.Test, ChainID: "devnet", Currency: "USDT", Token: usdt.Address,
+		To: "0x52ef0f9e5A3C4D3A1f1ee2ba1F1b3E7A0D2C79C8", Status: gateway.SweepCompleted, TxHash: "0x" + fmt64("ef"), GasUsed: 61_210,
+		Fee: big.NewInt(61_210_000_000_000), UpdatedAt: done, Legs: []gateway.SweepLeg{
+			{Address: "0x9858EfFD232B4033E47d90003D41EC34EcaEda94", Amount: big.NewInt(100_000_000), Moved: big.NewInt(100_000_000), OrderID: "ord_golden"},
+			{Address: "0x6Fac4D18c912343BF86fa7049364Dd4E424Ab9C0", Amount: big.NewInt(10_500_000), Moved: big.NewInt(10_500_000), DepositID: "dep_golden"}}}
+	failed := *swept
+	failed.Status, failed.TxHash, failed.GasUsed, failed.Fee = gateway.SweepFailed, "", 0, nil
+	failed.Failure = "not sent: the chain would revert it (execution reverted)"
+	failed.Legs = []gateway.SweepLeg{{Address: swept.Legs[0].Address, Amount: big.NewInt(100_000_000), Moved: new(big.Int), OrderID: "ord_golden"}}
 	for name, data := range map[string]json.RawMessage{
 		gateway.EventOrderCompleted:     gateway.OrderEventData(order(gateway.OrderCompleted, 100_000_000)),
 		gateway.EventOrderUnderpaid:     gateway.OrderEventData(order(gateway.OrderUnderpaid, 40_000_000)),
@@ -78,10 +87,12 @@ func TestWebhookPayloadsGolden(t *testing.T) {
 		gateway.EventDepositPending:     gateway.DepositEventData(&pending, usdt, player),
 		gateway.EventDepositConfirmed:   gateway.DepositEventData(transfer, usdt, player),
 		gateway.EventDepositReorged:     gateway.DepositReorgedEventData(transfer, usdt, player),
+		gateway.EventSweepCompleted:     gateway.SweepEventData(swept, devnet),
+		gateway.EventSweepFailed:        gateway.SweepEventData(&failed, devnet),
 	} {
 		t.Run(name, func(t *testing.T) { golden(t, filepath.Join("webhooks", name+".json"), data) })
 	}
-	if n := len(gateway.EventTypes); n != 9 {
+	if n := len(gateway.EventTypes); n != 11 {
 		t.Errorf("%d event types: give the new ones a golden payload here", n)
 	}
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -562,10 +563,20 @@ func movedTo(rc *Receipt, token, hot string) map[string]*big.Int {
 // sweepEvent is a sweep's webhook event.
 func (s *Service) sweepEvent(w *Sweep, typ string) *Event {
 	c, _ := s.ChainRegistry().Lookup(w.ChainID)
+	return &Event{ID: NewID("evt"), Subject: w.ID, ProjectID: w.ProjectID, Mode: w.Mode, Type: typ, Data: SweepEventData(w, c), CreatedAt: w.UpdatedAt}
+}
+
+// SweepEventData is the data of a sweep.completed or sweep.failed event: the sweep, each address
+// with what the ledger said it held and what moved, the transaction and the gas it paid.
+func SweepEventData(w *Sweep, c chain.Chain) json.RawMessage {
 	tok, _ := c.Token(w.Currency)
 	legs := make([]map[string]any, 0, len(w.Legs))
 	for _, l := range w.Legs {
-		leg := map[string]any{"address": l.Address, "amount": money.Format(l.Amount, tok.Decimals), "moved": money.Format(l.Moved, tok.Decimals)}
+		moved := l.Moved
+		if moved == nil {
+			moved = new(big.Int)
+		}
+		leg := map[string]any{"address": l.Address, "amount": money.Format(l.Amount, tok.Decimals), "moved": money.Format(moved, tok.Decimals)}
 		if l.OrderID != "" {
 			leg["orderId"] = l.OrderID
 		}
@@ -576,11 +587,14 @@ func (s *Service) sweepEvent(w *Sweep, typ string) *Event {
 	}
 	d := map[string]any{"sweepId": w.ID, "status": w.Status, "chainId": w.ChainID, "currency": w.Currency, "tokenAddress": w.Token,
 		"to": w.To, "amount": money.Format(w.Total(), tok.Decimals), "moved": money.Format(w.Moved(), tok.Decimals), "addresses": legs,
-		"txHash": w.TxHash, "gasUsed": w.GasUsed, "fee": money.Format(w.Fee, c.NativeDecimals()), "feeCurrency": c.Native, "livemode": w.Mode.Live()}
+		"txHash": w.TxHash, "gasUsed": w.GasUsed, "fee": "0", "feeCurrency": c.Native, "livemode": w.Mode.Live()}
+	if w.Fee != nil {
+		d["fee"] = money.Format(w.Fee, c.NativeDecimals()) // a transaction never mined paid none
+	}
 	if w.Failure != "" {
 		d["failure"] = w.Failure
 	}
-	return &Event{ID: NewID("evt"), Subject: w.ID, ProjectID: w.ProjectID, Mode: w.Mode, Type: typ, Data: MarshalJSON(d), CreatedAt: w.UpdatedAt}
+	return MarshalJSON(d)
 }
 
 // sortHoldings orders holdings by address, for batches that do not depend on the store's order.
