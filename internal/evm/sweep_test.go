@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/holiman/uint256"
 
 	"github.com/stablegate/stablegate/internal/devnet"
 	"github.com/stablegate/stablegate/internal/evm"
@@ -231,4 +235,238 @@ func (w *sendWorld) payAgain(orders []*gateway.Order, amount *big.Int) {
 	}
 	w.chain.Mine()
 	w.scanAll()
+}
+
+// devCall sends a transaction from the dev wallet — a set-code one when it carries
+// authorizations — mines it, and returns its receipt's status.
+func (w *sendWorld) devCall(to *common.Address, data []byte, auths []types.SetCodeAuthorization) uint64 {
+	w.t.Helper()
+	ctx := context.Background()
+	key := devnet.DevKey()
+	from := crypto.PubkeyToAddress(key.PublicKey)
+	nonce, err := w.eth.PendingNonceAt(ctx, from)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	head, err := w.eth.HeaderByNumber(ctx, nil)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	fee := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(3)), big.NewInt(1e9))
+	var tx *types.Transaction
+	if len(auths) > 0 {
+		tx = types.NewTx(&types.SetCodeTx{ChainID: uint256.NewInt(devnet.ChainID), Nonce: nonce, GasTipCap: uint256.NewInt(1e9),
+			GasFeeCap: uint256.MustFromBig(fee), Gas: 1_000_000, To: *to, Data: data, AuthList: auths})
+	} else {
+		tx = types.NewTx(&types.DynamicFeeTx{ChainID: big.NewInt(devnet.ChainID), Nonce: nonce, GasTipCap: big.NewInt(1e9), GasFeeCap: fee,
+			Gas: 3_000_000, To: to, Data: data})
+	}
+	signed, err := types.SignTx(tx, types.LatestSignerForChainID(big.NewInt(devnet.ChainID)), key)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.eth.SendTransaction(ctx, signed); err != nil {
+		w.t.Fatal(err)
+	}
+	w.chain.Mine()
+	rc, err := w.eth.TransactionReceipt(ctx, signed.Hash())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return rc.Status
+}
+
+// authorize signs an authorization of the order address (by its key) delegating it to delegate,
+// for the chain id, at the address's nonce.
+func (w *sendWorld) authorize(address string, delegate common.Address, chainID uint64) types.SetCodeAuthorization {
+	w.t.Helper()
+	ctx := context.Background()
+	key, err := w.svc.AuthorityKey(ctx, &gateway.OutgoingTx{ProjectID: w.project, Mode: gateway.Test, ChainID: "devnet"}, address)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	nonce, err := w.eth.PendingNonceAt(ctx, common.HexToAddress(address))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	auth, err := types.SignSetCode(key, types.SetCodeAuthorization{ChainID: *uint256.NewInt(chainID), Address: delegate, Nonce: nonce})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return auth
+}
+
+func (w *sendWorld) code(a common.Address) []byte {
+	w.t.Helper()
+	code, err := w.eth.CodeAt(context.Background(), a, nil)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return code
+}
+
+// The sweeper moves nothing for anyone but its hot wallet: not sweepMany from another account,
+// not sweep called on a delegated address directly. An authorization signed for another chain id
+// delegates nothing here. An address delegated elsewhere is delegated back and swept.
+func TestSweeperRefusesOthers(t *testing.T) {
+	t.Parallel()
+	w := newSendWorld(t, 1, nil)
+	ctx := context.Background()
+	orders := w.paidOrders(3, "5")
+	// The third address is delegated first to another contract (its key used outside stablegate).
+	usdt := devnet.Tokens()["USDT"]
+	nobody := common.HexToAddress("0x00000000000000000000000000000000000000cc")
+	if st := w.devCall(&nobody, nil, []types.SetCodeAuthorization{w.authorize(orders[2].Address, usdt, devnet.ChainID)}); st != 1 {
+		t.Fatal("the outside delegation failed")
+	}
+	if code := w.code(common.HexToAddress(orders[2].Address)); len(code) != 23 || common.BytesToAddress(code[3:]) != usdt {
+		t.Fatalf("the outside delegation: code %x", code)
+	}
+	plan := w.sweep(gateway.SweepRequest{Addresses: []string{orders[0].Address, orders[2].Address}})
+	w.settle(w.sender("a", nil), 10)
+	got, _ := w.svc.FindSweep(ctx, w.pr, plan.Sweeps[0].ID)
+	if got.Status != gateway.SweepCompleted || got.Moved().Int64() != 10_000_000 {
+		t.Fatalf("the sweep of a fresh and a delegated-elsewhere address: %s, moved %s, %q", got.Status, got.Moved(), got.Failure)
+	}
+	sweeper, err := w.svc.Store.FindSweeper(ctx, w.project, gateway.Test, "devnet")
+	if err != nil || !sweeper.Deployed {
+		t.Fatalf("sweeper: %+v, %v", sweeper, err)
+	}
+	sw := common.HexToAddress(sweeper.Address)
+	// Another account calling the batch: refused.
+	enc := evm.Encoder{}
+	token, _ := chainAddr(usdt.Hex())
+	data := enc.SweepMany(token, [][20]byte{common.HexToAddress(orders[1].Address)}, []*big.Int{big.NewInt(5_000_000)})
+	if st := w.devCall(&sw, data, nil); st != 0 {
+		t.Fatal("sweepMany from another account succeeded")
+	}
+	// Another account calling a delegated address's sweep directly: refused.
+	swept := common.HexToAddress(orders[0].Address)
+	if _, err := w.chain.Transfer(ctx, "USDT", swept, big.NewInt(1_000_000)); err != nil {
+		t.Fatal(err)
+	}
+	w.chain.Mine()
+	direct := append(crypto.Keccak256([]byte("sweep(address,uint256)"))[:4], append(common.LeftPadBytes(usdt.Bytes(), 32), common.LeftPadBytes(big.NewInt(1_000_000).Bytes(), 32)...)...)
+	if st := w.devCall(&swept, direct, nil); st != 0 || w.token("USDT", swept).Int64() != 1_000_000 {
+		t.Fatalf("sweep called on a delegated address by another account: status %d, it holds %s", st, w.token("USDT", swept))
+	}
+	// An authorization for another chain id: the address stays undelegated.
+	second := common.HexToAddress(orders[1].Address)
+	w.devCall(&nobody, nil, []types.SetCodeAuthorization{w.authorize(orders[1].Address, sw, 999)})
+	if code := w.code(second); len(code) != 0 {
+		t.Fatalf("an authorization for chain 999 delegated the address: %x", code)
+	}
+	if w.token("USDT", second).Int64() != 5_000_000 || w.token("USDT", w.hot).Int64() != 10_000_000 {
+		t.Fatalf("balances moved: %s at the address, %s in the hot wallet", w.token("USDT", second), w.token("USDT", w.hot))
+	}
+}
+
+// Funds that leave an address after its sweep was made (its key used elsewhere) make the sweep
+// fail before anything is signed: nothing moves, nothing is posted, and the next plan reports the
+// address as holding less than the ledger says and leaves it out.
+func TestSweepOfMissingFundsFailsAndMovesNothing(t *testing.T) {
+	t.Parallel()
+	w := newSendWorld(t, 1, nil)
+	ctx := context.Background()
+	orders := w.paidOrders(2, "5")
+	// A sweeper of the dev wallet's own, for the theft.
+	dev := crypto.PubkeyToAddress(devnet.DevKey().PublicKey)
+	w.devCall(nil, evm.Encoder{}.DeploySweeper(dev), nil)
+	thief := crypto.CreateAddress(dev, mustNonce(t, w, dev)-1)
+	if len(w.code(thief)) == 0 {
+		t.Fatal("the thief's sweeper was not deployed")
+	}
+	s := w.sender("a", nil)
+	// The first sweep deploys our sweeper; settle it, then plan the real one.
+	first := w.sweep(gateway.SweepRequest{Addresses: []string{orders[0].Address}})
+	w.settle(s, 10)
+	if got, _ := w.svc.FindSweep(ctx, w.pr, first.Sweeps[0].ID); got.Status != gateway.SweepCompleted {
+		t.Fatalf("the first sweep: %s %q", got.Status, got.Failure)
+	}
+	plan := w.sweep(gateway.SweepRequest{})
+	if len(plan.Sweeps) != 1 || len(plan.Sweeps[0].Legs) != 1 {
+		t.Fatalf("the plan: %+v", plan.Sweeps)
+	}
+	usdt := devnet.Tokens()["USDT"]
+	token, _ := chainAddr(usdt.Hex())
+	victim := common.HexToAddress(orders[1].Address)
+	steal := evm.Encoder{}.SweepMany(token, [][20]byte{victim}, []*big.Int{big.NewInt(5_000_000)})
+	if st := w.devCall(&thief, steal, []types.SetCodeAuthorization{w.authorize(orders[1].Address, thief, devnet.ChainID)}); st != 1 ||
+		w.token("USDT", victim).Sign() != 0 {
+		t.Fatalf("the theft: status %d, the address holds %s", st, w.token("USDT", victim))
+	}
+	w.settle(s, 10)
+	got, _ := w.svc.FindSweep(ctx, w.pr, plan.Sweeps[0].ID)
+	if got.Status != gateway.SweepFailed || got.Moved().Sign() != 0 || !strings.Contains(got.Failure, "revert") {
+		t.Fatalf("the sweep of stolen funds: %s, moved %s, %q", got.Status, got.Moved(), got.Failure)
+	}
+	if hot, _ := w.svc.Store.HotWalletHoldings(ctx, w.project, gateway.Test, "devnet"); hot["USDT"].Int64() != 5_000_000 {
+		t.Fatalf("the hot wallet's holding: %v", hot)
+	}
+	again := w.sweep(gateway.SweepRequest{DryRun: true})
+	if len(again.Sweeps) != 0 || len(again.Differences) != 1 || again.Differences[0].OnChain.Sign() != 0 || len(again.Skipped) != 1 {
+		t.Fatalf("the next plan: %+v", again)
+	}
+	if diffs, err := w.svc.VerifyHoldings(ctx); err != nil || len(diffs) != 1 || diffs[0].Address != orders[1].Address {
+		t.Fatalf("holdings against the chain: %+v, %v", diffs, err)
+	}
+}
+
+func mustNonce(t *testing.T, w *sendWorld, a common.Address) uint64 {
+	t.Helper()
+	n, err := w.eth.NonceAt(context.Background(), a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func chainAddr(hex string) ([20]byte, error) { return common.HexToAddress(hex), nil }
+
+// Twenty sweep requests at once: each address is in one sweep, the sweeper deployed once, and
+// what they move is what was paid.
+func TestConcurrentSweepsSweepOnce(t *testing.T) {
+	t.Parallel()
+	w := newSendWorld(t, 1, nil)
+	ctx := context.Background()
+	orders := w.paidOrders(8, "3")
+	var wg sync.WaitGroup
+	plans := make(chan *gateway.SweepPlan, 20)
+	refused := make(chan error, 20)
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			plan, err := w.svc.Sweep(ctx, w.pr, gateway.SweepRequest{ChainID: "devnet"})
+			if err != nil {
+				refused <- err
+				return
+			}
+			plans <- plan
+		}()
+	}
+	wg.Wait()
+	close(plans)
+	close(refused)
+	for err := range refused {
+		if gateway.ErrorCode(err) != gateway.EConflict {
+			t.Fatalf("a concurrent sweep failed otherwise: %v", err)
+		}
+	}
+	legs := 0
+	for p := range plans {
+		for _, s := range p.Sweeps {
+			legs += len(s.Legs)
+		}
+	}
+	if legs != len(orders) {
+		t.Fatalf("%d legs in the sweeps made, want %d (one per address)", legs, len(orders))
+	}
+	w.settle(w.sender("a", nil), 10)
+	if b := w.token("USDT", w.hot); b.Int64() != 24_000_000 {
+		t.Fatalf("the hot wallet holds %s, want 24 USDT", b)
+	}
+	if n := mustNonce(t, w, w.hot); n != 2 {
+		t.Fatalf("the hot wallet sent %d transactions, want 2 (the sweeper, one sweep)", n)
+	}
 }
