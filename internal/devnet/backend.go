@@ -31,8 +31,9 @@ type backend struct {
 }
 
 // newBackend starts a node with the dev genesis (alloc over the system contracts every fork
-// expects), its chain in dataDir ("" keeps it in memory), then lets configure set the rest.
-func newBackend(dataDir string, alloc types.GenesisAlloc, configure func(*node.Config, *ethconfig.Config)) (*backend, error) {
+// expects) under the rules, its chain in dataDir ("" keeps it in memory), then lets configure set
+// the rest.
+func newBackend(dataDir string, alloc types.GenesisAlloc, rules *params.ChainConfig, configure func(*node.Config, *ethconfig.Config)) (*backend, error) {
 	nodeConf := node.DefaultConfig
 	nodeConf.DataDir = dataDir
 	nodeConf.Name = "geth" // the chain is in <dataDir>/geth, whatever the executable is called
@@ -41,7 +42,7 @@ func newBackend(dataDir string, alloc types.GenesisAlloc, configure func(*node.C
 	genesisAlloc := core.SystemContractAllocs()
 	maps.Copy(genesisAlloc, alloc)
 	ethConf := ethconfig.Defaults
-	ethConf.Genesis = &core.Genesis{Config: params.AllDevChainProtocolChanges, GasLimit: ethconfig.Defaults.Miner.GasCeil, Alloc: genesisAlloc}
+	ethConf.Genesis = &core.Genesis{Config: rules, GasLimit: ethconfig.Defaults.Miner.GasCeil, Alloc: genesisAlloc}
 	ethConf.SyncMode = ethconfig.FullSync
 	ethConf.TxPool.NoLocals = true
 	ethConf.LogNoHistory = true // no log index: eth_getLogs searches the blocks

@@ -25,6 +25,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/eth/ethconfig"
 	"github.com/ethereum/go-ethereum/node"
+	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/stablegate/stablegate/internal/chain"
 )
@@ -81,9 +82,29 @@ type Config struct {
 	Addr string
 	// BlockTime mines a block at this interval; 0 mines only on Mine (tests drive blocks).
 	BlockTime time.Duration
+	// Fork is the last fork the chain runs: "" every fork go-ethereum knows, active from genesis
+	// (the default); "osaka" Ethereum mainnet's rules (Prague and Osaka, without later forks), for
+	// gas measured as mainnet charges it; "cancun" the rules before Prague — no EIP-7702 — for a
+	// chain without set-code transactions. A chain kept in DataDir keeps the rules it started with.
+	Fork string
 	// DataDir keeps the chain (blocks, state, the dev wallet's balances) in this directory, so a
 	// restart goes on with the same chain; "" keeps it in memory, gone at Close.
 	DataDir string
+}
+
+// forkRules is the chain configuration of a Config.Fork.
+func forkRules(fork string) (*params.ChainConfig, error) {
+	rules := *params.AllDevChainProtocolChanges
+	switch fork {
+	case "":
+	case "osaka":
+		rules.BogotaTime = nil
+	case "cancun":
+		rules.PragueTime, rules.OsakaTime, rules.BogotaTime = nil, nil, nil
+	default:
+		return nil, fmt.Errorf("devnet: unknown fork %q (\"\", \"osaka\" or \"cancun\")", fork)
+	}
+	return &rules, nil
 }
 
 // ErrNotStoppedCleanly is the error of Start on a data directory whose chain was not closed (its
@@ -141,7 +162,11 @@ func Start(cfg Config) (c *Chain, err error) {
 			c, err = nil, fmt.Errorf("devnet: start: %v", r)
 		}
 	}()
-	b, err := newBackend(cfg.DataDir, alloc, func(nc *node.Config, ec *ethconfig.Config) {
+	rules, err := forkRules(cfg.Fork)
+	if err != nil {
+		return nil, err
+	}
+	b, err := newBackend(cfg.DataDir, alloc, rules, func(nc *node.Config, ec *ethconfig.Config) {
 		nc.HTTPHost, nc.HTTPPort = host, port
 		nc.HTTPModules = []string{"eth", "net", "web3"}
 		nc.HTTPVirtualHosts = []string{"*"}
