@@ -36,9 +36,9 @@ type killer struct {
 	proc     *devProcess
 	mode     string                     // "before-send", "before-receipt", or "" (pass everything)
 	done     map[string]map[string]bool // mode → hashes already killed at in that mode
-	sent     string          // the hash forwarded in before-receipt mode
-	killed   chan string     // the hash the kill was about
-	raws     map[string]int  // hash → times the node was sent it
+	sent     string                     // the hash forwarded in before-receipt mode
+	killed   chan string                // the hash the kill was about
+	raws     map[string]int             // hash → times the node was sent it
 }
 
 func (k *killer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
