@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stablegate/stablegate/internal/chain"
+	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/money"
 )
 
@@ -62,6 +63,23 @@ type ChainConfig struct {
 	// ReplaceAfter is how long a sent transaction may stay unmined before it is replaced with
 	// higher fees, a Go duration (default "3m").
 	ReplaceAfter string `json:"replaceAfter,omitempty"`
+	// SweepThreshold is what an address must hold of a token, in token units, to be swept
+	// automatically (default "100"); SweepInterval how often the gateway looks, a Go duration
+	// (default "10m"; "0" turns automatic sweeps off on the chain).
+	SweepThreshold string `json:"sweepThreshold,omitempty"`
+	SweepInterval  string `json:"sweepInterval,omitempty"`
+}
+
+// AutoSweep is the chain's automatic sweeps (validated by loadChains).
+func (cc ChainConfig) AutoSweep() gateway.AutoSweep {
+	a := gateway.AutoSweep{Interval: gateway.DefaultSweepInterval, Threshold: gateway.DefaultSweepThreshold}
+	if cc.SweepInterval != "" {
+		a.Interval, _ = time.ParseDuration(cc.SweepInterval)
+	}
+	if cc.SweepThreshold != "" {
+		a.Threshold = cc.SweepThreshold
+	}
+	return a
 }
 
 // MaxFee is MaxFeeGwei in wei (nil: no cap).
@@ -372,6 +390,16 @@ func loadChains(file map[string]ChainConfig) (map[string]ChainConfig, error) {
 		if cc.MaxFeeGwei != "" {
 			if _, err := money.ParsePositive(cc.MaxFeeGwei, 9); err != nil {
 				return nil, fmt.Errorf("chains: %s maxFeeGwei must be a positive number of gwei with at most 9 decimals, such as \"150\"", slug)
+			}
+		}
+		if cc.SweepInterval != "" {
+			if d, err := time.ParseDuration(cc.SweepInterval); err != nil || d < 0 || d > 0 && d < time.Second {
+				return nil, fmt.Errorf("chains: %s sweepInterval must be a duration of at least 1s, such as \"10m\", or \"0\" for no automatic sweeps", slug)
+			}
+		}
+		if cc.SweepThreshold != "" {
+			if _, err := money.ParsePositive(cc.SweepThreshold, 18); err != nil {
+				return nil, fmt.Errorf("chains: %s sweepThreshold must be a positive number of token units, such as \"100\"", slug)
 			}
 		}
 		if cc.ReplaceAfter != "" {

@@ -199,11 +199,15 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 		services = append(services, sc)
 	}
 	// One sender per EVM chain signs and follows the transactions stablegate sends there, under
-	// the leases of its sending addresses (named like the scanners').
+	// the leases of its sending addresses (named like the scanners'); the automatic sweeps of each
+	// are made under the lease of the chain.
+	auto := &gateway.AutoSweeper{Service: svc, Chains: map[string]gateway.AutoSweep{}, Holder: host + "/" + c.Addr, Log: log}
+	services = append(services, auto)
 	for _, sc := range scanners {
 		if sc.Chain.Protocol != chain.EVM {
 			continue
 		}
+		auto.Chains[sc.Chain.Slug] = c.Chains[sc.Chain.Slug].AutoSweep()
 		cc := c.Chains[sc.Chain.Slug]
 		replace, _ := time.ParseDuration(cc.ReplaceAfter) // validated by loadChains; 0 means the default
 		services = append(services, &evm.Sender{Chain: sc.Chain, Client: sc.Client, Gateway: svc, Log: log, Holder: host + "/" + c.Addr,

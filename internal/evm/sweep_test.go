@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -468,5 +469,34 @@ func TestConcurrentSweepsSweepOnce(t *testing.T) {
 	}
 	if n := mustNonce(t, w, w.hot); n != 2 {
 		t.Fatalf("the hot wallet sent %d transactions, want 2 (the sweeper, one sweep)", n)
+	}
+}
+
+// Automatic sweeps take the addresses whose holding reached the chain's threshold, and leave the
+// rest until they do.
+func TestAutomaticSweepsAboveTheThreshold(t *testing.T) {
+	t.Parallel()
+	w := newSendWorld(t, 1, nil)
+	ctx := context.Background()
+	w.paidOrders(3, "150")
+	small := w.paidOrders(2, "50")
+	auto := &gateway.AutoSweeper{Service: w.svc, Holder: "a", Chains: map[string]gateway.AutoSweep{"devnet": {Interval: time.Minute, Threshold: "100"}}}
+	if n := auto.RunOnce(ctx, "devnet"); n != 1 {
+		t.Fatalf("automatic sweeps made: %d, want 1", n)
+	}
+	w.settle(w.sender("a", nil), 10)
+	if b := w.token("USDT", w.hot); b.Int64() != 450_000_000 {
+		t.Fatalf("the hot wallet holds %s, want the three above the threshold", b)
+	}
+	if n := auto.RunOnce(ctx, "devnet"); n != 0 {
+		t.Fatalf("a second pass made %d sweeps of addresses below the threshold", n)
+	}
+	w.payAgain(small[:1], big.NewInt(60_000_000)) // 50 + 60: above it now
+	if n := auto.RunOnce(ctx, "devnet"); n != 1 {
+		t.Fatalf("after a payment took one above the threshold: %d sweeps", n)
+	}
+	w.settle(w.sender("a", nil), 10)
+	if b := w.token("USDT", common.HexToAddress(small[0].Address)); b.Sign() != 0 || w.token("USDT", common.HexToAddress(small[1].Address)).Int64() != 50_000_000 {
+		t.Fatalf("after the second automatic sweep: %s and %s left", b, w.token("USDT", common.HexToAddress(small[1].Address)))
 	}
 }

@@ -207,6 +207,9 @@ type SweepRequest struct {
 	IncludeCollecting bool
 	// DryRun plans and estimates without sending anything.
 	DryRun bool
+	// Threshold, when set, leaves out an address whose holding of a token is below it (token
+	// units, a decimal string): what automatic sweeps use.
+	Threshold string
 }
 
 // SweepPlan is what a sweep request makes: the sweeps (stored and sent unless it was a dry run),
@@ -321,6 +324,12 @@ func (s *Service) Sweep(ctx context.Context, pr *Principal, req SweepRequest) (*
 		if err != nil {
 			return nil, err
 		}
+		var threshold *big.Int
+		if req.Threshold != "" {
+			if threshold, err = money.Parse(req.Threshold, tok.Decimals); err != nil {
+				return nil, Errorf(EInvalid, "threshold", "threshold: %v", err)
+			}
+		}
 		var legs []SweepLeg
 		for _, h := range holdings {
 			if h.Currency != tok.Symbol || len(wanted) > 0 && !wanted[h.Address] {
@@ -328,6 +337,9 @@ func (s *Service) Sweep(ctx context.Context, pr *Principal, req SweepRequest) (*
 			}
 			skip := func(reason string) {
 				plan.Skipped = append(plan.Skipped, SkippedAddress{Address: h.Address, Currency: h.Currency, Amount: h.Amount, Reason: reason})
+			}
+			if threshold != nil && h.Amount.Cmp(threshold) < 0 {
+				continue // below the threshold: not worth its gas yet
 			}
 			switch {
 			case !h.Derived:
