@@ -49,7 +49,9 @@ func (a *AutoSweeper) Start(ctx context.Context) error {
 		}
 		l := &startstop.Loop{}
 		a.loops = append(a.loops, l)
-		if err := l.Start(ctx, func(ctx context.Context) { every(ctx, cfg.Interval, func(ctx context.Context) { a.RunOnce(ctx, slug) }) }); err != nil {
+		if err := l.Start(ctx, func(ctx context.Context) {
+			every(ctx, cfg.Interval, func(ctx context.Context) { a.RunOnce(ctx, slug) })
+		}); err != nil {
 			return err
 		}
 	}
