@@ -63,6 +63,8 @@ type ChainConfig struct {
 	// ReplaceAfter is how long a sent transaction may stay unmined before it is replaced with
 	// higher fees, a Go duration (default "3m").
 	ReplaceAfter string `json:"replaceAfter,omitempty"`
+	// NoSetCode turns EIP-7702 off on the chain: sweeps top up each address's gas instead.
+	NoSetCode bool `json:"noSetCode,omitempty"`
 	// SweepThreshold is what an address must hold of a token, in token units, to be swept
 	// automatically (default "100"); SweepInterval how often the gateway looks, a Go duration
 	// (default "10m"; "0" turns automatic sweeps off on the chain).

@@ -257,6 +257,11 @@ func chainsFor(chains map[string]ChainConfig) (*chain.Registry, []*evm.Scanner, 
 		if reg, err = reg.Configure(slug, cc.Confirmations, cc.Finality); err != nil {
 			return nil, nil, err
 		}
+		if cc.NoSetCode {
+			if reg, err = reg.WithoutSetCode(slug); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	var out []*evm.Scanner
 	for slug, cc := range chains {

@@ -14,7 +14,7 @@ import (
 // the history of its states.
 type OutgoingView struct {
 	ID          string           `json:"id"`
-	Purpose     string           `json:"purpose" doc:"What it is for: sweep, deploy-sweeper"`
+	Purpose     string           `json:"purpose" doc:"What it is for: sweep, deploy-sweeper, sweep-topup"`
 	PurposeID   string           `json:"purposeId,omitempty" doc:"The sweep it carries out"`
 	Status      string           `json:"status" enum:"queued,signed,broadcast,mined,confirmed,failed" doc:"queued → signed (stored before it is sent) → broadcast → mined → confirmed, or failed; a reorg takes a mined one back to broadcast"`
 	ChainID     string           `json:"chainId"`

@@ -21,6 +21,7 @@ type SweepView struct {
 	Currency     string         `json:"currency"`
 	TokenAddress string         `json:"tokenAddress"`
 	To           string         `json:"to" doc:"The hot wallet"`
+	Method       string         `json:"method" enum:"batch,topup" doc:"batch: one transaction from the hot wallet (EIP-7702); topup: a gas top-up, then a transfer from the address (a chain without EIP-7702)"`
 	Amount       string         `json:"amount" doc:"What the ledger says the addresses hold: what the sweep moves" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 	Moved        string         `json:"moved,omitempty" doc:"What the transaction's Transfer logs moved (final sweeps)" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 	Addresses    []SweepLegView `json:"addresses"`
@@ -51,6 +52,7 @@ type SweepPlanView struct {
 	Sweeps      []SweepView          `json:"sweeps"`
 	Skipped     []SkippedAddressView `json:"skipped" doc:"Addresses with funds left alone, and why"`
 	Differences []HoldingDiffView    `json:"differences" doc:"Addresses whose on-chain balance is not what the ledger says: reported, not papered over"`
+	Method      string               `json:"method" enum:"batch,topup"`
 	Estimate    SweepEstimateView    `json:"estimate"`
 	Livemode    bool                 `json:"livemode"`
 }
@@ -190,7 +192,7 @@ func (s *Server) coin(chainID string, v *big.Int) *CoinBalance {
 
 func (s *Server) sweep(w *gateway.Sweep) SweepView {
 	dec := s.decimalsOf(w.ChainID, w.Currency)
-	v := SweepView{SweepID: w.ID, Status: string(w.Status), ChainID: w.ChainID, Currency: w.Currency, TokenAddress: w.Token, To: w.To,
+	v := SweepView{SweepID: w.ID, Status: string(w.Status), ChainID: w.ChainID, Currency: w.Currency, TokenAddress: w.Token, To: w.To, Method: w.Method,
 		Amount: money.Format(w.Total(), dec), Addresses: []SweepLegView{}, OutgoingID: w.OutgoingID, TxHash: w.TxHash, GasUsed: w.GasUsed,
 		Fee: s.coin(w.ChainID, w.Fee), Failure: w.Failure, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt, CompletedAt: w.CompletedAt,
 		Livemode: w.Mode.Live()}
@@ -209,7 +211,7 @@ func (s *Server) sweep(w *gateway.Sweep) SweepView {
 }
 
 func (s *Server) sweepPlan(pr *gateway.Principal, p *gateway.SweepPlan) SweepPlanView {
-	v := SweepPlanView{DryRun: p.DryRun, Sweeps: []SweepView{}, Skipped: []SkippedAddressView{}, Differences: []HoldingDiffView{},
+	v := SweepPlanView{DryRun: p.DryRun, Method: p.Method, Sweeps: []SweepView{}, Skipped: []SkippedAddressView{}, Differences: []HoldingDiffView{},
 		Livemode: pr.Mode.Live()}
 	for _, w := range p.Sweeps {
 		v.Sweeps = append(v.Sweeps, s.sweep(w))

@@ -224,6 +224,19 @@ func (r *Registry) Configure(slug string, confirmations int, finality string) (*
 	return out, nil
 }
 
+// WithoutSetCode returns the registry with EIP-7702 turned off on the chain: its sweeps top up
+// each address's gas instead (an operator whose node or chain refuses set-code transactions; a
+// devnet under older rules).
+func (r *Registry) WithoutSetCode(slug string) (*Registry, error) {
+	i := slices.IndexFunc(r.chains, func(c Chain) bool { return c.Slug == slug })
+	if i < 0 {
+		return nil, fmt.Errorf("registry: no chain %q", slug)
+	}
+	out := &Registry{chains: slices.Clone(r.chains)}
+	out.chains[i].SetCode = false
+	return out, nil
+}
+
 // Validate checks every registry entry: addresses parse and are canonical, decimals are sane.
 func (r *Registry) Validate() error {
 	seen := map[string]bool{}

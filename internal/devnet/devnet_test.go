@@ -11,8 +11,10 @@ import (
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/holiman/uint256"
 
 	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/devnet"
@@ -164,5 +166,41 @@ func TestReorg(t *testing.T) {
 	}
 	if b := balance(t, client, "USDC", to); b.Int64() != 1_000_000 {
 		t.Errorf("balance after dropping reorg = %s, want 1000000", b)
+	}
+}
+
+// A devnet under Cancun's rules refuses set-code (EIP-7702) transactions; the default and
+// mainnet's rules take them; an unknown fork does not start.
+func TestForks(t *testing.T) {
+	for _, c := range []struct {
+		fork    string
+		setCode bool
+	}{{"", true}, {"osaka", true}, {"cancun", false}} {
+		dn, err := devnet.Start(devnet.Config{Fork: c.fork})
+		if err != nil {
+			t.Fatal(err)
+		}
+		client, err := ethclient.Dial(dn.RPCURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		key := devnet.DevKey()
+		nonce, _ := client.PendingNonceAt(ctx, chain.DevnetDeployer)
+		head, _ := client.HeaderByNumber(ctx, nil)
+		fee := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), big.NewInt(1e9))
+		auth, _ := types.SignSetCode(key, types.SetCodeAuthorization{ChainID: *uint256.NewInt(devnet.ChainID), Address: common.HexToAddress("0x01"), Nonce: nonce + 1})
+		tx, _ := types.SignTx(types.NewTx(&types.SetCodeTx{ChainID: uint256.NewInt(devnet.ChainID), Nonce: nonce, GasTipCap: uint256.NewInt(1e9),
+			GasFeeCap: uint256.MustFromBig(fee), Gas: 100_000, To: common.HexToAddress("0x02"), AuthList: []types.SetCodeAuthorization{auth}}),
+			types.LatestSignerForChainID(big.NewInt(devnet.ChainID)), key)
+		err = client.SendTransaction(ctx, tx)
+		if (err == nil) != c.setCode {
+			t.Errorf("fork %q: a set-code transaction: %v", c.fork, err)
+		}
+		client.Close()
+		dn.Close()
+	}
+	if _, err := devnet.Start(devnet.Config{Fork: "bogus"}); err == nil {
+		t.Error("an unknown fork started")
 	}
 }

@@ -32,11 +32,7 @@ func (n Nodes) NativeBalance(ctx context.Context, chainID string, holder [20]byt
 	if err != nil {
 		return nil, err
 	}
-	var out hexutil.Big
-	if err := c.Call(ctx, "eth_getBalance", &out, common.Address(holder), "latest"); err != nil {
-		return nil, err
-	}
-	return out.ToInt(), nil
+	return c.Balance(ctx, holder)
 }
 
 // balanceOf is the ERC-20 (and TRC-20) selector of balanceOf(address).

@@ -208,6 +208,15 @@ func (s *Sender) address(ctx context.Context, from string, txs []*gateway.Outgoi
 		if t.Status != gateway.OutQueued || inFlight >= s.InFlight {
 			continue
 		}
+		if ready, failure := t.Ready(); failure != "" {
+			t.Fail(failure)
+			if err := s.Gateway.SaveOutgoing(ctx, t, gateway.OutQueued, "", nil); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", t.ID, err))
+			}
+			continue
+		} else if !ready {
+			continue // it waits for the transaction it depends on
+		}
 		if next == nil {
 			n, err := s.nextNonce(ctx, from, addr)
 			if err != nil {
@@ -275,11 +284,19 @@ func (s *Sender) sign(ctx context.Context, t *gateway.OutgoingTx, nonce uint64, 
 		}
 		gas = est + est/5 // room for state that changes before it is mined
 	}
-	fees, err := s.fees(ctx)
+	fees, base, err := s.fees(ctx)
 	if err != nil {
 		return false, err
 	}
-	a, err := s.signAttempt(key, s.unsigned(t, nonce, gas, fees, auths))
+	balance, err := s.Client.Balance(ctx, common.HexToAddress(t.From))
+	if err != nil {
+		return false, err
+	}
+	fitted, ok := gateway.FitFees(fees, base, balance, t.Value, gas)
+	if !ok {
+		return false, fmt.Errorf("%s holds %s wei, too little for %s wei and %d gas at the base fee now: waiting", t.From, balance, t.Value, gas)
+	}
+	a, err := s.signAttempt(key, s.unsigned(t, nonce, gas, fitted, auths))
 	if err != nil {
 		return false, err
 	}
@@ -359,13 +376,14 @@ func callArgs(t *gateway.OutgoingTx, auths []types.SetCodeAuthorization) map[str
 	return call
 }
 
-// fees are what a new transaction offers now (gateway.NewFees).
-func (s *Sender) fees(ctx context.Context) (gateway.Fees, error) {
+// fees are what a new transaction offers now (gateway.NewFees), and the next block's base fee.
+func (s *Sender) fees(ctx context.Context) (gateway.Fees, *big.Int, error) {
 	base, tip, err := s.Client.NetworkFees(ctx)
 	if err != nil {
-		return gateway.Fees{}, err
+		return gateway.Fees{}, nil, err
 	}
-	return gateway.NewFees(base, tip, s.MaxFee)
+	f, err := gateway.NewFees(base, tip, s.MaxFee)
+	return f, base, err
 }
 
 func (s *Sender) signAttempt(key *ecdsa.PrivateKey, tx *types.Transaction) (gateway.TxAttempt, error) {
@@ -494,7 +512,7 @@ func withFees(raw []byte, f gateway.Fees) *types.Transaction {
 // sent stays valid and is sent again.
 func (s *Sender) replace(ctx context.Context, t *gateway.OutgoingTx) error {
 	cur := t.Current()
-	now, err := s.fees(ctx)
+	now, _, err := s.fees(ctx)
 	if errors.Is(err, gateway.ErrFeeCap) {
 		now = cur.Fees
 	} else if err != nil {

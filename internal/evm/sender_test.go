@@ -54,7 +54,14 @@ type sendWorld struct {
 
 func newSendWorld(t *testing.T, confirmations int, st gateway.Store) *sendWorld {
 	t.Helper()
-	c, err := devnet.Start(devnet.Config{})
+	return newSendWorldOn(t, confirmations, st, "")
+}
+
+// newSendWorldOn is newSendWorld on a devnet of the fork's rules ("cancun": without EIP-7702, and
+// the registry says so).
+func newSendWorldOn(t *testing.T, confirmations int, st gateway.Store, fork string) *sendWorld {
+	t.Helper()
+	c, err := devnet.Start(devnet.Config{Fork: fork})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +86,11 @@ func newSendWorld(t *testing.T, confirmations int, st gateway.Store) *sendWorld 
 	reg, err := chain.Builtin().Configure("devnet", confirmations, "none")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fork == "cancun" {
+		if reg, err = reg.WithoutSetCode("devnet"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	clk := &clock{now: time.Now().UTC()}
 	svc := &gateway.Service{Store: st, Keyring: kr, Registry: reg, Now: clk.Now, Chains: []string{"devnet"}}
@@ -105,8 +117,9 @@ func newSendWorld(t *testing.T, confirmations int, st gateway.Store) *sendWorld 
 		t.Fatal(err)
 	}
 	svc.Nodes, svc.Encoder = evm.Nodes{"devnet": nodes}, evm.Encoder{}
+	rule, _ := reg.Lookup("devnet")
 	w := &sendWorld{t: t, chain: c, proxy: proxy, eth: eth, svc: svc, project: cp.Project.ID, pr: pr, hot: common.HexToAddress(hot), clock: clk,
-		rule: testChain(t, "devnet", confirmations)}
+		rule: rule}
 	w.sendETH(devnet.DevKey(), w.hot, ether(10), nil)
 	w.chain.Mine()
 	return w

@@ -500,3 +500,46 @@ func TestAutomaticSweepsAboveTheThreshold(t *testing.T) {
 		t.Fatalf("after the second automatic sweep: %s and %s left", b, w.token("USDT", common.HexToAddress(small[1].Address)))
 	}
 }
+
+// On a chain without EIP-7702 each address is swept by a gas top-up from the hot wallet, then a
+// transfer from the address, both through the sender: every address ends at 0, the hot wallet
+// holds the sum, and the ledger agrees.
+func TestSweepByTopUpWithoutSetCode(t *testing.T) {
+	t.Parallel()
+	w := newSendWorldOn(t, 1, nil, "cancun")
+	ctx := context.Background()
+	orders := w.paidOrders(3, "7")
+	dry := w.sweep(gateway.SweepRequest{DryRun: true})
+	if dry.Method != gateway.SweepTopUp || len(dry.Sweeps) != 3 || dry.NeedsSweeper || dry.Gas != 3*(21_000+gateway.TopUpTransferGas) {
+		t.Fatalf("the plan without EIP-7702: %+v", dry)
+	}
+	plan := w.sweep(gateway.SweepRequest{})
+	w.settle(w.sender("a", nil), 10)
+	for _, sw := range plan.Sweeps {
+		got, _ := w.svc.FindSweep(ctx, w.pr, sw.ID)
+		if got.Status != gateway.SweepCompleted || got.Method != gateway.SweepTopUp || got.Moved().Int64() != 7_000_000 {
+			t.Fatalf("sweep %s: %s %s, moved %s, %q", got.ID, got.Method, got.Status, got.Moved(), got.Failure)
+		}
+	}
+	for _, o := range orders {
+		if b := w.token("USDT", common.HexToAddress(o.Address)); b.Sign() != 0 {
+			t.Fatalf("%s still holds %s", o.Address, b)
+		}
+		if code := w.code(common.HexToAddress(o.Address)); len(code) != 0 {
+			t.Fatalf("%s has code %x on a chain without EIP-7702", o.Address, code)
+		}
+	}
+	if b := w.token("USDT", w.hot); b.Int64() != 21_000_000 {
+		t.Fatalf("the hot wallet holds %s", b)
+	}
+	txs, _ := w.svc.ListOutgoing(ctx, w.pr, gateway.OutgoingFilter{})
+	if len(txs) != 6 {
+		t.Fatalf("%d outgoing transactions, want 3 top-ups and 3 transfers", len(txs))
+	}
+	if diffs, err := w.svc.Store.VerifyLedger(ctx); err != nil || len(diffs) != 0 {
+		t.Fatalf("ledger verify: %+v, %v", diffs, err)
+	}
+	if diffs, err := w.svc.VerifyHoldings(ctx); err != nil || len(diffs) != 0 {
+		t.Fatalf("holdings: %+v, %v", diffs, err)
+	}
+}

@@ -54,3 +54,8 @@ func (Encoder) SweepMany(token [20]byte, from [][20]byte, amounts []*big.Int) []
 	}
 	return data
 }
+
+// TokenTransfer is ERC-20 transfer(to, amount).
+func (Encoder) TokenTransfer(to [20]byte, amount *big.Int) []byte {
+	return append(append(common.FromHex("0xa9059cbb"), common.LeftPadBytes(to[:], 32)...), common.LeftPadBytes(amount.Bytes(), 32)...)
+}

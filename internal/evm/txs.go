@@ -22,6 +22,15 @@ func (c *Client) ChainID(ctx context.Context) (uint64, error) {
 	return uint64(id), nil
 }
 
+// Balance is eth_getBalance of the address at the latest block, in wei.
+func (c *Client) Balance(ctx context.Context, addr common.Address) (*big.Int, error) {
+	var b hexutil.Big
+	if err := c.Call(ctx, "eth_getBalance", &b, addr, "latest"); err != nil {
+		return nil, err
+	}
+	return b.ToInt(), nil
+}
+
 // NonceAt is eth_getTransactionCount of the address at the block ("latest", "pending", or a
 // number): how many of its transactions the block has (with "pending", the node's pool too).
 func (c *Client) NonceAt(ctx context.Context, addr common.Address, block string) (uint64, error) {

@@ -69,7 +69,7 @@ func TestWebhookPayloadsGolden(t *testing.T) {
 	pending := *transfer
 	pending.Confirmed = false
 	swept := &gateway.Sweep{ID: "swp_golden", Mode: gateway.Test, ChainID: "devnet", Currency: "USDT", Token: usdt.Address,
-		To: "0x52ef0f9e5A3C4D3A1f1ee2ba1F1b3E7A0D2C79C8", Status: gateway.SweepCompleted, TxHash: "0x" + fmt64("ef"), GasUsed: 61_210,
+		To: "0x52ef0f9e5A3C4D3A1f1ee2ba1F1b3E7A0D2C79C8", Method: gateway.SweepBatch, Status: gateway.SweepCompleted, TxHash: "0x" + fmt64("ef"), GasUsed: 61_210,
 		Fee: big.NewInt(61_210_000_000_000), UpdatedAt: done, Legs: []gateway.SweepLeg{
 			{Address: "0x9858EfFD232B4033E47d90003D41EC34EcaEda94", Amount: big.NewInt(100_000_000), Moved: big.NewInt(100_000_000), OrderID: "ord_golden"},
 			{Address: "0x6Fac4D18c912343BF86fa7049364Dd4E424Ab9C0", Amount: big.NewInt(10_500_000), Moved: big.NewInt(10_500_000), DepositID: "dep_golden"}}}

@@ -70,6 +70,11 @@ type OutgoingTx struct {
 	// except by those already delegated to Delegate.
 	Authorize []string
 	Delegate  string
+	// After names a transaction that must be confirmed before this one is signed (a sweep's
+	// transfer waits for its gas top-up); AfterStatus is its status as last read. When it fails,
+	// this one fails unsigned.
+	After       string
+	AfterStatus OutgoingStatus
 	// GasLimit is fixed by the intent, or 0: estimated when it is signed.
 	GasLimit uint64
 
@@ -133,6 +138,39 @@ type OutgoingChange struct {
 type Fees struct {
 	TipCap *big.Int // max priority fee per gas
 	MaxFee *big.Int // max fee per gas
+}
+
+// Ready says whether a queued transaction may be signed now: yes without After, or once After is
+// confirmed; never when After failed (failure says why, for Fail).
+func (t *OutgoingTx) Ready() (ready bool, failure string) {
+	switch {
+	case t.After == "" || t.AfterStatus == OutConfirmed:
+		return true, ""
+	case t.AfterStatus == OutFailed:
+		return false, "not sent: the transaction it waited for (" + t.After + ") failed"
+	}
+	return false, ""
+}
+
+// FitFees fits fees to what the sender holds: a node takes a transaction only if its sender can
+// pay value plus gas at the max fee. A sender holding less pays a lower max fee, if that still
+// covers the base fee and the tip now (its gas top-up was priced before); otherwise ok is false:
+// it waits for the base fee to come down, or for coin.
+func FitFees(f Fees, baseFee, balance, value *big.Int, gas uint64) (Fees, bool) {
+	g := new(big.Int).SetUint64(gas)
+	need := new(big.Int).Add(value, new(big.Int).Mul(g, f.MaxFee))
+	if balance.Cmp(need) >= 0 {
+		return f, true
+	}
+	left := new(big.Int).Sub(balance, value)
+	if left.Sign() <= 0 {
+		return Fees{}, false
+	}
+	fee := left.Div(left, g)
+	if fee.Cmp(new(big.Int).Add(baseFee, f.TipCap)) < 0 {
+		return Fees{}, false
+	}
+	return Fees{TipCap: f.TipCap, MaxFee: fee}, true
 }
 
 // FeeBuffer is the share, in percent, added to the tip the network suggests; MinBump the share by
@@ -422,21 +460,23 @@ func (s *Service) HotWalletAddress(ctx context.Context, projectID string, mode M
 }
 
 // SigningKey is the private key of the transaction's From: the hot wallet of its project, mode
-// and chain. It opens the project's seed for the signature only; a watch-only project has none.
+// and chain, or an address stablegate derived for the project (a sweep's transfer from it, where
+// EIP-7702 is not available). It opens the project's seed for the signature only; a watch-only
+// project has none.
 func (s *Service) SigningKey(ctx context.Context, t *OutgoingTx) (*ecdsa.PrivateKey, error) {
 	key, addr, err := s.hotWalletKey(ctx, t.ProjectID, t.Mode, t.ChainID)
 	if err != nil {
 		return nil, err
 	}
-	if !strings.EqualFold(addr, t.From) {
-		return nil, fmt.Errorf("outgoing %s: %s is not the hot wallet of project %s on %s (%s): no key to sign with", t.ID, t.From, t.ProjectID, t.ChainID, addr)
+	if strings.EqualFold(addr, t.From) {
+		return key, nil
 	}
-	return key, nil
+	return s.AuthorityKey(ctx, t, t.From)
 }
 
 // AuthorityKey is the private key of an address of the transaction's project that stablegate
 // derived from its seed (an order's or a deposit's), to sign the address's authorization of a
-// sweep. An address of another project, or one imported into a pool, has none here.
+// sweep (or its transfer, without EIP-7702). An address of another project, or one imported into a pool, has none here.
 func (s *Service) AuthorityKey(ctx context.Context, t *OutgoingTx, address string) (*ecdsa.PrivateKey, error) {
 	c, ok := s.ChainRegistry().Lookup(t.ChainID)
 	if !ok {

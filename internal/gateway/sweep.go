@@ -35,7 +35,20 @@ const (
 const (
 	PurposeSweep         = "sweep"
 	PurposeDeploySweeper = "deploy-sweeper"
+	PurposeSweepTopUp    = "sweep-topup"
 )
+
+// How a sweep moves money: a batch of delegated addresses in one transaction from the hot wallet
+// (EIP-7702), or — on a chain without it — a gas top-up from the hot wallet, then a transfer from
+// the address.
+const (
+	SweepBatch = "batch"
+	SweepTopUp = "topup"
+)
+
+// TopUpTransferGas is the gas limit of a token transfer from an address to the hot wallet, and
+// what its top-up pays for (measured: ~30,000–47,000; unused gas stays on the address).
+const TopUpTransferGas = 70_000
 
 // SweepStatus is where a sweep is.
 type SweepStatus string
@@ -62,6 +75,7 @@ type Sweep struct {
 	Currency  string
 	Token     string // the token's contract
 	To        string // the hot wallet
+	Method    string // SweepBatch or SweepTopUp
 	Status    SweepStatus
 	Legs      []SweepLeg
 	// OutgoingID is the sweep's transaction (empty while deploying), and TxHash, GasUsed and Fee
@@ -168,6 +182,8 @@ type Encoder interface {
 	// SweepMany is the sweeper's call that moves amounts[i] of token from from[i] to the hot
 	// wallet.
 	SweepMany(token [20]byte, from [][20]byte, amounts []*big.Int) []byte
+	// TokenTransfer is an ERC-20 transfer(to, amount).
+	TokenTransfer(to [20]byte, amount *big.Int) []byte
 }
 
 // OutgoingEffects are what a step of an outgoing transaction changes besides the transaction,
@@ -216,6 +232,7 @@ type SweepRequest struct {
 // what was left out and why, and what it costs.
 type SweepPlan struct {
 	ChainID     string
+	Method      string // SweepBatch or SweepTopUp
 	Sweeps      []*Sweep
 	Skipped     []SkippedAddress
 	Differences []HoldingDifference
@@ -278,9 +295,6 @@ func (s *Service) Sweep(ctx context.Context, pr *Principal, req SweepRequest) (*
 	if !s.ChainEnabled(c.Slug) || s.Nodes == nil {
 		return nil, Errorf(EInvalid, "chainId", "This gateway has no node of %s: configure its rpcUrls to sweep there", c.Slug)
 	}
-	if !c.SetCode {
-		return nil, Errorf(EInvalid, "chainId", "%s has no EIP-7702: sweeping it by gas top-ups is not built yet (docs/sweeps.md)", c.Name)
-	}
 	if s.Encoder == nil {
 		return nil, errors.New("sweep: no encoder")
 	}
@@ -311,9 +325,11 @@ func (s *Service) Sweep(ctx context.Context, pr *Principal, req SweepRequest) (*
 		return nil, err
 	}
 	sortHoldings(holdings)
-	plan := &SweepPlan{ChainID: c.Slug, Native: c.Native, DryRun: req.DryRun, Cost: new(big.Int)}
-	sweeper, err := s.Store.FindSweeper(ctx, pr.Project.ID, pr.Mode, c.Slug)
-	if errors.Is(err, ErrNotFound) {
+	plan := &SweepPlan{ChainID: c.Slug, Native: c.Native, DryRun: req.DryRun, Cost: new(big.Int), Method: SweepBatch}
+	var sweeper *Sweeper
+	if !c.SetCode {
+		plan.Method = SweepTopUp
+	} else if sweeper, err = s.Store.FindSweeper(ctx, pr.Project.ID, pr.Mode, c.Slug); errors.Is(err, ErrNotFound) {
 		sweeper, plan.NeedsSweeper = nil, true
 	} else if err != nil {
 		return nil, err
@@ -366,11 +382,15 @@ func (s *Service) Sweep(ctx context.Context, pr *Principal, req SweepRequest) (*
 			}
 			legs = append(legs, SweepLeg{Address: h.Address, Amount: h.Amount, OnChain: onChain, OrderID: h.OrderID, DepositID: h.DepositID})
 		}
+		per := MaxSweepAddresses
+		if plan.Method == SweepTopUp {
+			per = 1 // each address sends its own transfer
+		}
 		for len(legs) > 0 {
-			batch := legs[:min(len(legs), MaxSweepAddresses)]
+			batch := legs[:min(len(legs), per)]
 			legs = legs[len(batch):]
 			plan.Sweeps = append(plan.Sweeps, &Sweep{ID: NewID("swp"), ProjectID: pr.Project.ID, Mode: pr.Mode, ChainID: c.Slug,
-				Currency: tok.Symbol, Token: tok.Address, To: hot, Status: SweepSending, Legs: batch, CreatedAt: now, UpdatedAt: now})
+				Currency: tok.Symbol, Token: tok.Address, To: hot, Method: plan.Method, Status: SweepSending, Legs: batch, CreatedAt: now, UpdatedAt: now})
 		}
 	}
 	if len(plan.Sweeps) == 0 {
@@ -397,7 +417,11 @@ func (s *Service) Sweep(ctx context.Context, pr *Principal, req SweepRequest) (*
 	}
 	var txs []*OutgoingTx
 	var deploy *Sweeper
-	if plan.NeedsSweeper {
+	if plan.Method == SweepTopUp {
+		for _, sw := range plan.Sweeps {
+			txs = append(txs, s.topUpTxs(sw, fees.MaxFee, now)...)
+		}
+	} else if plan.NeedsSweeper {
 		d := &OutgoingTx{ID: NewID("otx"), ProjectID: pr.Project.ID, Mode: pr.Mode, ChainID: c.Slug, Purpose: PurposeDeploySweeper,
 			From: hot, Value: new(big.Int), Data: s.Encoder.DeploySweeper(hotRaw), Status: OutQueued, CreatedAt: now, UpdatedAt: now}
 		deploy = &Sweeper{ProjectID: pr.Project.ID, Mode: pr.Mode, ChainID: c.Slug, HotWallet: hot, DeployID: d.ID}
@@ -421,10 +445,29 @@ func (s *Service) Sweep(ctx context.Context, pr *Principal, req SweepRequest) (*
 	return plan, nil
 }
 
+// topUpTxs are the transactions of a sweep where EIP-7702 is not available: the hot wallet sends
+// the address the gas of its transfer (TopUpTransferGas at the max fee now), then the address
+// transfers its amount to the hot wallet, once the top-up is confirmed.
+func (s *Service) topUpTxs(sw *Sweep, maxFee *big.Int, now time.Time) []*OutgoingTx {
+	l := sw.Legs[0]
+	to, _ := chain.ParseAddress(chain.EVM, sw.To)
+	topUp := &OutgoingTx{ID: NewID("otx"), ProjectID: sw.ProjectID, Mode: sw.Mode, ChainID: sw.ChainID, Purpose: PurposeSweepTopUp,
+		PurposeID: sw.ID, From: sw.To, To: l.Address, Value: new(big.Int).Mul(big.NewInt(TopUpTransferGas), maxFee), GasLimit: 21_000,
+		Status: OutQueued, CreatedAt: now, UpdatedAt: now}
+	transfer := &OutgoingTx{ID: NewID("otx"), ProjectID: sw.ProjectID, Mode: sw.Mode, ChainID: sw.ChainID, Purpose: PurposeSweep,
+		PurposeID: sw.ID, From: l.Address, To: sw.Token, Value: new(big.Int), Data: s.Encoder.TokenTransfer(to, l.Amount),
+		GasLimit: TopUpTransferGas, After: topUp.ID, Status: OutQueued, CreatedAt: now, UpdatedAt: now}
+	sw.OutgoingID = transfer.ID
+	return []*OutgoingTx{topUp, transfer}
+}
+
 // estimateGas is the plan's gas: each sweep's transaction (an address's first sweep costs more:
-// its authorization), and the sweeper's deployment.
+// its authorization), and the sweeper's deployment; or each address's top-up and transfer.
 func (p *SweepPlan) estimateGas() uint64 {
 	var gas uint64
+	if p.Method == SweepTopUp {
+		return uint64(len(p.Sweeps)) * (21_000 + TopUpTransferGas)
+	}
 	if p.NeedsSweeper {
 		gas += DeploySweeperGas
 	}
@@ -597,7 +640,7 @@ func SweepEventData(w *Sweep, c chain.Chain) json.RawMessage {
 		}
 		legs = append(legs, leg)
 	}
-	d := map[string]any{"sweepId": w.ID, "status": w.Status, "chainId": w.ChainID, "currency": w.Currency, "tokenAddress": w.Token,
+	d := map[string]any{"sweepId": w.ID, "status": w.Status, "method": w.Method, "chainId": w.ChainID, "currency": w.Currency, "tokenAddress": w.Token,
 		"to": w.To, "amount": money.Format(w.Total(), tok.Decimals), "moved": money.Format(w.Moved(), tok.Decimals), "addresses": legs,
 		"txHash": w.TxHash, "gasUsed": w.GasUsed, "fee": "0", "feeCurrency": c.Native, "livemode": w.Mode.Live()}
 	if w.Fee != nil {

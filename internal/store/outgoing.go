@@ -13,7 +13,7 @@ import (
 )
 
 const outgoingColumns = `id, project_id, mode, chain_id, purpose, purpose_id, from_address, to_address, value, data, gas_limit,
-	status, nonce, tx_hash, block_number, block_hash, gas_used, effective_gas_price, failure, created_at, updated_at, authorize, delegate`
+	status, nonce, tx_hash, block_number, block_hash, gas_used, effective_gas_price, failure, created_at, updated_at, authorize, delegate, after_id`
 
 // QueueOutgoing stores new transactions, queued.
 func (s *Store) QueueOutgoing(ctx context.Context, txs []*gateway.OutgoingTx) error {
@@ -29,9 +29,9 @@ func (s *Store) QueueOutgoing(ctx context.Context, txs []*gateway.OutgoingTx) er
 
 func insertOutgoing(ctx context.Context, t *tx, o *gateway.OutgoingTx) error {
 	if _, err := t.exec(ctx, `INSERT INTO outgoing_transactions (`+outgoingColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '', 0, '', 0, '', '', ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '', 0, '', 0, '', '', ?, ?, ?, ?, ?)`,
 		o.ID, o.ProjectID, string(o.Mode), o.ChainID, o.Purpose, o.PurposeID, o.From, o.To, o.Value.String(), o.Data, int64(o.GasLimit),
-		string(gateway.OutQueued), ms(o.CreatedAt), ms(o.UpdatedAt), strings.Join(o.Authorize, ","), o.Delegate); err != nil {
+		string(gateway.OutQueued), ms(o.CreatedAt), ms(o.UpdatedAt), strings.Join(o.Authorize, ","), o.Delegate, o.After); err != nil {
 		return fmt.Errorf("queue outgoing: %w", err)
 	}
 	return addHistory(ctx, t, o.ID, gateway.OutgoingChange{At: o.CreatedAt, Status: gateway.OutQueued})
@@ -180,7 +180,8 @@ func (s *Store) NextNonce(ctx context.Context, chainID, from string) (uint64, er
 }
 
 func (s *Store) listOutgoing(ctx context.Context, where string, args []any, tail string) ([]*gateway.OutgoingTx, error) {
-	rows, err := s.query(ctx, `SELECT `+outgoingColumns+` FROM outgoing_transactions `+where+" "+tail, args...)
+	rows, err := s.query(ctx, `SELECT `+outgoingColumns+`, COALESCE((SELECT a.status FROM outgoing_transactions a WHERE a.id = outgoing_transactions.after_id), '')
+		FROM outgoing_transactions `+where+" "+tail, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list outgoing: %w", err)
 	}
@@ -189,16 +190,18 @@ func (s *Store) listOutgoing(ctx context.Context, where string, args []any, tail
 	byID := map[string]*gateway.OutgoingTx{}
 	for rows.Next() {
 		var o gateway.OutgoingTx
-		var mode, status, value, price, authorize string
+		var mode, status, value, price, authorize, afterStatus string
 		var gasLimit, block, gasUsed, created, updated int64
 		var nonce sql.NullInt64
 		if err := rows.Scan(&o.ID, &o.ProjectID, &mode, &o.ChainID, &o.Purpose, &o.PurposeID, &o.From, &o.To, &value, &o.Data, &gasLimit,
-			&status, &nonce, &o.TxHash, &block, &o.BlockHash, &gasUsed, &price, &o.Failure, &created, &updated, &authorize, &o.Delegate); err != nil {
+			&status, &nonce, &o.TxHash, &block, &o.BlockHash, &gasUsed, &price, &o.Failure, &created, &updated, &authorize, &o.Delegate, &o.After,
+			&afterStatus); err != nil {
 			return nil, fmt.Errorf("list outgoing: %w", err)
 		}
 		if authorize != "" {
 			o.Authorize = strings.Split(authorize, ",")
 		}
+		o.AfterStatus = gateway.OutgoingStatus(afterStatus)
 		o.Mode, o.Status = gateway.Mode(mode), gateway.OutgoingStatus(status)
 		o.Nonce, o.GasLimit, o.BlockNumber, o.GasUsed = uint64(nonce.Int64), uint64(gasLimit), uint64(block), uint64(gasUsed)
 		o.CreatedAt, o.UpdatedAt = fromMS(created), fromMS(updated)

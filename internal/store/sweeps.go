@@ -180,9 +180,9 @@ func (s *Store) CreateSweeps(ctx context.Context, sweeps []*gateway.Sweep, txs [
 					return fmt.Errorf("create sweep: the sweeper: %w", err)
 				}
 			}
-			if _, err := t.exec(ctx, `INSERT INTO sweeps (id, project_id, mode, chain_id, currency, token, to_address, status, outgoing_id, deploy_id,
-				created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				w.ID, w.ProjectID, string(w.Mode), w.ChainID, w.Currency, w.Token, w.To, string(w.Status), w.OutgoingID, deployID,
+			if _, err := t.exec(ctx, `INSERT INTO sweeps (id, project_id, mode, chain_id, currency, token, to_address, method, status, outgoing_id, deploy_id,
+				created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				w.ID, w.ProjectID, string(w.Mode), w.ChainID, w.Currency, w.Token, w.To, w.Method, string(w.Status), w.OutgoingID, deployID,
 				ms(w.CreatedAt), ms(w.UpdatedAt)); err != nil {
 				return fmt.Errorf("create sweep: %w", err)
 			}
@@ -282,7 +282,7 @@ func applyEffects(ctx context.Context, t *tx, fx *gateway.OutgoingEffects) error
 	return nil
 }
 
-const sweepColumns = `id, project_id, mode, chain_id, currency, token, to_address, status, outgoing_id, tx_hash, gas_used, fee, failure,
+const sweepColumns = `id, project_id, mode, chain_id, currency, token, to_address, method, status, outgoing_id, tx_hash, gas_used, fee, failure,
 	created_at, updated_at, completed_at`
 
 // FindSweep returns a sweep of the project and mode with its legs.
@@ -321,7 +321,7 @@ func (s *Store) listSweeps(ctx context.Context, where string, args ...any) ([]*g
 		var mode, status, fee string
 		var gas, created, updated int64
 		var completed sql.NullInt64
-		if err := rows.Scan(&w.ID, &w.ProjectID, &mode, &w.ChainID, &w.Currency, &w.Token, &w.To, &status, &w.OutgoingID, &w.TxHash, &gas, &fee,
+		if err := rows.Scan(&w.ID, &w.ProjectID, &mode, &w.ChainID, &w.Currency, &w.Token, &w.To, &w.Method, &status, &w.OutgoingID, &w.TxHash, &gas, &fee,
 			&w.Failure, &created, &updated, &completed); err != nil {
 			return nil, fmt.Errorf("list sweeps: %w", err)
 		}

@@ -5,6 +5,7 @@
 -- twice. What an address holds is derived: its credited, confirmed payments less its legs.
 ALTER TABLE outgoing_transactions ADD COLUMN authorize TEXT NOT NULL DEFAULT ''; -- comma-separated addresses
 ALTER TABLE outgoing_transactions ADD COLUMN delegate TEXT NOT NULL DEFAULT '';
+ALTER TABLE outgoing_transactions ADD COLUMN after_id TEXT NOT NULL DEFAULT ''; -- signed only once that one is confirmed
 
 CREATE TABLE sweepers (
     project_id TEXT NOT NULL REFERENCES projects (id),
@@ -25,6 +26,7 @@ CREATE TABLE sweeps (
     currency     TEXT NOT NULL,
     token        TEXT NOT NULL,
     to_address   TEXT NOT NULL,
+    method       TEXT NOT NULL CHECK (method IN ('batch', 'topup')),
     status       TEXT NOT NULL CHECK (status IN ('deploying', 'sending', 'completed', 'failed')),
     outgoing_id  TEXT NOT NULL DEFAULT '',
     deploy_id    TEXT NOT NULL DEFAULT '', -- the sweeper deployment it waits for (deploying)
@@ -84,5 +86,6 @@ DELETE FROM ledger_balances WHERE account = 'fees';
 DROP TABLE sweep_legs;
 DROP TABLE sweeps;
 DROP TABLE sweepers;
+ALTER TABLE outgoing_transactions DROP COLUMN after_id;
 ALTER TABLE outgoing_transactions DROP COLUMN delegate;
 ALTER TABLE outgoing_transactions DROP COLUMN authorize;
