@@ -44,6 +44,7 @@ type WalletList struct {
 type TreasuryView struct {
 	ChainID   string    `json:"chainId"`
 	Address   string    `json:"address"`
+	Ceiling   string    `json:"ceiling" doc:"What the hot wallet keeps of each token (token units): what sweeps bring above it goes on to this address"`
 	UpdatedAt time.Time `json:"updatedAt"`
 	Livemode  bool      `json:"livemode"`
 }
@@ -70,6 +71,7 @@ type putTreasuryInput struct {
 	Body struct {
 		ChainID string `json:"chainId" maxLength:"32" doc:"A chain of the key's mode"`
 		Address string `json:"address" maxLength:"64" doc:"Your address on that chain: 0x… (EIP-55 checksum when mixed-case) or T… on TRON"`
+		Ceiling string `json:"ceiling,omitempty" maxLength:"40" doc:"What the hot wallet keeps of each token, in token units (default 1000; 0 sends everything on)"`
 	}
 }
 
@@ -121,18 +123,19 @@ func (s *Server) treasuries(ctx context.Context, _ *struct{}) (*treasuriesOutput
 	}
 	out := TreasuryList{Treasuries: []TreasuryView{}, Livemode: pr.Mode.Live()}
 	for _, t := range ts {
-		out.Treasuries = append(out.Treasuries, TreasuryView{ChainID: t.ChainID, Address: t.Address, UpdatedAt: t.UpdatedAt, Livemode: pr.Mode.Live()})
+		out.Treasuries = append(out.Treasuries, TreasuryView{ChainID: t.ChainID, Address: t.Address, Ceiling: t.Ceiling, UpdatedAt: t.UpdatedAt,
+			Livemode: pr.Mode.Live()})
 	}
 	return &treasuriesOutput{Body: ok(out, "")}, nil
 }
 
 func (s *Server) putTreasury(ctx context.Context, in *putTreasuryInput) (*treasuryOutput, error) {
 	pr := principalFrom(ctx)
-	t, err := s.svc.SetTreasury(ctx, pr, in.Body.ChainID, in.Body.Address)
+	t, err := s.svc.SetTreasury(ctx, pr, in.Body.ChainID, in.Body.Address, in.Body.Ceiling)
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
-	return &treasuryOutput{Body: ok(TreasuryView{ChainID: t.ChainID, Address: t.Address, UpdatedAt: t.UpdatedAt, Livemode: pr.Mode.Live()},
+	return &treasuryOutput{Body: ok(TreasuryView{ChainID: t.ChainID, Address: t.Address, Ceiling: t.Ceiling, UpdatedAt: t.UpdatedAt, Livemode: pr.Mode.Live()},
 		"Treasury address set")}, nil
 }
 

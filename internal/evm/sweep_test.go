@@ -543,3 +543,46 @@ func TestSweepByTopUpWithoutSetCode(t *testing.T) {
 		t.Fatalf("holdings: %+v, %v", diffs, err)
 	}
 }
+
+// With a treasury set, what a sweep brings the hot wallet above the ceiling goes on to the
+// treasury in one transfer: the hot wallet keeps the ceiling, the merchant's available balance
+// drops by what left, and the ledger and the chain agree.
+func TestSweepAboveTheCeilingGoesToTheTreasury(t *testing.T) {
+	t.Parallel()
+	w := newSendWorld(t, 1, nil)
+	ctx := context.Background()
+	treasury := common.HexToAddress("0x000000000000000000000000000000000000dEaD")
+	if _, err := w.svc.SetTreasury(ctx, w.pr, "devnet", treasury.Hex(), "10.5"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.SetTreasury(ctx, w.pr, "devnet", treasury.Hex(), "-1"); gateway.ErrorCode(err) != gateway.EInvalid {
+		t.Fatalf("a negative ceiling: %v", err)
+	}
+	w.paidOrders(3, "5")
+	w.sweep(gateway.SweepRequest{})
+	w.settle(w.sender("a", nil), 12)
+	if hot, tr := w.token("USDT", w.hot), w.token("USDT", treasury); hot.Int64() != 10_500_000 || tr.Int64() != 4_500_000 {
+		t.Fatalf("the hot wallet holds %s and the treasury %s, want 10.5 and 4.5", hot, tr)
+	}
+	sends, _ := w.svc.ListOutgoing(ctx, w.pr, gateway.OutgoingFilter{Purpose: gateway.PurposeTreasury})
+	if len(sends) != 1 || sends[0].Status != gateway.OutConfirmed {
+		t.Fatalf("treasury transactions: %+v", sends)
+	}
+	bal, err := w.svc.Balances(ctx, w.pr)
+	if err != nil || len(bal) != 1 || bal[0].Available.Int64() != 10_500_000 {
+		t.Fatalf("balances after the treasury send: %+v, %v", bal, err)
+	}
+	if diffs, err := w.svc.Store.VerifyLedger(ctx); err != nil || len(diffs) != 0 {
+		t.Fatalf("ledger verify: %+v, %v", diffs, err)
+	}
+	if diffs, err := w.svc.VerifyHoldings(ctx); err != nil || len(diffs) != 0 {
+		t.Fatalf("holdings: %+v, %v", diffs, err)
+	}
+	// The next sweep's amount goes on whole: the hot wallet is at its ceiling already.
+	w.paidOrders(1, "0.5")
+	w.sweep(gateway.SweepRequest{})
+	w.settle(w.sender("a", nil), 12)
+	if hot, tr := w.token("USDT", w.hot), w.token("USDT", treasury); hot.Int64() != 10_500_000 || tr.Int64() != 5_000_000 {
+		t.Fatalf("after a second sweep the hot wallet holds %s and the treasury %s", hot, tr)
+	}
+}

@@ -156,8 +156,8 @@ type SweepStore interface {
 	// Holdings returns what the ledger says each address of the project holds on the chain, per
 	// token, where it is positive.
 	Holdings(ctx context.Context, projectID string, mode Mode, chainID string) ([]Holding, error)
-	// HotWalletHoldings is what sweeps moved into the project's hot wallet on the chain, per
-	// currency.
+	// HotWalletHoldings is what sweeps moved into the project's hot wallet on the chain, less what
+	// treasury sends took (in flight or confirmed), per currency.
 	HotWalletHoldings(ctx context.Context, projectID string, mode Mode, chainID string) (map[string]*big.Int, error)
 	// FindSweeper returns the hot wallet's sweeper on the chain (ErrNotFound: none yet).
 	FindSweeper(ctx context.Context, projectID string, mode Mode, chainID string) (*Sweeper, error)
@@ -170,6 +170,8 @@ type SweepStore interface {
 	// DerivedIndex is the derivation index of an address stablegate derived for the project
 	// (ErrNotFound: none, or one imported into a pool).
 	DerivedIndex(ctx context.Context, projectID string, mode Mode, p chain.Protocol, address string) (uint32, error)
+	// FindTreasurySend returns a treasury send by id (ErrNotFound).
+	FindTreasurySend(ctx context.Context, id string) (*TreasurySend, error)
 	// SweepsOf returns the sweeps whose transaction is outgoingID, or (deploying ones) that wait
 	// for the sweeper deployed by it.
 	SweepsOf(ctx context.Context, outgoingID string) ([]*Sweep, error)
@@ -190,27 +192,53 @@ type Encoder interface {
 // stored in the same database transaction: the sweeps it ends or starts, the transactions it
 // queues, the sweeper it deploys, the fees it posts and the events it writes.
 type OutgoingEffects struct {
-	Sweeps  []*Sweep
-	Queue   []*OutgoingTx
-	Sweeper *Sweeper
-	Fees    []FeePosting
-	Events  []*Event
+	Sweeps   []*Sweep
+	Queue    []*OutgoingTx
+	Sweeper  *Sweeper
+	Sends    []*TreasurySend // new ones (with Queue) and final ones
+	Postings []LedgerPosting
+	Events   []*Event
 }
 
-// FeePosting is gas paid by a project's transaction, in the chain's native coin: posted from
-// external to the fees account.
-type FeePosting struct {
+// LedgerPosting is an entry of what leaves the merchant's custody or costs it: gas a transaction
+// paid (external → fees, in the chain's coin), or a treasury send confirmed (available →
+// external, in the token).
+type LedgerPosting struct {
 	ProjectID string
 	Mode      Mode
 	ChainID   string
-	Currency  string // the chain's native coin
+	Currency  string
+	From, To  string
 	Amount    *big.Int
+	Reason    string // "gas", "treasury"
 	TxHash    string
 	At        time.Time
 }
 
 // AccountFees is the ledger account of gas spent.
 const AccountFees = "fees"
+
+// TreasurySend moves what the hot wallet holds of a token above the treasury's ceiling to the
+// merchant's treasury address, in one transaction from the hot wallet (Status: the transaction's,
+// mirrored: queued while in flight, then confirmed or failed).
+type TreasurySend struct {
+	ID         string
+	ProjectID  string
+	Mode       Mode
+	ChainID    string
+	Currency   string
+	Amount     *big.Int
+	To         string
+	OutgoingID string
+	Status     OutgoingStatus
+}
+
+// PurposeTreasury is the purpose of a treasury send's transaction.
+const PurposeTreasury = "treasury"
+
+// DefaultCeiling is what a hot wallet keeps of each token when its treasury is set without a
+// ceiling: the float for payouts; the rest goes on to the treasury.
+const DefaultCeiling = "1000"
 
 // SweepRequest asks for sweeps of one chain.
 type SweepRequest struct {
@@ -532,11 +560,23 @@ func (s *Service) outgoingEffects(ctx context.Context, t *OutgoingTx, rc *Receip
 	fx := &OutgoingEffects{}
 	c, _ := s.ChainRegistry().Lookup(t.ChainID)
 	if fee := t.Fee(); fee != nil && fee.Sign() > 0 && t.TxHash != "" {
-		fx.Fees = append(fx.Fees, FeePosting{ProjectID: t.ProjectID, Mode: t.Mode, ChainID: t.ChainID, Currency: c.Native, Amount: fee,
-			TxHash: t.TxHash, At: t.UpdatedAt})
+		fx.Postings = append(fx.Postings, LedgerPosting{ProjectID: t.ProjectID, Mode: t.Mode, ChainID: t.ChainID, Currency: c.Native,
+			From: AccountExternal, To: AccountFees, Amount: fee, Reason: "gas", TxHash: t.TxHash, At: t.UpdatedAt})
 	}
 	switch t.Purpose {
 	case PurposeDeploySweeper, PurposeSweep:
+	case PurposeTreasury:
+		send, err := s.Store.FindTreasurySend(ctx, t.PurposeID)
+		if err != nil {
+			return nil, err
+		}
+		send.Status = t.Status
+		fx.Sends = append(fx.Sends, send)
+		if t.Status == OutConfirmed {
+			fx.Postings = append(fx.Postings, LedgerPosting{ProjectID: send.ProjectID, Mode: send.Mode, ChainID: send.ChainID, Currency: send.Currency,
+				From: AccountAvailable, To: AccountExternal, Amount: send.Amount, Reason: "treasury", TxHash: t.TxHash, At: t.UpdatedAt})
+		}
+		return fx, nil
 	default:
 		return fx, nil
 	}
@@ -580,8 +620,59 @@ func (s *Service) outgoingEffects(ctx context.Context, t *OutgoingTx, rc *Receip
 		w.Status, w.CompletedAt = SweepCompleted, &now
 		fx.Sweeps = append(fx.Sweeps, w)
 		fx.Events = append(fx.Events, s.sweepEvent(w, EventSweepCompleted))
+		if err := s.forwardToTreasury(ctx, fx, w, c, now); err != nil {
+			return nil, err
+		}
 	}
 	return fx, nil
+}
+
+// forwardToTreasury queues, after a completed sweep, the send of what the hot wallet then holds of
+// its token above the ceiling of the chain's treasury, when one is set.
+func (s *Service) forwardToTreasury(ctx context.Context, fx *OutgoingEffects, w *Sweep, c chain.Chain, now time.Time) error {
+	treasuries, err := s.Store.ListTreasuries(ctx, w.ProjectID, w.Mode)
+	if err != nil {
+		return err
+	}
+	var tr *Treasury
+	for i := range treasuries {
+		if treasuries[i].ChainID == w.ChainID {
+			tr = &treasuries[i]
+		}
+	}
+	if tr == nil {
+		return nil
+	}
+	tok, _ := c.Token(w.Currency)
+	ceiling, err := money.Parse(tr.Ceiling, tok.Decimals)
+	if err != nil {
+		return fmt.Errorf("treasury ceiling %q: %w", tr.Ceiling, err)
+	}
+	held, err := s.Store.HotWalletHoldings(ctx, w.ProjectID, w.Mode, w.ChainID)
+	if err != nil {
+		return err
+	}
+	after := new(big.Int).Add(w.Moved(), bigOr0(held[w.Currency])) // this sweep is not stored as moved yet
+	excess := after.Sub(after, ceiling)
+	if excess.Sign() <= 0 {
+		return nil
+	}
+	to, _ := chain.ParseAddress(chain.EVM, tr.Address)
+	send := &TreasurySend{ID: NewID("trs"), ProjectID: w.ProjectID, Mode: w.Mode, ChainID: w.ChainID, Currency: w.Currency, Amount: excess,
+		To: tr.Address, Status: OutQueued}
+	tx := &OutgoingTx{ID: NewID("otx"), ProjectID: w.ProjectID, Mode: w.Mode, ChainID: w.ChainID, Purpose: PurposeTreasury, PurposeID: send.ID,
+		From: w.To, To: w.Token, Value: new(big.Int), Data: s.Encoder.TokenTransfer(to, excess), Status: OutQueued, CreatedAt: now, UpdatedAt: now}
+	send.OutgoingID = tx.ID
+	fx.Sends = append(fx.Sends, send)
+	fx.Queue = append(fx.Queue, tx)
+	return nil
+}
+
+func bigOr0(v *big.Int) *big.Int {
+	if v == nil {
+		return new(big.Int)
+	}
+	return v
 }
 
 func (s *Service) failSweep(fx *OutgoingEffects, w *Sweep, reason string, now time.Time) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stablegate/stablegate/internal/chain"
+	"github.com/stablegate/stablegate/internal/money"
 )
 
 // Error codes of moving money out.
@@ -57,8 +58,11 @@ type TokenBalance struct {
 // Treasury is the merchant's own address on a chain, where sweeps above the hot wallet's ceiling
 // go.
 type Treasury struct {
-	ChainID   string
-	Address   string
+	ChainID string
+	Address string
+	// Ceiling is what the hot wallet keeps of each token, in token units (a decimal string); what
+	// sweeps bring above it goes on to Address.
+	Ceiling   string
 	UpdatedAt time.Time
 }
 
@@ -151,7 +155,7 @@ func (s *Service) Treasuries(ctx context.Context, pr *Principal) ([]Treasury, er
 // SetTreasury sets the merchant's treasury address on a chain of the key's mode. It decides where
 // money goes, so it needs the API secret; the address must be one of the chain's protocol, with a
 // valid checksum, and not the zero address.
-func (s *Service) SetTreasury(ctx context.Context, pr *Principal, chainID, address string) (*Treasury, error) {
+func (s *Service) SetTreasury(ctx context.Context, pr *Principal, chainID, address, ceiling string) (*Treasury, error) {
 	if err := RequireSecret(pr); err != nil {
 		return nil, err
 	}
@@ -173,7 +177,15 @@ func (s *Service) SetTreasury(ctx context.Context, pr *Principal, chainID, addre
 	if raw == ([20]byte{}) {
 		return nil, Errorf(EInvalid, "address", "address is the zero address: funds sent there are burnt")
 	}
-	t := Treasury{ChainID: c.Slug, Address: chain.FormatAddress(c.Protocol, raw), UpdatedAt: s.now()}
+	if ceiling = strings.TrimSpace(ceiling); ceiling == "" {
+		ceiling = DefaultCeiling
+	}
+	for _, tok := range c.Tokens {
+		if _, err := money.Parse(ceiling, tok.Decimals); err != nil {
+			return nil, Errorf(EInvalid, "ceiling", "ceiling: %v (token units of %s, such as \"1000\"; \"0\" sends everything on)", err, tok.Symbol)
+		}
+	}
+	t := Treasury{ChainID: c.Slug, Address: chain.FormatAddress(c.Protocol, raw), Ceiling: ceiling, UpdatedAt: s.now()}
 	if err := s.Store.SetTreasury(ctx, pr.Project.ID, pr.Mode, t); err != nil {
 		return nil, err
 	}

@@ -114,7 +114,7 @@ func applyDeltas(ctx context.Context, t *tx, deltas map[balanceKey]*big.Int) err
 // Balances returns the project's pending and available balances per chain and currency.
 func (s *Store) Balances(ctx context.Context, projectID string, mode gateway.Mode) ([]gateway.Balance, error) {
 	rows, err := s.query(ctx, `SELECT chain_id, currency, account, balance FROM ledger_balances
-		WHERE project_id = ? AND mode = ? AND account <> 'external' ORDER BY chain_id, currency`, projectID, string(mode))
+		WHERE project_id = ? AND mode = ? AND account IN ('pending', 'available') ORDER BY chain_id, currency`, projectID, string(mode))
 	if err != nil {
 		return nil, fmt.Errorf("balances: %w", err)
 	}
@@ -186,6 +186,10 @@ func (s *Store) VerifyLedger(ctx context.Context) ([]gateway.LedgerDifference, e
 	}
 	if err := scan(`SELECT project_id, mode, chain_id, currency, CASE WHEN confirmed = 1 THEN 'available' ELSE 'pending' END, amount
 		FROM transfers WHERE status = 'credited' AND (order_id IS NOT NULL OR deposit_id IS NOT NULL)`, chain); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	// Treasury sends confirmed left available for external.
+	if err := scan(`SELECT project_id, mode, chain_id, currency, 'available', '-' || amount FROM treasury_sends WHERE status = 'confirmed'`, chain); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	// The fees account against the gas the mined transactions paid (gas used × price), in the

@@ -98,7 +98,8 @@ func (s *Store) Holdings(ctx context.Context, projectID string, mode gateway.Mod
 	return out, nil
 }
 
-// HotWalletHoldings is what completed sweeps moved into the hot wallet on the chain, per currency.
+// HotWalletHoldings is what completed sweeps moved into the hot wallet on the chain, less what
+// treasury sends took (in flight or confirmed), per currency.
 func (s *Store) HotWalletHoldings(ctx context.Context, projectID string, mode gateway.Mode, chainID string) (map[string]*big.Int, error) {
 	rows, err := s.query(ctx, `SELECT l.currency, l.moved FROM sweep_legs l JOIN sweeps w ON w.id = l.sweep_id
 		WHERE l.project_id = ? AND l.mode = ? AND l.chain_id = ? AND w.status = 'completed' AND l.moved IS NOT NULL`, projectID, string(mode), chainID)
@@ -121,7 +122,50 @@ func (s *Store) HotWalletHoldings(ctx context.Context, projectID string, mode ga
 		}
 		out[currency].Add(out[currency], v)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("hot wallet holdings: %w", err)
+	}
+	rows.Close()
+	sends, err := s.query(ctx, `SELECT currency, amount FROM treasury_sends WHERE project_id = ? AND mode = ? AND chain_id = ? AND status <> 'failed'`,
+		projectID, string(mode), chainID)
+	if err != nil {
+		return nil, fmt.Errorf("hot wallet holdings: %w", err)
+	}
+	defer sends.Close()
+	for sends.Next() {
+		var currency, amount string
+		if err := sends.Scan(&currency, &amount); err != nil {
+			return nil, fmt.Errorf("hot wallet holdings: %w", err)
+		}
+		v, ok := new(big.Int).SetString(amount, 10)
+		if !ok {
+			return nil, fmt.Errorf("hot wallet holdings: %q", amount)
+		}
+		if out[currency] == nil {
+			out[currency] = new(big.Int)
+		}
+		out[currency].Sub(out[currency], v)
+	}
+	return out, sends.Err()
+}
+
+// FindTreasurySend returns a treasury send by id.
+func (s *Store) FindTreasurySend(ctx context.Context, id string) (*gateway.TreasurySend, error) {
+	var t gateway.TreasurySend
+	var mode, amount, status string
+	err := s.queryRow(ctx, `SELECT id, project_id, mode, chain_id, currency, amount, to_address, outgoing_id, status FROM treasury_sends WHERE id = ?`, id).
+		Scan(&t.ID, &t.ProjectID, &mode, &t.ChainID, &t.Currency, &amount, &t.To, &t.OutgoingID, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gateway.ErrNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("treasury send: %w", err)
+	}
+	t.Mode, t.Status = gateway.Mode(mode), gateway.OutgoingStatus(status)
+	var ok bool
+	if t.Amount, ok = new(big.Int).SetString(amount, 10); !ok {
+		return nil, fmt.Errorf("treasury send: %q", amount)
+	}
+	return &t, nil
 }
 
 // DerivedIndex is the derivation index of an address derived for the project.
@@ -250,18 +294,25 @@ func applyEffects(ctx context.Context, t *tx, fx *gateway.OutgoingEffects) error
 			}
 		}
 	}
-	if len(fx.Fees) > 0 {
+	for _, send := range fx.Sends {
+		if _, err := t.exec(ctx, `INSERT INTO treasury_sends (id, project_id, mode, chain_id, currency, amount, to_address, outgoing_id, status)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status`,
+			send.ID, send.ProjectID, string(send.Mode), send.ChainID, send.Currency, send.Amount.String(), send.To, send.OutgoingID, string(send.Status)); err != nil {
+			return fmt.Errorf("treasury send: %w", err)
+		}
+	}
+	if len(fx.Postings) > 0 {
 		deltas := map[balanceKey]*big.Int{}
-		for _, f := range fx.Fees {
+		for _, f := range fx.Postings {
 			if _, err := t.exec(ctx, `INSERT INTO ledger_entries (id, project_id, mode, chain_id, currency, from_account, to_account, amount, reason,
-				tx_hash, log_index, created_at) VALUES (?, ?, ?, ?, ?, 'external', 'fees', ?, 'gas', ?, -1, ?)`,
-				gateway.NewID("led"), f.ProjectID, string(f.Mode), f.ChainID, f.Currency, f.Amount.String(), f.TxHash, ms(f.At)); err != nil {
-				return fmt.Errorf("fee entry: %w", err)
+				tx_hash, log_index, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, -1, ?)`,
+				gateway.NewID("led"), f.ProjectID, string(f.Mode), f.ChainID, f.Currency, f.From, f.To, f.Amount.String(), f.Reason, f.TxHash, ms(f.At)); err != nil {
+				return fmt.Errorf("ledger entry: %w", err)
 			}
 			for _, side := range []struct {
 				account string
 				sign    int64
-			}{{gateway.AccountExternal, -1}, {gateway.AccountFees, 1}} {
+			}{{f.From, -1}, {f.To, 1}} {
 				k := balanceKey{f.ProjectID, f.Mode, f.ChainID, f.Currency, side.account}
 				if deltas[k] == nil {
 					deltas[k] = new(big.Int)

@@ -60,16 +60,33 @@ CREATE TABLE sweep_legs (
 CREATE UNIQUE INDEX sweep_legs_in_flight ON sweep_legs (chain_id, currency, address) WHERE active = 1;
 CREATE INDEX sweep_legs_by_project ON sweep_legs (project_id, mode, chain_id);
 
--- The fees account: gas a project's transactions paid, in the chain's coin.
+-- What the hot wallet keeps of each token (token units); sweeps bring the rest on to the treasury.
+ALTER TABLE treasuries ADD COLUMN ceiling TEXT NOT NULL DEFAULT '1000';
+
+CREATE TABLE treasury_sends (
+    id          TEXT PRIMARY KEY,
+    project_id  TEXT NOT NULL,
+    mode        TEXT NOT NULL,
+    chain_id    TEXT NOT NULL,
+    currency    TEXT NOT NULL,
+    amount      NUMERIC(78, 0) NOT NULL,
+    to_address  TEXT NOT NULL,
+    outgoing_id TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('queued', 'signed', 'broadcast', 'mined', 'confirmed', 'failed'))
+);
+CREATE INDEX treasury_sends_by_project ON treasury_sends (project_id, mode, chain_id);
+
+-- The fees account: gas a project's transactions paid, in the chain's coin; treasury sends leave
+-- available for external.
 ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_from_account_check;
 ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_to_account_check;
 ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_reason_check;
 ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_from_account_check CHECK (from_account IN ('external', 'pending', 'available', 'fees'));
 ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_to_account_check CHECK (to_account IN ('external', 'pending', 'available', 'fees'));
-ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_reason_check CHECK (reason IN ('seen', 'confirmed', 'reversed', 'gas'));
+ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_reason_check CHECK (reason IN ('seen', 'confirmed', 'reversed', 'gas', 'treasury'));
 
 -- +goose Down
-DELETE FROM ledger_entries WHERE reason = 'gas';
+DELETE FROM ledger_entries WHERE reason IN ('gas', 'treasury');
 DELETE FROM ledger_balances WHERE account = 'fees';
 ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_from_account_check;
 ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_to_account_check;
@@ -77,6 +94,8 @@ ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_reason_check;
 ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_from_account_check CHECK (from_account IN ('external', 'pending', 'available'));
 ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_to_account_check CHECK (to_account IN ('external', 'pending', 'available'));
 ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_reason_check CHECK (reason IN ('seen', 'confirmed', 'reversed'));
+DROP TABLE treasury_sends;
+ALTER TABLE treasuries DROP COLUMN ceiling;
 DROP TABLE sweep_legs;
 DROP TABLE sweeps;
 DROP TABLE sweepers;

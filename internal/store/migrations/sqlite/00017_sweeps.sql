@@ -60,7 +60,24 @@ CREATE TABLE sweep_legs (
 CREATE UNIQUE INDEX sweep_legs_in_flight ON sweep_legs (chain_id, currency, address) WHERE active = 1;
 CREATE INDEX sweep_legs_by_project ON sweep_legs (project_id, mode, chain_id);
 
--- The fees account: gas a project's transactions paid, in the chain's coin.
+-- What the hot wallet keeps of each token (token units); sweeps bring the rest on to the treasury.
+ALTER TABLE treasuries ADD COLUMN ceiling TEXT NOT NULL DEFAULT '1000';
+
+CREATE TABLE treasury_sends (
+    id          TEXT PRIMARY KEY,
+    project_id  TEXT NOT NULL,
+    mode        TEXT NOT NULL,
+    chain_id    TEXT NOT NULL,
+    currency    TEXT NOT NULL,
+    amount      TEXT NOT NULL,
+    to_address  TEXT NOT NULL,
+    outgoing_id TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('queued', 'signed', 'broadcast', 'mined', 'confirmed', 'failed'))
+);
+CREATE INDEX treasury_sends_by_project ON treasury_sends (project_id, mode, chain_id);
+
+-- The fees account: gas a project's transactions paid, in the chain's coin; treasury sends leave
+-- available for external.
 CREATE TABLE ledger_entries_new (
     id           TEXT PRIMARY KEY,
     project_id   TEXT NOT NULL,
@@ -70,7 +87,7 @@ CREATE TABLE ledger_entries_new (
     from_account TEXT NOT NULL CHECK (from_account IN ('external', 'pending', 'available', 'fees')),
     to_account   TEXT NOT NULL CHECK (to_account IN ('external', 'pending', 'available', 'fees')),
     amount       TEXT NOT NULL,
-    reason       TEXT NOT NULL CHECK (reason IN ('seen', 'confirmed', 'reversed', 'gas')),
+    reason       TEXT NOT NULL CHECK (reason IN ('seen', 'confirmed', 'reversed', 'gas', 'treasury')),
     tx_hash      TEXT NOT NULL,
     log_index    INTEGER NOT NULL,
     created_at   INTEGER NOT NULL,
@@ -81,8 +98,10 @@ DROP TABLE ledger_entries;
 ALTER TABLE ledger_entries_new RENAME TO ledger_entries;
 
 -- +goose Down
-DELETE FROM ledger_entries WHERE reason = 'gas';
+DELETE FROM ledger_entries WHERE reason IN ('gas', 'treasury');
 DELETE FROM ledger_balances WHERE account = 'fees';
+DROP TABLE treasury_sends;
+ALTER TABLE treasuries DROP COLUMN ceiling;
 DROP TABLE sweep_legs;
 DROP TABLE sweeps;
 DROP TABLE sweepers;
