@@ -586,3 +586,34 @@ func TestSweepAboveTheCeilingGoesToTheTreasury(t *testing.T) {
 		t.Fatalf("after a second sweep the hot wallet holds %s and the treasury %s", hot, tr)
 	}
 }
+
+// A user's deposit address is swept like an order's, and stays theirs: a later deposit to it is
+// credited and swept again.
+func TestSweepDepositAddress(t *testing.T) {
+	t.Parallel()
+	w := newSendWorld(t, 1, nil)
+	ctx := context.Background()
+	b, _, err := w.svc.BindDeposit(ctx, w.pr, "player_7", "evm", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := common.HexToAddress(b.Address)
+	for round, amount := range []int64{25_000_000, 3_000_000} {
+		if _, err := w.chain.Transfer(ctx, "USDT", addr, big.NewInt(amount)); err != nil {
+			t.Fatal(err)
+		}
+		w.chain.Mine()
+		w.scanAll()
+		plan := w.sweep(gateway.SweepRequest{})
+		if len(plan.Sweeps) != 1 || plan.Sweeps[0].Legs[0].DepositID == "" || plan.Sweeps[0].Total().Int64() != amount {
+			t.Fatalf("round %d: the plan %+v", round, plan.Sweeps)
+		}
+		w.settle(w.sender("a", nil), 10)
+		if b := w.token("USDT", addr); b.Sign() != 0 {
+			t.Fatalf("round %d: the deposit address holds %s", round, b)
+		}
+	}
+	if b := w.token("USDT", w.hot); b.Int64() != 28_000_000 {
+		t.Fatalf("the hot wallet holds %s", b)
+	}
+}
