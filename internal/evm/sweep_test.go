@@ -40,7 +40,9 @@ func (w *sendWorld) paidOrders(n int, amount string) []*gateway.Order {
 	if _, err := w.chain.TransferMany(ctx, "USDT", to, amounts); err != nil {
 		w.t.Fatal(err)
 	}
-	w.chain.Mine()
+	for range max(1, w.rule.Confirmations) {
+		w.chain.Mine()
+	}
 	w.scanAll()
 	for _, o := range orders {
 		got, err := w.svc.Store.FindOrder(ctx, w.project, gateway.Test, o.ID)
@@ -616,4 +618,63 @@ func TestSweepDepositAddress(t *testing.T) {
 	if b := w.token("USDT", w.hot); b.Int64() != 28_000_000 {
 		t.Fatalf("the hot wallet holds %s", b)
 	}
+}
+
+// A reorg that drops the block of a sweep's transaction before its confirmations: the transaction
+// goes back to broadcast, is mined again, and the sweep completes once, with what it moved.
+func TestSweepThroughAReorg(t *testing.T) {
+	t.Parallel()
+	w := newSendWorld(t, 3, nil)
+	ctx := context.Background()
+	w.paidOrders(2, "6")
+	s := w.sender("a", nil)
+	plan := w.sweep(gateway.SweepRequest{})
+	w.settle(s, 12) // the sweeper first
+	sw, _ := w.svc.FindSweep(ctx, w.pr, plan.Sweeps[0].ID)
+	if sw.Status != gateway.SweepCompleted {
+		t.Fatalf("the first sweep: %s", sw.Status)
+	}
+	w.payAgain(w.ordersOf(sw), big.NewInt(1_000_000))
+	for range 2 {
+		w.chain.Mine() // the payments' confirmations
+	}
+	w.scanAll()
+	second := w.sweep(gateway.SweepRequest{}).Sweeps[0]
+	w.run(s)
+	w.chain.Mine()
+	w.run(s)
+	if otx, _ := w.svc.Store.FindOutgoing(ctx, w.project, gateway.Test, second.OutgoingID); otx.Status != gateway.OutMined {
+		t.Fatalf("before the reorg: %s", otx.Status)
+	}
+	if err := w.chain.Reorg(ctx, 1, true); err != nil {
+		t.Fatal(err)
+	}
+	w.settle(s, 12)
+	got, _ := w.svc.FindSweep(ctx, w.pr, second.ID)
+	if got.Status != gateway.SweepCompleted || got.Moved().Int64() != 2_000_000 {
+		t.Fatalf("after the reorg: %s, moved %s", got.Status, got.Moved())
+	}
+	otx, _ := w.svc.Store.FindOutgoing(ctx, w.project, gateway.Test, second.OutgoingID)
+	notes := ""
+	for _, c := range otx.History {
+		notes += c.Note + "; "
+	}
+	if !strings.Contains(notes, "left the canonical chain") {
+		t.Fatalf("the sweep's transaction did not go through a reorg: %s", notes)
+	}
+	if b := w.token("USDT", w.hot); b.Int64() != 14_000_000 {
+		t.Fatalf("the hot wallet holds %s, want 14", b)
+	}
+	if diffs, err := w.svc.Store.VerifyLedger(ctx); err != nil || len(diffs) != 0 {
+		t.Fatalf("ledger verify: %+v, %v", diffs, err)
+	}
+}
+
+// ordersOf is the orders of a sweep's addresses, as payAgain takes them.
+func (w *sendWorld) ordersOf(sw *gateway.Sweep) []*gateway.Order {
+	var out []*gateway.Order
+	for _, l := range sw.Legs {
+		out = append(out, &gateway.Order{Address: l.Address})
+	}
+	return out
 }
