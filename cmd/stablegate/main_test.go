@@ -27,9 +27,13 @@ import (
 
 	"github.com/stablegate/stablegate/internal/devnet"
 	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/testpg"
 )
 
 const testMasterKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+// TestMain stops the shared PostgreSQL cluster of testpg.DSN after the tests.
+func TestMain(m *testing.M) { testpg.Main(m) }
 
 func runCLI(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()

@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -42,17 +40,7 @@ func TestREADMEProductionPath(t *testing.T) {
 			t.Fatalf("the README's production block lacks %q", want)
 		}
 	}
-	pg, err := testpg.Start(testpg.Options{})
-	if errors.Is(err, testpg.ErrNotInstalled) && os.Getenv("CI") != "true" {
-		t.Skipf("SKIPPING the README's production path: %v", err)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pg.Stop)
-	dsn, err := pg.CreateDatabase(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	dsn := testpg.DSN(t)
 	chain, err := devnet.Start(devnet.Config{BlockTime: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -31,17 +30,7 @@ func TestTwoServersOnePostgreSQLSweep(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	bin := buildBinary(t)
-	pg, err := testpg.Start(testpg.Options{})
-	if errors.Is(err, testpg.ErrNotInstalled) && os.Getenv("CI") != "true" {
-		t.Skipf("SKIPPING: %v", err)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pg.Stop)
-	dsn, err := pg.CreateDatabase(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	dsn := testpg.DSN(t)
 	dn, err := devnet.Start(devnet.Config{BlockTime: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -1,12 +1,9 @@
 package api_test
 
 import (
-	"context"
 	"testing"
 
-	"github.com/stablegate/stablegate/internal/devnet"
 	"github.com/stablegate/stablegate/internal/evm"
-	"github.com/stablegate/stablegate/internal/gateway"
 )
 
 // POST /api/v1/sweeps refuses what it must, in the envelope, and sends nothing: no secret, a
@@ -14,16 +11,7 @@ import (
 // A dry run with nothing paid plans nothing and says what the hot wallet holds.
 func TestSweepsAPIRefusals(t *testing.T) {
 	t.Parallel()
-	dn, err := devnet.Start(devnet.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dn.Close() })
-	client, err := evm.NewClient([]string{dn.RPCURL()}, evm.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(client.Close)
+	_, client := devnetNode(t)
 	forEachEngine(t, func(t *testing.T, engine string) {
 		e := setup(t, engine, "https://shop.example.com")
 		e.svc.Chains = []string{"devnet", "ethereum", "tron-nile"}
@@ -32,16 +20,7 @@ func TestSweepsAPIRefusals(t *testing.T) {
 		if r := e.as(e.test, "POST", "/api/v1/sweeps", `{"chainId":"devnet"}`, secret...); r.status != 409 || r.str("error") != "WatchOnlyProject" {
 			t.Errorf("a watch-only project's sweep: %d %s", r.status, r.raw)
 		}
-		cp, err := e.svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Seeded", Website: "https://seeded-" + engine + ".example.com"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var key gateway.KeyPair
-		for _, k := range cp.Keys {
-			if k.Mode == gateway.Test {
-				key = k
-			}
-		}
+		_, key := seededProject(t, e, engine)
 		secret = []string{"x-api-secret", key.Secret}
 		for _, c := range []struct {
 			name, body, code, param string

@@ -17,32 +17,14 @@ import (
 // with what it holds read from the chain; a watch-only project has none, and says why.
 func TestHotWalletsAPI(t *testing.T) {
 	t.Parallel()
-	dn, err := devnet.Start(devnet.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dn.Close() })
-	client, err := evm.NewClient([]string{dn.RPCURL()}, evm.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(client.Close)
+	dn, client := devnetNode(t)
 	forEachEngine(t, func(t *testing.T, engine string) {
 		e := setup(t, engine, "https://shop.example.com")
 		e.svc.Chains = []string{"devnet"}
 		if r := e.as(e.test, "GET", "/api/v1/wallets", ""); r.status != 409 || r.str("error") != "WatchOnlyProject" {
 			t.Errorf("a watch-only project's wallets: %d %s", r.status, r.raw)
 		}
-		cp, err := e.svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Seeded", Website: "https://seeded-" + engine + ".example.com"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var key gateway.KeyPair
-		for _, k := range cp.Keys {
-			if k.Mode == gateway.Test {
-				key = k
-			}
-		}
+		cp, key := seededProject(t, e, engine)
 		seed, _ := chain.OpenSeed(cp.Mnemonic)
 		_, want, _ := seed.WalletKey(chain.EVM, false, devnet.ChainID)
 		// Without a node the address is still shown, with the reason the balances are not.
@@ -141,4 +123,36 @@ func TestTreasuryAPI(t *testing.T) {
 			t.Errorf("DELETE again: %d %s", r.status, r.raw)
 		}
 	})
+}
+
+// devnetNode starts a devnet for the test and returns it with a client of its node.
+func devnetNode(t *testing.T) (*devnet.Chain, *evm.Client) {
+	t.Helper()
+	dn, err := devnet.Start(devnet.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dn.Close() })
+	client, err := evm.NewClient([]string{dn.RPCURL()}, evm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	return dn, client
+}
+
+// seededProject creates a project whose seed stablegate holds, and returns it with its test key.
+func seededProject(t *testing.T, e *env, engine string) (*gateway.CreatedProject, gateway.KeyPair) {
+	t.Helper()
+	cp, err := e.svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Seeded", Website: "https://seeded-" + engine + ".example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range cp.Keys {
+		if k.Mode == gateway.Test {
+			return cp, k
+		}
+	}
+	t.Fatal("no test key")
+	return nil, gateway.KeyPair{}
 }
