@@ -94,8 +94,15 @@ func printPlan(w io.Writer, svc *gateway.Service, plan *gateway.SweepPlan) {
 	}
 	for _, s := range plan.Sweeps {
 		tok, _ := ch.Token(s.Currency)
-		fmt.Fprintf(w, "Sweep %s: %s %s from %d addresses into the hot wallet %s\n", s.ID, money.Format(s.Total(), tok.Decimals), s.Currency,
-			len(s.Legs), s.To)
+		what := "Sweep " + s.ID
+		if plan.DryRun {
+			what = "Would sweep"
+		}
+		addresses := fmt.Sprintf("%d addresses", len(s.Legs))
+		if len(s.Legs) == 1 {
+			addresses = "1 address"
+		}
+		fmt.Fprintf(w, "%s: %s %s from %s into the hot wallet %s\n", what, money.Format(s.Total(), tok.Decimals), s.Currency, addresses, s.To)
 	}
 	if len(plan.Sweeps) == 0 {
 		fmt.Fprintf(w, "Nothing to sweep on %s.\n", plan.ChainID)
