@@ -63,6 +63,10 @@ type Sender struct {
 	initOnce sync.Once
 	initErr  error
 	signer   types.Signer
+	// sent are the transactions this process broadcast: one stored as broadcast by an earlier
+	// run (before a restart) is sent again at once, whatever the rebroadcast interval.
+	sentMu sync.Mutex
+	sent   map[string]bool
 }
 
 func (s *Sender) init(ctx context.Context) error {
@@ -399,10 +403,25 @@ func (s *Sender) signAttempt(key *ecdsa.PrivateKey, tx *types.Transaction) (gate
 	return gateway.TxAttempt{Hash: signed.Hash().Hex(), Raw: raw, GasLimit: tx.Gas(), Fees: fees, SignedAt: s.Now().UTC().Truncate(time.Millisecond)}, nil
 }
 
+// sentHere reports whether this process broadcast the transaction.
+func (s *Sender) sentHere(id string) bool {
+	s.sentMu.Lock()
+	defer s.sentMu.Unlock()
+	return s.sent[id]
+}
+
 // broadcast sends the current attempt and stores what the node said.
 func (s *Sender) broadcast(ctx context.Context, t *gateway.OutgoingTx) error {
 	a := t.Current()
 	err := s.Client.SendRawTransaction(ctx, a.Raw)
+	if err == nil || nonceTooLow(err) {
+		s.sentMu.Lock()
+		if s.sent == nil {
+			s.sent = map[string]bool{}
+		}
+		s.sent[t.ID] = true
+		s.sentMu.Unlock()
+	}
 	from := t.Status
 	switch {
 	case err == nil:
@@ -458,7 +477,11 @@ func (s *Sender) follow(ctx context.Context, t *gateway.OutgoingTx, head, finali
 		}
 	}
 	from := t.Status
-	switch step := t.Next(obs, gateway.RuleOf(s.Chain), s.Now(), s.Policy); step {
+	step := t.Next(obs, gateway.RuleOf(s.Chain), s.Now(), s.Policy)
+	if step == gateway.StepWait && t.Status == gateway.OutBroadcast && !s.sentHere(t.ID) {
+		step = gateway.StepBroadcast // stored as sent before this process started: the node may have lost it since
+	}
+	switch step {
 	case gateway.StepWait:
 		return nil
 	case gateway.StepBroadcast:

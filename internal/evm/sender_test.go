@@ -317,6 +317,26 @@ func TestSenderRestartFinishesWhatACrashLeft(t *testing.T) {
 	}
 }
 
+// A restarted sender sends again at once what an earlier run stored as sent: the node may have
+// lost it while the process was down.
+func TestSenderRebroadcastsAtStart(t *testing.T) {
+	t.Parallel()
+	w := newSendWorld(t, 1, nil)
+	w.proxy.Set(evmtest.Faults{LoseSends: true})
+	q := w.queue(1)[0]
+	w.run(w.sender("a", nil))
+	w.proxy.Set(evmtest.Faults{})
+	w.clock.Add(time.Second) // well within the rebroadcast interval
+	w.run(w.sender("a", nil)) // the same host, restarted
+	w.chain.Mine()
+	restarted := w.sender("a", nil)
+	w.run(restarted)
+	w.run(restarted)
+	if got := w.find(q.ID); got.Status != gateway.OutConfirmed || w.proxy.Lost() != 1 {
+		t.Fatalf("after a restart: %s, %d sends lost", got.Status, w.proxy.Lost())
+	}
+}
+
 func TestSenderRebroadcastsWhatANodeDropped(t *testing.T) {
 	t.Parallel()
 	w := newSendWorld(t, 1, nil)
