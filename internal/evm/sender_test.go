@@ -326,7 +326,7 @@ func TestSenderRebroadcastsAtStart(t *testing.T) {
 	q := w.queue(1)[0]
 	w.run(w.sender("a", nil))
 	w.proxy.Set(evmtest.Faults{})
-	w.clock.Add(time.Second) // well within the rebroadcast interval
+	w.clock.Add(time.Second)  // well within the rebroadcast interval
 	w.run(w.sender("a", nil)) // the same host, restarted
 	w.chain.Mine()
 	restarted := w.sender("a", nil)
