@@ -84,6 +84,9 @@ func (p *devProcess) start() {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	p.mu.Lock()
+	p.cmd = cmd // at once: a test may kill it before it says it serves
+	p.mu.Unlock()
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		if u, ok := strings.CutPrefix(sc.Text(), "stablegate dev is running at "); ok {
@@ -102,7 +105,14 @@ func (p *devProcess) start() {
 	if p.base == "" || p.key == "" {
 		t.Fatal("gateway did not start")
 	}
-	p.cmd = cmd
+}
+
+// process is the running process (its cmd), read under the lock: a test's proxy may kill it
+// while start still runs.
+func (p *devProcess) process() *exec.Cmd {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd
 }
 
 // stop sends the signal and waits for the process to exit.
