@@ -323,7 +323,8 @@ func (s *Sender) authorizations(ctx context.Context, t *gateway.OutgoingTx) ([]t
 	}
 	delegate := common.HexToAddress(t.Delegate)
 	want := append(append([]byte{}, delegationPrefix...), delegate.Bytes()...)
-	var out []types.SetCodeAuthorization
+	var need []string
+	nonces := map[string]uint64{}
 	for _, a := range t.Authorize {
 		addr := common.HexToAddress(a)
 		code, err := s.Client.Code(ctx, addr)
@@ -333,15 +334,21 @@ func (s *Sender) authorizations(ctx context.Context, t *gateway.OutgoingTx) ([]t
 		if bytes.Equal(code, want) {
 			continue
 		}
-		nonce, err := s.Client.NonceAt(ctx, addr, "pending")
-		if err != nil {
+		if nonces[a], err = s.Client.NonceAt(ctx, addr, "pending"); err != nil {
 			return nil, err
 		}
-		key, err := s.Gateway.AuthorityKey(ctx, t, a)
-		if err != nil {
-			return nil, err
-		}
-		auth, err := types.SignSetCode(key, types.SetCodeAuthorization{ChainID: *uint256.NewInt(s.Chain.ChainID), Address: delegate, Nonce: nonce})
+		need = append(need, a)
+	}
+	if len(need) == 0 {
+		return nil, nil
+	}
+	keys, err := s.Gateway.AuthorityKeys(ctx, t, need)
+	if err != nil {
+		return nil, err
+	}
+	var out []types.SetCodeAuthorization
+	for _, a := range need {
+		auth, err := types.SignSetCode(keys[a], types.SetCodeAuthorization{ChainID: *uint256.NewInt(s.Chain.ChainID), Address: delegate, Nonce: nonces[a]})
 		if err != nil {
 			return nil, fmt.Errorf("authorization of %s: %w", a, err)
 		}

@@ -400,7 +400,7 @@ type Sending interface {
 	UnfinishedOutgoing(ctx context.Context, chainID string) ([]*OutgoingTx, error)
 	NextNonce(ctx context.Context, chainID, from string) (uint64, error)
 	SigningKey(ctx context.Context, t *OutgoingTx) (*ecdsa.PrivateKey, error)
-	AuthorityKey(ctx context.Context, t *OutgoingTx, address string) (*ecdsa.PrivateKey, error)
+	AuthorityKeys(ctx context.Context, t *OutgoingTx, addresses []string) (map[string]*ecdsa.PrivateKey, error)
 	SignOutgoing(ctx context.Context, t *OutgoingTx, lease, holder string) error
 	SaveOutgoing(ctx context.Context, t *OutgoingTx, from OutgoingStatus, note string, rc *Receipt) error
 	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
@@ -476,15 +476,26 @@ func (s *Service) SigningKey(ctx context.Context, t *OutgoingTx) (*ecdsa.Private
 
 // AuthorityKey is the private key of an address of the transaction's project that stablegate
 // derived from its seed (an order's or a deposit's), to sign the address's authorization of a
-// sweep (or its transfer, without EIP-7702). An address of another project, or one imported into a pool, has none here.
+// sweep (or its transfer, without EIP-7702). An address of another project, or one imported into
+// a pool, has none here.
 func (s *Service) AuthorityKey(ctx context.Context, t *OutgoingTx, address string) (*ecdsa.PrivateKey, error) {
+	keys, err := s.AuthorityKeys(ctx, t, []string{address})
+	if err != nil {
+		return nil, err
+	}
+	return keys[address], nil
+}
+
+// AuthorityKeys is AuthorityKey of many addresses, with the project's seed opened once, by
+// address as given.
+func (s *Service) AuthorityKeys(ctx context.Context, t *OutgoingTx, addresses []string) (map[string]*ecdsa.PrivateKey, error) {
 	c, ok := s.ChainRegistry().Lookup(t.ChainID)
 	if !ok {
 		return nil, fmt.Errorf("authority key: unknown chain %s", t.ChainID)
 	}
-	index, err := s.Store.DerivedIndex(ctx, t.ProjectID, t.Mode, c.Protocol, address)
+	indices, err := s.Store.DerivedIndices(ctx, t.ProjectID, t.Mode, c.Protocol, addresses)
 	if err != nil {
-		return nil, fmt.Errorf("authority key of %s: %w", address, err)
+		return nil, fmt.Errorf("authority keys: %w", err)
 	}
 	p, err := s.Store.FindProject(ctx, t.ProjectID)
 	if err != nil {
@@ -494,14 +505,22 @@ func (s *Service) AuthorityKey(ctx context.Context, t *OutgoingTx, address strin
 	if err != nil {
 		return nil, err
 	}
-	key, addr, err := seed.AddressKey(c.Protocol, index)
-	if err != nil {
-		return nil, err
+	out := make(map[string]*ecdsa.PrivateKey, len(addresses))
+	for _, address := range addresses {
+		index, ok := indices[address]
+		if !ok {
+			return nil, fmt.Errorf("authority key of %s: %w (not an address stablegate derived for %s)", address, ErrNotFound, t.ProjectID)
+		}
+		key, addr, err := seed.AddressKey(c.Protocol, index)
+		if err != nil {
+			return nil, err
+		}
+		if got := chain.FormatAddress(c.Protocol, addr); !strings.EqualFold(got, address) {
+			return nil, fmt.Errorf("authority key: index %d of %s derives %s, not %s", index, t.ProjectID, got, address)
+		}
+		out[address] = key
 	}
-	if got := chain.FormatAddress(c.Protocol, addr); !strings.EqualFold(got, address) {
-		return nil, fmt.Errorf("authority key: index %d of %s derives %s, not %s", index, t.ProjectID, got, address)
-	}
-	return key, nil
+	return out, nil
 }
 
 func (s *Service) hotWalletKey(ctx context.Context, projectID string, mode Mode, chainID string) (*ecdsa.PrivateKey, string, error) {

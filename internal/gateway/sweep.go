@@ -167,9 +167,10 @@ type SweepStore interface {
 	CreateSweeps(ctx context.Context, sweeps []*Sweep, txs []*OutgoingTx, deploy *Sweeper) error
 	FindSweep(ctx context.Context, projectID string, mode Mode, id string) (*Sweep, error)
 	ListSweeps(ctx context.Context, projectID string, mode Mode, limit int) ([]*Sweep, error)
-	// DerivedIndex is the derivation index of an address stablegate derived for the project
-	// (ErrNotFound: none, or one imported into a pool).
-	DerivedIndex(ctx context.Context, projectID string, mode Mode, p chain.Protocol, address string) (uint32, error)
+	// DerivedIndices are the derivation indices of the addresses stablegate derived for the
+	// project, by address as given; an address it did not derive (another project's, one imported
+	// into a pool) is missing.
+	DerivedIndices(ctx context.Context, projectID string, mode Mode, p chain.Protocol, addresses []string) (map[string]uint32, error)
 	// FindTreasurySend returns a treasury send by id (ErrNotFound).
 	FindTreasurySend(ctx context.Context, id string) (*TreasurySend, error)
 	// SweepsOf returns the sweeps whose transaction is outgoingID, or (deploying ones) that wait

@@ -168,17 +168,37 @@ func (s *Store) FindTreasurySend(ctx context.Context, id string) (*gateway.Treas
 	return &t, nil
 }
 
-// DerivedIndex is the derivation index of an address derived for the project.
-func (s *Store) DerivedIndex(ctx context.Context, projectID string, mode gateway.Mode, p chain.Protocol, address string) (uint32, error) {
-	var index sql.NullInt64
-	err := s.queryRow(ctx, `SELECT derivation_index FROM addresses WHERE protocol = ? AND address = ? AND project_id = ? AND mode = ? AND source = 'derived'`,
-		string(p), address, projectID, string(mode)).Scan(&index)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && !index.Valid {
-		return 0, gateway.ErrNotFound
-	} else if err != nil {
-		return 0, fmt.Errorf("derived index: %w", err)
+// DerivedIndices are the derivation indices of the addresses derived for the project, in chunks
+// of one query each.
+func (s *Store) DerivedIndices(ctx context.Context, projectID string, mode gateway.Mode, p chain.Protocol, addresses []string) (map[string]uint32, error) {
+	out := make(map[string]uint32, len(addresses))
+	for rest := addresses; len(rest) > 0; {
+		chunk := rest[:min(len(rest), 500)]
+		rest = rest[len(chunk):]
+		args := []any{string(p), projectID, string(mode)}
+		for _, a := range chunk {
+			args = append(args, a)
+		}
+		rows, err := s.query(ctx, `SELECT address, derivation_index FROM addresses WHERE protocol = ? AND project_id = ? AND mode = ?
+			AND source = 'derived' AND derivation_index IS NOT NULL AND address IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("derived indices: %w", err)
+		}
+		for rows.Next() {
+			var a string
+			var index int64
+			if err := rows.Scan(&a, &index); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("derived indices: %w", err)
+			}
+			out[a] = uint32(index)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("derived indices: %w", err)
+		}
 	}
-	return uint32(index.Int64), nil
+	return out, nil
 }
 
 // FindSweeper returns the hot wallet's sweeper on the chain.
