@@ -461,7 +461,7 @@ func (s *Sender) broadcast(ctx context.Context, t *gateway.OutgoingTx) error {
 // follow takes the next step with a signed transaction, as the domain decides from what the node
 // says of it.
 func (s *Sender) follow(ctx context.Context, t *gateway.OutgoingTx, head, finalized, mined uint64) error {
-	obs := gateway.TxObservation{Head: head, Finalized: finalized}
+	obs := gateway.TxObservation{Head: head, Finalized: finalized, SentHere: s.sentHere(t.ID)}
 	for i := len(t.Attempts) - 1; i >= 0; i-- {
 		rc, err := s.Client.Receipt(ctx, t.Attempts[i].Hash)
 		if errors.Is(err, gateway.ErrNotFound) {
@@ -484,11 +484,7 @@ func (s *Sender) follow(ctx context.Context, t *gateway.OutgoingTx, head, finali
 		}
 	}
 	from := t.Status
-	step := t.Next(obs, gateway.RuleOf(s.Chain), s.Now(), s.Policy)
-	if step == gateway.StepWait && t.Status == gateway.OutBroadcast && !s.sentHere(t.ID) {
-		step = gateway.StepBroadcast // stored as sent before this process started: the node may have lost it since
-	}
-	switch step {
+	switch step := t.Next(obs, gateway.RuleOf(s.Chain), s.Now(), s.Policy); step {
 	case gateway.StepWait:
 		return nil
 	case gateway.StepBroadcast:

@@ -254,6 +254,9 @@ type TxObservation struct {
 	// with one (ChainRule.Finality).
 	Head      uint64
 	Finalized uint64
+	// SentHere: this process broadcast the transaction. One stored as broadcast by an earlier
+	// process (before a restart) is sent again at once: the node may have lost it meanwhile.
+	SentHere bool
 	// NonceTaken: the sender's nonce at the depth of the required confirmations is past the
 	// transaction's, so a transaction at its nonce is final there — and no attempt of ours has a
 	// receipt, so it is someone else's (the seed used outside stablegate).
@@ -301,7 +304,7 @@ func (t *OutgoingTx) Next(obs TxObservation, rule ChainRule, now time.Time, p Se
 		return StepNonceUsed
 	}
 	a := t.Current()
-	if t.Status == OutSigned || a.BroadcastAt.IsZero() {
+	if t.Status == OutSigned || a.BroadcastAt.IsZero() || !obs.SentHere {
 		return StepBroadcast
 	}
 	if p.ReplaceAfter > 0 && now.Sub(a.SignedAt) >= p.ReplaceAfter {

@@ -73,9 +73,10 @@ func TestOutgoingNext(t *testing.T) {
 	}{
 		{"queued waits for the nonce owner", &gateway.OutgoingTx{Status: gateway.OutQueued}, gateway.TxObservation{}, rule, t0, gateway.StepWait},
 		{"signed, never sent: broadcast", sent(gateway.OutSigned, t0, time.Time{}), gateway.TxObservation{Head: 99}, rule, t0, gateway.StepBroadcast},
-		{"broadcast just now: wait", sent(gateway.OutBroadcast, t0, t0), gateway.TxObservation{Head: 99}, rule, t0.Add(10 * time.Second), gateway.StepWait},
-		{"not mined after 30 s: send again", sent(gateway.OutBroadcast, t0, t0), gateway.TxObservation{Head: 99}, rule, t0.Add(30 * time.Second), gateway.StepBroadcast},
-		{"not mined after 3 min: replace", sent(gateway.OutBroadcast, t0, t0.Add(2*time.Minute)), gateway.TxObservation{Head: 99}, rule, t0.Add(3 * time.Minute), gateway.StepReplace},
+		{"broadcast just now: wait", sent(gateway.OutBroadcast, t0, t0), gateway.TxObservation{Head: 99, SentHere: true}, rule, t0.Add(10 * time.Second), gateway.StepWait},
+		{"broadcast before a restart: again at once", sent(gateway.OutBroadcast, t0, t0), gateway.TxObservation{Head: 99}, rule, t0.Add(10 * time.Second), gateway.StepBroadcast},
+		{"not mined after 30 s: send again", sent(gateway.OutBroadcast, t0, t0), gateway.TxObservation{Head: 99, SentHere: true}, rule, t0.Add(30 * time.Second), gateway.StepBroadcast},
+		{"not mined after 3 min: replace", sent(gateway.OutBroadcast, t0, t0.Add(2*time.Minute)), gateway.TxObservation{Head: 99, SentHere: true}, rule, t0.Add(3 * time.Minute), gateway.StepReplace},
 		{"a receipt: mined", sent(gateway.OutBroadcast, t0, t0), gateway.TxObservation{Receipt: rc, Head: 100}, rule, t0, gateway.StepMined},
 		{"mined, 2 of 3 confirmations: wait", &gateway.OutgoingTx{Status: gateway.OutMined, TxHash: "0xa", BlockNumber: 100, BlockHash: "0xb100"},
 			gateway.TxObservation{Receipt: rc, Head: 101}, rule, t0, gateway.StepWait},
@@ -91,7 +92,7 @@ func TestOutgoingNext(t *testing.T) {
 			gateway.TxObservation{Receipt: rc, Head: 102}, rule, t0, gateway.StepMined},
 		{"mined, then no receipt: reorged", &gateway.OutgoingTx{Status: gateway.OutMined, TxHash: "0xa", BlockNumber: 100, BlockHash: "0xb100",
 			Attempts: []gateway.TxAttempt{{Hash: "0xa"}}}, gateway.TxObservation{Head: 102}, rule, t0, gateway.StepReorged},
-		{"nonce taken by another: failed", sent(gateway.OutBroadcast, t0, t0), gateway.TxObservation{Head: 120, NonceTaken: true}, rule, t0, gateway.StepNonceUsed},
+		{"nonce taken by another: failed", sent(gateway.OutBroadcast, t0, t0), gateway.TxObservation{Head: 120, NonceTaken: true, SentHere: true}, rule, t0, gateway.StepNonceUsed},
 		{"final stays final", &gateway.OutgoingTx{Status: gateway.OutConfirmed}, gateway.TxObservation{Head: 200}, rule, t0, gateway.StepWait},
 	} {
 		if got := c.tx.Next(c.obs, c.rule, c.now, policy); got != c.want {
