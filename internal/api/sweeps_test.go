@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stablegate/stablegate/internal/evm"
@@ -32,6 +33,7 @@ func TestSweepsAPIRefusals(t *testing.T) {
 			{"an unknown chain", `{"chainId":"solana"}`, "ValidationError", "chainId", 400},
 			{"an unknown currency", `{"chainId":"devnet","currency":"EUR"}`, "ValidationError", "currency", 400},
 			{"a bad address", `{"chainId":"devnet","addresses":["0xnope"]}`, "ValidationError", "addresses[0]", 400},
+			{"a NUL byte", `{"chainId":"dev\u0000net"}`, "ValidationError", "chainId", 400},
 			{"a wrong checksum", `{"chainId":"devnet","addresses":["0x5aaeb6053F3E94C9b9A09f33669435E7Ef1BeAed"]}`, "ValidationError", "addresses[0]", 400},
 		} {
 			headers := secret
@@ -42,6 +44,10 @@ func TestSweepsAPIRefusals(t *testing.T) {
 			if r.status != c.status || r.str("error") != c.code || r.str("param") != c.param {
 				t.Errorf("%s: %d %s", c.name, r.status, r.raw)
 			}
+		}
+		big := `{"chainId":"devnet","addresses":["` + strings.Repeat("0", 2<<20) + `"]}`
+		if r := e.as(key, "POST", "/api/v1/sweeps", big, secret...); r.status != 413 {
+			t.Errorf("a 2 MB body: %d %.200s", r.status, r.raw)
 		}
 		r := e.as(key, "POST", "/api/v1/sweeps", `{"chainId":"devnet","dryRun":true}`, secret...)
 		d := r.data()

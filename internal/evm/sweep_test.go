@@ -338,7 +338,7 @@ func TestSweeperRefusesOthers(t *testing.T) {
 	sw := common.HexToAddress(sweeper.Address)
 	// Another account calling the batch: refused.
 	enc := evm.Encoder{}
-	token, _ := chainAddr(usdt.Hex())
+	token := [20]byte(usdt)
 	data := enc.SweepMany(token, [][20]byte{common.HexToAddress(orders[1].Address)}, []*big.Int{big.NewInt(5_000_000)})
 	if st := w.devCall(&sw, data, nil); st != 0 {
 		t.Fatal("sweepMany from another account succeeded")
@@ -391,7 +391,7 @@ func TestSweepOfMissingFundsFailsAndMovesNothing(t *testing.T) {
 		t.Fatalf("the plan: %+v", plan.Sweeps)
 	}
 	usdt := devnet.Tokens()["USDT"]
-	token, _ := chainAddr(usdt.Hex())
+	token := [20]byte(usdt)
 	victim := common.HexToAddress(orders[1].Address)
 	steal := evm.Encoder{}.SweepMany(token, [][20]byte{victim}, []*big.Int{big.NewInt(5_000_000)})
 	if st := w.devCall(&thief, steal, []types.SetCodeAuthorization{w.authorize(orders[1].Address, thief, devnet.ChainID)}); st != 1 ||
@@ -423,8 +423,6 @@ func mustNonce(t *testing.T, w *sendWorld, a common.Address) uint64 {
 	}
 	return n
 }
-
-func chainAddr(hex string) ([20]byte, error) { return common.HexToAddress(hex), nil }
 
 // Twenty sweep requests at once: each address is in one sweep, the sweeper deployed once, and
 // what they move is what was paid.
@@ -677,4 +675,82 @@ func (w *sendWorld) ordersOf(sw *gateway.Sweep) []*gateway.Order {
 		out = append(out, &gateway.Order{Address: l.Address})
 	}
 	return out
+}
+
+// What an attacker would try on sweeps: another project's or the other mode's key on a sweep and
+// its transaction (404), another project's addresses named in a request (not swept), the wrong
+// token at an order's address (never swept: it was never credited), the same request again at
+// once (nothing swept twice), and dust (swept on demand for exactly what it is, left by automatic
+// sweeps below the threshold).
+func TestSweepsAgainstAnAttacker(t *testing.T) {
+	t.Parallel()
+	w := newSendWorld(t, 1, nil)
+	ctx := context.Background()
+	orders := w.paidOrders(2, "4")
+	// USDC at the first order's USDT address: recorded as the wrong currency, never credited.
+	if _, err := w.chain.Transfer(ctx, "USDC", common.HexToAddress(orders[0].Address), big.NewInt(9_000_000)); err != nil {
+		t.Fatal(err)
+	}
+	w.chain.Mine()
+	w.scanAll()
+
+	plan := w.sweep(gateway.SweepRequest{})
+	if len(plan.Sweeps) != 1 || plan.Sweeps[0].Currency != "USDT" || plan.Sweeps[0].Total().Int64() != 8_000_000 {
+		t.Fatalf("the plan: %+v", plan.Sweeps)
+	}
+	again := w.sweep(gateway.SweepRequest{}) // the same request at once: what is in flight is held already
+	if len(again.Sweeps) != 0 {
+		t.Fatalf("the same request again: %+v", again.Sweeps)
+	}
+
+	other, err := w.svc.CreateProject(ctx, gateway.CreateProjectParams{Name: "Other", Website: "https://other.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []gateway.KeyPair{other.Keys[0], other.Keys[1]} {
+		pr, err := w.svc.Authenticate(ctx, k.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr.SecretProven = true
+		if _, err := w.svc.FindSweep(ctx, pr, plan.Sweeps[0].ID); gateway.ErrorCode(err) != gateway.ENotFound {
+			t.Errorf("%s key of another project read the sweep: %v", pr.Mode, err)
+		}
+		if _, err := w.svc.Outgoing(ctx, pr, plan.Sweeps[0].OutgoingID); gateway.ErrorCode(err) != gateway.ENotFound {
+			t.Errorf("%s key of another project read the deployment: %v", pr.Mode, err)
+		}
+		if pr.Mode != gateway.Test {
+			continue
+		}
+		theirs, err := w.svc.Sweep(ctx, pr, gateway.SweepRequest{ChainID: "devnet", Addresses: []string{orders[1].Address}, DryRun: true})
+		if err != nil || len(theirs.Sweeps) != 0 {
+			t.Fatalf("another project's sweep of our address: %+v, %v", theirs, err)
+		}
+	}
+	live := &gateway.Principal{Project: w.pr.Project, Mode: gateway.Live, SecretProven: true}
+	if _, err := w.svc.FindSweep(ctx, live, plan.Sweeps[0].ID); gateway.ErrorCode(err) != gateway.ENotFound {
+		t.Errorf("the live mode read a test sweep: %v", err)
+	}
+
+	w.settle(w.sender("a", nil), 12)
+	if b := w.token("USDC", common.HexToAddress(orders[0].Address)); b.Int64() != 9_000_000 || w.token("USDC", w.hot).Sign() != 0 {
+		t.Fatalf("the wrong token moved: %s left at the address, %s in the hot wallet", b, w.token("USDC", w.hot))
+	}
+	// Dust: one base unit more at an address.
+	w.payAgain(orders[1:], big.NewInt(1))
+	auto := &gateway.AutoSweeper{Service: w.svc, Holder: "a", Chains: map[string]gateway.AutoSweep{"devnet": {Interval: time.Minute, Threshold: "100"}}}
+	if n := auto.RunOnce(ctx, "devnet"); n != 0 {
+		t.Fatalf("an automatic sweep of dust: %d", n)
+	}
+	dust := w.sweep(gateway.SweepRequest{Currency: "USDT"})
+	if len(dust.Sweeps) != 1 || dust.Sweeps[0].Total().Int64() != 1 {
+		t.Fatalf("the dust sweep: %+v", dust.Sweeps)
+	}
+	w.settle(w.sender("a", nil), 12)
+	if b := w.token("USDT", w.hot); b.Int64() != 8_000_001 {
+		t.Fatalf("the hot wallet holds %s, want 8.000001", b)
+	}
+	if diffs, err := w.svc.Store.VerifyLedger(ctx); err != nil || len(diffs) != 0 {
+		t.Fatalf("ledger verify: %+v, %v", diffs, err)
+	}
 }
