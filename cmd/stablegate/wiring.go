@@ -202,10 +202,17 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 	// the leases of its sending addresses (named like the scanners'); the automatic sweeps of each
 	// are made under the lease of the chain.
 	auto := &gateway.AutoSweeper{Service: svc, Chains: map[string]gateway.AutoSweep{}, Holder: host + "/" + c.Addr, Log: log}
-	services = append(services, auto)
+	// The withdrawer queues the transfers of approved withdrawals, under each chain's lease, as
+	// often as the quickest scanner looks at its chain (and at once after an approval).
+	withdrawer := &gateway.Withdrawer{Service: svc, Holder: host + "/" + c.Addr, Log: log, Interval: gateway.DefaultWithdrawalInterval}
+	services = append(services, auto, withdrawer)
 	for _, sc := range scanners {
 		if sc.Chain.Protocol != chain.EVM {
 			continue
+		}
+		withdrawer.Chains = append(withdrawer.Chains, sc.Chain.Slug)
+		if sc.Interval > 0 && sc.Interval < withdrawer.Interval {
+			withdrawer.Interval = sc.Interval
 		}
 		auto.Chains[sc.Chain.Slug] = c.Chains[sc.Chain.Slug].AutoSweep()
 		cc := c.Chains[sc.Chain.Slug]

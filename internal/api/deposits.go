@@ -60,6 +60,7 @@ type DepositReference struct {
 	PendingDeposits int               `json:"pendingDeposits" doc:"Deposits waiting for confirmations"`
 	TotalAmount     *string           `json:"totalAmount" doc:"Sum of the confirmed deposits when they are all in one currency (\"0\" with none); null when there are several: see totals"`
 	Totals          map[string]string `json:"totals" doc:"Sum of the confirmed deposits per currency, in token units"`
+	Balances        []BalanceView     `json:"balances" doc:"The reference's balances per chain and currency (3PAY's wallet balance): available is its confirmed deposits less its withdrawals, held what its withdrawals not final yet hold, pending its deposits waiting for confirmations"`
 	BoundAt         time.Time         `json:"boundAt"`
 }
 
@@ -143,12 +144,17 @@ func (s *Server) unbindDeposit(ctx context.Context, in *unbindInput) (*depositAd
 }
 
 func (s *Server) getDepositReference(ctx context.Context, in *referenceInput) (*referenceOutput, error) {
-	b, totals, err := s.svc.DepositReference(ctx, principalFrom(ctx), in.Reference)
+	pr := principalFrom(ctx)
+	b, totals, err := s.svc.DepositReference(ctx, pr, in.Reference)
+	if err != nil {
+		return nil, s.apiError(ctx, err)
+	}
+	balances, err := s.svc.UserBalances(ctx, pr, in.Reference)
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}
 	out := DepositReference{DepositAddress: s.depositAddress(b), TotalDeposits: totals.Confirmed, PendingDeposits: totals.Pending,
-		Totals: totals.ByCurrency, BoundAt: b.BoundAt}
+		Totals: totals.ByCurrency, Balances: s.balanceViews(balances), BoundAt: b.BoundAt}
 	switch len(totals.ByCurrency) {
 	case 0:
 		zero := "0"

@@ -32,6 +32,7 @@ var statusOf = map[string]int{
 	gateway.EWatchOnly:             http.StatusConflict,
 	gateway.EInsufficientFunds:     http.StatusConflict,
 	gateway.ENetworkMismatch:       http.StatusBadRequest,
+	gateway.ELimitExceeded:         http.StatusUnprocessableEntity,
 	gateway.EInternal:              http.StatusInternalServerError,
 	ePayloadTooLarge:               http.StatusRequestEntityTooLarge,
 	eIdempotencyReused:             http.StatusUnprocessableEntity,

@@ -11,15 +11,21 @@ import (
 // secretOperations are the operations that need the API secret besides the key (DESIGN §11: what
 // moves money or decides where it goes): the domain refuses them without it, the document says so.
 var secretOperations = map[string]bool{
-	"importAddressPool":     true,
-	"updateProject":         true,
-	"putWebhookEndpoint":    true,
-	"deleteWebhookEndpoint": true,
-	"rotateWebhookSecret":   true,
-	"putTreasury":           true,
-	"deleteTreasury":        true,
-	"checkTransaction":      true,
-	"createSweep":           true,
+	"importAddressPool":           true,
+	"updateProject":               true,
+	"putWebhookEndpoint":          true,
+	"deleteWebhookEndpoint":       true,
+	"rotateWebhookSecret":         true,
+	"putTreasury":                 true,
+	"deleteTreasury":              true,
+	"checkTransaction":            true,
+	"createSweep":                 true,
+	"createWithdrawal":            true,
+	"approveWithdrawal":           true,
+	"rejectWithdrawal":            true,
+	"putWithdrawalPolicy":         true,
+	"addWithdrawalDestination":    true,
+	"removeWithdrawalDestination": true,
 }
 
 // errorAnswers describes each error status an operation may answer, in the error envelope.
@@ -28,9 +34,9 @@ var errorAnswers = map[int]string{
 	http.StatusUnauthorized:          "Unauthorized: missing, unknown or revoked key; wrong API secret or signature (param x-api-secret or X-Signature)",
 	http.StatusForbidden:             "Forbidden: a live payment for a project whose website is not https on a real domain, or a disabled project",
 	http.StatusNotFound:              "NotFound: no such object in this project and mode",
-	http.StatusConflict:              "Conflict: the object's state does not allow it, the same Idempotency-Key is still in progress, or WatchOnlyProject: the project has no seed to sign with",
+	http.StatusConflict:              "Conflict: the object's state does not allow it, the same Idempotency-Key is still in progress, WatchOnlyProject: the project has no seed to sign with, or InsufficientFunds: the balance or the hot wallet cannot pay it",
 	http.StatusRequestEntityTooLarge: "PayloadTooLarge: the body is larger than 1 MiB",
-	http.StatusUnprocessableEntity:   "IdempotencyKeyReused (the key came with another request) or InsufficientAddresses (the address pool is empty)",
+	http.StatusUnprocessableEntity:   "IdempotencyKeyReused (the key came with another request), InsufficientAddresses (the address pool is empty) or LimitExceeded (the withdrawal policy's daily limit)",
 	http.StatusInternalServerError:   "InternalError: quote the requestId to the operator",
 }
 

@@ -108,14 +108,17 @@ func TestDocumentSecurityAndErrors(t *testing.T) {
 			}
 		}
 	}
-	if len(needSecret) != 9 {
+	if len(needSecret) != 15 {
 		t.Errorf("operations documented as needing the secret: %v", needSecret)
 	}
 	bodies := map[string]string{"importAddressPool": `{"protocol":"evm","addresses":["0x00000000000000000000000000000000000000a1"]}`,
 		"updateProject": `{"name":"x"}`, "putWebhookEndpoint": `{"url":"https://hooks.example.com/x"}`,
-		"putTreasury":      `{"chainId":"devnet","address":"0x00000000000000000000000000000000000000a1"}`,
-		"checkTransaction": `{"chainId":"devnet","txHash":"0x0000000000000000000000000000000000000000000000000000000000000001"}`,
-		"createSweep":      `{"chainId":"devnet","dryRun":true}`}
+		"putTreasury":              `{"chainId":"devnet","address":"0x00000000000000000000000000000000000000a1"}`,
+		"checkTransaction":         `{"chainId":"devnet","txHash":"0x0000000000000000000000000000000000000000000000000000000000000001"}`,
+		"createSweep":              `{"chainId":"devnet","dryRun":true}`,
+		"createWithdrawal":         `{"reference":"w1","amount":"1","currency":"USDT","chainId":"devnet","address":"0x00000000000000000000000000000000000000a1"}`,
+		"putWithdrawalPolicy":      `{"twoApprovals":true}`,
+		"addWithdrawalDestination": `{"address":"0x00000000000000000000000000000000000000a1"}`}
 	needSecret["deleteTreasury"] = [2]string{"DELETE", "/api/v1/treasury/devnet"}
 	for id, op := range needSecret {
 		if r := e.as(e.test, op[0], op[1], bodies[id]); r.status != 401 || r.str("param") != "x-api-secret" {

@@ -79,6 +79,7 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	s.registerWallets()
 	s.registerTxCheck()
 	s.registerSweeps()
+	s.registerWithdrawals()
 	s.registerOutgoing()
 	s.registerHealth()
 	s.completeDocument()

@@ -188,3 +188,46 @@ func freePort(host string) (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// Blacklist puts the address on the test token's blacklist (Tether's isBlackListed; listed
+// addresses can neither send nor receive it), or takes it off, through the devnet's JSON-RPC at
+// rpcURL. It is mined with the next block.
+func Blacklist(ctx context.Context, rpcURL, symbol string, who common.Address, listed bool) (common.Hash, error) {
+	token, ok := Tokens()[symbol]
+	if !ok {
+		return common.Hash{}, fmt.Errorf("devnet: no test token %q (USDT, USDC, DAI)", symbol)
+	}
+	client, err := ethclient.DialContext(ctx, rpcURL)
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("devnet: dial %s: %w", rpcURL, err)
+	}
+	defer client.Close()
+	method := "addBlackList"
+	if !listed {
+		method = "removeBlackList"
+	}
+	data, err := tokenABI.Pack(method, who)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	nonce, err := client.PendingNonceAt(ctx, chain.DevnetDeployer)
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("devnet: nonce: %w", err)
+	}
+	head, err := client.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("devnet: head: %w", err)
+	}
+	gas, err := client.EstimateGas(ctx, ethereum.CallMsg{From: chain.DevnetDeployer, To: &token, Data: data})
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("devnet: %s would fail: %w", method, err)
+	}
+	tx, err := signDevTx(head, nonce, &token, data, gas*2)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	if err := client.SendTransaction(ctx, tx); err != nil {
+		return common.Hash{}, fmt.Errorf("devnet: send: %w", err)
+	}
+	return tx.Hash(), nil
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/stablegate/stablegate/internal/gateway"
 )
@@ -140,4 +141,30 @@ func (n Nodes) FinalizedBlock(ctx context.Context, chainID, tag string) (uint64,
 		return 0, err
 	}
 	return h.Number, nil
+}
+
+// isBlackListed is the selector of Tether's isBlackListed(address).
+var isBlackListed = crypto.Keccak256([]byte("isBlackListed(address)"))[:4]
+
+// Blacklisted calls the token's isBlackListed(holder) (gateway.Blacklists): a contract without it
+// reverts or answers nothing, and is known false.
+func (n Nodes) Blacklisted(ctx context.Context, chainID string, token, holder [20]byte) (blacklisted, known bool, err error) {
+	c, err := n.client(chainID)
+	if err != nil {
+		return false, false, err
+	}
+	data := append(append([]byte{}, isBlackListed...), common.LeftPadBytes(holder[:], 32)...)
+	var out hexutil.Bytes
+	call := map[string]any{"to": common.Address(token), "data": hexutil.Bytes(data)}
+	if err := c.Call(ctx, "eth_call", &out, call, "latest"); err != nil {
+		var rpcErr *RPCError
+		if errors.As(err, &rpcErr) {
+			return false, false, nil // reverted: no such function
+		}
+		return false, false, err
+	}
+	if len(out) != 32 {
+		return false, false, nil
+	}
+	return new(big.Int).SetBytes(out).Sign() != 0, true, nil
 }

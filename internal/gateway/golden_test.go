@@ -77,7 +77,27 @@ func TestWebhookPayloadsGolden(t *testing.T) {
 	failed.Status, failed.TxHash, failed.GasUsed, failed.Fee = gateway.SweepFailed, "", 0, nil
 	failed.Failure = "not sent: the chain would revert it (execution reverted)"
 	failed.Legs = []gateway.SweepLeg{{Address: swept.Legs[0].Address, Amount: big.NewInt(100_000_000), Moved: new(big.Int), OrderID: "ord_golden"}}
+	payout := &gateway.Withdrawal{ID: "wdr_golden", Mode: gateway.Test, Reference: "payout_7", ChainID: "devnet", Currency: "USDT", Token: usdt.Address,
+		Amount: big.NewInt(25_000_000), Address: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", From: swept.To, DepositReference: "player_42",
+		Metadata: json.RawMessage(`{"userId":"u_42"}`), Status: gateway.WithdrawalPendingApproval, UpdatedAt: done}
+	withdrawal := func(st gateway.WithdrawalStatus, edit func(w *gateway.Withdrawal)) json.RawMessage {
+		w := *payout
+		w.Status = st
+		if edit != nil {
+			edit(&w)
+		}
+		return gateway.WithdrawalEventData(&w, devnet)
+	}
+	sent := func(w *gateway.Withdrawal) { w.TxHash = "0x" + fmt64("ab") }
 	for name, data := range map[string]json.RawMessage{
+		gateway.EventWithdrawalCreated:   withdrawal(gateway.WithdrawalPendingApproval, nil),
+		gateway.EventWithdrawalApproved:  withdrawal(gateway.WithdrawalApproved, nil),
+		gateway.EventWithdrawalRejected:  withdrawal(gateway.WithdrawalRejected, func(w *gateway.Withdrawal) { w.Reason = "not this user" }),
+		gateway.EventWithdrawalBroadcast: withdrawal(gateway.WithdrawalBroadcast, sent),
+		gateway.EventWithdrawalCompleted: withdrawal(gateway.WithdrawalCompleted, func(w *gateway.Withdrawal) { sent(w); w.Fee = big.NewInt(35_000_000_000_000) }),
+		gateway.EventWithdrawalFailed: withdrawal(gateway.WithdrawalFailed, func(w *gateway.Withdrawal) {
+			w.Failure = "not sent: the chain would revert it (execution reverted: balance)"
+		}),
 		gateway.EventOrderCompleted:     gateway.OrderEventData(order(gateway.OrderCompleted, 100_000_000)),
 		gateway.EventOrderUnderpaid:     gateway.OrderEventData(order(gateway.OrderUnderpaid, 40_000_000)),
 		gateway.EventOrderExpired:       gateway.OrderEventData(order(gateway.OrderExpired, 0)),
@@ -92,7 +112,7 @@ func TestWebhookPayloadsGolden(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) { golden(t, filepath.Join("webhooks", name+".json"), data) })
 	}
-	if n := len(gateway.EventTypes); n != 11 {
+	if n := len(gateway.EventTypes); n != 17 {
 		t.Errorf("%d event types: give the new ones a golden payload here", n)
 	}
 }

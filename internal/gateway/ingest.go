@@ -17,6 +17,9 @@ type Posting struct {
 	From, To string // AccountExternal, AccountPending, AccountAvailable
 	Reason   string // seen, confirmed, reversed
 	At       time.Time
+	// User is the deposit binding whose user balance moves with the posting (a deposit's
+	// transfer into or out of available).
+	User string
 }
 
 // ApplyScan applies one scanner step in one transaction: the new transfers are stored once each

@@ -13,10 +13,14 @@ const (
 	AccountAvailable = "available"
 )
 
+// UserAccount is the account name a difference of a deposit binding's user balance is reported
+// under (LedgerDifference).
+func UserAccount(depositID string) string { return "user:" + depositID }
+
 // Balance is a project's balance on one chain in one currency, in base units.
 type Balance struct {
-	ChainID, Currency  string
-	Pending, Available *big.Int
+	ChainID, Currency        string
+	Pending, Available, Held *big.Int
 }
 
 // LedgerDifference is a balance whose stored value disagrees with its postings or with the

@@ -41,6 +41,8 @@ type Service struct {
 	keys     sync.Map // key hash → cachedKey
 	projects sync.Map // project id → cachedProject, for the scanner's steps
 	pools    sync.Map // "project/mode/protocol" → time.Time until which "no pool" holds; true once filled
+	// withdrawals wakes the Withdrawer when a withdrawal is approved.
+	withdrawals signal
 }
 
 // CacheTTL bounds how long a process trusts what it cached of the database: a key revoked through

@@ -54,7 +54,11 @@ func (st *step) order(id string) *orderDelta {
 }
 
 func (st *step) post(tr *Transfer, from, to, reason string) {
-	st.postings = append(st.postings, Posting{Transfer: tr, From: from, To: to, Reason: reason, At: st.now})
+	p := Posting{Transfer: tr, From: from, To: to, Reason: reason, At: st.now}
+	if tr.DepositID != "" && (from == AccountAvailable || to == AccountAvailable) {
+		p.User = tr.DepositID // a user's balance is its share of available
+	}
+	st.postings = append(st.postings, p)
 }
 
 // added takes the transfers the step stored: a credited one is posted from external to pending

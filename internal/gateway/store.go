@@ -63,6 +63,7 @@ type Store interface {
 	TreasuryStore
 	OutgoingStore
 	SweepStore
+	WithdrawalStore
 
 	Ping(ctx context.Context) error
 	Close() error

@@ -199,6 +199,8 @@ type OutgoingEffects struct {
 	Sends    []*TreasurySend // new ones (with Queue) and final ones
 	Postings []LedgerPosting
 	Events   []*Event
+	// Withdrawals are the changes of the withdrawal the transaction pays.
+	Withdrawals *WithdrawalEffects
 }
 
 // LedgerPosting is an entry of what leaves the merchant's custody or costs it: gas a transaction
@@ -211,9 +213,12 @@ type LedgerPosting struct {
 	Currency  string
 	From, To  string
 	Amount    *big.Int
-	Reason    string // "gas", "treasury"
+	Reason    string // "gas", "treasury", "withdrawal", "released", "withdrawn"
 	TxHash    string
 	At        time.Time
+	// User is the deposit binding whose user balance moves with the posting: out of available
+	// it is debited, into available credited.
+	User string
 }
 
 // AccountFees is the ledger account of gas spent.
@@ -555,6 +560,13 @@ func (s *Service) FindSweep(ctx context.Context, pr *Principal, id string) (*Swe
 // confirmed completes it with what its receipt moved; failed, it fails and nothing moved. Gas a
 // mined transaction paid posts to the fees account.
 func (s *Service) outgoingEffects(ctx context.Context, t *OutgoingTx, rc *Receipt) (*OutgoingEffects, error) {
+	if t.Purpose == PurposeWithdrawal && !t.Status.Final() {
+		fx := &OutgoingEffects{}
+		if err := s.withdrawalTxEffects(ctx, t, rc, fx); err != nil || fx.Withdrawals == nil {
+			return nil, err
+		}
+		return fx, nil
+	}
 	if !t.Status.Final() {
 		return nil, nil
 	}
@@ -566,6 +578,8 @@ func (s *Service) outgoingEffects(ctx context.Context, t *OutgoingTx, rc *Receip
 	}
 	switch t.Purpose {
 	case PurposeDeploySweeper, PurposeSweep:
+	case PurposeWithdrawal:
+		return fx, s.withdrawalTxEffects(ctx, t, rc, fx)
 	case PurposeTreasury:
 		send, err := s.Store.FindTreasurySend(ctx, t.PurposeID)
 		if err != nil {

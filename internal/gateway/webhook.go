@@ -15,7 +15,8 @@ import (
 
 // EventTypes are the event types a webhook endpoint can subscribe to.
 var EventTypes = []string{EventOrderCompleted, EventOrderUnderpaid, EventOrderExpired, EventOrderPaidLate, EventOrderReorged,
-	EventOrderWrongCurrency, EventDepositPending, EventDepositConfirmed, EventDepositReorged, EventSweepCompleted, EventSweepFailed}
+	EventOrderWrongCurrency, EventDepositPending, EventDepositConfirmed, EventDepositReorged, EventSweepCompleted, EventSweepFailed,
+	EventWithdrawalCreated, EventWithdrawalApproved, EventWithdrawalRejected, EventWithdrawalBroadcast, EventWithdrawalCompleted, EventWithdrawalFailed}
 
 // Delivery statuses of a webhook event.
 const (

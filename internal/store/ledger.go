@@ -18,7 +18,7 @@ type balanceKey struct {
 	account   string
 }
 
-// entryChunk bounds the rows of one multi-row entry insert (12 parameters each).
+// entryChunk bounds the rows of one multi-row entry insert (13 parameters each).
 const entryChunk = 400
 
 // Post writes the postings in multi-row statements and changes each balance once, by the sum of
@@ -27,7 +27,10 @@ const entryChunk = 400
 func (p paymentTx) Post(ctx context.Context, ps []gateway.Posting) error {
 	t := p.t
 	deltas := map[balanceKey]*big.Int{}
+	users := map[userKey]*big.Int{}
 	for _, e := range ps {
+		tr := e.Transfer
+		addUserDelta(users, userKey{e.User, tr.ChainID, tr.Currency, tr.ProjectID, tr.Mode}, e.From, e.To, tr.Amount)
 		for _, side := range []struct {
 			account string
 			amount  *big.Int
@@ -45,16 +48,16 @@ func (p paymentTx) Post(ctx context.Context, ps []gateway.Posting) error {
 		es = es[len(chunk):]
 		var q strings.Builder
 		q.WriteString(`INSERT INTO ledger_entries (id, project_id, mode, chain_id, currency, from_account, to_account, amount, reason,
-			tx_hash, log_index, created_at) VALUES `)
-		args := make([]any, 0, len(chunk)*12)
+			tx_hash, log_index, created_at, user_id) VALUES `)
+		args := make([]any, 0, len(chunk)*13)
 		for i, e := range chunk {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 			tr := e.Transfer
 			args = append(args, gateway.NewID("led"), tr.ProjectID, string(tr.Mode), tr.ChainID, tr.Currency, e.From, e.To,
-				tr.Amount.String(), e.Reason, tr.TxHash, int64(tr.LogIndex), ms(e.At))
+				tr.Amount.String(), e.Reason, tr.TxHash, int64(tr.LogIndex), ms(e.At), e.User)
 		}
 		var err error
 		if len(chunk) == entryChunk { // the same text every time: kept prepared
@@ -66,7 +69,43 @@ func (p paymentTx) Post(ctx context.Context, ps []gateway.Posting) error {
 			return fmt.Errorf("ledger entries: %w", err)
 		}
 	}
-	return applyDeltas(ctx, t, deltas)
+	if err := applyDeltas(ctx, t, deltas); err != nil {
+		return err
+	}
+	return applyUserDeltas(ctx, t, users)
+}
+
+// postLedger writes the entries of what leaves the merchant's custody or costs it, or is held for
+// a withdrawal, and changes the balances and user balances they move.
+func postLedger(ctx context.Context, t *tx, ps []gateway.LedgerPosting) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	deltas := map[balanceKey]*big.Int{}
+	users := map[userKey]*big.Int{}
+	for _, f := range ps {
+		if _, err := t.exec(ctx, `INSERT INTO ledger_entries (id, project_id, mode, chain_id, currency, from_account, to_account, amount, reason,
+			tx_hash, log_index, created_at, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, -1, ?, ?)`,
+			gateway.NewID("led"), f.ProjectID, string(f.Mode), f.ChainID, f.Currency, f.From, f.To, f.Amount.String(), f.Reason, f.TxHash, ms(f.At),
+			f.User); err != nil {
+			return fmt.Errorf("ledger entry: %w", err)
+		}
+		for _, side := range []struct {
+			account string
+			sign    int64
+		}{{f.From, -1}, {f.To, 1}} {
+			k := balanceKey{f.ProjectID, f.Mode, f.ChainID, f.Currency, side.account}
+			if deltas[k] == nil {
+				deltas[k] = new(big.Int)
+			}
+			deltas[k].Add(deltas[k], new(big.Int).Mul(f.Amount, big.NewInt(side.sign)))
+		}
+		addUserDelta(users, userKey{f.User, f.ChainID, f.Currency, f.ProjectID, f.Mode}, f.From, f.To, f.Amount)
+	}
+	if err := applyDeltas(ctx, t, deltas); err != nil {
+		return err
+	}
+	return applyUserDeltas(ctx, t, users)
 }
 
 // applyDeltas changes each balance by its delta. A balance other than external that would go
@@ -101,7 +140,7 @@ func applyDeltas(ctx context.Context, t *tx, deltas map[balanceKey]*big.Int) err
 		}
 		v.Add(v, delta)
 		if v.Sign() < 0 && k.account != gateway.AccountExternal {
-			return fmt.Errorf("ledger: the %s %s balance of %s on %s would go negative", k.account, k.currency, k.projectID, k.chainID)
+			return fmt.Errorf("%w: the %s %s balance of %s on %s", gateway.ErrBalance, k.account, k.currency, k.projectID, k.chainID)
 		}
 		if _, err := t.exec(ctx, `UPDATE ledger_balances SET balance = ? WHERE project_id = ? AND mode = ? AND chain_id = ? AND currency = ? AND account = ?`,
 			v.String(), k.projectID, string(k.mode), k.chainID, k.currency, k.account); err != nil {
@@ -111,10 +150,10 @@ func applyDeltas(ctx context.Context, t *tx, deltas map[balanceKey]*big.Int) err
 	return nil
 }
 
-// Balances returns the project's pending and available balances per chain and currency.
+// Balances returns the project's pending, available and held balances per chain and currency.
 func (s *Store) Balances(ctx context.Context, projectID string, mode gateway.Mode) ([]gateway.Balance, error) {
 	rows, err := s.query(ctx, `SELECT chain_id, currency, account, balance FROM ledger_balances
-		WHERE project_id = ? AND mode = ? AND account IN ('pending', 'available') ORDER BY chain_id, currency`, projectID, string(mode))
+		WHERE project_id = ? AND mode = ? AND account IN ('pending', 'available', 'held') ORDER BY chain_id, currency`, projectID, string(mode))
 	if err != nil {
 		return nil, fmt.Errorf("balances: %w", err)
 	}
@@ -130,11 +169,14 @@ func (s *Store) Balances(ctx context.Context, projectID string, mode gateway.Mod
 			return nil, fmt.Errorf("balance %q is not an integer", balance)
 		}
 		if n := len(out); n == 0 || out[n-1].ChainID != chainID || out[n-1].Currency != currency {
-			out = append(out, gateway.Balance{ChainID: chainID, Currency: currency, Pending: new(big.Int), Available: new(big.Int)})
+			out = append(out, gateway.Balance{ChainID: chainID, Currency: currency, Pending: new(big.Int), Available: new(big.Int), Held: new(big.Int)})
 		}
-		if account == gateway.AccountPending {
+		switch account {
+		case gateway.AccountPending:
 			out[len(out)-1].Pending = v
-		} else {
+		case gateway.AccountHeld:
+			out[len(out)-1].Held = v
+		default:
 			out[len(out)-1].Available = v
 		}
 	}
@@ -190,6 +232,35 @@ func (s *Store) VerifyLedger(ctx context.Context) ([]gateway.LedgerDifference, e
 	}
 	// Treasury sends confirmed left available for external.
 	if err := scan(`SELECT project_id, mode, chain_id, currency, 'available', '-' || amount FROM treasury_sends WHERE status = 'confirmed'`, chain); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	// Withdrawals: held from their creation until final; completed ones left for external.
+	if err := scan(`SELECT project_id, mode, chain_id, currency, 'available', '-' || amount FROM withdrawals
+		WHERE status NOT IN ('rejected', 'failed')`, chain); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if err := scan(`SELECT project_id, mode, chain_id, currency, 'held', amount FROM withdrawals
+		WHERE status NOT IN ('completed', 'rejected', 'failed')`, chain); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	// User balances against the entries that name them and against their deposits and withdrawals.
+	if err := scan(`SELECT project_id, mode, chain_id, currency, 'user:' || deposit_id, balance FROM user_balances`, stored); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if err := scan(`SELECT project_id, mode, chain_id, currency, 'user:' || user_id, amount FROM ledger_entries
+		WHERE user_id <> '' AND to_account = 'available'`, posted); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if err := scan(`SELECT project_id, mode, chain_id, currency, 'user:' || user_id, '-' || amount FROM ledger_entries
+		WHERE user_id <> '' AND from_account = 'available'`, posted); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if err := scan(`SELECT project_id, mode, chain_id, currency, 'user:' || deposit_id, amount FROM transfers
+		WHERE status = 'credited' AND confirmed = 1 AND deposit_id IS NOT NULL`, chain); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if err := scan(`SELECT project_id, mode, chain_id, currency, 'user:' || deposit_id, '-' || amount FROM withdrawals
+		WHERE deposit_id <> '' AND status NOT IN ('rejected', 'failed')`, chain); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	// The fees account against the gas the mined transactions paid (gas used × price), in the

@@ -5,13 +5,15 @@ import (
 	"database/sql"
 	"fmt"
 	"io/fs"
+	"math/big"
+	"strings"
 
 	"github.com/pressly/goose/v3"
 )
 
 // Migrate applies the engine's embedded migrations that have not run yet and returns how many ran.
 func Migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, fsys fs.FS, opts ...goose.ProviderOption) (int, error) {
-	p, err := goose.NewProvider(dialect, db, fsys, opts...)
+	p, err := goose.NewProvider(dialect, db, fsys, append(opts, goose.WithGoMigrations(goMigrations()...))...)
 	if err != nil {
 		return 0, fmt.Errorf("migrations: %w", err)
 	}
@@ -20,4 +22,63 @@ func Migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, fsys fs.FS,
 		return len(res), fmt.Errorf("migrate: %w", err)
 	}
 	return len(res), nil
+}
+
+// goMigrations are the migrations written in Go, for both engines.
+func goMigrations() []*goose.Migration {
+	return []*goose.Migration{
+		goose.NewGoMigration(19, &goose.GoFunc{RunTx: userBalancesFromLedger}, &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `DELETE FROM user_balances`)
+			return err
+		}}),
+	}
+}
+
+// userBalancesFromLedger starts each deposit reference's user balances from the ledger entries
+// that name it (migration 18 named them): what moved into available less what moved out.
+func userBalancesFromLedger(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT user_id, chain_id, currency, project_id, mode, from_account, amount FROM ledger_entries WHERE user_id <> ''`)
+	if err != nil {
+		return fmt.Errorf("user balances: %w", err)
+	}
+	type key struct{ deposit, chain, currency, project, mode string }
+	sums := map[key]*big.Int{}
+	var order []key
+	for rows.Next() {
+		var k key
+		var from, amount string
+		if err := rows.Scan(&k.deposit, &k.chain, &k.currency, &k.project, &k.mode, &from, &amount); err != nil {
+			rows.Close()
+			return fmt.Errorf("user balances: %w", err)
+		}
+		v, ok := new(big.Int).SetString(amount, 10)
+		if !ok {
+			rows.Close()
+			return fmt.Errorf("user balances: amount %q", amount)
+		}
+		if from == "available" {
+			v.Neg(v)
+		}
+		if sums[k] == nil {
+			sums[k] = new(big.Int)
+			order = append(order, k)
+		}
+		sums[k].Add(sums[k], v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("user balances: %w", err)
+	}
+	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+	for _, k := range order {
+		v := sums[k]
+		if v.Sign() < 0 {
+			v.SetInt64(0)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO user_balances (deposit_id, chain_id, currency, project_id, mode, balance) VALUES (`+
+			strings.Join([]string{quote(k.deposit), quote(k.chain), quote(k.currency), quote(k.project), quote(k.mode), quote(v.String())}, ", ")+`)`); err != nil {
+			return fmt.Errorf("user balances: %w", err)
+		}
+	}
+	return nil
 }

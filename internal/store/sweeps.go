@@ -146,7 +146,23 @@ func (s *Store) HotWalletHoldings(ctx context.Context, projectID string, mode ga
 		}
 		out[currency].Sub(out[currency], v)
 	}
-	return out, sends.Err()
+	if err := sends.Err(); err != nil {
+		return nil, fmt.Errorf("hot wallet holdings: %w", err)
+	}
+	sends.Close()
+	// Withdrawals whose transfer is queued or gone took their amount too.
+	taken := map[string]*big.Int{}
+	if err := sumInto(ctx, s, taken, `SELECT currency, amount FROM withdrawals WHERE project_id = ? AND mode = ? AND chain_id = ? AND outgoing_id <> ''
+		AND status IN ('approved', 'broadcast', 'completed')`, projectID, string(mode), chainID); err != nil {
+		return nil, fmt.Errorf("hot wallet holdings: %w", err)
+	}
+	for currency, v := range taken {
+		if out[currency] == nil {
+			out[currency] = new(big.Int)
+		}
+		out[currency].Sub(out[currency], v)
+	}
+	return out, nil
 }
 
 // FindTreasurySend returns a treasury send by id.
@@ -321,28 +337,11 @@ func applyEffects(ctx context.Context, t *tx, fx *gateway.OutgoingEffects) error
 			return fmt.Errorf("treasury send: %w", err)
 		}
 	}
-	if len(fx.Postings) > 0 {
-		deltas := map[balanceKey]*big.Int{}
-		for _, f := range fx.Postings {
-			if _, err := t.exec(ctx, `INSERT INTO ledger_entries (id, project_id, mode, chain_id, currency, from_account, to_account, amount, reason,
-				tx_hash, log_index, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, -1, ?)`,
-				gateway.NewID("led"), f.ProjectID, string(f.Mode), f.ChainID, f.Currency, f.From, f.To, f.Amount.String(), f.Reason, f.TxHash, ms(f.At)); err != nil {
-				return fmt.Errorf("ledger entry: %w", err)
-			}
-			for _, side := range []struct {
-				account string
-				sign    int64
-			}{{f.From, -1}, {f.To, 1}} {
-				k := balanceKey{f.ProjectID, f.Mode, f.ChainID, f.Currency, side.account}
-				if deltas[k] == nil {
-					deltas[k] = new(big.Int)
-				}
-				deltas[k].Add(deltas[k], new(big.Int).Mul(f.Amount, big.NewInt(side.sign)))
-			}
-		}
-		if err := applyDeltas(ctx, t, deltas); err != nil {
-			return err
-		}
+	if err := postLedger(ctx, t, fx.Postings); err != nil {
+		return err
+	}
+	if err := applyWithdrawals(ctx, t, fx.Withdrawals); err != nil {
+		return err
 	}
 	for _, e := range fx.Events {
 		if err := writeEvent(ctx, t, e); err != nil {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// A minimal ERC-20 for stablegate's development chain: fixed supply minted to the deployer, no
-// owner, no hooks. Never deployed anywhere but the embedded devnet.
+// A minimal ERC-20 for stablegate's development chain: fixed supply minted to the deployer, and a
+// blacklist the deployer keeps, read as Tether's isBlackListed (a listed address can neither send
+// nor receive). Never deployed anywhere but the embedded devnet.
 pragma solidity 0.8.37;
 
 contract TestToken {
@@ -10,6 +11,8 @@ contract TestToken {
     uint256 public totalSupply;
     mapping(address => uint256) public balanceOf;
     mapping(address => mapping(address => uint256)) public allowance;
+    mapping(address => bool) public isBlackListed;
+    address public immutable owner;
 
     event Transfer(address indexed from, address indexed to, uint256 value);
     event Approval(address indexed owner, address indexed spender, uint256 value);
@@ -18,6 +21,7 @@ contract TestToken {
         name = name_;
         symbol = symbol_;
         decimals = decimals_;
+        owner = msg.sender;
         totalSupply = supply;
         balanceOf[msg.sender] = supply;
         emit Transfer(address(0), msg.sender, supply);
@@ -44,8 +48,19 @@ contract TestToken {
         return true;
     }
 
+    function addBlackList(address who) external {
+        require(msg.sender == owner, "owner");
+        isBlackListed[who] = true;
+    }
+
+    function removeBlackList(address who) external {
+        require(msg.sender == owner, "owner");
+        isBlackListed[who] = false;
+    }
+
     function _transfer(address from, address to, uint256 value) internal {
         require(to != address(0), "zero address");
+        require(!isBlackListed[from] && !isBlackListed[to], "blacklisted");
         require(balanceOf[from] >= value, "balance");
         balanceOf[from] -= value;
         balanceOf[to] += value;
