@@ -483,6 +483,12 @@ func (s *Sender) follow(ctx context.Context, t *gateway.OutgoingTx, head, finali
 			obs.NonceTaken = deep > t.Nonce
 		}
 	}
+	return s.step(ctx, t, obs, head)
+}
+
+// step carries out what the domain decides for the transaction; one found mined that already has
+// its confirmations is confirmed in the same run.
+func (s *Sender) step(ctx context.Context, t *gateway.OutgoingTx, obs gateway.TxObservation, head uint64) error {
 	from := t.Status
 	switch step := t.Next(obs, gateway.RuleOf(s.Chain), s.Now(), s.Policy); step {
 	case gateway.StepWait:
@@ -493,7 +499,10 @@ func (s *Sender) follow(ctx context.Context, t *gateway.OutgoingTx, head, finali
 		return s.replace(ctx, t)
 	case gateway.StepMined:
 		t.Mined(obs.Receipt)
-		return s.Gateway.SaveOutgoing(ctx, t, from, fmt.Sprintf("%s in block %d", t.TxHash, t.BlockNumber), obs.Receipt)
+		if err := s.Gateway.SaveOutgoing(ctx, t, from, fmt.Sprintf("%s in block %d", t.TxHash, t.BlockNumber), obs.Receipt); err != nil {
+			return err
+		}
+		return s.step(ctx, t, obs, head) // mined: it waits, or it is final already
 	case gateway.StepConfirmed:
 		t.Status = gateway.OutConfirmed
 		return s.Gateway.SaveOutgoing(ctx, t, from, fmt.Sprintf("confirmed at block %d", head), obs.Receipt)
