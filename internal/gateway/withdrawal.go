@@ -216,8 +216,11 @@ type WithdrawalStore interface {
 // WithdrawalTx is what a withdrawal's change reads and writes in its transaction.
 type WithdrawalTx interface {
 	// LockPolicy is the project's policy in the mode, locked until the transaction ends: the
-	// creations and approvals of a project run one at a time.
+	// creations of a project (its daily limit, its references) run one at a time.
 	LockPolicy(ctx context.Context, projectID string, mode Mode) (*WithdrawalPolicy, error)
+	// SharePolicy is the policy, kept from changing until the transaction ends but shared:
+	// approvals of different withdrawals run side by side.
+	SharePolicy(ctx context.Context, projectID string, mode Mode) (*WithdrawalPolicy, error)
 	// LockWithdrawal returns a withdrawal of the project and mode, locked (ErrNotFound).
 	LockWithdrawal(ctx context.Context, projectID string, mode Mode, id string) (*Withdrawal, error)
 	// WithdrawalByReference returns the withdrawal with the merchant reference (ErrNotFound).
@@ -243,10 +246,8 @@ func (s *Service) CreateWithdrawal(ctx context.Context, pr *Principal, in Withdr
 	}
 	var binding *DepositBinding
 	if in.DepositReference != "" {
-		b, err := s.Store.FindDepositBinding(ctx, pr.Project.ID, pr.Mode, in.DepositReference)
-		if errors.Is(err, ErrNotFound) {
-			return nil, false, Errorf(ENotFound, "depositReference", "No deposit reference %q in %s mode", in.DepositReference, pr.Mode)
-		} else if err != nil {
+		b, err := s.depositBinding(ctx, pr, in.DepositReference)
+		if err != nil {
 			return nil, false, err
 		}
 		binding = b
@@ -522,7 +523,7 @@ func (s *Service) ApproveWithdrawal(ctx context.Context, pr *Principal, id strin
 	}
 	var w *Withdrawal
 	err := s.Store.InWithdrawalTx(ctx, func(tx WithdrawalTx) error {
-		policy, err := tx.LockPolicy(ctx, pr.Project.ID, pr.Mode)
+		policy, err := tx.SharePolicy(ctx, pr.Project.ID, pr.Mode)
 		if err != nil {
 			return err
 		}

@@ -29,6 +29,9 @@ type Dialect struct {
 	// ForUpdate locks the rows a read in a write transaction returns ("FOR UPDATE" on PostgreSQL;
 	// empty on SQLite, whose single writer already excludes others).
 	ForUpdate string
+	// ForShare locks the rows a read returns against change but not against other readers that
+	// share them ("FOR SHARE" on PostgreSQL; empty on SQLite).
+	ForShare string
 	// ModifyingCTE: a WITH clause may hold an INSERT, so that two inserts are one statement
 	// (PostgreSQL; SQLite has no data-modifying CTEs).
 	ModifyingCTE bool

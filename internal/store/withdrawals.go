@@ -72,12 +72,22 @@ func (s *Store) InWithdrawalTx(ctx context.Context, fn func(gateway.WithdrawalTx
 // LockPolicy returns the policy, its row made if missing and locked (PostgreSQL; SQLite runs one
 // write transaction at a time).
 func (w withdrawalTx) LockPolicy(ctx context.Context, projectID string, mode gateway.Mode) (*gateway.WithdrawalPolicy, error) {
+	return w.policy(ctx, projectID, mode, w.t.s.d.ForUpdate)
+}
+
+// SharePolicy returns the policy, its row made if missing and locked against change but shared
+// with other transactions that read it so.
+func (w withdrawalTx) SharePolicy(ctx context.Context, projectID string, mode gateway.Mode) (*gateway.WithdrawalPolicy, error) {
+	return w.policy(ctx, projectID, mode, w.t.s.d.ForShare)
+}
+
+func (w withdrawalTx) policy(ctx context.Context, projectID string, mode gateway.Mode, lock string) (*gateway.WithdrawalPolicy, error) {
 	t := w.t
 	if _, err := t.exec(ctx, `INSERT INTO withdrawal_policies (project_id, mode) VALUES (?, ?) ON CONFLICT (project_id, mode) DO NOTHING`,
 		projectID, string(mode)); err != nil {
 		return nil, fmt.Errorf("withdrawal policy: %w", err)
 	}
-	return scanPolicy(t.queryRow(ctx, `SELECT `+policyColumns+` FROM withdrawal_policies WHERE project_id = ? AND mode = ? `+t.s.d.ForUpdate,
+	return scanPolicy(t.queryRow(ctx, `SELECT `+policyColumns+` FROM withdrawal_policies WHERE project_id = ? AND mode = ? `+lock,
 		projectID, string(mode)))
 }
 
