@@ -84,7 +84,9 @@ func (s *Server) completeDocument() {
 // 422); what takes a body may be sent one too large.
 func errorStatuses(method, path string) []int {
 	out := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusInternalServerError}
-	if strings.Contains(path, "{") || path == "/api/v1/deposits/unbind" {
+	// By id in the path, or naming a deposit reference in the body or the query.
+	if strings.Contains(path, "{") || path == "/api/v1/deposits/unbind" || path == "/api/v1/withdrawals" && method == http.MethodPost ||
+		path == "/api/v1/balances" {
 		out = append(out, http.StatusNotFound)
 	}
 	if path == "/api/v1/wallets" {

@@ -14,8 +14,8 @@ import (
 // the history of its states.
 type OutgoingView struct {
 	ID          string           `json:"id"`
-	Purpose     string           `json:"purpose" doc:"What it is for: sweep, deploy-sweeper, sweep-topup"`
-	PurposeID   string           `json:"purposeId,omitempty" doc:"The sweep it carries out"`
+	Purpose     string           `json:"purpose" doc:"What it is for: sweep, deploy-sweeper, sweep-topup, treasury, withdrawal"`
+	PurposeID   string           `json:"purposeId,omitempty" doc:"The sweep, treasury send or withdrawal it carries out"`
 	Status      string           `json:"status" enum:"queued,signed,broadcast,mined,confirmed,failed" doc:"queued → signed (stored before it is sent) → broadcast → mined → confirmed, or failed; a reorg takes a mined one back to broadcast"`
 	ChainID     string           `json:"chainId"`
 	From        string           `json:"from"`
@@ -82,7 +82,7 @@ func (s *Server) registerOutgoing() {
 	tags := []string{"Sweeps"}
 	huma.Register(s.API, huma.Operation{OperationID: "listOutgoingTransactions", Method: http.MethodGet, Path: "/api/v1/outgoing-transactions",
 		Tags: tags, Summary: "List outgoing transactions", Description: "Every transaction stablegate signed or will sign for the project: " +
-			"sweeps and the sweeper's deployment."}, s.listOutgoing)
+			"sweeps, the sweeper's deployment, treasury sends and withdrawals."}, s.listOutgoing)
 	huma.Register(s.API, huma.Operation{OperationID: "getOutgoingTransaction", Method: http.MethodGet, Path: "/api/v1/outgoing-transactions/{id}",
 		Tags: tags, Summary: "Get an outgoing transaction", Description: "With its attempts and the history of its states."}, s.getOutgoing)
 }
