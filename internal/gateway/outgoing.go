@@ -12,7 +12,7 @@ import (
 	"github.com/stablegate/stablegate/internal/chain"
 )
 
-// Outgoing transactions are every transaction stablegate signs: sweeps now, payouts next. Each is
+// Outgoing transactions are every transaction stablegate signs: sweeps, treasury sends and withdrawals. Each is
 // one row from the moment it is wanted (queued) to its end (confirmed or failed), with every signed
 // version of it (its attempts: the first, and same-nonce replacements with higher fees) and the
 // history of its states. The rules a sender follows are here, without a node or a database; the
