@@ -27,6 +27,7 @@ import (
 
 	"github.com/stablegate/stablegate/internal/api"
 	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/ratelimit"
 	"github.com/stablegate/stablegate/internal/store"
 	"github.com/stablegate/stablegate/internal/store/postgres"
 	"github.com/stablegate/stablegate/internal/store/sqlite"
@@ -43,6 +44,7 @@ func main() {
 	preload := flag.Int("preload", 0, "open orders to insert before measuring (skipped when the database already holds them)")
 	ops := flag.String("ops", "create,get", "operations to measure, in order: create, get")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
+	limits := flag.Bool("limits", false, "rate-limit as the gateway does (in memory on SQLite, in the database on PostgreSQL), with limits raised so nothing is refused")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -70,7 +72,16 @@ func main() {
 		log.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	srv := &http.Server{Handler: api.New(svc, api.Config{PublicURL: base, Version: "bench"})}
+	cfg := api.Config{PublicURL: base, Version: "bench"}
+	if *limits {
+		rules := ratelimit.Defaults()
+		for t, r := range rules {
+			r.Limit = 1 << 30
+			rules[t] = r
+		}
+		cfg.Limiter = ratelimit.New(rules, st.RateCounter())
+	}
+	srv := &http.Server{Handler: api.New(svc, cfg)}
 	go srv.Serve(ln)
 	defer srv.Close()
 

@@ -11,10 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/money"
+	"github.com/stablegate/stablegate/internal/ratelimit"
 )
 
 // Config is every option of stablegate. Each has a flag, an environment variable and a key in the
@@ -35,6 +37,10 @@ type Config struct {
 	WebhookConcurrency   string
 	WebhookAllowPrivate  string
 	WebhookSecretOverlap string
+	// Rate limits as given; Limits() parses them.
+	RateLimits     string
+	RateLimitTiers map[ratelimit.Tier]*string
+	TrustedProxies string
 	// Chains are the chains to watch, by registry slug.
 	Chains map[string]ChainConfig
 }
@@ -135,6 +141,71 @@ var options = []option{
 		help: "let webhook URLs reach loopback, private and link-local addresses (true in dev)", ptr: func(c *Config) *string { return &c.WebhookAllowPrivate }},
 	{key: "webhookSecretOverlap", server: true, flag: "webhook-secret-overlap", env: "STABLEGATE_WEBHOOK_SECRET_OVERLAP", def: "24h", kind: "duration",
 		help: "after a webhook secret rotation, how long deliveries are also signed with the old secret", ptr: func(c *Config) *string { return &c.WebhookSecretOverlap }},
+	{key: "rateLimits", server: true, flag: "rate-limits", env: "STABLEGATE_RATE_LIMITS", def: "default",
+		help: "rate-limit profile: default, 3pay (3PAY v2's exact tiers) or off", ptr: func(c *Config) *string { return &c.RateLimits }},
+	tierOption(ratelimit.Auth, "failed API-key, secret or signature proofs (and sign-ins) per client address"),
+	tierOption(ratelimit.Financial, "calls that move money or decide where it goes, per API key"),
+	tierOption(ratelimit.WalletGeneration, "deposit bindings, per API key"),
+	tierOption(ratelimit.Standard, "every other API call, per API key"),
+	tierOption(ratelimit.Dashboard, "dashboard requests, per user"),
+	tierOption(ratelimit.Public, "payment-page loads and checkouts, per client address"),
+	{key: "trustedProxies", server: true, flag: "trusted-proxies", env: "STABLEGATE_TRUSTED_PROXIES", def: "",
+		help: "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client", ptr: func(c *Config) *string { return &c.TrustedProxies }},
+}
+
+// tierOption is the option that overrides one rate-limit tier of the profile.
+func tierOption(t ratelimit.Tier, what string) option {
+	name := string(t)
+	upper := strings.ToUpper(name[:1]) + name[1:]
+	var kebab, env strings.Builder
+	for _, r := range name {
+		if r >= 'A' && r <= 'Z' {
+			kebab.WriteByte('-')
+			env.WriteByte('_')
+		}
+		kebab.WriteRune(unicode.ToLower(r))
+		env.WriteRune(unicode.ToUpper(r))
+	}
+	return option{key: "rateLimit" + upper, server: true, flag: "rate-limit-" + kebab.String(), env: "STABLEGATE_RATE_LIMIT_" + env.String(), def: "",
+		help: "LIMIT/WINDOW of the " + name + " tier, " + what + ` (such as "100/15m"; "0": none; empty: the profile's)`,
+		ptr: func(c *Config) *string {
+			if c.RateLimitTiers == nil {
+				c.RateLimitTiers = map[ratelimit.Tier]*string{}
+			}
+			if c.RateLimitTiers[t] == nil {
+				c.RateLimitTiers[t] = new(string)
+			}
+			return c.RateLimitTiers[t]
+		}}
+}
+
+// Limits parses the rate-limit options: the profile's rules with each tier given overriding its
+// own (nil rules: off), and the trusted proxies.
+func (c *Config) Limits() (ratelimit.Rules, ratelimit.Proxies, error) {
+	proxies, err := ratelimit.ParseProxies(c.TrustedProxies)
+	if err != nil {
+		return nil, nil, fmt.Errorf("trustedProxies: want comma-separated addresses or CIDR prefixes, such as \"10.0.0.0/8, 127.0.0.1\"")
+	}
+	if c.RateLimits == "off" {
+		return nil, proxies, nil
+	}
+	rules, err := ratelimit.Profile(c.RateLimits)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rateLimits %q: want default, 3pay or off", c.RateLimits)
+	}
+	for _, t := range ratelimit.Tiers {
+		v := c.RateLimitTiers[t]
+		if v == nil || *v == "" {
+			continue
+		}
+		r, err := ratelimit.ParseRule(*v)
+		if err != nil {
+			name := string(t)
+			return nil, nil, fmt.Errorf("rateLimit%s %w", strings.ToUpper(name[:1])+name[1:], err)
+		}
+		rules[t] = r
+	}
+	return rules, proxies, nil
 }
 
 // WebhookSettings are the parsed webhook options.
@@ -318,6 +389,9 @@ func (cf *configFlags) load() (*Config, error) {
 		return nil, err
 	}
 	if _, err := c.Webhooks(); err != nil {
+		return nil, err
+	}
+	if _, _, err := c.Limits(); err != nil {
 		return nil, err
 	}
 	switch strings.ToLower(c.LogLevel) {

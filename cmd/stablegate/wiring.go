@@ -21,6 +21,7 @@ import (
 	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/evm"
 	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/ratelimit"
 	"github.com/stablegate/stablegate/internal/startstop"
 	"github.com/stablegate/stablegate/internal/store"
 	"github.com/stablegate/stablegate/internal/store/postgres"
@@ -236,8 +237,13 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 		}
 		return out
 	}
+	rules, proxies, _ := c.Limits() // validated when the configuration was loaded
+	var limiter *ratelimit.Limiter
+	if rules != nil {
+		limiter = ratelimit.New(rules, st.RateCounter())
+	}
 	var srv *api.Server
-	pages := web.New(svc, web.Config{Log: log, DevPay: devPay})
+	pages := web.New(svc, web.Config{Log: log, DevPay: devPay, Limiter: limiter, Proxies: proxies})
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/pay/") || strings.HasPrefix(r.URL.Path, "/checkout/") || strings.HasPrefix(r.URL.Path, "/assets/") {
 			pages.ServeHTTP(w, r)
@@ -250,7 +256,7 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 		if base == "" {
 			base = "http://" + a.String()
 		}
-		srv = api.New(svc, api.Config{PublicURL: base, Version: version, Log: log, Chains: chains})
+		srv = api.New(svc, api.Config{PublicURL: base, Version: version, Log: log, Chains: chains, Limiter: limiter, Proxies: proxies})
 		ready(strings.TrimRight(base, "/"))
 	})
 }

@@ -38,6 +38,7 @@ var statusOf = map[string]int{
 	eIdempotencyReused:             http.StatusUnprocessableEntity,
 	eIdempotencyInUse:              http.StatusConflict,
 	eMethodNotAllowed:              http.StatusMethodNotAllowed,
+	eRateLimited:                   http.StatusTooManyRequests,
 }
 
 // Error is the error envelope: {success:false, error, message, param, requestId}.

@@ -103,14 +103,18 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			// gets its JSON read rather than an opaque error.
 			r.Header.Set("Content-Type", "application/json")
 		}
+		addr := s.clientAddress(r)
+		if s.authBlocked(w, r, addr) {
+			return
+		}
 		pr, err := s.svc.Authenticate(ctx, apiKey(r))
 		if err != nil {
-			s.fail(w, r, err)
+			s.authFailed(w, r, addr, err)
 			return
 		}
 		if secret := r.Header.Get("x-api-secret"); secret != "" {
 			if err := pr.ProveSecret(secret); err != nil {
-				s.fail(w, r, err)
+				s.authFailed(w, r, addr, err)
 				return
 			}
 		}
@@ -123,7 +127,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				return
 			}
 			if err := pr.ProveSignature(sig, body); err != nil {
-				s.fail(w, r, err)
+				s.authFailed(w, r, addr, err)
 				return
 			}
 		}

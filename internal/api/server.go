@@ -13,6 +13,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/ratelimit"
 )
 
 func init() {
@@ -33,6 +34,10 @@ type Config struct {
 	Now       func() time.Time
 	// Chains reports the health of each watched chain for /health.
 	Chains func() []any
+	// Limiter applies the rate limits (nil: none); Proxies are the reverse proxies whose
+	// X-Forwarded-For names the client.
+	Limiter *ratelimit.Limiter
+	Proxies ratelimit.Proxies
 }
 
 // Server is the HTTP API.
@@ -68,6 +73,7 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	}
 	hc.Security = []map[string][]string{{"bearer": {}}, {"apikey": {}}, {"xApiKey": {}}}
 	s.API = humago.New(apiMux, hc)
+	s.API.UseMiddleware(s.limit)
 	s.registerOrders()
 	s.registerPool()
 	s.registerWebhooks()

@@ -60,10 +60,19 @@ type env struct {
 // on the "abandon … about" xpubs, so the first EVM address is the BIP44 vector.
 func setup(t testing.TB, engine string, website string) *env {
 	t.Helper()
+	return setupWith(t, engine, website, func(*store.Store) api.Config { return api.Config{} })
+}
+
+// setupWith is setup with the API's configuration made by cfg from the store (its PublicURL and
+// Version are set).
+func setupWith(t testing.TB, engine string, website string, cfg func(*store.Store) api.Config) *env {
+	t.Helper()
 	st := openStore(t, engine)
 	kr, _ := gateway.NewKeyring(make([]byte, 32))
 	svc := &gateway.Service{Store: st, Keyring: kr, WebhookPolicy: webhook.NewPolicy(false), SecretOverlap: 24 * time.Hour}
-	srv := api.New(svc, api.Config{PublicURL: "https://pay.example.com/", Version: "test"})
+	c := cfg(st)
+	c.PublicURL, c.Version = "https://pay.example.com/", "test"
+	srv := api.New(svc, c)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	evm, _ := chain.AccountXPub(abandon, chain.EVM)

@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -212,6 +213,14 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 const streamWriteTimeout = 30 * time.Second
 
 func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
+	addr := h.cfg.Proxies.ClientAddress(r)
+	if !h.openStream(addr) {
+		// The page falls back to polling /status when its stream is refused.
+		w.Header().Set("Retry-After", strconv.Itoa(int(streamRetry/time.Second)))
+		http.Error(w, "Too many live-status streams from this address: poll /pay/{id}/status instead", http.StatusTooManyRequests)
+		return
+	}
+	defer h.closeStream(addr)
 	o := h.load(w, r, false)
 	if o == nil {
 		return

@@ -14,9 +14,11 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/ratelimit"
 )
 
 //go:embed assets
@@ -46,13 +48,26 @@ type Config struct {
 	DevPay DevPay
 	// Poll is how often the live status looks at the order (default 500 ms).
 	Poll time.Duration
+	// Limiter counts page loads and checkouts in the public tier per client address (nil: no
+	// limit); Proxies are the reverse proxies whose X-Forwarded-For names the client.
+	Limiter *ratelimit.Limiter
+	Proxies ratelimit.Proxies
+	// MaxStreams is how many live-status streams one client address may hold open at once
+	// (default 10); beyond it the page polls instead.
+	MaxStreams int
 }
+
+// DefaultMaxStreams is Config.MaxStreams's default.
+const DefaultMaxStreams = 10
 
 // Handler serves /pay/…, /checkout/… and /assets/….
 type Handler struct {
 	svc *gateway.Service
 	cfg Config
 	mux *http.ServeMux
+
+	mu      sync.Mutex
+	streams map[string]int // live-status streams open per client address
 }
 
 // New returns the pages' handler.
@@ -63,7 +78,10 @@ func New(svc *gateway.Service, cfg Config) *Handler {
 	if cfg.Poll <= 0 {
 		cfg.Poll = 500 * time.Millisecond
 	}
-	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux()}
+	if cfg.MaxStreams <= 0 {
+		cfg.MaxStreams = DefaultMaxStreams
+	}
+	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux(), streams: map[string]int{}}
 	static, _ := fs.Sub(assets, "assets")
 	files := http.StripPrefix("/assets/", http.FileServerFS(static))
 	h.mux.HandleFunc("GET /assets/{name}", func(w http.ResponseWriter, r *http.Request) {
@@ -76,14 +94,14 @@ func New(svc *gateway.Service, cfg Config) *Handler {
 		}
 		files.ServeHTTP(w, r)
 	})
-	h.mux.HandleFunc("GET /pay/{id}", h.page)
+	h.mux.HandleFunc("GET /pay/{id}", h.limited(h.page))
 	h.mux.HandleFunc("GET /pay/{id}/status", h.status)
 	h.mux.HandleFunc("GET /pay/{id}/events", h.events)
 	h.mux.HandleFunc("GET /pay/{id}/qr.png", h.qr)
 	h.mux.HandleFunc("POST /pay/{id}/simulate", h.simulate)
 	h.mux.HandleFunc("POST /pay/{id}/devpay", h.devpay)
-	h.mux.HandleFunc("GET /checkout/{slug}", h.checkout)
-	h.mux.HandleFunc("POST /checkout/{slug}", h.checkout)
+	h.mux.HandleFunc("GET /checkout/{slug}", h.limited(h.checkout))
+	h.mux.HandleFunc("POST /checkout/{slug}", h.limited(h.checkout))
 	return h
 }
 
