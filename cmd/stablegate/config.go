@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -39,6 +40,9 @@ type Config struct {
 	WebhookSecretOverlap string
 	// Rate limits as given; Limits() parses them.
 	RateLimits     string
+	MaxConcurrent  string
+	TLSCert        string
+	TLSKey         string
 	RateLimitTiers map[ratelimit.Tier]*string
 	TrustedProxies string
 	// Chains are the chains to watch, by registry slug.
@@ -149,6 +153,12 @@ var options = []option{
 	tierOption(ratelimit.Standard, "every other API call, per API key"),
 	tierOption(ratelimit.Dashboard, "dashboard requests, per user"),
 	tierOption(ratelimit.Public, "payment-page loads and checkouts, per client address"),
+	{key: "maxConcurrentRequests", server: true, flag: "max-concurrent-requests", env: "STABLEGATE_MAX_CONCURRENT_REQUESTS", def: "512", kind: "int",
+		help: "requests served at once; one more is answered 503 with Retry-After (health checks and live-status streams are not counted)", ptr: func(c *Config) *string { return &c.MaxConcurrent }},
+	{key: "tlsCert", server: true, flag: "tls-cert", env: "STABLEGATE_TLS_CERT", def: "",
+		help: "PEM certificate chain file: serve HTTPS (with HSTS) instead of HTTP; needs tlsKey", ptr: func(c *Config) *string { return &c.TLSCert }},
+	{key: "tlsKey", server: true, flag: "tls-key", env: "STABLEGATE_TLS_KEY", def: "",
+		help: "PEM private key file of tlsCert", ptr: func(c *Config) *string { return &c.TLSKey }},
 	{key: "trustedProxies", server: true, flag: "trusted-proxies", env: "STABLEGATE_TRUSTED_PROXIES", def: "",
 		help: "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client", ptr: func(c *Config) *string { return &c.TrustedProxies }},
 }
@@ -177,6 +187,30 @@ func tierOption(t ratelimit.Tier, what string) option {
 			}
 			return c.RateLimitTiers[t]
 		}}
+}
+
+// TLS loads the certificate and key when both are set (nil: plain HTTP).
+func (c *Config) TLS() (*tls.Config, error) {
+	if c.TLSCert == "" && c.TLSKey == "" {
+		return nil, nil
+	}
+	if c.TLSCert == "" || c.TLSKey == "" {
+		return nil, fmt.Errorf("tlsCert and tlsKey go together: set both, or neither")
+	}
+	cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("tlsCert/tlsKey: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// MaxConcurrentRequests parses maxConcurrentRequests.
+func (c *Config) MaxConcurrentRequests() (int, error) {
+	n, err := strconv.Atoi(c.MaxConcurrent)
+	if err != nil || n < 1 || n > 1_000_000 {
+		return 0, fmt.Errorf("maxConcurrentRequests must be a number from 1 to 1000000")
+	}
+	return n, nil
 }
 
 // Limits parses the rate-limit options: the profile's rules with each tier given overriding its
@@ -392,6 +426,12 @@ func (cf *configFlags) load() (*Config, error) {
 		return nil, err
 	}
 	if _, _, err := c.Limits(); err != nil {
+		return nil, err
+	}
+	if _, err := c.MaxConcurrentRequests(); err != nil {
+		return nil, err
+	}
+	if _, err := c.TLS(); err != nil {
 		return nil, err
 	}
 	switch strings.ToLower(c.LogLevel) {

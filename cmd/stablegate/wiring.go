@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -132,11 +133,20 @@ func loadKeyring(c *Config, generate bool) (*gateway.Keyring, error) {
 	return gateway.NewKeyring(key)
 }
 
-// serveHTTP listens on addr, reports the real address and serves h until ctx ends.
-func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger, ready func(net.Addr)) error {
+// serveHTTP listens on addr, reports the real address and serves h until ctx ends: over TLS, with
+// HSTS, when tlsConfig is set.
+func serveHTTP(ctx context.Context, addr string, tlsConfig *tls.Config, h http.Handler, log *slog.Logger, ready func(net.Addr)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+		next := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+			next.ServeHTTP(w, r)
+		})
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -244,16 +254,28 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 	}
 	var srv *api.Server
 	pages := web.New(svc, web.Config{Log: log, DevPay: devPay, Limiter: limiter, Proxies: proxies})
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/pay/") || strings.HasPrefix(r.URL.Path, "/checkout/") || strings.HasPrefix(r.URL.Path, "/assets/") {
 			pages.ServeHTTP(w, r)
 			return
 		}
 		srv.ServeHTTP(w, r)
 	})
-	return serveHTTP(ctx, c.Addr, handler, log, func(a net.Addr) {
+	// Beyond the bound a request is answered 503 at once; /health answers whatever the load, and
+	// a live-status stream, open for minutes and capped per address, takes no slot.
+	bound, _ := c.MaxConcurrentRequests() // validated when the configuration was loaded
+	handler = ratelimit.Bound(bound, func(r *http.Request) bool {
+		return r.URL.Path == "/health" || strings.HasPrefix(r.URL.Path, "/pay/") && strings.HasSuffix(r.URL.Path, "/events")
+	}, handler)
+	tlsConfig, err := c.TLS()
+	if err != nil {
+		return err
+	}
+	return serveHTTP(ctx, c.Addr, tlsConfig, handler, log, func(a net.Addr) {
 		base := c.PublicURL
-		if base == "" {
+		if base == "" && tlsConfig != nil {
+			base = "https://" + a.String()
+		} else if base == "" {
 			base = "http://" + a.String()
 		}
 		srv = api.New(svc, api.Config{PublicURL: base, Version: version, Log: log, Chains: chains, Limiter: limiter, Proxies: proxies})

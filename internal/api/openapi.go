@@ -39,6 +39,7 @@ var errorAnswers = map[int]string{
 	http.StatusUnprocessableEntity:   "IdempotencyKeyReused (the key came with another request), InsufficientAddresses (the address pool is empty) or LimitExceeded (the withdrawal policy's daily limit)",
 	http.StatusTooManyRequests:       "RateLimitExceeded: the tier's limit is reached for this key (or too many failed authentications from this address); Retry-After says when to try again",
 	http.StatusInternalServerError:   "InternalError: quote the requestId to the operator",
+	http.StatusServiceUnavailable:    "Overloaded: the server is serving as many requests as it may (maxConcurrentRequests); Retry-After says when to try again",
 }
 
 // completeDocument finishes the OpenAPI document once every operation is registered: each /api/v1
@@ -84,7 +85,8 @@ func (s *Server) completeDocument() {
 // (in progress: 409, reused: 422) or the state of what it changes (409, and an empty address pool
 // 422); what takes a body may be sent one too large.
 func errorStatuses(method, path string) []int {
-	out := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests, http.StatusInternalServerError}
+	out := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusServiceUnavailable}
 	// By id in the path, or naming a deposit reference in the body or the query.
 	if strings.Contains(path, "{") || path == "/api/v1/deposits/unbind" || path == "/api/v1/withdrawals" && method == http.MethodPost ||
 		path == "/api/v1/balances" {

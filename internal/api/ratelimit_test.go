@@ -229,3 +229,24 @@ func TestRateLimitSharedByReplicas(t *testing.T) {
 		t.Fatalf("two replicas, limit 4: %v", got)
 	}
 }
+
+// Every answer, success or error, API or /docs, carries the security headers.
+func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "sqlite", "https://shop.example.com")
+	for _, path := range []string{"/api/v1/orders", "/api/v1/nope", "/health", "/docs", "/docs/openapi.json"} {
+		req, _ := http.NewRequest("GET", e.url+path, nil)
+		req.Header.Set("apikey", e.test.Key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		h := res.Header
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "no-referrer" ||
+			!strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") ||
+			strings.Contains(h.Get("Content-Security-Policy"), "script-src") || h.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s (%d): %v", path, res.StatusCode, h)
+		}
+	}
+}
