@@ -42,6 +42,7 @@ type Config struct {
 	RateLimits     string
 	MaxConcurrent  string
 	TLSCert        string
+	DocsAuth       string
 	TLSKey         string
 	RateLimitTiers map[ratelimit.Tier]*string
 	TrustedProxies string
@@ -159,6 +160,8 @@ var options = []option{
 		help: "PEM certificate chain file: serve HTTPS (with HSTS) instead of HTTP; needs tlsKey", ptr: func(c *Config) *string { return &c.TLSCert }},
 	{key: "tlsKey", server: true, flag: "tls-key", env: "STABLEGATE_TLS_KEY", def: "",
 		help: "PEM private key file of tlsCert", ptr: func(c *Config) *string { return &c.TLSKey }},
+	{key: "docsAuth", server: true, flag: "", env: "STABLEGATE_DOCS_AUTH", def: "", secret: true,
+		help: "USER:PASSWORD that /docs and the OpenAPI document ask for (HTTP basic authentication; environment or file only)", ptr: func(c *Config) *string { return &c.DocsAuth }},
 	{key: "trustedProxies", server: true, flag: "trusted-proxies", env: "STABLEGATE_TRUSTED_PROXIES", def: "",
 		help: "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client", ptr: func(c *Config) *string { return &c.TrustedProxies }},
 }
@@ -187,6 +190,18 @@ func tierOption(t ratelimit.Tier, what string) option {
 			}
 			return c.RateLimitTiers[t]
 		}}
+}
+
+// DocsCredentials are the user and password of docsAuth (empty: /docs is open).
+func (c *Config) DocsCredentials() (user, password string, err error) {
+	if c.DocsAuth == "" {
+		return "", "", nil
+	}
+	user, password, ok := strings.Cut(c.DocsAuth, ":")
+	if !ok || user == "" || password == "" {
+		return "", "", fmt.Errorf("docsAuth must be USER:PASSWORD, both non-empty")
+	}
+	return user, password, nil
 }
 
 // TLS loads the certificate and key when both are set (nil: plain HTTP).
@@ -432,6 +447,9 @@ func (cf *configFlags) load() (*Config, error) {
 		return nil, err
 	}
 	if _, err := c.TLS(); err != nil {
+		return nil, err
+	}
+	if _, _, err := c.DocsCredentials(); err != nil {
 		return nil, err
 	}
 	switch strings.ToLower(c.LogLevel) {

@@ -37,41 +37,67 @@ func TestOverloadAnswersCleanly(t *testing.T) {
 		}
 		return res.StatusCode, out, res.Header
 	}
-	// Two requests whose bodies arrive slowly hold both slots.
+	// Two requests whose bodies arrive slowly hold both slots, each on a connection of its own; one
+	// refused because a probe held a slot at that moment is sent again.
 	var slow sync.WaitGroup
-	writers := make([]*io.PipeWriter, 2)
+	releaseAll := make(chan struct{})
 	slowStatus := make([]int, 2)
-	for i := range writers {
-		pr, pw := io.Pipe()
-		writers[i] = pw
+	for i := range slowStatus {
 		slow.Add(1)
 		go func() {
 			defer slow.Done()
-			slowStatus[i], _, _ = create("", pr)
+			for {
+				body := &slowBody{first: []byte(fmt.Sprintf(`{"orderReference":"slow-%d",`, i)),
+					rest: []byte(`"amount":"5","currency":"USDT","chainId":"devnet"}`), release: releaseAll}
+				req, _ := http.NewRequest("POST", creds.BaseURL+"/api/v1/orders", body)
+				req.Header.Set("apikey", creds.APIKey)
+				req.Header.Set("Content-Type", "application/json")
+				res, err := (&http.Client{Transport: &http.Transport{}}).Do(req)
+				if err != nil {
+					t.Errorf("slow request %d: %v", i, err)
+					return
+				}
+				raw, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != 503 && res.StatusCode != 201 {
+					t.Logf("slow request %d: %d %s", i, res.StatusCode, raw)
+				}
+				if res.StatusCode == 503 {
+					continue // at once: the probes below hold a slot only now and then
+				}
+				slowStatus[i] = res.StatusCode
+				return
+			}
 		}()
-		if _, err := fmt.Fprintf(pw, `{"orderReference":"slow-%d",`, i); err != nil {
-			t.Fatal(err)
-		}
 	}
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(releaseAll) }) }
+	t.Cleanup(release) // a failed test still lets the gateway stop
 	created := map[string]bool{}
 	var mu sync.Mutex
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		status, body, h := create(fmt.Sprint("probe-", time.Now().UnixNano()), nil)
-		if status == 201 {
-			mu.Lock()
-			created[body["data"].(map[string]any)["orderReference"].(string)] = true
-			mu.Unlock()
+	var seen []int
+	// Probes a fifth of a second apart (each holds a slot while it runs), for less than the server's
+	// 30 s read timeout, which would end the slow requests.
+	for deadline := time.Now().Add(25 * time.Second); ; {
+		req, _ := http.NewRequest("GET", creds.BaseURL+"/api/v1/orders?limit=1", nil)
+		req.Header.Set("apikey", creds.APIKey)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if status == 503 {
-			if body["error"] != "Overloaded" || body["success"] != false || h.Get("Retry-After") != "1" {
-				t.Fatalf("503 answer: %v %v", body, h)
+		var body map[string]any
+		json.NewDecoder(res.Body).Decode(&body)
+		res.Body.Close()
+		if res.StatusCode == 503 {
+			if body["error"] != "Overloaded" || body["success"] != false || res.Header.Get("Retry-After") != "1" {
+				t.Fatalf("503 answer: %v %v", body, res.Header)
 			}
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the slow requests never filled the bound")
+		if seen = append(seen, res.StatusCode); time.Now().After(deadline) {
+			t.Fatalf("the slow requests never filled the bound: answers %v, slow requests %v", seen[max(len(seen)-10, 0):], slowStatus)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 	}
 	// While the bound is full: every creation is refused, and /health answers.
 	var wg sync.WaitGroup
@@ -93,11 +119,8 @@ func TestOverloadAnswersCleanly(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("/health under overload: %d", res.StatusCode)
 	}
-	for i, pw := range writers {
-		fmt.Fprint(pw, `"amount":"5","currency":"USDT","chainId":"devnet"}`)
-		pw.Close()
-		created[fmt.Sprint("slow-", i)] = true
-	}
+	release()
+	created["slow-0"], created["slow-1"] = true, true
 	slow.Wait()
 	if slowStatus[0] != 201 || slowStatus[1] != 201 {
 		t.Fatalf("the slow requests: %v", slowStatus)
@@ -177,4 +200,29 @@ func TestSlowClientCutOff(t *testing.T) {
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Fatal("the server kept a connection whose headers never ended for 30 s")
 	}
+}
+
+// slowBody is a request body whose first part arrives at once and the rest only once released.
+type slowBody struct {
+	first, rest []byte
+	release     chan struct{}
+	waited      bool
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	if len(b.first) > 0 {
+		n := copy(p, b.first)
+		b.first = b.first[n:]
+		return n, nil
+	}
+	if !b.waited {
+		<-b.release
+		b.waited = true
+	}
+	if len(b.rest) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, b.rest)
+	b.rest = b.rest[n:]
+	return n, nil
 }

@@ -278,7 +278,9 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 		} else if base == "" {
 			base = "http://" + a.String()
 		}
-		srv = api.New(svc, api.Config{PublicURL: base, Version: version, Log: log, Chains: chains, Limiter: limiter, Proxies: proxies})
+		docsUser, docsPassword, _ := c.DocsCredentials() // validated when the configuration was loaded
+		srv = api.New(svc, api.Config{PublicURL: base, Version: version, Log: log, Chains: chains, Limiter: limiter, Proxies: proxies,
+			DocsUser: docsUser, DocsPassword: docsPassword})
 		ready(strings.TrimRight(base, "/"))
 	})
 }

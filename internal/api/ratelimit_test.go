@@ -250,3 +250,33 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 	}
 }
+
+// With a docs user and password, /docs and the OpenAPI document ask for them; the API does not.
+func TestDocsBasicAuth(t *testing.T) {
+	t.Parallel()
+	e := setupWith(t, "sqlite", "https://shop.example.com", func(*store.Store) api.Config {
+		return api.Config{DocsUser: "ops", DocsPassword: "s3cret"}
+	})
+	for _, path := range []string{"/docs", "/docs/openapi.json", "/docs/openapi.yaml"} {
+		for _, c := range []struct {
+			user, pass string
+			want       int
+		}{{"", "", 401}, {"ops", "wrong", 401}, {"ops2", "s3cret", 401}, {"ops", "s3cret", 200}} {
+			req, _ := http.NewRequest("GET", e.url+path, nil)
+			if c.user != "" {
+				req.SetBasicAuth(c.user, c.pass)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != c.want || c.want == 401 && res.Header.Get("WWW-Authenticate") == "" {
+				t.Errorf("%s as %q:%q: %d", path, c.user, c.pass, res.StatusCode)
+			}
+		}
+	}
+	if r := e.as(e.test, "GET", "/api/v1/orders", ""); r.status != 200 {
+		t.Fatalf("the API behind the docs' password: %d", r.status)
+	}
+}

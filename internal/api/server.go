@@ -3,6 +3,8 @@
 package api
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"path"
@@ -38,6 +40,9 @@ type Config struct {
 	// X-Forwarded-For names the client.
 	Limiter *ratelimit.Limiter
 	Proxies ratelimit.Proxies
+	// DocsUser and DocsPassword, when set, put /docs and the OpenAPI document behind HTTP basic
+	// authentication.
+	DocsUser, DocsPassword string
 }
 
 // Server is the HTTP API.
@@ -95,9 +100,9 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	root := http.NewServeMux()
 	root.Handle("/api/", s.authenticate(apiMux))
 	root.Handle("/health", apiMux)
-	root.Handle("/docs/openapi.json", apiMux)
-	root.Handle("/docs/openapi.yaml", apiMux)
-	root.HandleFunc("GET /docs", s.docsPage)
+	root.Handle("/docs/openapi.json", s.docsAuth(apiMux))
+	root.Handle("/docs/openapi.yaml", s.docsAuth(apiMux))
+	root.Handle("GET /docs", s.docsAuth(http.HandlerFunc(s.docsPage)))
 	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" && r.Method == http.MethodGet {
 			http.Redirect(w, r, "/docs", http.StatusFound)
@@ -168,6 +173,25 @@ type Envelope[T any] struct {
 
 func ok[T any](data T, msg string) Envelope[T] {
 	return Envelope[T]{Success: true, Data: data, Message: msg}
+}
+
+// docsAuth asks for the configured user and password, when there are, before next.
+func (s *Server) docsAuth(next http.Handler) http.Handler {
+	if s.cfg.DocsUser == "" && s.cfg.DocsPassword == "" {
+		return next
+	}
+	want := sha256.Sum256([]byte(s.cfg.DocsUser + ":" + s.cfg.DocsPassword))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ := r.BasicAuth()
+		got := sha256.Sum256([]byte(user + ":" + pass))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="stablegate API docs", charset="UTF-8"`)
+			writeError(w, newError(gateway.EUnauthorized, "Authorization", "The API documentation needs the user and password the operator set (HTTP basic authentication)",
+				requestIDFrom(r.Context())))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) docsPage(w http.ResponseWriter, _ *http.Request) {

@@ -17,6 +17,9 @@ func Bound(n int, exempt func(*http.Request) bool, next http.Handler) http.Handl
 		select {
 		case slots <- struct{}{}:
 		default:
+			// The connection is closed after the answer: the server would otherwise read what is
+			// left of the refused request's body first, as long as the client takes to send it.
+			w.Header().Set("Connection", "close")
 			w.Header().Set("Retry-After", "1")
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusServiceUnavailable)
