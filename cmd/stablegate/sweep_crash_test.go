@@ -118,6 +118,29 @@ func launch(p *devProcess) {
 	p.mu.Unlock()
 }
 
+// killableDev runs the built binary's dev gateway on a devnet reached through the killer's proxy,
+// until the test ends.
+func killableDev(t *testing.T) (*devnet.Chain, *killer, *devProcess) {
+	t.Helper()
+	bin := buildBinary(t)
+	dn, err := devnet.Start(devnet.Config{BlockTime: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dn.Close() })
+	k := &killer{t: t, upstream: dn.RPCURL(), killed: make(chan string, 1), done: map[string]map[string]bool{}, raws: map[string]int{}}
+	proxy := httptest.NewServer(k)
+	t.Cleanup(proxy.Close)
+	p := &devProcess{t: t, bin: bin, rpc: proxy.URL, dir: t.TempDir()}
+	p.start()
+	t.Cleanup(func() {
+		if p.cmd != nil && p.cmd.ProcessState == nil {
+			p.stop(syscall.SIGTERM)
+		}
+	})
+	return dn, k, p
+}
+
 // The gateway is killed (SIGKILL) between signing and broadcasting, and between broadcasting and
 // the receipt, of each of a sweep's two transactions (the sweeper's deployment, then the sweep):
 // after every restart exactly one transaction per nonce is mined, the same signed one that was
@@ -126,22 +149,7 @@ func TestSweepSurvivesKills(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := buildBinary(t)
-	dn, err := devnet.Start(devnet.Config{BlockTime: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dn.Close()
-	k := &killer{t: t, upstream: dn.RPCURL(), killed: make(chan string, 1), done: map[string]map[string]bool{}, raws: map[string]int{}}
-	proxy := httptest.NewServer(k)
-	defer proxy.Close()
-	p := &devProcess{t: t, bin: bin, rpc: proxy.URL, dir: t.TempDir()}
-	p.start()
-	defer func() {
-		if p.cmd != nil && p.cmd.ProcessState == nil {
-			p.stop(syscall.SIGTERM)
-		}
-	}()
+	dn, k, p := killableDev(t)
 	var addrs []common.Address
 	for i := range 3 {
 		d := p.call("POST", "/api/v1/orders", fmt.Sprintf(`{"orderReference":"crash-%d","amount":"4","currency":"USDT","chainId":"devnet"}`, i))

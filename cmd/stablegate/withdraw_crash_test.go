@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"math/big"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -12,8 +11,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
-
-	"github.com/stablegate/stablegate/internal/devnet"
 )
 
 // The gateway is killed (SIGKILL) between signing a withdrawal's transfer and broadcasting it,
@@ -23,22 +20,7 @@ func TestWithdrawalSurvivesKills(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := buildBinary(t)
-	dn, err := devnet.Start(devnet.Config{BlockTime: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dn.Close()
-	k := &killer{t: t, upstream: dn.RPCURL(), killed: make(chan string, 1), done: map[string]map[string]bool{}, raws: map[string]int{}}
-	proxy := httptest.NewServer(k)
-	defer proxy.Close()
-	p := &devProcess{t: t, bin: bin, rpc: proxy.URL, dir: t.TempDir()}
-	p.start()
-	defer func() {
-		if p.cmd != nil && p.cmd.ProcessState == nil {
-			p.stop(syscall.SIGTERM)
-		}
-	}()
+	dn, k, p := killableDev(t)
 	// A paid order, swept into the hot wallet: 10 USDT there and available.
 	d := p.call("POST", "/api/v1/orders", `{"orderReference":"paid","amount":"10","currency":"USDT","chainId":"devnet"}`)
 	if _, err := dn.Transfer(context.Background(), "USDT", common.HexToAddress(d["address"].(string)), big.NewInt(10_000_000)); err != nil {
