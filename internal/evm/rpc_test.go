@@ -51,6 +51,16 @@ func fastConfig() evm.Config {
 	return evm.Config{Timeout: 300 * time.Millisecond, Attempts: 40, Backoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}
 }
 
+// sendConfig is fastConfig with a call bound long enough for the sender's heaviest calls (the
+// estimate of a sweep of fifty authorizations takes over 300 ms under -race on a busy machine, and
+// a call cut off at its bound is cut off again on every retry). No sender test relies on a node
+// that hangs.
+func sendConfig() evm.Config {
+	c := fastConfig()
+	c.Timeout = 15 * time.Second
+	return c
+}
+
 func TestHeaders(t *testing.T) {
 	t.Parallel()
 	c := chainWithTransfers(t, 3)

@@ -112,7 +112,7 @@ func newSendWorldOn(t *testing.T, confirmations int, st gateway.Store, fork stri
 		t.Fatal(err)
 	}
 	pr.SecretProven = true
-	nodes, err := evm.NewClient([]string{c.RPCURL()}, fastConfig())
+	nodes, err := evm.NewClient([]string{c.RPCURL()}, sendConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestMain(m *testing.M) { testpg.Main(m) }
 // sender is a sender of the world's chain through its proxy, on the world's clock.
 func (w *sendWorld) sender(holder string, svc *gateway.Service) *evm.Sender {
 	w.t.Helper()
-	client, err := evm.NewClient([]string{w.proxy.URL()}, fastConfig())
+	client, err := evm.NewClient([]string{w.proxy.URL()}, sendConfig())
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func (w *sendWorld) paidOrders(n int, amount string) []*gateway.Order {
 func (w *sendWorld) scanAll() {
 	w.t.Helper()
 	if w.scanner == nil {
-		client, err := evm.NewClient([]string{w.chain.RPCURL()}, fastConfig())
+		client, err := evm.NewClient([]string{w.chain.RPCURL()}, sendConfig())
 		if err != nil {
 			w.t.Fatal(err)
 		}
