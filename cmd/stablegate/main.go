@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/stablegate/stablegate/internal/gateway"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -32,6 +34,7 @@ Commands:
   wallets    a project's hot wallets and what they hold (wallets --project ID)
   tx check   record a payment whose log a provider lost (tx check --chain C --tx HASH)
   sweep      move what paid addresses hold into the hot wallet (sweep --project ID --chain C)
+  audit      who changed what, newest first (audit [--project ID] [--action A])
   version    print the version
 
 Run "stablegate <command> --help" for a command's flags.
@@ -72,6 +75,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{"no command given"}
 	}
 	switch args[0] {
+	case "dev", "devnet", "serve":
+	default:
+		// A change made by a command is the operator's: the audit log names the OS user and host.
+		ctx = gateway.WithActor(ctx, gateway.Operator())
+	}
+	switch args[0] {
 	case "dev":
 		return runDev(ctx, args[1:], stdout, stderr)
 	case "devnet":
@@ -90,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runTx(ctx, args[1:], stdout, stderr)
 	case "sweep":
 		return runSweep(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		if err := parse(newFlagSet("version", "version", stderr), args[1:]); err != nil {
 			return err

@@ -46,7 +46,8 @@ func TestHelpForEveryCommand(t *testing.T) {
 	for _, args := range [][]string{{"dev", "--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"projects", "create", "--help"},
 		{"projects", "list", "--help"}, {"projects", "keys", "--help"}, {"projects", "new-key", "--help"}, {"projects", "revoke-key", "--help"},
 		{"projects", "update", "--help"}, {"projects", "disable", "--help"}, {"projects", "enable", "--help"}, {"devnet", "--help"},
-		{"wallets", "--help"}, {"sweep", "--help"}, {"tx", "check", "--help"}, {"dev", "pay", "--help"}, {"version", "--help"}, {"ledger", "verify", "--help"}} {
+		{"wallets", "--help"}, {"sweep", "--help"}, {"tx", "check", "--help"}, {"dev", "pay", "--help"}, {"version", "--help"}, {"ledger", "verify", "--help"},
+		{"audit", "--help"}} {
 		_, stderr, err := runCLI(t, args...)
 		if !errors.Is(err, flag.ErrHelp) || exitCode(err) != 0 || !strings.Contains(stderr, "Usage: stablegate") {
 			t.Errorf("%v: err=%v stderr=%q", args, err, stderr)
@@ -876,6 +877,40 @@ func TestProjectsKeyRotation(t *testing.T) {
 	out, _, _ = runCLI(t, "projects", "keys", "--data", dir, "--project", created.ProjectID, "--json")
 	if json.Unmarshal([]byte(out), &keys) != nil || len(keys) != 3 {
 		t.Errorf("a refused command changed the keys: %s", out)
+	}
+
+	// The audit log names the operator (user@host) for what the commands did, newest first, and
+	// the refused commands left no line.
+	out, _, err = runCLI(t, "audit", "--data", dir, "--project", created.ProjectID, "--json")
+	var lines []auditJSON
+	if err != nil || json.Unmarshal([]byte(out), &lines) != nil {
+		t.Fatalf("audit: %v %s", err, out)
+	}
+	var actions []string
+	for _, l := range lines {
+		actions = append(actions, l.Action)
+		if l.Actor.Type != "operator" || l.Actor.ID != gateway.Operator().ID || !strings.Contains(l.Actor.ID, "@") {
+			t.Errorf("%s by %+v, want the operator %s", l.Action, l.Actor, gateway.Operator().ID)
+		}
+	}
+	if got := strings.Join(actions, " "); got != "credential.revoked credential.created project.created" {
+		t.Fatalf("audit = %s, want credential.revoked credential.created project.created", got)
+	}
+	if lines[0].Mode != "live" || lines[1].Subject != fresh.KeyID || lines[2].Mode != "" {
+		t.Errorf("audit lines = %+v", lines)
+	}
+	if strings.Contains(out, fresh.APISecret) || strings.Contains(out, created.Live.APISecret) || strings.Contains(out, fresh.APIKey) {
+		t.Errorf("the audit log shows a key or a secret: %s", out)
+	}
+	out, _, err = runCLI(t, "audit", "--data", dir, "--action", "credential.created")
+	if err != nil || !strings.Contains(out, "credential.created") || strings.Contains(out, "project.created") || !strings.Contains(out, "operator ") {
+		t.Errorf("audit --action credential.created: %v\n%s", err, out)
+	}
+	if _, _, err := runCLI(t, "audit", "--data", dir, "--action", "orders.deleted"); exitCode(err) != 2 {
+		t.Errorf("audit --action orders.deleted: exit %d (%v)", exitCode(err), err)
+	}
+	if _, _, err := runCLI(t, "audit", "--data", dir, "--project", "prj_nope"); err == nil {
+		t.Error("audit --project of an unknown project succeeded")
 	}
 }
 

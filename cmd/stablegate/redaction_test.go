@@ -17,7 +17,8 @@ import (
 // webhook secret, makes and revokes a key pair and creates a project with a seed, no log line (at
 // debug level) and no file of the data directory holds any secret the run made — API secrets,
 // webhook secrets, the recovery phrase, the master key — except the two files that exist to hold
-// them: master.key, and dev-credentials.json (the demo's credentials, by design).
+// them: master.key, and dev-credentials.json (the demo's credentials, by design). The audit log
+// records the changes and names no secret.
 func TestRedaction(t *testing.T) {
 	dir := t.TempDir()
 	logs := &syncBuffer{}
@@ -84,6 +85,14 @@ func TestRedaction(t *testing.T) {
 	}
 	secrets["master key"] = strings.TrimSpace(string(key))
 
+	// The audit log recorded these changes, and names no secret either.
+	audit := cli("audit", "--data", dir, "--json")
+	for _, action := range []string{"webhook.url_set", "webhook.secret_rotated", "credential.created", "credential.revoked", "project.created", "sweep.requested"} {
+		if !strings.Contains(audit, `"action": "`+action+`"`) {
+			t.Errorf("the audit log has no %s line:\n%s", action, audit)
+		}
+	}
+
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("dev exited with %v", err)
@@ -94,6 +103,9 @@ func TestRedaction(t *testing.T) {
 		}
 		if strings.Contains(logs.String(), s) {
 			t.Errorf("the log holds the %s", what)
+		}
+		if strings.Contains(audit, s) {
+			t.Errorf("the audit log holds the %s", what)
 		}
 	}
 	searched := 0

@@ -18,11 +18,11 @@ const eRateLimited = "RateLimitExceeded"
 var walletOperations = map[string]bool{"bindDeposit": true}
 
 // tierOf is the rate-limit tier of an operation: what needs the secret is financial (it moves
-// money, decides where it goes or who hears of it), a deposit binding generates a wallet, the rest
-// is standard.
+// money, decides where it goes or who hears of it) but for the audit log, which only reads; a
+// deposit binding generates a wallet; the rest is standard.
 func tierOf(operationID string) ratelimit.Tier {
 	switch {
-	case secretOperations[operationID]:
+	case secretOperations[operationID] && operationID != "getAuditLog":
 		return ratelimit.Financial
 	case walletOperations[operationID]:
 		return ratelimit.WalletGeneration

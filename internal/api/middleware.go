@@ -132,6 +132,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			}
 		}
 		ctx = context.WithValue(ctx, principalKey, pr)
+		ctx = gateway.WithActor(ctx, gateway.Actor{Kind: gateway.ActorKey, ID: pr.Credential.ID, Address: addr, RequestID: rid})
 		r = r.WithContext(ctx)
 		if r.Method == http.MethodPost && r.Header.Get("Idempotency-Key") != "" {
 			s.idempotent(w, r, pr, body, next)

@@ -26,6 +26,7 @@ var secretOperations = map[string]bool{
 	"putWithdrawalPolicy":         true,
 	"addWithdrawalDestination":    true,
 	"removeWithdrawalDestination": true,
+	"getAuditLog":                 true, // it shows who moved money where
 }
 
 // errorAnswers describes each error status an operation may answer, in the error envelope.

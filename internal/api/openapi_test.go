@@ -108,7 +108,7 @@ func TestDocumentSecurityAndErrors(t *testing.T) {
 			}
 		}
 	}
-	if len(needSecret) != 15 {
+	if len(needSecret) != 16 {
 		t.Errorf("operations documented as needing the secret: %v", needSecret)
 	}
 	bodies := map[string]string{"importAddressPool": `{"protocol":"evm","addresses":["0x00000000000000000000000000000000000000a1"]}`,

@@ -91,6 +91,7 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	s.registerTxCheck()
 	s.registerSweeps()
 	s.registerWithdrawals()
+	s.registerAudit()
 	s.registerOutgoing()
 	s.registerHealth()
 	s.completeDocument()

@@ -40,9 +40,11 @@ func (s *Service) UpdateProject(ctx context.Context, id string, u ProjectUpdate)
 	if e := s.checkConfirmations(u.Confirmations); e != nil {
 		return nil, e
 	}
+	before := *p
 	if e := u.apply(p); e != nil {
 		return nil, e
 	}
+	ctx = s.audited(ctx, p.ID, "", AuditProjectUpdated, p.ID, projectChanges(&before, p))
 	if err := s.Store.UpdateProject(ctx, p); err != nil {
 		return nil, err
 	}
@@ -65,6 +67,11 @@ func (s *Service) SetProjectDisabled(ctx context.Context, id string, disabled bo
 	case !disabled:
 		p.DisabledAt = nil
 	}
+	action := AuditProjectEnabled
+	if disabled {
+		action = AuditProjectDisabled
+	}
+	ctx = s.audited(ctx, p.ID, "", action, p.ID, nil)
 	if err := s.Store.UpdateProject(ctx, p); err != nil {
 		return nil, err
 	}
@@ -81,6 +88,33 @@ func (s *Service) forgetProject(id string) {
 		}
 		return true
 	})
+}
+
+// projectChanges says what a change of settings changed: each setting's value before and after.
+func projectChanges(before, after *Project) map[string]any {
+	out := map[string]any{}
+	change := func(name string, from, to any) {
+		out[name] = map[string]any{"from": from, "to": to}
+	}
+	if before.Name != after.Name {
+		change("name", before.Name, after.Name)
+	}
+	if before.Website != after.Website {
+		change("website", before.Website, after.Website)
+	}
+	if before.UnderpaymentPPM != after.UnderpaymentPPM {
+		change("underpaymentTolerance", FormatTolerance(before.UnderpaymentPPM), FormatTolerance(after.UnderpaymentPPM))
+	}
+	if before.PaymentWindowMinutes != after.PaymentWindowMinutes {
+		change("paymentWindowMinutes", before.PaymentWindowMinutes, after.PaymentWindowMinutes)
+	}
+	if before.GraceMinutes != after.GraceMinutes {
+		change("graceMinutes", before.GraceMinutes, after.GraceMinutes)
+	}
+	if !maps.Equal(before.Confirmations, after.Confirmations) {
+		change("confirmations", maps.Collect(maps.All(before.Confirmations)), maps.Collect(maps.All(after.Confirmations)))
+	}
+	return out
 }
 
 func (u ProjectUpdate) apply(p *Project) *Error {

@@ -170,6 +170,12 @@ func (s *Service) CreateProject(ctx context.Context, in CreateProjectParams) (*C
 		s.sealSecret(creds[len(creds)-1])
 		out.Keys = append(out.Keys, KeyPair{Mode: m, Key: key, Secret: secret})
 	}
+	keys := make([]string, len(creds))
+	for i, c := range creds {
+		keys[i] = c.ID
+	}
+	ctx = s.audited(ctx, p.ID, "", AuditProjectCreated, p.ID, map[string]any{"name": p.Name, "website": p.Website, "keys": keys,
+		"watchOnly": out.Mnemonic == ""})
 	if err := s.Store.CreateProject(ctx, p, creds, out.Webhooks); err != nil {
 		return nil, err
 	}
@@ -243,6 +249,7 @@ func (s *Service) SealStoredSecrets(ctx context.Context) (int, error) {
 	if s.Keyring == nil {
 		return 0, errors.New("seal api secrets: no master key")
 	}
+	ctx = s.audited(ctx, "", "", AuditSecretsResealed, "", map[string]any{"reason": "api secret hashes sealed under the master key"})
 	return s.Store.ResealSecrets(ctx, func(id string, stored []byte) ([]byte, bool) {
 		if IsSealedSecret(stored) {
 			return nil, false
@@ -261,6 +268,7 @@ func (s *Service) NewCredential(ctx context.Context, projectID string, mode Mode
 	c := &Credential{ID: NewID("key"), ProjectID: projectID, Mode: mode, KeyHash: HashKey(key), SecretHash: HashSecret(secret),
 		KeyHint: KeyHint(key), CreatedAt: s.now()}
 	s.sealSecret(c)
+	ctx = s.audited(ctx, projectID, mode, AuditCredentialCreated, c.ID, map[string]any{"keyHint": c.KeyHint})
 	if err := s.Store.AddCredential(ctx, c); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return KeyPair{}, nil, Errorf(ENotFound, "project", "No project %s", projectID)
@@ -282,6 +290,13 @@ func (s *Service) FindCredentialByKey(ctx context.Context, key string) (*Credent
 // RevokeCredential revokes an API key; this process refuses it at once, other processes (a running
 // server, when the command line revokes) within CacheTTL.
 func (s *Service) RevokeCredential(ctx context.Context, id string) error {
+	c, err := s.Store.FindCredentialByID(ctx, id)
+	if errors.Is(err, ErrNotFound) || err == nil && c.RevokedAt != nil {
+		return Errorf(ENotFound, "id", "No active API key %s", id)
+	} else if err != nil {
+		return err
+	}
+	ctx = s.audited(ctx, c.ProjectID, c.Mode, AuditCredentialRevoked, c.ID, map[string]any{"keyHint": c.KeyHint})
 	if err := s.Store.RevokeCredential(ctx, id, s.now()); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return Errorf(ENotFound, "id", "No active API key %s", id)

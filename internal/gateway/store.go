@@ -8,7 +8,8 @@ import (
 	"github.com/stablegate/stablegate/internal/chain"
 )
 
-// Store is the persistence the domain needs. Every method is one transaction. Implementations
+// Store is the persistence the domain needs. Every method is one transaction; a write whose
+// context carries an audit entry (Audited) records it in that transaction. Implementations
 // live in internal/store (SQLite and PostgreSQL) and pass one shared test suite.
 type Store interface {
 	// CreateProject stores a project with its credentials and webhook endpoints. A website host
@@ -29,6 +30,8 @@ type Store interface {
 	ResealSecrets(ctx context.Context, seal func(credentialID string, stored []byte) ([]byte, bool)) (int, error)
 	// ListCredentials returns a project's credentials, revoked ones included, oldest first.
 	ListCredentials(ctx context.Context, projectID string) ([]*Credential, error)
+	// FindCredentialByID returns the credential with the id, revoked or not, or ErrNotFound.
+	FindCredentialByID(ctx context.Context, id string) (*Credential, error)
 	RevokeCredential(ctx context.Context, id string, at time.Time) error
 
 	// CreateOrder stores o with the address req says, or returns the order already stored under
@@ -64,6 +67,7 @@ type Store interface {
 	OutgoingStore
 	SweepStore
 	WithdrawalStore
+	AuditStore
 
 	Ping(ctx context.Context) error
 	Close() error

@@ -473,6 +473,13 @@ func (s *Service) Sweep(ctx context.Context, pr *Principal, req SweepRequest) (*
 			txs = append(txs, s.sweepTx(sw, sweeper.Address, now))
 		}
 	}
+	swept := make([]map[string]any, 0, len(plan.Sweeps))
+	for _, sw := range plan.Sweeps {
+		tok, _ := c.Token(sw.Currency)
+		swept = append(swept, map[string]any{"id": sw.ID, "currency": sw.Currency, "amount": money.Format(sw.Total(), tok.Decimals),
+			"addresses": len(sw.Legs), "to": sw.To})
+	}
+	ctx = s.audited(ctx, pr.Project.ID, pr.Mode, AuditSweepRequested, c.Slug, map[string]any{"chainId": c.Slug, "sweeps": swept})
 	if err := s.Store.CreateSweeps(ctx, plan.Sweeps, txs, deploy); err != nil {
 		return nil, err
 	}

@@ -186,6 +186,7 @@ func (s *Service) SetTreasury(ctx context.Context, pr *Principal, chainID, addre
 		}
 	}
 	t := Treasury{ChainID: c.Slug, Address: chain.FormatAddress(c.Protocol, raw), Ceiling: ceiling, UpdatedAt: s.now()}
+	ctx = s.audited(ctx, pr.Project.ID, pr.Mode, AuditTreasurySet, c.Slug, map[string]any{"chainId": c.Slug, "address": t.Address, "ceiling": t.Ceiling})
 	if err := s.Store.SetTreasury(ctx, pr.Project.ID, pr.Mode, t); err != nil {
 		return nil, err
 	}
@@ -202,6 +203,7 @@ func (s *Service) DeleteTreasury(ctx context.Context, pr *Principal, chainID str
 	if err != nil {
 		return err
 	}
+	ctx = s.audited(ctx, pr.Project.ID, pr.Mode, AuditTreasuryRemoved, c.Slug, map[string]any{"chainId": c.Slug})
 	if err := s.Store.DeleteTreasury(ctx, pr.Project.ID, pr.Mode, c.Slug); errors.Is(err, ErrNotFound) {
 		return Errorf(ENotFound, "chainId", "No treasury address is set on %s", c.Slug)
 	} else if err != nil {

@@ -245,9 +245,12 @@ func (s *Service) SetWebhookEndpoint(ctx context.Context, pr *Principal, url str
 	}
 	slices.Sort(events)
 	events = slices.Compact(events)
-	if _, err := s.webhookEndpoint(ctx, pr); err != nil {
+	before, err := s.webhookEndpoint(ctx, pr)
+	if err != nil {
 		return nil, err
 	}
+	ctx = s.audited(ctx, pr.Project.ID, pr.Mode, AuditWebhookURLSet, "webhook", map[string]any{"from": before.URL, "to": url,
+		"events": append([]string{}, events...)})
 	if err := s.Store.SetWebhookURL(ctx, pr.Project.ID, pr.Mode, url, events, s.now()); err != nil {
 		return nil, err
 	}
@@ -259,9 +262,11 @@ func (s *Service) DeleteWebhookEndpoint(ctx context.Context, pr *Principal) (*We
 	if err := RequireSecret(pr); err != nil {
 		return nil, err
 	}
-	if _, err := s.webhookEndpoint(ctx, pr); err != nil {
+	before, err := s.webhookEndpoint(ctx, pr)
+	if err != nil {
 		return nil, err
 	}
+	ctx = s.audited(ctx, pr.Project.ID, pr.Mode, AuditWebhookURLRemoved, "webhook", map[string]any{"from": before.URL})
 	if err := s.Store.SetWebhookURL(ctx, pr.Project.ID, pr.Mode, "", nil, s.now()); err != nil {
 		return nil, err
 	}
@@ -325,6 +330,7 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, pr *Principal) (*Webh
 	now := s.now()
 	secret := NewWebhookSecret()
 	until := now.Add(s.SecretOverlap)
+	ctx = s.audited(ctx, pr.Project.ID, pr.Mode, AuditWebhookSecret, "webhook", map[string]any{"previousValidUntil": until.UTC().Format(time.RFC3339)})
 	if err := s.Store.RotateWebhookSecret(ctx, pr.Project.ID, pr.Mode, s.Keyring.SealWebhookSecret(pr.Project.ID, pr.Mode, secret), now, until); err != nil {
 		return nil, err
 	}

@@ -264,7 +264,11 @@ func (s *Service) CreateWithdrawal(ctx context.Context, pr *Principal, in Withdr
 	}
 	tok, _ := c.Token(w.Currency)
 	var existing *Withdrawal
-	err = s.Store.InWithdrawalTx(ctx, func(tx WithdrawalTx) error {
+	audit := &AuditEntry{ID: NewID("aud"), ProjectID: pr.Project.ID, Mode: pr.Mode, Actor: ActorFrom(ctx), Action: AuditWithdrawalRequested,
+		Subject: w.ID, Details: map[string]any{"reference": w.Reference, "amount": money.Format(w.Amount, tok.Decimals), "currency": w.Currency,
+			"chainId": w.ChainID, "address": w.Address, "depositReference": w.DepositReference}, CreatedAt: w.CreatedAt}
+	errReplay := errors.New("the reference's withdrawal exists")
+	err = s.Store.InWithdrawalTx(Audited(ctx, audit), func(tx WithdrawalTx) error {
 		existing = nil
 		// The policy's lock first: a second request with the same reference waits for the first,
 		// then finds its withdrawal.
@@ -274,7 +278,7 @@ func (s *Service) CreateWithdrawal(ctx context.Context, pr *Principal, in Withdr
 		}
 		if old, err := tx.WithdrawalByReference(ctx, pr.Project.ID, pr.Mode, w.Reference); err == nil {
 			existing = old
-			return nil
+			return errReplay // nothing to write, and nothing to audit
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
@@ -284,6 +288,7 @@ func (s *Service) CreateWithdrawal(ctx context.Context, pr *Principal, in Withdr
 			}
 		}
 		fx := s.createdEffects(w, policy, tok, pr)
+		audit.Details["status"] = string(w.Status)
 		if err := tx.Apply(ctx, fx); errors.Is(err, ErrBalance) {
 			return s.insufficient(ctx, pr, w, binding, tok)
 		} else if err != nil {
@@ -291,7 +296,7 @@ func (s *Service) CreateWithdrawal(ctx context.Context, pr *Principal, in Withdr
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errReplay) {
 		return nil, false, err
 	}
 	if existing != nil {
@@ -522,7 +527,9 @@ func (s *Service) ApproveWithdrawal(ctx context.Context, pr *Principal, id strin
 		return nil, err
 	}
 	var w *Withdrawal
-	err := s.Store.InWithdrawalTx(ctx, func(tx WithdrawalTx) error {
+	audit := &AuditEntry{ID: NewID("aud"), ProjectID: pr.Project.ID, Mode: pr.Mode, Actor: ActorFrom(ctx), Action: AuditWithdrawalApproved,
+		Subject: id, Details: map[string]any{}, CreatedAt: s.now()}
+	err := s.Store.InWithdrawalTx(Audited(ctx, audit), func(tx WithdrawalTx) error {
 		policy, err := tx.SharePolicy(ctx, pr.Project.ID, pr.Mode)
 		if err != nil {
 			return err
@@ -545,7 +552,9 @@ func (s *Service) ApproveWithdrawal(ctx context.Context, pr *Principal, id strin
 		w.UpdatedAt = now
 		fx := &WithdrawalEffects{}
 		note := "approved by key " + by
-		if need := policy.ApprovalsNeeded(w); len(w.Approvals) < need {
+		need := policy.ApprovalsNeeded(w)
+		audit.Details["approvals"], audit.Details["approvalsNeeded"] = len(w.Approvals), need
+		if len(w.Approvals) < need {
 			note += fmt.Sprintf(" (%d of %d approvals: the key that created it cannot be the only one)", len(w.Approvals), need)
 		} else {
 			w.Status = WithdrawalApproved
@@ -573,6 +582,7 @@ func (s *Service) RejectWithdrawal(ctx context.Context, pr *Principal, id, reaso
 		return nil, Errorf(EInvalid, "reason", "reason must be at most 1000 characters of text")
 	}
 	var w *Withdrawal
+	ctx = s.audited(ctx, pr.Project.ID, pr.Mode, AuditWithdrawalRejected, id, map[string]any{"reason": reason})
 	err := s.Store.InWithdrawalTx(ctx, func(tx WithdrawalTx) error {
 		var err error
 		if w, err = s.lockWithdrawal(ctx, tx, pr, id); err != nil {

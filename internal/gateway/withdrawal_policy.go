@@ -130,6 +130,8 @@ func (s *Service) SetWithdrawalPolicy(ctx context.Context, pr *Principal, in Pol
 		p.TwoApprovals = *in.TwoApprovals
 	}
 	p.UpdatedAt = s.now()
+	ctx = s.audited(ctx, pr.Project.ID, pr.Mode, AuditPolicyChanged, "withdrawal-policy", map[string]any{"autoApproveBelow": p.AutoApproveBelow,
+		"dailyLimits": p.DailyLimits, "allowlist": p.Allowlist, "coolingPeriodMinutes": int(p.CoolingPeriod / time.Minute), "twoApprovals": p.TwoApprovals})
 	if err := s.Store.SetWithdrawalPolicy(ctx, p); err != nil {
 		return nil, err
 	}
@@ -183,6 +185,8 @@ func (s *Service) AddDestination(ctx context.Context, pr *Principal, protocol, a
 	}
 	now := s.now()
 	d := &Destination{ProjectID: pr.Project.ID, Mode: pr.Mode, Protocol: p, Address: addr, Label: label, AddedAt: now, UsableAt: now.Add(policy.CoolingPeriod)}
+	ctx = s.audited(ctx, pr.Project.ID, pr.Mode, AuditDestinationAdded, addr, map[string]any{"protocol": string(p), "label": label,
+		"usableAt": d.UsableAt.UTC().Format(time.RFC3339)})
 	existing, err := s.Store.AddDestination(ctx, d)
 	if err != nil {
 		return nil, false, err
@@ -214,7 +218,9 @@ func (s *Service) RemoveDestination(ctx context.Context, pr *Principal, protocol
 	if err != nil {
 		return Errorf(EInvalid, "address", "address %q: %v", address, err)
 	}
-	err = s.Store.RemoveDestination(ctx, pr.Project.ID, pr.Mode, p, chain.FormatAddress(p, raw))
+	addr := chain.FormatAddress(p, raw)
+	ctx = s.audited(ctx, pr.Project.ID, pr.Mode, AuditDestinationRemoved, addr, map[string]any{"protocol": string(p)})
+	err = s.Store.RemoveDestination(ctx, pr.Project.ID, pr.Mode, p, addr)
 	if errors.Is(err, ErrNotFound) {
 		return Errorf(ENotFound, "address", "%s is not on the allowlist", address)
 	}

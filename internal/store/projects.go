@@ -163,19 +163,34 @@ func (s *Store) AddCredential(ctx context.Context, c *gateway.Credential) error 
 
 // ListCredentials returns a project's API keys, revoked ones included, oldest first.
 func (s *Store) ListCredentials(ctx context.Context, projectID string) ([]*gateway.Credential, error) {
-	rows, err := s.query(ctx, `SELECT id, mode, key_hash, secret_hash, key_hint, created_at, revoked_at FROM api_keys
-		WHERE project_id = ? ORDER BY created_at, id`, projectID)
+	return s.credentials(ctx, `WHERE project_id = ? ORDER BY created_at, id`, projectID)
+}
+
+// FindCredentialByID returns the API key with the id, revoked or not, or gateway.ErrNotFound.
+func (s *Store) FindCredentialByID(ctx context.Context, id string) (*gateway.Credential, error) {
+	cs, err := s.credentials(ctx, `WHERE id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 {
+		return nil, gateway.ErrNotFound
+	}
+	return cs[0], nil
+}
+
+func (s *Store) credentials(ctx context.Context, tail string, args ...any) ([]*gateway.Credential, error) {
+	rows, err := s.query(ctx, `SELECT id, project_id, mode, key_hash, secret_hash, key_hint, created_at, revoked_at FROM api_keys `+tail, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}
 	defer rows.Close()
 	var out []*gateway.Credential
 	for rows.Next() {
-		c := gateway.Credential{ProjectID: projectID}
+		var c gateway.Credential
 		var mode string
 		var created int64
 		var revoked sql.NullInt64
-		if err := rows.Scan(&c.ID, &mode, &c.KeyHash, &c.SecretHash, &c.KeyHint, &created, &revoked); err != nil {
+		if err := rows.Scan(&c.ID, &c.ProjectID, &mode, &c.KeyHash, &c.SecretHash, &c.KeyHint, &created, &revoked); err != nil {
 			return nil, fmt.Errorf("list api keys: %w", err)
 		}
 		c.Mode, c.CreatedAt, c.RevokedAt = gateway.Mode(mode), fromMS(created), nullMS(revoked)

@@ -214,10 +214,20 @@ func (s *Store) preparePending() {
 	})
 }
 
-// inTx runs fn in a write transaction: committed if fn returns nil, rolled back otherwise. With
+// inTx runs fn in a write transaction: committed if fn returns nil, rolled back otherwise; the
+// audit entry the context carries (gateway.Audited) is written in it. With
 // group commit, fn runs in a savepoint of a shared transaction and inTx returns once that
 // transaction is durable.
 func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
+	if gateway.AuditOf(ctx) != nil {
+		change := fn
+		fn = func(t *tx) error {
+			if err := change(t); err != nil {
+				return err
+			}
+			return t.audit(ctx)
+		}
+	}
 	var events bool
 	if s.batch != nil {
 		if err := s.batch.do(ctx, func(t *sql.Tx) error {

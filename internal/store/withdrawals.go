@@ -409,9 +409,10 @@ func (s *Store) ListDestinations(ctx context.Context, projectID string, mode gat
 	return out, rows.Err()
 }
 
-// AddDestination stores d unless its address is on the allowlist already.
+// AddDestination stores d unless its address is on the allowlist already (then the transaction,
+// and the audit entry it would have written, is rolled back).
 func (s *Store) AddDestination(ctx context.Context, d *gateway.Destination) (*gateway.Destination, error) {
-	var added int64
+	errListed := errors.New("listed already")
 	err := s.inTx(ctx, func(t *tx) error {
 		res, err := t.exec(ctx, `INSERT INTO withdrawal_destinations (project_id, mode, protocol, address, label, added_at, usable_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, mode, protocol, address) DO NOTHING`, d.ProjectID, string(d.Mode),
@@ -419,14 +420,15 @@ func (s *Store) AddDestination(ctx context.Context, d *gateway.Destination) (*ga
 		if err != nil {
 			return err
 		}
-		added, err = res.RowsAffected()
-		return err
+		if added, err := res.RowsAffected(); err != nil || added == 1 {
+			return err
+		}
+		return errListed
 	})
-	if err != nil {
-		return nil, fmt.Errorf("add destination: %w", err)
-	}
-	if added == 1 {
+	if err == nil {
 		return nil, nil
+	} else if !errors.Is(err, errListed) {
+		return nil, fmt.Errorf("add destination: %w", err)
 	}
 	ds, err := s.ListDestinations(ctx, d.ProjectID, d.Mode)
 	if err != nil {

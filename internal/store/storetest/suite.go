@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		"Leases":                    testLeases,
 		"SecretsSealedAtStart":      testSealStoredSecrets,
 		"Outgoing":                  testOutgoing,
+		"AuditLog":                  testAuditLog,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
