@@ -210,3 +210,54 @@ func TestPaymentLinkInBrowser(t *testing.T) {
 		t.Fatalf("the link sold %v", got["sold"])
 	}
 }
+
+// CORS in a real browser: a shop's page on another origin calls the API with the test key. Until the
+// merchant lists the origin the browser hands the page a refusal that says what to change; once it
+// is listed the page creates an order; a page that sends the secret is stopped by the browser's
+// preflight, before any request leaves it.
+func TestCORSInBrowser(t *testing.T) {
+	ctx := browser(t)
+	creds, _ := startDev(t)
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "<!doctype html><title>Shop</title><h1>Shop</h1>")
+	}))
+	defer shop.Close()
+	if err := chromedp.Do(ctx, chromedp.Navigate(shop.URL), chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
+		t.Fatal(err)
+	}
+	// call runs fetch in the shop's page and returns "status message" or "blocked" when the browser
+	// refuses the page the answer.
+	call := func(reference string, headers map[string]string) string {
+		t.Helper()
+		h, _ := json.Marshal(headers)
+		out, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(`+strconvQuote(creds.BaseURL+"/api/v1/orders")+`, {method: "POST",
+			headers: `+string(h)+`, body: JSON.stringify({orderReference: `+strconvQuote(reference)+`, amount: "1", currency: "USDT", chainId: "devnet"})})
+			.then(r => r.json().then(b => r.status + " " + (r.ok ? b.data.orderId : b.message)), () => "blocked")`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	key := map[string]string{"Authorization": "Bearer " + creds.APIKey, "Content-Type": "application/json"}
+	if got := call("page-1", key); !strings.HasPrefix(got, "403 ") || !strings.Contains(got, "allowedOrigins") {
+		t.Fatalf("an unlisted origin: %s", got)
+	}
+	// The merchant lists the shop's origin, from its server (the secret).
+	req, _ := http.NewRequest("PATCH", creds.BaseURL+"/api/v1/project", strings.NewReader(`{"allowedOrigins":["`+shop.URL+`"]}`))
+	req.Header.Set("Authorization", "Bearer "+creds.APIKey)
+	req.Header.Set("x-api-secret", creds.APISecret)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("PATCH allowedOrigins: %v %v", err, res)
+	}
+	res.Body.Close()
+	if got := call("page-2", key); !strings.HasPrefix(got, "201 ord_") {
+		t.Fatalf("a listed origin: %s", got)
+	}
+	key["x-api-secret"] = creds.APISecret
+	if got := call("page-3", key); got != "blocked" {
+		t.Fatalf("the secret from a page: %s", got)
+	}
+}
+
+func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }

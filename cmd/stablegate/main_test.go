@@ -234,7 +234,16 @@ func TestProjectsCreateAndList(t *testing.T) {
 		!strings.Contains(out, "Confirmations asked above the chains' rules: devnet=2, ethereum=20.") {
 		t.Errorf("projects update: %v\n%s", err, out)
 	}
+	out, _, err = runCLI(t, "projects", "update", watch, "--data", dir, "--allowed-origins", "https://Watch.example.com, http://localhost:3000")
+	if err != nil || !strings.Contains(out, "Browser origins allowed: https://watch.example.com, http://localhost:3000.") {
+		t.Errorf("projects update --allowed-origins: %v\n%s", err, out)
+	}
+	if out, _, err = runCLI(t, "projects", "update", watch, "--data", dir, "--allowed-origins", ""); err != nil || !strings.Contains(out, "Browser origins allowed: none") {
+		t.Errorf("projects update --allowed-origins '': %v\n%s", err, out)
+	}
 	for _, bad := range [][]string{
+		{"projects", "update", watch, "--allowed-origins", "*"},
+		{"projects", "update", watch, "--allowed-origins", "http://watch.example.com"},
 		{"projects", "update", watch, "--website", "https://shop.example.com"}, // another project's
 		{"projects", "update", watch, "--payment-window", "0"},
 		{"projects", "update", watch, "--grace", "soon"},

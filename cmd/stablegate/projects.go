@@ -25,7 +25,7 @@ const projectsUsage = `Usage:
   stablegate projects keys --project ID [--json]                 list a project's API keys
   stablegate projects new-key --project ID --mode test|live [--json]   another key pair, shown once
   stablegate projects revoke-key --key KEY_ID|pk_…               refuse a key from now on
-  stablegate projects update ID [--name N] [--website URL] [--payment-window MIN] [--grace MIN] [--underpayment-tolerance PCT] [--confirmations chain=n,…]
+  stablegate projects update ID [--name N] [--website URL] [--payment-window MIN] [--grace MIN] [--underpayment-tolerance PCT] [--confirmations chain=n,…] [--allowed-origins URL,…]
   stablegate projects disable ID                                  refuse its keys and its payment links' payers
   stablegate projects enable ID
 `
@@ -403,7 +403,7 @@ func projectArg(args []string) (string, []string) {
 
 func runProjectsUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	id, args := projectArg(args)
-	fs := newFlagSet("projects update", "projects update ID [--name N] [--website URL] [--payment-window MIN] [--grace MIN] [--underpayment-tolerance PCT] [--confirmations chain=n,…]", stderr)
+	fs := newFlagSet("projects update", "projects update ID [--name N] [--website URL] [--payment-window MIN] [--grace MIN] [--underpayment-tolerance PCT] [--confirmations chain=n,…] [--allowed-origins URL,…]", stderr)
 	cf := newConfigFlags(fs, false, nil)
 	project := fs.String("project", id, "project id (or give it first)")
 	var u gateway.ProjectUpdate
@@ -432,6 +432,16 @@ func runProjectsUpdate(ctx context.Context, args []string, stdout, stderr io.Wri
 		}
 		return nil
 	})
+	fs.Func("allowed-origins", "browser origins whose pages may call the API with the project's keys (CORS): `https://host`,… (\"\" clears the list)", func(v string) error {
+		origins := []string{}
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				origins = append(origins, o)
+			}
+		}
+		u.AllowedOrigins = &origins
+		return nil
+	})
 	intFlag("payment-window", "payment window of new orders that name none: an `int` of minutes, 1 to 10080", &u.PaymentWindowMinutes)
 	intFlag("grace", "grace period of new orders that name none: an `int` of minutes, 0 to 1440", &u.GraceMinutes)
 	if err := parse(fs, args); err != nil {
@@ -442,9 +452,9 @@ func runProjectsUpdate(ctx context.Context, args []string, stdout, stderr io.Wri
 		return usageError{"the project id is required: projects update ID --name …"}
 	}
 	if u.Name == nil && u.Website == nil && u.UnderpaymentTolerance == nil && u.PaymentWindowMinutes == nil && u.GraceMinutes == nil &&
-		len(u.Confirmations) == 0 {
+		len(u.Confirmations) == 0 && u.AllowedOrigins == nil {
 		fs.Usage()
-		return usageError{"nothing to change: give --name, --website, --payment-window, --grace, --underpayment-tolerance or --confirmations"}
+		return usageError{"nothing to change: give --name, --website, --payment-window, --grace, --underpayment-tolerance, --confirmations or --allowed-origins"}
 	}
 	st, err := cf.openStore(ctx)
 	if err != nil {
@@ -464,6 +474,13 @@ func runProjectsUpdate(ctx context.Context, args []string, stdout, stderr io.Wri
 			asked = append(asked, fmt.Sprintf("%s=%d", slug, p.Confirmations[slug]))
 		}
 		fmt.Fprintf(stdout, "Confirmations asked above the chains' rules: %s.\n", strings.Join(asked, ", "))
+	}
+	if u.AllowedOrigins != nil {
+		origins := "none (no browser page may call the API with the project's keys)"
+		if len(p.AllowedOrigins) > 0 {
+			origins = strings.Join(p.AllowedOrigins, ", ")
+		}
+		fmt.Fprintf(stdout, "Browser origins allowed: %s.\n", origins)
 	}
 	fmt.Fprintf(stdout, "New orders take it (a running server within %s); existing orders keep their settings.\n", gateway.CacheTTL)
 	return nil

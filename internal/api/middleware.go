@@ -131,6 +131,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				return
 			}
 		}
+		if e := s.crossOrigin(w, r, pr); e != nil {
+			writeError(w, e)
+			return
+		}
 		ctx = context.WithValue(ctx, principalKey, pr)
 		ctx = gateway.WithActor(ctx, gateway.Actor{Kind: gateway.ActorKey, ID: pr.Credential.ID, Address: addr, RequestID: rid})
 		r = r.WithContext(ctx)

@@ -20,6 +20,7 @@ type ProjectView struct {
 	PaymentWindowMinutes  int            `json:"paymentWindowMinutes" doc:"The payment window of new orders that name none"`
 	GraceMinutes          int            `json:"graceMinutes" doc:"The grace period of new orders that name none"`
 	Confirmations         map[string]int `json:"confirmations" doc:"Per chain, the confirmations payments seen from now on need, where the project asks for more than the chain's rule"`
+	AllowedOrigins        []string       `json:"allowedOrigins" doc:"The browser origins whose pages may call the API with the project's keys (CORS); empty, none may. Calls without an Origin header are not concerned"`
 	WatchOnly             bool           `json:"watchOnly"`
 	CreatedAt             time.Time      `json:"createdAt"`
 	Livemode              bool           `json:"livemode" doc:"The mode of the key used"`
@@ -36,6 +37,7 @@ type patchProjectInput struct {
 		UnderpaymentTolerance *string        `json:"underpaymentTolerance,omitempty" maxLength:"16" doc:"A percentage from 0 to 10, at most 4 decimals, e.g. \"0.5\""`
 		PaymentWindowMinutes  *int           `json:"paymentWindowMinutes,omitempty" minimum:"1" maximum:"10080" doc:"Payment window of new orders that name none (default 10)"`
 		GraceMinutes          *int           `json:"graceMinutes,omitempty" minimum:"0" maximum:"1440" doc:"Grace period of new orders that name none (default 5)"`
+		AllowedOrigins        *[]string      `json:"allowedOrigins,omitempty" maxItems:"20" doc:"Replaces the CORS allowlist: origins such as https://shop.example.com (http on localhost only; no \"*\"); [] clears it"`
 		Confirmations         map[string]int `json:"confirmations,omitempty" doc:"Merged into the project's: chain slug to the confirmations its payments need, at least the chain's rule and at most 1000; 0 drops a chain's entry. Payments seen from then on need them"`
 	}
 }
@@ -54,7 +56,11 @@ func (s *Server) projectView(p *gateway.Project, mode gateway.Mode) ProjectView 
 	if confirmations == nil {
 		confirmations = map[string]int{}
 	}
-	return ProjectView{ProjectID: p.ID, Name: p.Name, Website: p.Website, LiveReady: p.LiveReady(),
+	origins := p.AllowedOrigins
+	if origins == nil {
+		origins = []string{}
+	}
+	return ProjectView{AllowedOrigins: origins, ProjectID: p.ID, Name: p.Name, Website: p.Website, LiveReady: p.LiveReady(),
 		UnderpaymentTolerance: gateway.FormatTolerance(p.UnderpaymentPPM), PaymentWindowMinutes: p.PaymentWindowMinutes,
 		GraceMinutes: p.GraceMinutes, Confirmations: confirmations, WatchOnly: p.WatchOnly(), CreatedAt: p.CreatedAt, Livemode: mode.Live()}
 }
@@ -69,7 +75,7 @@ func (s *Server) patchProject(ctx context.Context, in *patchProjectInput) (*proj
 	b := in.Body
 	p, err := s.svc.ChangeProject(ctx, pr, gateway.ProjectUpdate{Name: b.Name, Website: b.Website,
 		UnderpaymentTolerance: b.UnderpaymentTolerance, PaymentWindowMinutes: b.PaymentWindowMinutes, GraceMinutes: b.GraceMinutes,
-		Confirmations: b.Confirmations})
+		Confirmations: b.Confirmations, AllowedOrigins: b.AllowedOrigins})
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}

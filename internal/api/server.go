@@ -99,7 +99,7 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	apiMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { s.noRoute(apiMux, w, r) })
 
 	root := http.NewServeMux()
-	root.Handle("/api/", s.authenticate(apiMux))
+	root.Handle("/api/", s.preflight(s.authenticate(apiMux)))
 	root.Handle("/health", apiMux)
 	root.Handle("/docs/openapi.json", s.docsAuth(apiMux))
 	root.Handle("/docs/openapi.yaml", s.docsAuth(apiMux))

@@ -42,6 +42,9 @@ type Project struct {
 	// Confirmations asks, per chain slug, for more confirmations than the chain's rule before a
 	// payment counts (RequiredConfirmations); payments seen from then on need them.
 	Confirmations map[string]int
+	// AllowedOrigins are the browser origins whose pages may call the API with the project's keys
+	// (CORS); empty, no browser page may. Calls without an Origin header are not concerned.
+	AllowedOrigins []string
 	// DisabledAt is when the operator disabled the project (`projects disable`): its keys are
 	// refused, its payment links take no new payer; what is already paying is still watched.
 	DisabledAt *time.Time

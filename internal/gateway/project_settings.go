@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"maps"
+	"slices"
 	"strings"
 )
 
@@ -18,6 +19,8 @@ type ProjectUpdate struct {
 	// Confirmations merges into the project's: chain slug to the confirmations its payments need
 	// (at least the chain's rule), 0 to drop a chain's entry.
 	Confirmations map[string]int
+	// AllowedOrigins replaces the project's CORS allowlist (empty clears it).
+	AllowedOrigins *[]string
 }
 
 // ChangeProject applies a merchant's change to the principal's project (PATCH /api/v1/project);
@@ -114,6 +117,9 @@ func projectChanges(before, after *Project) map[string]any {
 	if !maps.Equal(before.Confirmations, after.Confirmations) {
 		change("confirmations", maps.Collect(maps.All(before.Confirmations)), maps.Collect(maps.All(after.Confirmations)))
 	}
+	if !slices.Equal(before.AllowedOrigins, after.AllowedOrigins) {
+		change("allowedOrigins", append([]string{}, before.AllowedOrigins...), append([]string{}, after.AllowedOrigins...))
+	}
 	return out
 }
 
@@ -146,6 +152,13 @@ func (u ProjectUpdate) apply(p *Project) *Error {
 	}
 	if u.GraceMinutes != nil {
 		p.GraceMinutes = *u.GraceMinutes
+	}
+	if u.AllowedOrigins != nil {
+		origins, e := ParseOrigins(*u.AllowedOrigins)
+		if e != nil {
+			return e
+		}
+		p.AllowedOrigins = origins
 	}
 	if len(u.Confirmations) > 0 {
 		merged := maps.Clone(p.Confirmations)

@@ -45,16 +45,16 @@ func (s *Store) CreateProject(ctx context.Context, p *gateway.Project, creds []*
 }
 
 const projectColumns = `p.id, p.name, p.website, p.underpayment_ppm, p.payment_window_minutes, p.grace_minutes, p.confirmations, p.disabled_at,
-	p.xpub_evm, p.xpub_tron, p.sealed_seed, p.created_at`
+	p.allowed_origins, p.xpub_evm, p.xpub_tron, p.sealed_seed, p.created_at`
 
 func scanProject(sc interface{ Scan(...any) error }, extra ...any) (*gateway.Project, error) {
 	var p gateway.Project
 	var evm, tron string
 	var created int64
 	var disabled sql.NullInt64
-	var confirmations string
+	var confirmations, origins string
 	dest := append([]any{&p.ID, &p.Name, &p.Website, &p.UnderpaymentPPM, &p.PaymentWindowMinutes, &p.GraceMinutes, &confirmations, &disabled,
-		&evm, &tron, &p.SealedSeed, &created}, extra...)
+		&origins, &evm, &tron, &p.SealedSeed, &created}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -68,6 +68,9 @@ func scanProject(sc interface{ Scan(...any) error }, extra ...any) (*gateway.Pro
 	p.CreatedAt, p.DisabledAt = fromMS(created), nullMS(disabled)
 	if err := json.Unmarshal([]byte(confirmations), &p.Confirmations); err != nil {
 		return nil, fmt.Errorf("project %s: confirmations: %w", p.ID, err)
+	}
+	if err := json.Unmarshal([]byte(origins), &p.AllowedOrigins); err != nil {
+		return nil, fmt.Errorf("project %s: allowed origins: %w", p.ID, err)
 	}
 	return &p, nil
 }
@@ -86,10 +89,14 @@ func (s *Store) UpdateProject(ctx context.Context, p *gateway.Project) error {
 	if err != nil || p.Confirmations == nil {
 		confirmations = []byte("{}")
 	}
+	origins, err := json.Marshal(p.AllowedOrigins)
+	if err != nil || p.AllowedOrigins == nil {
+		origins = []byte("[]")
+	}
 	return s.inTx(ctx, func(t *tx) error {
 		res, err := t.exec(ctx, `UPDATE projects SET name = ?, website = ?, website_host = ?, underpayment_ppm = ?, payment_window_minutes = ?,
-			grace_minutes = ?, confirmations = ?, disabled_at = ? WHERE id = ?`,
-			p.Name, p.Website, host, p.UnderpaymentPPM, p.PaymentWindowMinutes, p.GraceMinutes, string(confirmations), disabled, p.ID)
+			grace_minutes = ?, confirmations = ?, allowed_origins = ?, disabled_at = ? WHERE id = ?`,
+			p.Name, p.Website, host, p.UnderpaymentPPM, p.PaymentWindowMinutes, p.GraceMinutes, string(confirmations), string(origins), disabled, p.ID)
 		if err != nil && s.d.IsUniqueViolation(err) {
 			return gateway.Errorf(gateway.EConflict, "website", "website host %q is already linked to another project", host)
 		}
