@@ -20,8 +20,9 @@ type PaymentLink struct {
 	Amount         string                 `json:"amount" doc:"In token units; \"0\": the payer chooses" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 	Currencies     []gateway.LinkCurrency `json:"currencies"`
 	InventoryTotal *int                   `json:"inventoryTotal,omitempty"`
+	Reservation    int                    `json:"reservationMinutes" doc:"How long an unpaid checkout holds a unit of the inventory"`
 	Sold           int                    `json:"sold" doc:"Orders completed through the link"`
-	Reserved       int                    `json:"reserved" doc:"Orders being paid, each holding a unit of inventory until it completes or expires"`
+	Reserved       int                    `json:"reserved" doc:"Orders holding a unit now: unpaid ones within the reservation, and those with a payment seen until they complete or expire"`
 	Status         string                 `json:"status" enum:"draft,published,archived"`
 	CheckoutURL    string                 `json:"checkoutUrl"`
 	ExpiresAt      *time.Time             `json:"expiresAt,omitempty"`
@@ -32,7 +33,7 @@ type PaymentLink struct {
 
 func (s *Server) paymentLink(l *gateway.PaymentLink) PaymentLink {
 	return PaymentLink{ID: l.ID, Slug: l.Slug, Title: l.Title, Description: l.Description, Amount: l.Amount, Currencies: l.Currencies,
-		InventoryTotal: l.InventoryTotal, Sold: l.Sold, Reserved: l.Reserved, Status: l.Status, CheckoutURL: s.cfg.PublicURL + "/checkout/" + l.Slug,
+		InventoryTotal: l.InventoryTotal, Reservation: l.ReservationMinutes, Sold: l.Sold, Reserved: l.Reserved, Status: l.Status, CheckoutURL: s.cfg.PublicURL + "/checkout/" + l.Slug,
 		ExpiresAt: l.ExpiresAt, Metadata: l.Metadata, CreatedAt: l.CreatedAt, Livemode: l.Mode.Live()}
 }
 
@@ -43,6 +44,7 @@ type createLinkInput struct {
 		Amount         string                 `json:"amount" maxLength:"100" doc:"Decimal string in token units, or \"0\" to let the payer choose" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 		Currencies     []gateway.LinkCurrency `json:"currencies" maxItems:"20"`
 		InventoryTotal *int                   `json:"inventoryTotal,omitempty" doc:"How many payers may buy; omitted: no limit"`
+		Reservation    *int                   `json:"reservationMinutes,omitempty" minimum:"1" maximum:"1440" doc:"How long an unpaid checkout holds a unit of the inventory (default 5); a payment seen holds it until the order completes or expires"`
 		ExpiresAt      *time.Time             `json:"expiresAt,omitempty"`
 		Metadata       json.RawMessage        `json:"metadata,omitempty"`
 	}
@@ -89,7 +91,7 @@ func (s *Server) registerPaymentLinks() {
 func (s *Server) createLink(ctx context.Context, in *createLinkInput) (*linkOutput, error) {
 	b := in.Body
 	l, err := s.svc.CreatePaymentLink(ctx, principalFrom(ctx), gateway.PaymentLinkInput{Title: b.Title, Description: b.Description,
-		Amount: b.Amount, Currencies: b.Currencies, InventoryTotal: b.InventoryTotal, ExpiresAt: b.ExpiresAt, Metadata: b.Metadata})
+		Amount: b.Amount, Currencies: b.Currencies, InventoryTotal: b.InventoryTotal, ReservationMinutes: b.Reservation, ExpiresAt: b.ExpiresAt, Metadata: b.Metadata})
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -199,4 +200,79 @@ func TestCheckoutPage(t *testing.T) {
 	if _, body := get(); !strings.Contains(body, "no longer available") {
 		t.Fatalf("archived page: %s", body)
 	}
+}
+
+// An unpaid checkout holds its unit for the link's reservation only, so visitors who never pay
+// cannot keep a link sold out; a payer whose payment is seen keeps the unit until the order
+// completes or expires, and a payer who pays after the reservation is never refused.
+func TestPaymentLinkReservation(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		var clock atomic.Int64
+		clock.Store(time.Now().UnixMilli())
+		e.svc.Now = func() time.Time { return time.UnixMilli(clock.Load()) }
+		advance := func(d time.Duration) { clock.Add(d.Milliseconds()) }
+		ctx := context.Background()
+		for _, bad := range []string{`0`, `1441`, `"5"`} {
+			r := e.as(e.test, "POST", "/api/v1/payment-links", `{"title":"x","amount":"1","currencies":[{"currency":"USDT","chainId":"devnet"}],"reservationMinutes":`+bad+`}`)
+			if r.status != 400 || !strings.Contains(r.str("param"), "reservationMinutes") {
+				t.Errorf("reservationMinutes %s: %d %s", bad, r.status, r.raw)
+			}
+		}
+		if r := e.as(e.test, "POST", "/api/v1/payment-links", `{"title":"Default","amount":"1","currencies":[{"currency":"USDT","chainId":"devnet"}]}`); r.data()["reservationMinutes"] != 5.0 {
+			t.Errorf("default reservation: %s", r.raw)
+		}
+		r := e.as(e.test, "POST", "/api/v1/payment-links", `{"title":"Two seats","amount":"10","currencies":[{"currency":"USDT","chainId":"devnet"}],"inventoryTotal":2,"reservationMinutes":3}`)
+		id, _ := r.data()["id"].(string)
+		if r.status != 201 || r.data()["reservationMinutes"] != 3.0 {
+			t.Fatalf("create: %d %s", r.status, r.raw)
+		}
+		e.as(e.test, "POST", "/api/v1/payment-links/"+id+"/publish", "")
+		checkout := func() (*gateway.Order, error) {
+			return e.svc.Checkout(ctx, mustLink(t, e, id), "USDT", "devnet", "")
+		}
+		inventory := func() (sold, reserved float64) {
+			d := e.as(e.test, "GET", "/api/v1/payment-links/"+id, "").data()
+			return d["sold"].(float64), d["reserved"].(float64)
+		}
+		a, errA := checkout()
+		b, errB := checkout()
+		if errA != nil || errB != nil {
+			t.Fatal(errA, errB)
+		}
+		if _, err := checkout(); err == nil || !strings.Contains(err.Error(), "Sold out") {
+			t.Fatalf("a third payer within the reservation: %v", err)
+		}
+		// A pays part (a payment seen); B never pays. Past the reservation B's unit is free again,
+		// A's is not.
+		if r := e.as(e.test, "POST", "/api/v1/orders/"+a.ID+"/simulate", `{"outcome":"underpaid"}`); r.status != 200 {
+			t.Fatalf("simulate underpaid: %s", r.raw)
+		}
+		advance(3*time.Minute - time.Millisecond)
+		if sold, reserved := inventory(); sold != 0 || reserved != 2 {
+			t.Fatalf("just before the reservation ends: sold %v, reserved %v", sold, reserved)
+		}
+		advance(time.Millisecond)
+		if sold, reserved := inventory(); sold != 0 || reserved != 1 {
+			t.Fatalf("after the reservation: sold %v, reserved %v; want B's unit released", sold, reserved)
+		}
+		if _, err := checkout(); err != nil {
+			t.Fatalf("a new payer after B's reservation: %v", err)
+		}
+		if _, err := checkout(); err == nil {
+			t.Fatal("a fourth payer while A and C hold the two units")
+		}
+		// B pays after all, within its window: the payment is not refused and sells a unit (the
+		// link is then oversold by one, which the merchant sees in sold).
+		if r := e.as(e.test, "POST", "/api/v1/orders/"+b.ID+"/simulate", `{"outcome":"completed"}`); r.status != 200 {
+			t.Fatalf("B pays late: %s", r.raw)
+		}
+		if o := e.as(e.test, "GET", "/api/v1/orders/"+b.ID, "").data(); o["status"] != "completed" {
+			t.Fatalf("B's order: %v", o)
+		}
+		if sold, reserved := inventory(); sold != 1 || reserved != 2 {
+			t.Fatalf("after B's late payment: sold %v, reserved %v", sold, reserved)
+		}
+	})
 }

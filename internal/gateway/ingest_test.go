@@ -18,7 +18,7 @@ type memStore struct {
 	transfers     []*gateway.Transfer
 	orders        map[string]*gateway.Order
 	refs          map[string]string
-	links         map[string][2]int // sold, reserved
+	links         map[string]int // units sold
 	postings      []string
 	events        []string
 	cursor        gateway.BlockRef
@@ -109,10 +109,20 @@ func (m *memStore) SaveOrder(_ context.Context, o *gateway.Order) error {
 	return nil
 }
 
-func (m *memStore) MoveInventory(_ context.Context, id string, sold, reserved int) error {
-	l := m.links[id]
-	m.links[id] = [2]int{l[0] + sold, max(l[1]+reserved, 0)}
+func (m *memStore) MoveInventory(_ context.Context, id string, sold int) error {
+	m.links[id] += sold
 	return nil
+}
+
+// inventory is the story's link as a checkout page sees it at the moment: units sold, units held.
+func (m *memStore) inventory(at time.Time) [2]int {
+	held := 0
+	for _, o := range m.orders {
+		if o.PaymentLinkID == "lnk_1" && o.HoldsUnit(at, gateway.DefaultReservationMinutes*time.Minute) {
+			held++
+		}
+	}
+	return [2]int{m.links["lnk_1"], held}
 }
 
 func (m *memStore) Post(_ context.Context, ps []gateway.Posting) error {
@@ -154,10 +164,10 @@ func (m *memStore) taken() (postings, events []string) {
 var storyNow = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
 func newStory() (*gateway.Service, *memStore) {
-	m := &memStore{orders: map[string]*gateway.Order{}, refs: map[string]string{"dep_1": "user-7"}, links: map[string][2]int{"lnk_1": {0, 1}}}
+	m := &memStore{orders: map[string]*gateway.Order{}, refs: map[string]string{"dep_1": "user-7"}, links: map[string]int{"lnk_1": 0}}
 	m.orders["ord_1"] = &gateway.Order{ID: "ord_1", ProjectID: "prj", Mode: gateway.Test, Amount: big.NewInt(100), Currency: "USDT",
 		ChainID: "devnet", Status: gateway.OrderPending, PaidAmount: new(big.Int), ConfirmedAmount: new(big.Int),
-		ExpiresAt: storyNow.Add(10 * time.Minute), GraceMinutes: 5, PaymentLinkID: "lnk_1"}
+		ExpiresAt: storyNow.Add(10 * time.Minute), GraceMinutes: 5, PaymentLinkID: "lnk_1", CreatedAt: storyNow}
 	return &gateway.Service{Store: m, Now: func() time.Time { return storyNow }}, m
 }
 
@@ -193,8 +203,8 @@ func TestStorySeenConfirmedReorged(t *testing.T) {
 	expect(t, m, "rescan", nil, nil)
 	step(t, svc, 12)
 	expect(t, m, "confirmed", []string{"0xa pending→available 100 confirmed"}, []string{gateway.EventOrderCompleted})
-	if o := m.orders["ord_1"]; o.Status != gateway.OrderCompleted || o.TxHash != "0xa" || m.links["lnk_1"] != [2]int{1, 0} {
-		t.Fatalf("after the confirmation: %s txHash %q, link %v (want sold 1, reserved 0)", o.Status, o.TxHash, m.links["lnk_1"])
+	if o := m.orders["ord_1"]; o.Status != gateway.OrderCompleted || o.TxHash != "0xa" || m.inventory(storyNow) != [2]int{1, 0} {
+		t.Fatalf("after the confirmation: %s txHash %q, link %v (want sold 1, held 0)", o.Status, o.TxHash, m.inventory(storyNow))
 	}
 	if m.cursor.Number != 12 {
 		t.Errorf("cursor %d, want 12", m.cursor.Number)
@@ -204,8 +214,8 @@ func TestStorySeenConfirmedReorged(t *testing.T) {
 		t.Fatalf("Rewind = %d, %v", n, err)
 	}
 	expect(t, m, "reorged", []string{"0xa available→external 100 reversed"}, []string{gateway.EventOrderReorged})
-	if o := m.orders["ord_1"]; o.Status != gateway.OrderPending || o.TxHash != "" || m.links["lnk_1"] != [2]int{0, 1} || m.cursor.Number != 9 {
-		t.Fatalf("after the reorg: %s txHash %q, link %v, cursor %d", o.Status, o.TxHash, m.links["lnk_1"], m.cursor.Number)
+	if o := m.orders["ord_1"]; o.Status != gateway.OrderPending || o.TxHash != "" || m.inventory(storyNow) != [2]int{0, 1} || m.cursor.Number != 9 {
+		t.Fatalf("after the reorg: %s txHash %q, link %v, cursor %d", o.Status, o.TxHash, m.inventory(storyNow), m.cursor.Number)
 	}
 }
 
@@ -252,16 +262,16 @@ func TestStoryExpiry(t *testing.T) {
 		t.Fatalf("after grace: %d, %v", n, err)
 	}
 	expect(t, m, "expired", nil, []string{gateway.EventOrderExpired})
-	if m.links["lnk_1"] != [2]int{0, 0} {
-		t.Errorf("link after expiry %v, want the unit released", m.links["lnk_1"])
+	if m.inventory(storyNow) != [2]int{0, 0} {
+		t.Errorf("link after expiry %v, want the unit released", m.inventory(storyNow))
 	}
 	// A late payment completes the expired order: the unit is sold although it was released.
 	late := payment("0xf", 30, 100)
 	late.SeenAt = storyNow.Add(time.Hour)
 	step(t, svc, 40, late)
 	expect(t, m, "late", []string{"0xf external→available 100 confirmed"}, []string{gateway.EventOrderCompleted})
-	if o := m.orders["ord_1"]; o.Status != gateway.OrderCompleted || !o.PaidLate || m.links["lnk_1"] != [2]int{1, 0} {
-		t.Fatalf("after the late payment: %s late %v link %v", o.Status, o.PaidLate, m.links["lnk_1"])
+	if o := m.orders["ord_1"]; o.Status != gateway.OrderCompleted || !o.PaidLate || m.inventory(storyNow) != [2]int{1, 0} {
+		t.Fatalf("after the late payment: %s late %v link %v", o.Status, o.PaidLate, m.inventory(storyNow))
 	}
 }
 
@@ -295,4 +305,26 @@ func TestStoryProjectAsksForMoreConfirmations(t *testing.T) {
 	expect(t, m3, "below the rule", []string{"0xc external→pending 100 seen"}, nil)
 	step(t, svc3, 12)
 	expect(t, m3, "the rule", []string{"0xc pending→available 100 confirmed"}, []string{gateway.EventOrderCompleted})
+}
+
+// An unpaid checkout holds its unit for the reservation only; a payment seen holds it until the
+// order completes or expires, however long the confirmations take.
+func TestHoldsUnit(t *testing.T) {
+	const reservation = 5 * time.Minute
+	o := &gateway.Order{Status: gateway.OrderPending, CreatedAt: storyNow}
+	for _, c := range []struct {
+		status gateway.OrderStatus
+		after  time.Duration
+		holds  bool
+	}{
+		{gateway.OrderPending, 0, true}, {gateway.OrderPending, reservation - time.Millisecond, true},
+		{gateway.OrderPending, reservation, false}, {gateway.OrderPending, time.Hour, false},
+		{gateway.OrderConfirming, time.Hour, true}, {gateway.OrderUnderpaid, time.Hour, true},
+		{gateway.OrderCompleted, 0, false}, {gateway.OrderExpired, 0, false},
+	} {
+		o.Status = c.status
+		if got := o.HoldsUnit(storyNow.Add(c.after), reservation); got != c.holds {
+			t.Errorf("%s order %v after checkout: holds %v, want %v", c.status, c.after, got, c.holds)
+		}
+	}
 }

@@ -195,7 +195,3 @@ func ExpireNow(o *Order) (events []string, ok bool) {
 // Expired reports whether the order's deadline (expiresAt + grace) has passed at now: from then on
 // an order with nothing paid, or with every payment confirmed and short, is expired.
 func (o *Order) Expired(now time.Time) bool { return now.After(o.Deadline()) }
-
-// Holds reports whether an order of a payment link in the status holds a unit of its inventory:
-// from checkout until it completes (sold) or expires (released).
-func (s OrderStatus) Holds() bool { return s != OrderCompleted && s != OrderExpired }

@@ -34,6 +34,10 @@ type PaymentLink struct {
 	Amount         string // token units; "0": the payer chooses
 	Currencies     []LinkCurrency
 	InventoryTotal *int // nil: unlimited
+	// ReservationMinutes is how long an unpaid checkout holds a unit of the inventory
+	// (Order.HoldsUnit); a payer who pays later still completes the order.
+	ReservationMinutes int
+	// Sold counts the completed orders; Reserved, read at a moment, the orders holding a unit then.
 	Sold, Reserved int
 	Status         string
 	ExpiresAt      *time.Time
@@ -56,14 +60,37 @@ func (l *PaymentLink) Available(now time.Time) (bool, string) {
 	return true, ""
 }
 
-// PaymentLinkStore keeps payment links; CreateOrder takes a unit of a link's inventory.
+// DefaultReservationMinutes is how long an unpaid checkout holds a unit of a link's inventory when
+// the link names no reservation: long enough to open a wallet and send, short enough that a few
+// visitors who never pay cannot keep a link sold out.
+const DefaultReservationMinutes = 5
+
+// MaxReservationMinutes bounds a link's reservation (a day).
+const MaxReservationMinutes = 1440
+
+// HoldsUnit reports whether the order, checked out from a payment link whose reservation is the
+// given one, holds a unit of the link's inventory at now: while it is unpaid, for the reservation
+// after its creation; once a payment of its own is seen (confirming, underpaid), until it completes
+// (the unit is sold) or expires. An expired order seen paid late holds one again.
+func (o *Order) HoldsUnit(now time.Time, reservation time.Duration) bool {
+	switch o.Status {
+	case OrderConfirming, OrderUnderpaid:
+		return true
+	case OrderPending:
+		return now.Before(o.CreatedAt.Add(reservation))
+	}
+	return false
+}
+
+// PaymentLinkStore keeps payment links; CreateOrder takes a unit of a link's inventory. A link read
+// has Reserved counted at the moment given (the orders for which Order.HoldsUnit holds then).
 type PaymentLinkStore interface {
 	CreatePaymentLink(ctx context.Context, l *PaymentLink) error
-	FindPaymentLink(ctx context.Context, projectID string, mode Mode, id string) (*PaymentLink, error)
-	FindPaymentLinkBySlug(ctx context.Context, slug string) (*PaymentLink, error)
+	FindPaymentLink(ctx context.Context, projectID string, mode Mode, id string, at time.Time) (*PaymentLink, error)
+	FindPaymentLinkBySlug(ctx context.Context, slug string, at time.Time) (*PaymentLink, error)
 	// SetPaymentLinkStatus moves a link from one of the statuses to another, or reports ErrNotFound.
 	SetPaymentLinkStatus(ctx context.Context, id string, from []string, to string) error
-	ListPaymentLinks(ctx context.Context, projectID string, mode Mode, page, limit int) ([]*PaymentLink, int, error)
+	ListPaymentLinks(ctx context.Context, projectID string, mode Mode, page, limit int, at time.Time) ([]*PaymentLink, int, error)
 }
 
 // ErrSoldOut is what CreateOrder returns when a payment link has no inventory left.
@@ -74,6 +101,7 @@ type PaymentLinkInput struct {
 	Title, Description, Amount string
 	Currencies                 []LinkCurrency
 	InventoryTotal             *int
+	ReservationMinutes         *int // nil: DefaultReservationMinutes
 	ExpiresAt                  *time.Time
 	Metadata                   json.RawMessage
 }
@@ -113,6 +141,13 @@ func (s *Service) CreatePaymentLink(ctx context.Context, pr *Principal, in Payme
 	if in.InventoryTotal != nil && (*in.InventoryTotal < 1 || *in.InventoryTotal > 1_000_000_000) {
 		return nil, Errorf(EInvalid, "inventoryTotal", "inventoryTotal must be at least 1 (omit it for no limit)")
 	}
+	reservation := DefaultReservationMinutes
+	if in.ReservationMinutes != nil {
+		reservation = *in.ReservationMinutes
+		if reservation < 1 || reservation > MaxReservationMinutes {
+			return nil, Errorf(EInvalid, "reservationMinutes", "reservationMinutes must be 1 to %d (default %d)", MaxReservationMinutes, DefaultReservationMinutes)
+		}
+	}
 	now := s.now()
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
 		return nil, Errorf(EInvalid, "expiresAt", "expiresAt must be in the future")
@@ -122,7 +157,7 @@ func (s *Service) CreatePaymentLink(ctx context.Context, pr *Principal, in Payme
 		return nil, verr
 	}
 	l := &PaymentLink{ID: NewID("pl"), ProjectID: pr.Project.ID, Mode: pr.Mode, Slug: randomToken(10), Title: title,
-		Description: in.Description, Amount: amount, Currencies: in.Currencies, InventoryTotal: in.InventoryTotal, Status: LinkDraft,
+		Description: in.Description, Amount: amount, Currencies: in.Currencies, InventoryTotal: in.InventoryTotal, ReservationMinutes: reservation, Status: LinkDraft,
 		ExpiresAt: in.ExpiresAt, Metadata: meta, CreatedAt: now}
 	if err := s.Store.CreatePaymentLink(ctx, l); err != nil {
 		return nil, err
@@ -132,7 +167,7 @@ func (s *Service) CreatePaymentLink(ctx context.Context, pr *Principal, in Payme
 
 // GetPaymentLink returns one of the principal's payment links.
 func (s *Service) GetPaymentLink(ctx context.Context, pr *Principal, id string) (*PaymentLink, error) {
-	l, err := s.Store.FindPaymentLink(ctx, pr.Project.ID, pr.Mode, id)
+	l, err := s.Store.FindPaymentLink(ctx, pr.Project.ID, pr.Mode, id, s.now())
 	if errors.Is(err, ErrNotFound) {
 		return nil, Errorf(ENotFound, "id", "No payment link %s", id)
 	}
@@ -170,17 +205,17 @@ func (s *Service) ListPaymentLinks(ctx context.Context, pr *Principal, page, lim
 	if err := checkPage(page, limit); err != nil {
 		return nil, 0, err
 	}
-	return s.Store.ListPaymentLinks(ctx, pr.Project.ID, pr.Mode, page, limit)
+	return s.Store.ListPaymentLinks(ctx, pr.Project.ID, pr.Mode, page, limit, s.now())
 }
 
 // PublicPaymentLink returns a link by its slug, for its checkout page.
 func (s *Service) PublicPaymentLink(ctx context.Context, slug string) (*PaymentLink, error) {
-	return s.Store.FindPaymentLinkBySlug(ctx, slug)
+	return s.Store.FindPaymentLinkBySlug(ctx, slug, s.now())
 }
 
 // Checkout creates the order of one payer of a link: in a currency and on a chain the link takes,
-// for the link's amount or, when that is "0", the payer's. The order holds a unit of inventory, so
-// concurrent payers never buy more than the link has.
+// for the link's amount or, when that is "0", the payer's. The order holds a unit of inventory for
+// the link's reservation (Order.HoldsUnit), so concurrent payers never take more than the link has.
 func (s *Service) Checkout(ctx context.Context, l *PaymentLink, currency, chainID, amount string) (*Order, error) {
 	if ok, why := l.Available(s.now()); !ok {
 		return nil, Errorf(EConflict, "", "%s", why)

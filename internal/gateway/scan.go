@@ -157,9 +157,8 @@ type PaymentTx interface {
 	TransfersOf(ctx context.Context, orderIDs []string) ([]*Transfer, error)
 	// SaveOrder stores an order's status and payment totals.
 	SaveOrder(ctx context.Context, o *Order) error
-	// MoveInventory adds to a payment link's units sold and reserved (reserved never goes below
-	// zero).
-	MoveInventory(ctx context.Context, linkID string, sold, reserved int) error
+	// MoveInventory adds to a payment link's units sold (what a unit holds is Order.HoldsUnit's).
+	MoveInventory(ctx context.Context, linkID string, sold int) error
 	// Post writes the postings and changes each balance once, by their sum; a pending or
 	// available balance that would go below zero fails the transaction.
 	Post(ctx context.Context, ps []Posting) error

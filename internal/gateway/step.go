@@ -191,8 +191,8 @@ func (st *step) save(ctx context.Context, tx PaymentTx, before, o *Order, events
 	if err := tx.SaveOrder(ctx, o); err != nil {
 		return err
 	}
-	if sold, reserved := inventoryMove(o, before.Status); sold != 0 || reserved != 0 {
-		if err := tx.MoveInventory(ctx, o.PaymentLinkID, sold, reserved); err != nil {
+	if sold := unitsSold(o, before.Status); sold != 0 {
+		if err := tx.MoveInventory(ctx, o.PaymentLinkID, sold); err != nil {
 			return err
 		}
 	}
@@ -250,29 +250,19 @@ func (st *step) write(ctx context.Context, tx PaymentTx) error {
 	return tx.AddEvents(ctx, events)
 }
 
-// inventoryMove is what an order that settling moved does to its payment link's inventory (units
-// sold, units reserved): a unit it held is sold when it completes and released when it expires; a
-// late payment that completes an expired order sells one it no longer held; an order back from
-// completed (a reorg) or expired (a late payment seen) holds one again.
-func inventoryMove(o *Order, before OrderStatus) (sold, reserved int) {
-	if o.PaymentLinkID == "" || o.Status == before {
-		return 0, 0
-	}
+// unitsSold is what an order that settling moved does to its payment link's units sold: one more
+// when it completes, one fewer when a reorg takes it back from completed. (Which orders hold a unit
+// meanwhile follows from their status and age: Order.HoldsUnit.)
+func unitsSold(o *Order, before OrderStatus) int {
 	switch {
+	case o.PaymentLinkID == "" || o.Status == before:
+		return 0
 	case o.Status == OrderCompleted:
-		if before.Holds() {
-			return 1, -1
-		}
-		return 1, 0
-	case o.Status == OrderExpired && before.Holds():
-		return 0, -1
-	case o.Status.Holds() && !before.Holds():
-		if before == OrderCompleted {
-			return -1, 1
-		}
-		return 0, 1
+		return 1
+	case before == OrderCompleted:
+		return -1
 	}
-	return 0, 0
+	return 0
 }
 
 // unchanged reports whether settling left every stored field of the order as it was.

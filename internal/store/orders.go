@@ -41,12 +41,8 @@ func (s *Store) CreateOrder(ctx context.Context, o *gateway.Order, req gateway.A
 			if err != nil {
 				return err
 			}
-			if o.PaymentLinkID != "" { // a unit of the link's inventory, taken in the order's transaction
-				res, err := t.exec(ctx, `UPDATE payment_links SET reserved = reserved + 1 WHERE id = ? AND status = 'published'
-					AND (inventory_total IS NULL OR sold + reserved < inventory_total)`, o.PaymentLinkID)
-				if err := affected(res, err, "reserve inventory"); errors.Is(err, gateway.ErrNotFound) {
-					return gateway.ErrSoldOut
-				} else if err != nil {
+			if o.PaymentLinkID != "" {
+				if err := s.takeUnit(ctx, t, o); err != nil {
 					return err
 				}
 			}
@@ -290,4 +286,31 @@ func nullString(b []byte) any {
 		return nil
 	}
 	return string(b)
+}
+
+// takeUnit checks, in the transaction of a payment link's new order, that the link is published
+// and has a unit the order can hold: its row is locked first, so that checkouts of one link are
+// counted one after another (the count, a statement of its own, sees every order committed before
+// the lock was granted).
+func (s *Store) takeUnit(ctx context.Context, t *tx, o *gateway.Order) error {
+	var total sql.NullInt64
+	var sold int64
+	err := t.queryRow(ctx, `SELECT inventory_total, sold FROM payment_links WHERE id = ? AND status = 'published' `+s.d.ForUpdate,
+		o.PaymentLinkID).Scan(&total, &sold)
+	if errors.Is(err, sql.ErrNoRows) {
+		return gateway.ErrSoldOut
+	} else if err != nil {
+		return fmt.Errorf("lock payment link: %w", err)
+	}
+	if !total.Valid {
+		return nil
+	}
+	var held int64
+	if err := t.queryRow(ctx, `SELECT `+holdingOrders+` FROM payment_links l WHERE l.id = ?`, ms(o.CreatedAt), o.PaymentLinkID).Scan(&held); err != nil {
+		return fmt.Errorf("count units held: %w", err)
+	}
+	if sold+held >= total.Int64 {
+		return gateway.ErrSoldOut
+	}
+	return nil
 }

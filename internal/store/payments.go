@@ -176,9 +176,8 @@ func (p paymentTx) SaveOrder(ctx context.Context, o *gateway.Order) error {
 	return nil
 }
 
-func (p paymentTx) MoveInventory(ctx context.Context, linkID string, sold, reserved int) error {
-	if _, err := p.t.exec(ctx, `UPDATE payment_links SET sold = sold + ?, reserved = CASE WHEN reserved + ? < 0 THEN 0 ELSE reserved + ? END
-		WHERE id = ?`, sold, reserved, reserved, linkID); err != nil {
+func (p paymentTx) MoveInventory(ctx context.Context, linkID string, sold int) error {
+	if _, err := p.t.exec(ctx, `UPDATE payment_links SET sold = sold + ? WHERE id = ?`, sold, linkID); err != nil {
 		return fmt.Errorf("payment link inventory: %w", err)
 	}
 	return nil
