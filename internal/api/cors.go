@@ -45,7 +45,7 @@ func (s *Server) preflight(next http.Handler) http.Handler {
 // that already holds the key, and tells its developer what to change.
 func (s *Server) crossOrigin(w http.ResponseWriter, r *http.Request, pr *gateway.Principal) *Error {
 	origin := r.Header.Get("Origin")
-	if origin == "" || s.ownOrigin(origin) {
+	if origin == "" || (s.origin != "" && strings.EqualFold(origin, s.origin)) {
 		return nil
 	}
 	rid := requestIDFrom(r.Context())
@@ -57,16 +57,20 @@ func (s *Server) crossOrigin(w http.ResponseWriter, r *http.Request, pr *gateway
 		return newError(gateway.EForbidden, "Origin", "Pages of "+origin+" may not call the API with this project's keys: "+
 			"add the origin to the project's allowedOrigins (PATCH /api/v1/project)", rid)
 	}
-	for _, h := range []string{"x-api-secret", "X-Signature"} {
-		if r.Header.Get(h) != "" {
-			return newError(gateway.EForbidden, h, "The API secret is not for browser pages: call this operation from your server", rid)
+	for _, name := range []string{"x-api-secret", "X-Signature"} {
+		if r.Header.Get(name) != "" {
+			return newError(gateway.EForbidden, name, "The API secret is not for browser pages: call this operation from your server", rid)
 		}
 	}
 	return nil
 }
 
-// ownOrigin reports whether the origin is the public URL's (the docs page's "try it").
-func (s *Server) ownOrigin(origin string) bool {
-	u, err := url.Parse(s.cfg.PublicURL)
-	return err == nil && u.Host != "" && strings.EqualFold(origin, u.Scheme+"://"+u.Host)
+// originOf is the origin (scheme://host) of the public URL, whose pages (the docs' "try it") are
+// the gateway's own; "" when it has none.
+func originOf(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -54,6 +55,12 @@ func TestCORSAllowlist(t *testing.T) {
 		r := e.as(e.test, "PATCH", "/api/v1/project", `{"allowedOrigins":["https://Shop.Example.com","http://localhost:3000","https://shop.example.com/","https://shop.example.com:443"]}`, secret...)
 		if got, _ := r.data()["allowedOrigins"].([]any); r.status != 200 || len(got) != 2 || got[0] != shop || got[1] != "http://localhost:3000" {
 			t.Fatalf("PATCH allowedOrigins: %d %s", r.status, r.raw)
+		}
+
+		// The change is in the audit log, with what the list was and is.
+		audit := e.as(e.test, "GET", "/api/v1/audit-log?action=project.updated", "", secret...).data()["entries"].([]any)
+		if len(audit) != 1 || !strings.Contains(fmt.Sprint(audit[0]), "allowedOrigins") || !strings.Contains(fmt.Sprint(audit[0]), "http://localhost:3000") {
+			t.Errorf("the allowlist's change in the audit log: %v", audit)
 		}
 
 		// From a listed origin the page reads the answer, success or error, in both modes.

@@ -52,12 +52,14 @@ type Server struct {
 	log     *slog.Logger
 	handler http.Handler
 	API     huma.API
+	// origin is the public URL's origin (scheme://host), whose pages (/docs) are not cross-origin.
+	origin string
 }
 
 // New builds the API handler.
 func New(svc *gateway.Service, cfg Config) *Server {
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	s := &Server{svc: svc, cfg: cfg, log: cfg.Log}
+	s := &Server{svc: svc, cfg: cfg, log: cfg.Log, origin: originOf(cfg.PublicURL)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
