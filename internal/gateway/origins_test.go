@@ -20,7 +20,7 @@ func TestParseOrigins(t *testing.T) {
 	for _, bad := range []string{"*", "", "shop.example.com", "http://shop.example.com", "http://10.0.0.1", "ftp://shop.example.com",
 		"https://*.example.com", "https://shop.example.com/pay", "https://shop.example.com?a=1", "https://shop.example.com#x",
 		"https://u:p@shop.example.com", "https://shop.example.com:http", "https://", "https://" + strings.Repeat("a", 300) + ".com",
-		"https://shop.example.com\n", "null"} {
+		"https://shop.example.com\n", "https://shop.example.com\x00", "null"} {
 		if _, e := gateway.ParseOrigins([]string{bad}); e == nil || e.Code != gateway.EInvalid || e.Param != "allowedOrigins" {
 			t.Errorf("ParseOrigins(%q) = %v, want a ValidationError on allowedOrigins", bad, e)
 		}
