@@ -30,8 +30,11 @@ type Config struct {
 	PublicURL     string
 	MasterKey     string
 	MasterKeyFile string
-	LogLevel      string
-	LogFormat     string
+	// PreviousMasterKey(File) is the key a rotation replaces: it opens, never seals.
+	PreviousMasterKey     string
+	PreviousMasterKeyFile string
+	LogLevel              string
+	LogFormat             string
 	// Webhook options as given; Webhooks() parses them.
 	WebhookTimeout       string
 	WebhookRetries       string
@@ -129,9 +132,14 @@ var options = []option{
 	{key: "publicUrl", server: true, flag: "public-url", env: "STABLEGATE_PUBLIC_URL", def: "",
 		help: "base URL payers reach stablegate at (paymentUrl is built on it); default http://<addr>", ptr: func(c *Config) *string { return &c.PublicURL }},
 	{key: "masterKey", flag: "", env: "STABLEGATE_MASTER_KEY", def: "", secret: true,
-		help: "32-byte master key, hex or base64, that seals HD seeds (environment or file only, never a flag)", ptr: func(c *Config) *string { return &c.MasterKey }},
+		help: "32-byte master key, hex or base64, that seals seeds, secrets and stored answers (environment or file only, never a flag)", ptr: func(c *Config) *string { return &c.MasterKey }},
 	{key: "masterKeyFile", flag: "master-key-file", env: "STABLEGATE_MASTER_KEY_FILE", def: "",
 		help: "file holding the master key (hex or base64)", ptr: func(c *Config) *string { return &c.MasterKeyFile }},
+	{key: "previousMasterKey", flag: "", env: "STABLEGATE_PREVIOUS_MASTER_KEY", def: "", secret: true,
+		help: "during a master-key rotation, the master key being replaced: it only opens what it sealed (environment or file only)",
+		ptr:  func(c *Config) *string { return &c.PreviousMasterKey }},
+	{key: "previousMasterKeyFile", flag: "previous-master-key-file", env: "STABLEGATE_PREVIOUS_MASTER_KEY_FILE", def: "",
+		help: "file holding the previous master key, during a rotation", ptr: func(c *Config) *string { return &c.PreviousMasterKeyFile }},
 	{key: "logLevel", server: true, flag: "log-level", env: "STABLEGATE_LOG_LEVEL", def: "info",
 		help: "debug, info, warn or error", ptr: func(c *Config) *string { return &c.LogLevel }},
 	{key: "logFormat", server: true, flag: "log-format", env: "STABLEGATE_LOG_FORMAT", def: "",

@@ -79,6 +79,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer st.Close()
+	if err := checkMasterKey(ctx, st, kr, log); err != nil {
+		return err
+	}
 	rpcURL := *devnetRPC
 	if rpcURL == "" {
 		dn, err := devnet.Start(devnet.Config{Addr: *devnetAddr, BlockTime: *blockTime, DataDir: chainDir})

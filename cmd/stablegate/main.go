@@ -35,6 +35,7 @@ Commands:
   tx check   record a payment whose log a provider lost (tx check --chain C --tx HASH)
   sweep      move what paid addresses hold into the hot wallet (sweep --project ID --chain C)
   audit      who changed what, newest first (audit [--project ID] [--action A])
+  keys       the master key (keys rotate-master: seal everything again under a new master key)
   version    print the version
 
 Run "stablegate <command> --help" for a command's flags.
@@ -101,6 +102,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSweep(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return runKeys(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		if err := parse(newFlagSet("version", "version", stderr), args[1:]); err != nil {
 			return err

@@ -47,13 +47,13 @@ func TestHelpForEveryCommand(t *testing.T) {
 		{"projects", "list", "--help"}, {"projects", "keys", "--help"}, {"projects", "new-key", "--help"}, {"projects", "revoke-key", "--help"},
 		{"projects", "update", "--help"}, {"projects", "disable", "--help"}, {"projects", "enable", "--help"}, {"devnet", "--help"},
 		{"wallets", "--help"}, {"sweep", "--help"}, {"tx", "check", "--help"}, {"dev", "pay", "--help"}, {"version", "--help"}, {"ledger", "verify", "--help"},
-		{"audit", "--help"}} {
+		{"audit", "--help"}, {"keys", "rotate-master", "--help"}} {
 		_, stderr, err := runCLI(t, args...)
 		if !errors.Is(err, flag.ErrHelp) || exitCode(err) != 0 || !strings.Contains(stderr, "Usage: stablegate") {
 			t.Errorf("%v: err=%v stderr=%q", args, err, stderr)
 		}
 	}
-	for _, args := range [][]string{{"--help"}, {"projects", "--help"}, {"ledger", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"projects", "--help"}, {"ledger", "--help"}, {"keys", "--help"}} {
 		stdout, stderr, err := runCLI(t, args...)
 		if err != nil && exitCode(err) != 0 || !strings.Contains(stdout+stderr, "Usage:") {
 			t.Errorf("%v: err=%v output=%q", args, err, stdout+stderr)

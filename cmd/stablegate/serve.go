@@ -47,6 +47,9 @@ serve needs, from the environment or the config file (docs/configuration.md):
 		return err
 	}
 	defer st.Close()
+	if err := checkMasterKey(ctx, st, kr, log); err != nil {
+		return err
+	}
 	return startGateway(ctx, c, st, kr, log, reg, scanners, nil, func(base string) {
 		log.Info("stablegate listening", "url", base, "version", version, "chains", len(scanners))
 	})

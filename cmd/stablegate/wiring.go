@@ -130,7 +130,24 @@ func loadKeyring(c *Config, generate bool) (*gateway.Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	return gateway.NewKeyring(key)
+	// During a rotation the key being replaced opens what it sealed until `keys rotate-master` has
+	// sealed it again.
+	raw = c.PreviousMasterKey
+	if raw == "" && c.PreviousMasterKeyFile != "" {
+		data, err := os.ReadFile(c.PreviousMasterKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("previous master key file: %w", err)
+		}
+		raw = string(data)
+	}
+	if raw == "" {
+		return gateway.NewKeyring(key)
+	}
+	previous, err := decodeMasterKey(raw)
+	if err != nil {
+		return nil, fmt.Errorf("previous %w", err)
+	}
+	return gateway.NewKeyring(key, previous)
 }
 
 // serveHTTP listens on addr, reports the real address and serves h until ctx ends: over TLS, with
@@ -170,6 +187,24 @@ func newService(c *Config, st gateway.Store, kr *gateway.Keyring, log *slog.Logg
 	return &gateway.Service{Store: st, Keyring: kr, Log: log, WebhookPolicy: webhook.NewPolicy(w.AllowPrivate), SecretOverlap: w.SecretOverlap}
 }
 
+// checkMasterKey runs before anything is served or written: it refuses a master key that does not
+// open the database's API secrets (the wrong key would fail every request, and dev would mint new
+// credentials under it), seals secret hashes stored in clear, and says when a rotation is under way.
+func checkMasterKey(ctx context.Context, st *store.Store, kr *gateway.Keyring, log *slog.Logger) error {
+	n, err := (&gateway.Service{Store: st, Keyring: kr}).SealStoredSecrets(ctx)
+	if err != nil {
+		return fmt.Errorf("refusing to start: %w", err)
+	}
+	if n > 0 {
+		log.Info("api secret hashes sealed with the master key", "count", n)
+	}
+	if ids := kr.PreviousIDs(); len(ids) > 0 {
+		log.Info("a previous master key is configured: it opens what it sealed, and new values are sealed under the master key; "+
+			"run `stablegate keys rotate-master` to seal the rest again, then restart without it", "master_key_id", kr.ID(), "previous_key_id", ids[0])
+	}
+	return nil
+}
+
 // startGateway wires the store, the domain, the chain scanners, the webhook dispatcher and the API
 // and serves until ctx ends.
 func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.Keyring, log *slog.Logger, reg *chain.Registry,
@@ -187,13 +222,6 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 		nodes[sc.Chain.Slug] = sc.Client
 	}
 	svc.Nodes, svc.Encoder = nodes, evm.Encoder{}
-	// API secrets stored before they were sealed with the master key are sealed now.
-	if n, err := svc.SealStoredSecrets(ctx); err != nil {
-		cancel()
-		return err
-	} else if n > 0 {
-		log.Info("api secret hashes sealed with the master key", "count", n)
-	}
 	w, _ := c.Webhooks()
 	dispatcher := &webhook.Dispatcher{Store: st, Keyring: kr, Log: log, Schedule: w.Schedule, Timeout: w.Timeout,
 		Concurrency: w.Concurrency, Client: webhook.NewPolicy(w.AllowPrivate).Client(w.Timeout, w.Concurrency)}

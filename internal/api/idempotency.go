@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/stablegate/stablegate/internal/gateway"
@@ -111,37 +109,21 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 	return c.ResponseWriter.Write(b)
 }
 
-// Stored answers are sealed with the master key (AES-GCM, bound to the project, mode and key): some
-// carry a secret shown once — a rotated webhook secret — and others the merchant's metadata, and a
-// database travels to backups. Without a keyring (tests, benchmarks) they are stored as they are.
-const sealedAnswer = "sealed:"
-
-func answerAAD(rec *gateway.IdempotencyRecord) []byte {
-	return []byte(rec.ProjectID + "\x00" + string(rec.Mode) + "\x00" + rec.Key)
-}
-
+// Stored answers are sealed with the master key (gateway.Keyring.SealAnswer). Without a keyring
+// (tests, benchmarks) they are stored as they are.
 func (s *Server) sealAnswer(rec *gateway.IdempotencyRecord, body []byte) []byte {
 	if s.svc.Keyring == nil {
 		return body
 	}
-	return []byte(sealedAnswer + base64.StdEncoding.EncodeToString(s.svc.Keyring.Seal(body, answerAAD(rec))))
+	return s.svc.Keyring.SealAnswer(rec, body)
 }
 
 func (s *Server) openAnswer(rec *gateway.IdempotencyRecord, stored []byte) ([]byte, error) {
-	b64, ok := bytes.CutPrefix(stored, []byte(sealedAnswer))
-	if !ok {
-		return stored, nil // stored before answers were sealed, or without a keyring
-	}
 	if s.svc.Keyring == nil {
-		return nil, errors.New("idempotent answer: sealed, and no master key to open it")
+		if gateway.IsSealedAnswer(stored) {
+			return nil, errors.New("idempotent answer: sealed, and no master key to open it")
+		}
+		return stored, nil
 	}
-	sealed, err := base64.StdEncoding.DecodeString(string(b64))
-	if err != nil {
-		return nil, fmt.Errorf("idempotent answer: %w", err)
-	}
-	body, err := s.svc.Keyring.Open(sealed, answerAAD(rec))
-	if err != nil {
-		return nil, fmt.Errorf("idempotent answer: %w", err)
-	}
-	return body, nil
+	return s.svc.Keyring.OpenAnswer(rec, stored)
 }

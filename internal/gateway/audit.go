@@ -88,6 +88,7 @@ const (
 	AuditCredentialCreated   AuditAction = "credential.created"
 	AuditCredentialRevoked   AuditAction = "credential.revoked"
 	AuditSecretsResealed     AuditAction = "secrets.resealed"
+	AuditMasterKeyRotated    AuditAction = "master_key.rotated"
 	AuditWebhookURLSet       AuditAction = "webhook.url_set"
 	AuditWebhookURLRemoved   AuditAction = "webhook.url_removed"
 	AuditWebhookSecret       AuditAction = "webhook.secret_rotated"
@@ -106,7 +107,7 @@ const (
 
 // AuditActions are the actions the audit log records, in the order of the constants.
 var AuditActions = []AuditAction{AuditProjectCreated, AuditProjectUpdated, AuditProjectDisabled, AuditProjectEnabled, AuditCredentialCreated,
-	AuditCredentialRevoked, AuditSecretsResealed, AuditWebhookURLSet, AuditWebhookURLRemoved, AuditWebhookSecret, AuditPoolImported,
+	AuditCredentialRevoked, AuditSecretsResealed, AuditMasterKeyRotated, AuditWebhookURLSet, AuditWebhookURLRemoved, AuditWebhookSecret, AuditPoolImported,
 	AuditPolicyChanged, AuditDestinationAdded, AuditDestinationRemoved, AuditTreasurySet, AuditTreasuryRemoved, AuditSweepRequested,
 	AuditWithdrawalRequested, AuditWithdrawalApproved, AuditWithdrawalRejected, AuditSignedIn}
 

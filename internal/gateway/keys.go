@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -121,31 +122,71 @@ func KeyHint(key string) string {
 	return key[:12] + "…" + key[len(key)-4:]
 }
 
-// Keyring seals the secrets stablegate must be able to read back (HD seeds) with AES-256-GCM
-// under the operator's master key.
-type Keyring struct{ aead cipher.AEAD }
+// Keyring seals the secrets stablegate must be able to read back (HD seeds, webhook secrets,
+// API secret hashes, stored answers) with AES-256-GCM under the operator's master key. During a
+// master-key rotation it also holds the previous keys: it seals with the current key only, and
+// opens with any of them, so what the old key sealed stays readable until RotateMasterKey has
+// sealed it again.
+type Keyring struct {
+	aead     cipher.AEAD
+	previous []cipher.AEAD
+	ids      []string // of the current key, then of each previous one
+}
 
 // MasterKeySize is the length of the master key in bytes.
 const MasterKeySize = 32
 
-// NewKeyring returns a keyring for a 32-byte master key.
-func NewKeyring(master []byte) (*Keyring, error) {
-	if len(master) != MasterKeySize {
-		return nil, fmt.Errorf("master key: want %d bytes, got %d", MasterKeySize, len(master))
+// NewKeyring returns a keyring for a 32-byte master key, which seals, and the previous master
+// keys of a rotation, which only open.
+func NewKeyring(master []byte, previous ...[]byte) (*Keyring, error) {
+	k := &Keyring{}
+	for i, key := range append([][]byte{master}, previous...) {
+		name := "master key"
+		if i > 0 {
+			name = "previous master key"
+		}
+		if len(key) != MasterKeySize {
+			return nil, fmt.Errorf("%s: want %d bytes, got %d", name, MasterKeySize, len(key))
+		}
+		id := KeyID(key)
+		if slices.Contains(k.ids, id) {
+			return nil, fmt.Errorf("%s: it is the master key itself (or given twice)", name)
+		}
+		block, err := aes.NewCipher(key)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if i == 0 {
+			k.aead = aead
+		} else {
+			k.previous = append(k.previous, aead)
+		}
+		k.ids = append(k.ids, id)
 	}
-	block, err := aes.NewCipher(master)
-	if err != nil {
-		return nil, fmt.Errorf("master key: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("master key: %w", err)
-	}
-	return &Keyring{aead: aead}, nil
+	return k, nil
 }
 
-// Seal encrypts plaintext; the result is nonce || ciphertext || tag. The additional data binds the
-// ciphertext to its owner (a project id), so it cannot be moved to another row.
+// KeyID names a master key without revealing it: the first 16 hex digits of a SHA-256 of the key
+// under a label. An operator compares it with `stablegate keys rotate-master`'s report to tell
+// which key is which; it proves nothing about the key's bytes.
+func KeyID(master []byte) string {
+	sum := sha256.Sum256(append([]byte("stablegate master key id\x00"), master...))
+	return hex.EncodeToString(sum[:8])
+}
+
+// ID is the KeyID of the current master key.
+func (k *Keyring) ID() string { return k.ids[0] }
+
+// PreviousIDs are the KeyIDs of the previous master keys, which only open.
+func (k *Keyring) PreviousIDs() []string { return slices.Clone(k.ids[1:]) }
+
+// Seal encrypts plaintext under the current master key; the result is nonce || ciphertext || tag.
+// The additional data binds the ciphertext to its owner (a project id), so it cannot be moved to
+// another row.
 func (k *Keyring) Seal(plaintext, additional []byte) []byte {
 	nonce := make([]byte, k.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
@@ -157,15 +198,25 @@ func (k *Keyring) Seal(plaintext, additional []byte) []byte {
 // ErrSealed is returned when a sealed value cannot be opened: wrong master key or tampering.
 var ErrSealed = errors.New("cannot decrypt: wrong master key or corrupted data")
 
-// Open decrypts what Seal returned.
+// Open decrypts what Seal returned, under the current master key or a previous one.
 func (k *Keyring) Open(sealed, additional []byte) ([]byte, error) {
+	out, _, err := k.open(sealed, additional)
+	return out, err
+}
+
+// open decrypts what Seal returned and reports whether the current master key sealed it.
+func (k *Keyring) open(sealed, additional []byte) (plaintext []byte, current bool, err error) {
 	n := k.aead.NonceSize()
 	if len(sealed) < n {
-		return nil, ErrSealed
+		return nil, false, ErrSealed
 	}
-	out, err := k.aead.Open(nil, sealed[:n], sealed[n:], additional)
-	if err != nil {
-		return nil, ErrSealed
+	if out, err := k.aead.Open(nil, sealed[:n], sealed[n:], additional); err == nil {
+		return out, true, nil
 	}
-	return out, nil
+	for _, aead := range k.previous {
+		if out, err := aead.Open(nil, sealed[:n], sealed[n:], additional); err == nil {
+			return out, false, nil
+		}
+	}
+	return nil, false, ErrSealed
 }

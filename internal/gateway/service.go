@@ -159,7 +159,7 @@ func (s *Service) CreateProject(ctx context.Context, in CreateProjectParams) (*C
 				return nil, fmt.Errorf("create project: %w", err)
 			}
 		}
-		p.SealedSeed = s.Keyring.Seal([]byte(mnemonic), []byte(p.ID))
+		p.SealedSeed = s.Keyring.SealSeed(p.ID, mnemonic)
 		out.Mnemonic = mnemonic
 	}
 	var creds []*Credential
@@ -242,20 +242,6 @@ func (s *Service) sealSecret(c *Credential) {
 	if s.Keyring != nil {
 		c.SecretHash = s.Keyring.SealSecretHash(c.ID, c.SecretHash)
 	}
-}
-
-// SealStoredSecrets seals every secret hash stored before hashes were sealed; cmd runs it at start.
-func (s *Service) SealStoredSecrets(ctx context.Context) (int, error) {
-	if s.Keyring == nil {
-		return 0, errors.New("seal api secrets: no master key")
-	}
-	ctx = s.audited(ctx, "", "", AuditSecretsResealed, "", map[string]any{"reason": "api secret hashes sealed under the master key"})
-	return s.Store.ResealSecrets(ctx, func(id string, stored []byte) ([]byte, bool) {
-		if IsSealedSecret(stored) {
-			return nil, false
-		}
-		return s.Keyring.SealSecretHash(id, stored), true
-	})
 }
 
 // NewCredential gives a project another key pair in the mode, returned once; the project's other

@@ -25,9 +25,11 @@ type Store interface {
 	FindCredential(ctx context.Context, keyHash string) (*Credential, *Project, error)
 	// AddCredential stores another key pair of an existing project (ErrNotFound otherwise).
 	AddCredential(ctx context.Context, c *Credential) error
-	// ResealSecrets passes each stored secret hash to seal, and stores what it returns where it
-	// says so, in one transaction; it returns how many it changed.
-	ResealSecrets(ctx context.Context, seal func(credentialID string, stored []byte) ([]byte, bool)) (int, error)
+	// ResealStored passes every stored sealed value of the kinds to reseal and, in the same
+	// transaction, stores what it returns where it says so — unless the value changed meanwhile:
+	// then the new value stays. It returns how many it changed. An error from reseal rolls back
+	// every change; a transaction that changes nothing commits nothing (nor its audit line).
+	ResealStored(ctx context.Context, kinds []SealedKind, reseal func(*SealedValue) ([]byte, bool, error)) (int, error)
 	// ListCredentials returns a project's credentials, revoked ones included, oldest first.
 	ListCredentials(ctx context.Context, projectID string) ([]*Credential, error)
 	// FindCredentialByID returns the credential with the id, revoked or not, or ErrNotFound.

@@ -84,11 +84,11 @@ func (s *Service) seedOf(p *Project) (*chain.Seed, error) {
 	if s.Keyring == nil {
 		return nil, fmt.Errorf("open seed of %s: no master key", p.ID)
 	}
-	mnemonic, err := s.Keyring.Open(p.SealedSeed, []byte(p.ID))
+	mnemonic, err := s.Keyring.OpenSeed(p.ID, p.SealedSeed)
 	if err != nil {
 		return nil, fmt.Errorf("open seed of %s: %w", p.ID, err)
 	}
-	return chain.OpenSeed(string(mnemonic))
+	return chain.OpenSeed(mnemonic)
 }
 
 // Wallets returns the principal's project's hot wallets, one per chain of the key's mode that this

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -147,7 +148,10 @@ func testSealStoredSecrets(t *testing.T, s gateway.Store) {
 		}
 		legacy[pr.Credential.ID] = gateway.HashSecret(k.Secret)
 	}
-	if _, err := s.ResealSecrets(ctx, func(id string, _ []byte) ([]byte, bool) { h, ok := legacy[id]; return h, ok }); err != nil {
+	if _, err := s.ResealStored(ctx, []gateway.SealedKind{gateway.SealedAPISecret}, func(v *gateway.SealedValue) ([]byte, bool, error) {
+		h, ok := legacy[v.ID]
+		return h, ok, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	svc = service(t, s)
@@ -156,6 +160,19 @@ func testSealStoredSecrets(t *testing.T, s gateway.Store) {
 	}
 	if n, err := svc.SealStoredSecrets(ctx); err != nil || n != 0 {
 		t.Fatalf("SealStoredSecrets again = %d, %v; want 0", n, err)
+	}
+	// A gateway given another master key is told so at start.
+	other, err := gateway.NewKeyring(bytes.Repeat([]byte{7}, gateway.MasterKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&gateway.Service{Store: s, Keyring: other}).SealStoredSecrets(ctx); !errors.Is(err, gateway.ErrSealed) ||
+		!strings.Contains(err.Error(), other.ID()) {
+		t.Errorf("SealStoredSecrets under another master key = %v, want ErrSealed naming it", err)
+	}
+	// The sealing is in the audit log once: a start with nothing to seal writes no line.
+	if lines, _, err := s.ListAudit(ctx, gateway.AuditFilter{Action: gateway.AuditSecretsResealed, Page: 1, Limit: 10}); err != nil || len(lines) != 1 {
+		t.Errorf("secrets.resealed lines = %d, %v; want 1", len(lines), err)
 	}
 	for _, k := range cp.Keys {
 		pr, err := svc.Authenticate(ctx, k.Key)

@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		"WebhookOrderPerSubject":    testWebhookOrderPerSubject,
 		"Leases":                    testLeases,
 		"SecretsSealedAtStart":      testSealStoredSecrets,
+		"MasterKeyRotation":         testMasterKeyRotation,
 		"Outgoing":                  testOutgoing,
 		"AuditLog":                  testAuditLog,
 	}
