@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"math/big"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -49,6 +50,7 @@ type Config struct {
 	TLSKey         string
 	RateLimitTiers map[ratelimit.Tier]*string
 	TrustedProxies string
+	MetricsAddr    string
 	// Chains are the chains to watch, by registry slug.
 	Chains map[string]ChainConfig
 }
@@ -170,6 +172,8 @@ var options = []option{
 		help: "PEM private key file of tlsCert", ptr: func(c *Config) *string { return &c.TLSKey }},
 	{key: "docsAuth", server: true, flag: "", env: "STABLEGATE_DOCS_AUTH", def: "", secret: true,
 		help: "USER:PASSWORD that /docs and the OpenAPI document ask for (HTTP basic authentication; environment or file only)", ptr: func(c *Config) *string { return &c.DocsAuth }},
+	{key: "metricsAddr", server: true, flag: "metrics-addr", env: "STABLEGATE_METRICS_ADDR", def: "",
+		help: "address (host:port) of a separate listener serving Prometheus metrics at /metrics; empty: none", ptr: func(c *Config) *string { return &c.MetricsAddr }},
 	{key: "trustedProxies", server: true, flag: "trusted-proxies", env: "STABLEGATE_TRUSTED_PROXIES", def: "",
 		help: "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client", ptr: func(c *Config) *string { return &c.TrustedProxies }},
 }
@@ -459,6 +463,14 @@ func (cf *configFlags) load() (*Config, error) {
 	}
 	if _, _, err := c.DocsCredentials(); err != nil {
 		return nil, err
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return nil, fmt.Errorf("metricsAddr %q: want host:port, e.g. 127.0.0.1:9464", c.MetricsAddr)
+		}
+		if c.MetricsAddr == c.Addr {
+			return nil, fmt.Errorf("metricsAddr %q is addr itself: metrics are served on a listener of their own", c.MetricsAddr)
+		}
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "", "debug", "info", "warn", "error":

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +23,8 @@ import (
 	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/evm"
 	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/metrics"
+	"github.com/stablegate/stablegate/internal/money"
 	"github.com/stablegate/stablegate/internal/ratelimit"
 	"github.com/stablegate/stablegate/internal/startstop"
 	"github.com/stablegate/stablegate/internal/store"
@@ -295,6 +298,42 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 	handler = ratelimit.Bound(bound, func(r *http.Request) bool {
 		return r.URL.Path == "/health" || strings.HasPrefix(r.URL.Path, "/pay/") && strings.HasSuffix(r.URL.Path, "/events")
 	}, handler)
+	if c.MetricsAddr != "" {
+		// Every request is counted, the 503s of the bound too; the metrics have their own listener,
+		// off the public one.
+		handler = metrics.HTTP(handler)
+		reg, err := metrics.New(metrics.Sources{Stats: st.Stats, DBs: st.Pools(), Chains: func() []metrics.ChainState {
+			out := make([]metrics.ChainState, len(scanners))
+			for i, sc := range scanners {
+				h := sc.Health()
+				out[i] = metrics.ChainState{Chain: h.Chain, Head: h.Head, Scanned: h.Scanned, Scanning: !h.Standby, Degraded: h.Degraded != ""}
+			}
+			return out
+		}, Wallets: func(ctx context.Context) ([]metrics.WalletGas, error) {
+			ws, err := svc.HotWalletsGas(ctx)
+			out := make([]metrics.WalletGas, 0, len(ws))
+			for _, w := range ws {
+				if w.Native == nil {
+					continue
+				}
+				coins, _ := strconv.ParseFloat(money.Format(w.Native, w.Chain.NativeDecimals()), 64) // a gauge, not money
+				out = append(out, metrics.WalletGas{Project: w.ProjectID, Mode: string(w.Mode), Chain: w.Chain.Slug, Address: w.Address, Coins: coins})
+			}
+			return out, err
+		}})
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", reg.Handler())
+		go func() {
+			if err := serveHTTP(ctx, c.MetricsAddr, nil, mux, log, func(a net.Addr) {
+				log.Info("metrics listening", "url", "http://"+a.String()+"/metrics")
+			}); err != nil {
+				log.Error("metrics listener", "err", err)
+			}
+		}()
+	}
 	tlsConfig, err := c.TLS()
 	if err != nil {
 		return err
@@ -331,7 +370,7 @@ func chainsFor(chains map[string]ChainConfig) (*chain.Registry, []*evm.Scanner, 
 	var out []*evm.Scanner
 	for slug, cc := range chains {
 		ch, _ := reg.Lookup(slug) // TRON too: its nodes serve the Ethereum-style JSON-RPC the scanner reads
-		client, err := evm.NewClient(cc.RPCURLs, evm.Config{})
+		client, err := evm.NewClient(cc.RPCURLs, evm.Config{Chain: slug})
 		if err != nil {
 			return nil, nil, err
 		}

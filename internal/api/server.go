@@ -15,6 +15,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/metrics"
 	"github.com/stablegate/stablegate/internal/ratelimit"
 )
 
@@ -80,7 +81,7 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	}
 	hc.Security = []map[string][]string{{"bearer": {}}, {"apikey": {}}, {"xApiKey": {}}}
 	s.API = humago.New(apiMux, hc)
-	s.API.UseMiddleware(s.limit)
+	s.API.UseMiddleware(nameRoute, s.limit)
 	s.registerOrders()
 	s.registerPool()
 	s.registerWebhooks()
@@ -113,8 +114,22 @@ func New(svc *gateway.Service, cfg Config) *Server {
 		}
 		writeError(w, newError(gateway.ENotFound, "", "No such endpoint: "+r.Method+" "+r.URL.Path, requestIDFrom(r.Context())))
 	})
-	s.handler = securityHeaders(s.withRequestID(s.logRequests(s.recoverPanics(uncleanAPIPaths(root)))))
+	named := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := root.Handler(r); pattern != "" {
+			metrics.Route(r.Context(), pattern) // an API operation names itself more closely (s.limit)
+		}
+		root.ServeHTTP(w, r)
+	})
+	s.handler = securityHeaders(s.withRequestID(s.logRequests(s.recoverPanics(uncleanAPIPaths(named)))))
 	return s
+}
+
+// nameRoute names the request's endpoint for its metrics: the operation's method and path pattern.
+func nameRoute(ctx huma.Context, next func(huma.Context)) {
+	if op := ctx.Operation(); op != nil {
+		metrics.Route(ctx.Context(), op.Method+" "+op.Path)
+	}
+	next(ctx)
 }
 
 // securityHeaders are on every answer: nothing is sniffed into another type, no page of the API

@@ -61,6 +61,9 @@ type Log struct {
 	TxHash      common.Hash    `json:"transactionHash"`
 	LogIndex    hexutil.Uint   `json:"logIndex"`
 	Removed     bool           `json:"removed"`
+	// BlockTimestamp is the block's time, where the node gives it (go-ethereum since 1.16, and
+	// most providers): the payment-detection latency is measured from it.
+	BlockTimestamp *hexutil.Uint64 `json:"blockTimestamp"`
 }
 
 // Amount returns the log's data as an unsigned integer (the value of a Transfer).

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/stablegate/stablegate/internal/metrics"
 )
 
 // Errors a caller acts on.
@@ -53,6 +55,8 @@ type Config struct {
 	Attempts int
 	// Backoff is the first retry's delay, doubled each time up to MaxBackoff (defaults 200 ms, 5 s).
 	Backoff, MaxBackoff time.Duration
+	// Chain names the chain in the client's metrics (empty: "unknown").
+	Chain string
 }
 
 func (c Config) withDefaults() Config {
@@ -68,17 +72,22 @@ func (c Config) withDefaults() Config {
 	if c.MaxBackoff <= 0 {
 		c.MaxBackoff = 5 * time.Second
 	}
+	if c.Chain == "" {
+		c.Chain = "unknown"
+	}
 	return c
 }
 
 // Client is a JSON-RPC client over one or more provider URLs of one chain. A URL that fails is
 // left for the next one; retries rotate through all of them.
 type Client struct {
-	urls    []string
-	cfg     Config
-	http    *http.Client
-	current atomic.Int64 // index of the URL to try first
-	id      atomic.Int64
+	urls []string
+	// providers name the URLs in metrics: their hosts only, since a path or query often holds a key.
+	providers []string
+	cfg       Config
+	http      *http.Client
+	current   atomic.Int64 // index of the URL to try first
+	id        atomic.Int64
 
 	wsMu sync.Mutex
 	ws   map[string]*gethrpc.Client // connections to ws:// and wss:// URLs, dialed on first use
@@ -90,7 +99,14 @@ func NewClient(urls []string, cfg Config) (*Client, error) {
 		return nil, errors.New("evm: no RPC URL")
 	}
 	cfg = cfg.withDefaults()
-	return &Client{urls: urls, cfg: cfg, http: &http.Client{
+	providers := make([]string, len(urls))
+	for i, u := range urls {
+		providers[i] = "unknown"
+		if p, err := neturl.Parse(u); err == nil && p.Host != "" {
+			providers[i] = p.Host
+		}
+	}
+	return &Client{urls: urls, providers: providers, cfg: cfg, http: &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}, nil
 }
@@ -119,6 +135,7 @@ func (c *Client) Call(ctx context.Context, method string, out any, params ...any
 		} else {
 			err = c.do(ctx, c.urls[i], body, out)
 		}
+		metrics.RPC(c.cfg.Chain, c.providers[i], method, err != nil && retryable(err) && ctx.Err() == nil)
 		if err == nil {
 			return nil
 		}

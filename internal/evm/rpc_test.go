@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/big"
 	"net"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/stablegate/stablegate/internal/devnet"
 	"github.com/stablegate/stablegate/internal/evm"
 	"github.com/stablegate/stablegate/internal/evm/evmtest"
+	"github.com/stablegate/stablegate/internal/metrics"
 )
 
 var transferTopic = crypto.Keccak256Hash([]byte("Transfer(address,address,uint256)"))
@@ -148,7 +150,9 @@ func TestFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bad.Close()
-	client, _ := evm.NewClient([]string{bad.URL(), c.RPCURL()}, fastConfig())
+	cfg := fastConfig()
+	cfg.Chain = "failover-test"
+	client, _ := evm.NewClient([]string{bad.URL(), c.RPCURL()}, cfg)
 	if n, err := client.BlockNumber(context.Background()); err != nil || n == 0 {
 		t.Fatalf("with the first URL failing: %d, %v", n, err)
 	}
@@ -161,6 +165,22 @@ func TestFailover(t *testing.T) {
 	}
 	if after, _, _ := bad.Stats(); after != before {
 		t.Errorf("the failing URL got %d more calls after failover", after-before)
+	}
+	// The metrics name each provider by its host: the failing one's error, the good one's calls.
+	reg, err := metrics.New(metrics.Sources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	reg.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	badHost, goodHost := strings.TrimPrefix(bad.URL(), "http://"), strings.TrimPrefix(c.RPCURL(), "http://")
+	for _, want := range []string{
+		`stablegate_rpc_errors_total{chain="failover-test",provider="` + badHost + `"} 1`,
+		`stablegate_rpc_requests_total{chain="failover-test",method="eth_blockNumber",provider="` + goodHost + `"} 6`,
+	} {
+		if !strings.Contains(rec.Body.String(), want+"\n") {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
 

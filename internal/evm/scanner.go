@@ -13,6 +13,7 @@ import (
 
 	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/metrics"
 	"github.com/stablegate/stablegate/internal/startstop"
 )
 
@@ -248,6 +249,7 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 			batch.Blocks = append(batch.Blocks, gateway.BlockRef{Number: h.Number, Hash: h.Hash.Hex()})
 		}
 	}
+	blockTimes := map[*gateway.Transfer]time.Time{}
 	for _, l := range logs {
 		// An ERC-20 Transfer has from and to indexed and the amount as 32 bytes of data; other
 		// shapes (ERC-721's, a token's own) are not payments.
@@ -296,9 +298,17 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 				"order_chain", r.ChainID, "owner", w.id, "tx", tr.TxHash)
 		}
 		batch.Transfers = append(batch.Transfers, tr)
+		if l.BlockTimestamp != nil {
+			blockTimes[tr] = time.Unix(int64(*l.BlockTimestamp), 0)
+		}
 	}
 	if err := s.Gateway.ApplyScan(ctx, batch); err != nil {
 		return false, err
+	}
+	for _, tr := range batch.Added {
+		if tr.Credited() {
+			metrics.PaymentDetected(s.Chain.Slug, tr.Currency, tr.DepositID != "", blockTimes[tr], time.Now())
+		}
 	}
 	s.report(head, to, nil)
 	if to == head {

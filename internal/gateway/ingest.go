@@ -38,10 +38,11 @@ func (s *Service) ApplyScan(ctx context.Context, b *ScanBatch) error {
 	for _, tr := range b.Transfers {
 		tr.Confirmed = int64(tr.BlockNumber) <= confirmedUpTo && deepEnough(tr, b.Head)
 	}
-	return s.Store.InTx(ctx, func(tx PaymentTx) error {
+	var added []*Transfer
+	err := s.Store.InTx(ctx, func(tx PaymentTx) error {
 		st := s.newStep(b.Now, false)
-		added, err := tx.InsertTransfers(ctx, b.Transfers)
-		if err != nil {
+		var err error
+		if added, err = tx.InsertTransfers(ctx, b.Transfers); err != nil {
 			return err
 		}
 		st.added(added)
@@ -60,6 +61,11 @@ func (s *Service) ApplyScan(ctx context.Context, b *ScanBatch) error {
 		}
 		return tx.MoveCursor(ctx, b.ChainID, BlockRef{Number: b.To, Hash: b.ToHash}, b.Blocks, b.Now)
 	})
+	if err != nil {
+		return err
+	}
+	b.Added = added
+	return nil
 }
 
 // Rewind undoes everything above the block (a reorg) in one transaction: its transfers are removed,

@@ -111,6 +111,9 @@ type ScanBatch struct {
 	// fork point is found without rescanning far.
 	Blocks []BlockRef
 	Now    time.Time
+	// Added is set by ApplyScan once the step committed: the transfers of Transfers that were new
+	// (the others were stored before, by an earlier pass over the same blocks).
+	Added []*Transfer
 }
 
 // ChainStore is what the chain scanner and the payment story need of storage.

@@ -221,3 +221,58 @@ func (s *Service) modeChain(pr *Principal, chainID string) (chain.Chain, error) 
 	}
 	return c, nil
 }
+
+// HotWalletGas is what a project's hot wallet on an EVM chain holds of the chain's coin, which
+// pays the gas of its sweeps and payouts: for monitoring (a wallet short of gas stops both).
+type HotWalletGas struct {
+	ProjectID string
+	Mode      Mode
+	Chain     chain.Chain
+	Address   string
+	Native    *big.Int // nil when the node could not be read
+}
+
+// HotWalletsGas reads the coin balance of every hot wallet stablegate signs for: each project with
+// a seed, on each EVM chain it watches, in both modes. Projects are read from the store each time;
+// a wallet's address is derived from its seed the first time only.
+func (s *Service) HotWalletsGas(ctx context.Context) ([]HotWalletGas, error) {
+	projects, err := s.Store.ListProjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []HotWalletGas
+	for _, p := range projects {
+		if p.WatchOnly() || s.Keyring == nil {
+			continue
+		}
+		var seed *chain.Seed
+		for _, m := range []Mode{Test, Live} {
+			for _, c := range s.EnabledChains(m) {
+				if c.Protocol != chain.EVM {
+					continue
+				}
+				key := p.ID + "/" + string(m) + "/" + c.Slug
+				cached, ok := s.hotAddrs.Load(key)
+				if !ok {
+					if seed == nil {
+						if seed, err = s.seedOf(p); err != nil {
+							return nil, err
+						}
+					}
+					_, a, err := seed.WalletKey(c.Protocol, m.Live(), c.ChainID)
+					if err != nil {
+						return nil, err
+					}
+					cached, _ = s.hotAddrs.LoadOrStore(key, a)
+				}
+				addr := cached.([20]byte)
+				w := HotWalletGas{ProjectID: p.ID, Mode: m, Chain: c, Address: chain.FormatAddress(c.Protocol, addr)}
+				if s.Nodes != nil {
+					w.Native, _ = s.Nodes.NativeBalance(ctx, c.Slug, addr)
+				}
+				out = append(out, w)
+			}
+		}
+	}
+	return out, nil
+}

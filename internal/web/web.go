@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/metrics"
 	"github.com/stablegate/stablegate/internal/ratelimit"
 )
 
@@ -113,6 +114,9 @@ func (h *Handler) now() time.Time {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := h.mux.Handler(r); pattern != "" {
+		metrics.Route(r.Context(), pattern) // the endpoint, never the order id or slug
+	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'")

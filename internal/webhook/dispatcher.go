@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/metrics"
 	"github.com/stablegate/stablegate/internal/startstop"
 )
 
@@ -226,6 +227,14 @@ func (d *Dispatcher) attempt(ctx context.Context, j *gateway.Delivery) *gateway.
 	}
 	r.StatusCode, r.Duration = status, time.Since(start)
 	d.decide(r, j, retryAfter, err)
+	result := r.Status // delivered, pending (a retry is due) or failed
+	switch {
+	case r.Disable != "":
+		result = "disabled"
+	case r.Status == gateway.DeliveryPending:
+		result = "retry"
+	}
+	metrics.WebhookAttempt(result, r.Duration)
 	return r
 }
 

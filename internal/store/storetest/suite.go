@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		"MasterKeyRotation":         testMasterKeyRotation,
 		"Outgoing":                  testOutgoing,
 		"AuditLog":                  testAuditLog,
+		"Stats":                     testStats,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
