@@ -191,7 +191,7 @@ func fundHotWallet(ctx context.Context, svc *gateway.Service, projectID, rpcURL 
 	if err != nil {
 		return err
 	}
-	client, err := evm.NewClient([]string{rpcURL}, evm.Config{})
+	client, err := evm.NewClient([]string{rpcURL}, evm.Config{Chain: "devnet"})
 	if err != nil {
 		return err
 	}
