@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,4 +99,95 @@ func deployMetricNames(t *testing.T) map[string]bool {
 		}
 	}
 	return names
+}
+
+const exampleConfig = "../../deploy/stablegate.example.json"
+
+// The example configuration holds every option with its default (and a chain to show the shape),
+// and loads as it is. UPDATE_EXAMPLE=1 writes it anew from the options.
+func TestExampleConfiguration(t *testing.T) {
+	if os.Getenv("UPDATE_EXAMPLE") == "1" {
+		var b strings.Builder
+		b.WriteString("{\n")
+		for _, o := range options {
+			v, _ := json.Marshal(o.def)
+			fmt.Fprintf(&b, "  %q: %s,\n", o.key, v)
+		}
+		b.WriteString("  \"chains\": {\n    \"ethereum\": {\"rpcUrls\": [\"https://ethereum-rpc.example.com\", \"wss://ethereum-ws.example.com\"]}\n  }\n}\n")
+		if err := os.WriteFile(exampleConfig, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(exampleConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatalf("the example is not JSON: %v", err)
+	}
+	for _, o := range options {
+		if v, ok := got[o.key]; !ok || v != o.def {
+			t.Errorf("%s = %v (present %v), want its default %q", o.key, v, ok, o.def)
+		}
+		delete(got, o.key)
+	}
+	delete(got, "chains")
+	for k := range got {
+		t.Errorf("the example has %q, which is no option", k)
+	}
+	t.Setenv("STABLEGATE_CONFIG", exampleConfig)
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	c, err := newConfigFlags(fs, true, nil).load()
+	if err != nil {
+		t.Fatalf("the example does not load: %v", err)
+	}
+	if len(c.Chains["ethereum"].RPCURLs) != 2 || c.Addr != "127.0.0.1:8080" {
+		t.Errorf("loaded example = %+v", c)
+	}
+}
+
+// The systemd unit verifies, and its hardening keeps systemd's exposure score low.
+func TestSystemdUnit(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("systemd-analyze is required under CI")
+		}
+		t.Skip("systemd-analyze not installed (apt-get install systemd)")
+	}
+	unit, err := os.ReadFile("../../deploy/systemd/stablegate.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// verify checks that ExecStart's program exists: the test's own binary stands in for it.
+	self, _ := os.Executable()
+	path := filepath.Join(t.TempDir(), "stablegate.service")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(unit), "/usr/local/bin/stablegate", self)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(analyze, "verify", path).CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(analyze, "security", "--offline=true", "--threshold=20", path).CombinedOutput(); err != nil {
+		t.Errorf("systemd-analyze security: exposure over 2.0 (%v)\n%s", err, out[max(0, len(out)-300):])
+	}
+}
+
+// healthcheck (the container's HEALTHCHECK) passes on a running gateway, found by its URL or by
+// the addr of the configuration, and fails on one that does not answer.
+func TestHealthcheck(t *testing.T) {
+	creds, _ := startDev(t)
+	out, _, err := runCLI(t, "healthcheck", "--url", creds.BaseURL)
+	if err != nil || strings.TrimSpace(out) != "healthy" {
+		t.Errorf("healthcheck --url: %v %q", err, out)
+	}
+	_, port, _ := strings.Cut(strings.TrimPrefix(creds.BaseURL, "http://"), ":")
+	t.Setenv("STABLEGATE_ADDR", "0.0.0.0:"+port) // as in the container
+	if out, _, err := runCLI(t, "healthcheck"); err != nil || strings.TrimSpace(out) != "healthy" {
+		t.Errorf("healthcheck from the configuration's addr: %v %q", err, out)
+	}
+	if _, _, err := runCLI(t, "healthcheck", "--url", "http://"+freeAddr(t), "--timeout", "2s"); err == nil || exitCode(err) != 1 {
+		t.Errorf("healthcheck of nothing: %v", err)
+	}
 }

@@ -35,6 +35,8 @@ Commands:
   tx check   record a payment whose log a provider lost (tx check --chain C --tx HASH)
   sweep      move what paid addresses hold into the hot wallet (sweep --project ID --chain C)
   audit      who changed what, newest first (audit [--project ID] [--action A])
+  healthcheck
+             ask a running gateway's /health; exit 0 when it answers 200 (a container's HEALTHCHECK)
   keys       the master key (keys rotate-master: seal everything again under a new master key)
   version    print the version
 
@@ -104,6 +106,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runAudit(ctx, args[1:], stdout, stderr)
 	case "keys":
 		return runKeys(ctx, args[1:], stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		if err := parse(newFlagSet("version", "version", stderr), args[1:]); err != nil {
 			return err

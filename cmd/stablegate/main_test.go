@@ -47,7 +47,7 @@ func TestHelpForEveryCommand(t *testing.T) {
 		{"projects", "list", "--help"}, {"projects", "keys", "--help"}, {"projects", "new-key", "--help"}, {"projects", "revoke-key", "--help"},
 		{"projects", "update", "--help"}, {"projects", "disable", "--help"}, {"projects", "enable", "--help"}, {"devnet", "--help"},
 		{"wallets", "--help"}, {"sweep", "--help"}, {"tx", "check", "--help"}, {"dev", "pay", "--help"}, {"version", "--help"}, {"ledger", "verify", "--help"},
-		{"audit", "--help"}, {"keys", "rotate-master", "--help"}} {
+		{"audit", "--help"}, {"keys", "rotate-master", "--help"}, {"healthcheck", "--help"}} {
 		_, stderr, err := runCLI(t, args...)
 		if !errors.Is(err, flag.ErrHelp) || exitCode(err) != 0 || !strings.Contains(stderr, "Usage: stablegate") {
 			t.Errorf("%v: err=%v stderr=%q", args, err, stderr)
