@@ -104,6 +104,7 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	root := http.NewServeMux()
 	root.Handle("/api/", s.preflight(s.authenticate(apiMux)))
 	root.Handle("/health", apiMux)
+	root.Handle("/mcp", s.mcpHandler(apiMux))
 	root.Handle("/docs/openapi.json", s.docsAuth(apiMux))
 	root.Handle("/docs/openapi.yaml", s.docsAuth(apiMux))
 	root.Handle("GET /docs", s.docsAuth(http.HandlerFunc(s.docsPage)))

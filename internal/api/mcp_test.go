@@ -1,0 +1,151 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/stablegate/stablegate/internal/gateway"
+)
+
+// headers sets the MCP client's credentials on every request.
+type headers struct {
+	set  map[string]string
+	base http.RoundTripper
+}
+
+func (h headers) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	for k, v := range h.set {
+		r.Header.Set(k, v)
+	}
+	return h.base.RoundTrip(r)
+}
+
+func mcpSession(t *testing.T, url string, creds map[string]string) (*mcp.ClientSession, error) {
+	t.Helper()
+	client := mcp.NewClient(&mcp.Implementation{Name: "stablegate-test", Version: "1"}, nil)
+	return client.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: url + "/mcp", DisableStandaloneSSE: true, MaxRetries: -1,
+		HTTPClient: &http.Client{Transport: headers{set: creds, base: http.DefaultTransport}}}, nil)
+}
+
+// callTool calls a tool and returns its structured answer and whether it is a tool error.
+func callTool(t *testing.T, s *mcp.ClientSession, name string, args map[string]any) (map[string]any, string, bool) {
+	t.Helper()
+	res, err := s.CallTool(context.Background(), &mcp.CallToolParams{Name: name, Arguments: args})
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	var out map[string]any
+	raw, _ := json.Marshal(res.StructuredContent)
+	_ = json.Unmarshal(raw, &out)
+	text := ""
+	if len(res.Content) > 0 {
+		if tc, ok := res.Content[0].(*mcp.TextContent); ok {
+			text = tc.Text
+		}
+	}
+	return out, text, res.IsError
+}
+
+// The MCP server at /mcp, with the go-sdk's own client: its tools are listed with schemas, each
+// does what its API operation does for the key's project and mode, and errors carry the API's
+// type and message; without a valid key nothing is served.
+func TestMCP(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		s, err := mcpSession(t, e.url, map[string]string{"Authorization": "Bearer " + e.test.Key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		tools, err := s.ListTools(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, tl := range tools.Tools {
+			names = append(names, tl.Name)
+			if tl.Description == "" || tl.InputSchema == nil {
+				t.Errorf("tool %s has no description or schema", tl.Name)
+			}
+		}
+		for _, want := range []string{"create_order", "get_order", "list_orders", "simulate_payment", "bind_deposit_address", "get_deposit_reference",
+			"list_deposits", "create_payment_link", "publish_payment_link", "archive_payment_link", "get_balances", "list_webhook_events", "retry_webhook_event"} {
+			if !slices.Contains(names, want) {
+				t.Errorf("no tool %s in %v", want, names)
+			}
+		}
+		created, _, isErr := callTool(t, s, "create_order", map[string]any{"orderReference": "mcp-1", "amount": "10.50", "currency": "USDT",
+			"chainId": "ethereum-sepolia", "metadata": map[string]any{"cart": 7}})
+		order, _ := created["data"].(map[string]any)
+		id, _ := order["orderId"].(string)
+		if isErr || !strings.HasPrefix(id, "ord_") || order["amount"] != "10.5" || order["status"] != "pending" {
+			t.Fatalf("create_order = %v", created)
+		}
+		// The same order through the API.
+		if r := e.as(e.test, "GET", "/api/v1/orders/"+id, ""); r.status != 200 || r.data()["orderReference"] != "mcp-1" {
+			t.Errorf("the tool's order through the API: %d %v", r.status, r.body)
+		}
+		got, _, isErr := callTool(t, s, "get_order", map[string]any{"orderId": id})
+		if d, _ := got["data"].(map[string]any); isErr || d["orderId"] != id {
+			t.Errorf("get_order = %v", got)
+		}
+		list, _, _ := callTool(t, s, "list_orders", map[string]any{"status": "pending"})
+		if d, _ := list["data"].(map[string]any); d == nil || len(d["orders"].([]any)) != 1 {
+			t.Errorf("list_orders = %v", list)
+		}
+		// A bad amount is a tool error with the API's type, message and param, and creates nothing.
+		bad, text, isErr := callTool(t, s, "create_order", map[string]any{"orderReference": "mcp-2", "amount": "0", "currency": "USDT", "chainId": "ethereum-sepolia"})
+		if !isErr || bad["error"] != "ValidationError" || bad["param"] != "amount" || !strings.Contains(text, "ValidationError") || !strings.Contains(text, "amount") {
+			t.Errorf("create_order with amount 0 = %v %q", bad, text)
+		}
+		if n := e.orderCount(gateway.Test); n != 1 {
+			t.Errorf("%d test orders after a refused create, want 1", n)
+		}
+		paid, _, isErr := callTool(t, s, "simulate_payment", map[string]any{"orderId": id, "outcome": "completed"})
+		if d, _ := paid["data"].(map[string]any); isErr || d["status"] != "completed" {
+			t.Errorf("simulate_payment = %v", paid)
+		}
+		bound, _, isErr := callTool(t, s, "bind_deposit_address", map[string]any{"depositReference": "user-1", "protocol": "evm"})
+		if d, _ := bound["data"].(map[string]any); isErr || !strings.HasPrefix(d["address"].(string), "0x") {
+			t.Errorf("bind_deposit_address = %v", bound)
+		}
+		if ref, _, isErr := callTool(t, s, "get_deposit_reference", map[string]any{"depositReference": "user-1"}); isErr || ref["data"] == nil {
+			t.Errorf("get_deposit_reference = %v", ref)
+		}
+		if bal, _, isErr := callTool(t, s, "get_balances", nil); isErr || bal["data"] == nil {
+			t.Errorf("get_balances = %v", bal)
+		}
+		// A tool needing the secret, without it: the API's refusal.
+		if r, text, isErr := callTool(t, s, "retry_webhook_event", map[string]any{"webhookEventId": "evt_nope"}); !isErr || r["error"] == nil {
+			t.Errorf("retry_webhook_event = %v %q", r, text)
+		}
+
+		// The live key: simulate is refused, and the test order is not there.
+		live, err := mcpSession(t, e.url, map[string]string{"Authorization": "Bearer " + e.live.Key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer live.Close()
+		if r, _, isErr := callTool(t, live, "get_order", map[string]any{"orderId": id}); !isErr || r["error"] != "NotFound" {
+			t.Errorf("get_order of a test order with the live key = %v", r)
+		}
+		// No key, a wrong key: nothing is served.
+		for _, creds := range []map[string]string{{}, {"Authorization": "Bearer pk_test_" + strings.Repeat("x", 32)}} {
+			if s, err := mcpSession(t, e.url, creds); err == nil {
+				s.Close()
+				t.Errorf("an MCP session with %v", creds)
+			}
+		}
+		// A wrong secret is refused before MCP is reached.
+		if r := e.call("POST", "/mcp", `{}`, "Authorization", "Bearer "+e.test.Key, "x-api-secret", "sk_wrong"); r.status != 401 {
+			t.Errorf("/mcp with a wrong secret: %d", r.status)
+		}
+	})
+}
