@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -209,7 +210,14 @@ func (s *Server) addMCPTools(server *mcp.Server, apiMux http.Handler) {
 	call := func(ctx context.Context, req *mcp.CallToolRequest, method, path string, q url.Values, body any) (*mcp.CallToolResult, any, error) {
 		return s.mcpCall(ctx, req, apiMux, method, path, q, body)
 	}
-	esc := url.PathEscape
+	// esc escapes a path parameter; one that would change the path (a "/" or a dot segment) is
+	// replaced by a segment no route has, so the API answers 404 rather than another operation.
+	esc := func(v string) string {
+		if strings.Contains(v, "/") || v == "." || v == ".." || v == "" {
+			return "%00invalid"
+		}
+		return url.PathEscape(v)
+	}
 	mcp.AddTool(server, &mcp.Tool{Name: "create_order", Description: "Create an order (an invoice): the payer pays amount of currency on chainId " +
 		"to the order's own address, or through its paymentUrl. The same orderReference returns the existing order."},
 		func(ctx context.Context, req *mcp.CallToolRequest, in mcpCreateOrder) (*mcp.CallToolResult, any, error) {

@@ -149,3 +149,25 @@ func TestMCP(t *testing.T) {
 		}
 	})
 }
+
+// A tool's path parameter cannot steer the call to another operation: a "/" or a dot segment in
+// an id is a 404, never a redirect or a neighbour's route.
+func TestMCPPathParameters(t *testing.T) {
+	e := setup(t, "sqlite", "https://shop.example.com")
+	s, err := mcpSession(t, e.url, map[string]string{"Authorization": "Bearer " + e.test.Key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, id := range []string{"../orders", "..", ".", "", "x/../../orders", "lnk_1/../../../orders?status=pending", "%2e%2e"} {
+		for _, tool := range []string{"publish_payment_link", "archive_payment_link"} {
+			r, text, isErr := callTool(t, s, tool, map[string]any{"id": id})
+			if !isErr || (r["error"] != "NotFound" && r["error"] != "ValidationError") {
+				t.Errorf("%s(%q) = %v %q", tool, id, r, text)
+			}
+		}
+		if r, _, isErr := callTool(t, s, "get_order", map[string]any{"orderId": id}); !isErr || r["data"] != nil {
+			t.Errorf("get_order(%q) = %v", id, r)
+		}
+	}
+}
