@@ -55,6 +55,8 @@ type Scanner struct {
 	// MaxLag is how many blocks behind the head the scanner may be before Health says degraded
 	// (default: five minutes of the chain's blocks, at least 10).
 	MaxLag uint64
+	// ProgressEvery is how often a catch-up's pace is measured and logged (default 5 s).
+	ProgressEvery time.Duration
 
 	watched   map[[20]byte]watch
 	owners    map[string]*owner // interned (project, mode) pairs

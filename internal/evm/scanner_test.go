@@ -1231,3 +1231,40 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// A scanner far behind the head says so: Health has the blocks to go, the pace and the time to
+// the head, the log tells it at most every ProgressEvery, and both stop once it has caught up.
+func TestCatchUpProgress(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, nil)
+	for range 300 {
+		w.chain.Mine()
+	}
+	var logs syncBuffer
+	w.scanner.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	w.scanner.ProgressEvery = time.Millisecond
+	if _, err := w.scanner.RunOnce(context.Background()); err != nil { // one step of 50 blocks
+		t.Fatal(err)
+	}
+	h := w.scanner.Health()
+	if h.CatchUp == nil || h.CatchUp.BlocksToGo != h.Lag || h.Lag <= evm.CatchUpBlocks {
+		t.Fatalf("health after one step of a long catch-up = %+v", h)
+	}
+	time.Sleep(2 * time.Millisecond)
+	if _, err := w.scanner.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if h = w.scanner.Health(); h.CatchUp == nil || h.CatchUp.BlocksPerSecond <= 0 || h.CatchUp.ETASeconds < 0 || h.CatchUp.BlocksToGo != h.Lag {
+		t.Errorf("health while catching up = %+v", h.CatchUp)
+	}
+	w.scanToHead()
+	if h = w.scanner.Health(); h.CatchUp != nil {
+		t.Errorf("caught up, health still has %+v", h.CatchUp)
+	}
+	out := logs.String()
+	for _, want := range []string{"catching up with the chain's head", "msg=\"catching up\"", "to_go=", "blocks_per_second=", "eta=", "caught up with the chain's head"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log lacks %q:\n%s", want, out)
+		}
+	}
+}
