@@ -37,7 +37,9 @@ func runLedger(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	// What each address holds, against the chains this configuration reaches (and the devnet of
 	// a running `stablegate dev` on the data directory).
-	holdings, herr := svc.VerifyHoldings(ctx)
+	progress := terminalProgress(stderr, "balances read on chain")
+	holdings, herr := svc.VerifyHoldings(ctx, progress.update)
+	progress.done()
 	if herr != nil {
 		fmt.Fprintf(stdout, "holdings not checked against the chains: %v\n", herr)
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
+
+	"github.com/stablegate/stablegate/internal/store"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -61,11 +64,26 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	// Each migration is named before it runs and timed after: one over a large table can take a
+	// while, and the operator sees which.
+	ran := 0
+	ctx = store.WithMigrationProgress(ctx, func(m store.MigrationStep) {
+		if !m.Done {
+			fmt.Fprintf(stdout, "applying migration %d of %d: %s …\n", m.Index, m.Of, m.Name)
+			return
+		}
+		ran++
+		fmt.Fprintf(stdout, "  done in %s\n", m.Took.Round(time.Millisecond))
+	})
 	st, err := cf.openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	fmt.Fprintln(stdout, "database is up to date")
+	if ran == 0 {
+		fmt.Fprintln(stdout, "database is up to date: no migration to apply")
+	} else {
+		fmt.Fprintf(stdout, "database is up to date: %d migrations applied\n", ran)
+	}
 	return nil
 }

@@ -184,7 +184,7 @@ func TestSweepFiftyPaidOrdersInOneTransaction(t *testing.T) {
 	if diffs, err := w.svc.Store.VerifyLedger(ctx); err != nil || len(diffs) != 0 {
 		t.Fatalf("ledger verify: %+v, %v", diffs, err)
 	}
-	if diffs, err := w.svc.VerifyHoldings(ctx); err != nil || len(diffs) != 0 {
+	if diffs, err := w.svc.VerifyHoldings(ctx, nil); err != nil || len(diffs) != 0 {
 		t.Fatalf("holdings against the chain: %+v, %v", diffs, err)
 	}
 
@@ -218,7 +218,7 @@ func TestSweepFiftyPaidOrdersInOneTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.chain.Mine()
-	diffs, err := w.svc.VerifyHoldings(ctx)
+	diffs, err := w.svc.VerifyHoldings(ctx, nil)
 	if err != nil || len(diffs) != 1 || !diffs[0].HotWallet || new(big.Int).Sub(diffs[0].OnChain, diffs[0].Ledger).Int64() != 7 {
 		t.Fatalf("holdings with 7 units sent to the hot wallet from outside: %+v, %v", diffs, err)
 	}
@@ -410,7 +410,7 @@ func TestSweepOfMissingFundsFailsAndMovesNothing(t *testing.T) {
 	if len(again.Sweeps) != 0 || len(again.Differences) != 1 || again.Differences[0].OnChain.Sign() != 0 || len(again.Skipped) != 1 {
 		t.Fatalf("the next plan: %+v", again)
 	}
-	if diffs, err := w.svc.VerifyHoldings(ctx); err != nil || len(diffs) != 1 || diffs[0].Address != orders[1].Address {
+	if diffs, err := w.svc.VerifyHoldings(ctx, nil); err != nil || len(diffs) != 1 || diffs[0].Address != orders[1].Address {
 		t.Fatalf("holdings against the chain: %+v, %v", diffs, err)
 	}
 }
@@ -539,7 +539,7 @@ func TestSweepByTopUpWithoutSetCode(t *testing.T) {
 	if diffs, err := w.svc.Store.VerifyLedger(ctx); err != nil || len(diffs) != 0 {
 		t.Fatalf("ledger verify: %+v, %v", diffs, err)
 	}
-	if diffs, err := w.svc.VerifyHoldings(ctx); err != nil || len(diffs) != 0 {
+	if diffs, err := w.svc.VerifyHoldings(ctx, nil); err != nil || len(diffs) != 0 {
 		t.Fatalf("holdings: %+v, %v", diffs, err)
 	}
 }
@@ -575,7 +575,7 @@ func TestSweepAboveTheCeilingGoesToTheTreasury(t *testing.T) {
 	if diffs, err := w.svc.Store.VerifyLedger(ctx); err != nil || len(diffs) != 0 {
 		t.Fatalf("ledger verify: %+v, %v", diffs, err)
 	}
-	if diffs, err := w.svc.VerifyHoldings(ctx); err != nil || len(diffs) != 0 {
+	if diffs, err := w.svc.VerifyHoldings(ctx, nil); err != nil || len(diffs) != 0 {
 		t.Fatalf("holdings: %+v, %v", diffs, err)
 	}
 	// The next sweep's amount goes on whole: the hot wallet is at its ceiling already.

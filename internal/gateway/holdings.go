@@ -27,7 +27,8 @@ type HoldingCheck struct {
 // differ. More on chain than in the ledger is money stablegate did not credit (a payment in a
 // wrong token, a transfer to the hot wallet from outside); less is money gone that the ledger
 // still counts — both are reported. Without the master key, hot wallets are not checked.
-func (s *Service) VerifyHoldings(ctx context.Context) ([]HoldingCheck, error) {
+// progress, when not nil, hears how many balances were read so far, after each.
+func (s *Service) VerifyHoldings(ctx context.Context, progress func(read int)) ([]HoldingCheck, error) {
 	if s.Nodes == nil {
 		return nil, nil
 	}
@@ -36,13 +37,19 @@ func (s *Service) VerifyHoldings(ctx context.Context) ([]HoldingCheck, error) {
 		return nil, err
 	}
 	var out []HoldingCheck
+	read := 0
+	counted := func() {
+		if read++; progress != nil {
+			progress(read)
+		}
+	}
 	for _, p := range projects {
 		for _, mode := range []Mode{Test, Live} {
 			for _, c := range s.EnabledChains(mode) {
 				if c.Protocol != chain.EVM {
 					continue
 				}
-				diffs, err := s.verifyChainHoldings(ctx, p, mode, c)
+				diffs, err := s.verifyChainHoldings(ctx, p, mode, c, counted)
 				if err != nil {
 					return nil, fmt.Errorf("holdings of %s on %s: %w", p.ID, c.Slug, err)
 				}
@@ -53,7 +60,7 @@ func (s *Service) VerifyHoldings(ctx context.Context) ([]HoldingCheck, error) {
 	return out, nil
 }
 
-func (s *Service) verifyChainHoldings(ctx context.Context, p *Project, mode Mode, c chain.Chain) ([]HoldingCheck, error) {
+func (s *Service) verifyChainHoldings(ctx context.Context, p *Project, mode Mode, c chain.Chain, counted func()) ([]HoldingCheck, error) {
 	holdings, err := s.Store.Holdings(ctx, p.ID, mode, c.Slug)
 	if err != nil {
 		return nil, err
@@ -76,6 +83,7 @@ func (s *Service) verifyChainHoldings(ctx context.Context, p *Project, mode Mode
 		if err != nil {
 			return err
 		}
+		counted()
 		if onChain.Cmp(ledger) != 0 {
 			out = append(out, HoldingCheck{ProjectID: p.ID, Mode: mode, ChainID: c.Slug, Currency: currency, Address: address, HotWallet: hot,
 				Ledger: ledger, OnChain: onChain})

@@ -3,13 +3,34 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math/big"
+	"path"
 	"strings"
+	"time"
 
 	"github.com/pressly/goose/v3"
 )
+
+// MigrationStep is a migration about to run (Done false) or that ran (Done true, in Took): what
+// `stablegate migrate` prints, since one migration of a large database can take a while.
+type MigrationStep struct {
+	Version   int64
+	Name      string // the file's name, or "go" for a migration written in Go
+	Index, Of int    // its place among the migrations pending when it started
+	Done      bool
+	Took      time.Duration
+}
+
+type progressKey struct{}
+
+// WithMigrationProgress returns a context under which Migrate tells fn of each migration before
+// and after it runs.
+func WithMigrationProgress(ctx context.Context, fn func(MigrationStep)) context.Context {
+	return context.WithValue(ctx, progressKey{}, fn)
+}
 
 // Migrate applies the engine's embedded migrations that have not run yet and returns how many ran.
 func Migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, fsys fs.FS, opts ...goose.ProviderOption) (int, error) {
@@ -17,11 +38,47 @@ func Migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, fsys fs.FS,
 	if err != nil {
 		return 0, fmt.Errorf("migrations: %w", err)
 	}
-	res, err := p.Up(ctx)
-	if err != nil {
-		return len(res), fmt.Errorf("migrate: %w", err)
+	progress, _ := ctx.Value(progressKey{}).(func(MigrationStep))
+	if progress == nil {
+		res, err := p.Up(ctx)
+		if err != nil {
+			return len(res), fmt.Errorf("migrate: %w", err)
+		}
+		return len(res), nil
 	}
-	return len(res), nil
+	statuses, err := p.Status(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migrations: %w", err)
+	}
+	var pending []*goose.MigrationStatus
+	for _, st := range statuses {
+		if st.State == goose.StatePending {
+			pending = append(pending, st)
+		}
+	}
+	ran := 0
+	for i, st := range pending {
+		name := "go"
+		if st.Source.Path != "" {
+			name = path.Base(st.Source.Path)
+		}
+		step := MigrationStep{Version: st.Source.Version, Name: name, Index: i + 1, Of: len(pending)}
+		progress(step)
+		res, err := p.UpByOne(ctx)
+		if errors.Is(err, goose.ErrNoNextVersion) {
+			break // another replica applied the rest
+		}
+		if err != nil {
+			return ran, fmt.Errorf("migrate: %w", err)
+		}
+		ran++
+		step.Done, step.Took = true, res.Duration
+		if res.Source != nil && res.Source.Version != step.Version { // another replica ran this one meanwhile
+			step.Version, step.Name = res.Source.Version, path.Base(res.Source.Path)
+		}
+		progress(step)
+	}
+	return ran, nil
 }
 
 // goMigrations are the migrations written in Go, for both engines.
