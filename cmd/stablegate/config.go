@@ -51,6 +51,7 @@ type Config struct {
 	RateLimitTiers map[ratelimit.Tier]*string
 	TrustedProxies string
 	MetricsAddr    string
+	MCPMoneyTools  string
 	// Chains are the chains to watch, by registry slug.
 	Chains map[string]ChainConfig
 }
@@ -172,6 +173,8 @@ var options = []option{
 		help: "PEM private key file of tlsCert", ptr: func(c *Config) *string { return &c.TLSKey }},
 	{key: "docsAuth", server: true, flag: "", env: "STABLEGATE_DOCS_AUTH", def: "", secret: true,
 		help: "USER:PASSWORD that /docs and the OpenAPI document ask for (HTTP basic authentication; environment or file only)", ptr: func(c *Config) *string { return &c.DocsAuth }},
+	{key: "mcpMoneyTools", server: true, flag: "mcp-money-tools", env: "STABLEGATE_MCP_MONEY_TOOLS", def: "false", kind: "bool",
+		help: "offer the withdrawal and sweep tools on /mcp (each still needs the API secret)", ptr: func(c *Config) *string { return &c.MCPMoneyTools }},
 	{key: "metricsAddr", server: true, flag: "metrics-addr", env: "STABLEGATE_METRICS_ADDR", def: "",
 		help: "address (host:port) of a separate listener serving Prometheus metrics at /metrics; empty: none", ptr: func(c *Config) *string { return &c.MetricsAddr }},
 	{key: "trustedProxies", server: true, flag: "trusted-proxies", env: "STABLEGATE_TRUSTED_PROXIES", def: "",
@@ -463,6 +466,9 @@ func (cf *configFlags) load() (*Config, error) {
 	}
 	if _, _, err := c.DocsCredentials(); err != nil {
 		return nil, err
+	}
+	if _, err := strconv.ParseBool(c.MCPMoneyTools); err != nil {
+		return nil, fmt.Errorf("mcpMoneyTools %q: want true or false", c.MCPMoneyTools)
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {

@@ -346,8 +346,9 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 			base = "http://" + a.String()
 		}
 		docsUser, docsPassword, _ := c.DocsCredentials() // validated when the configuration was loaded
+		moneyTools, _ := strconv.ParseBool(c.MCPMoneyTools)
 		srv = api.New(svc, api.Config{PublicURL: base, Version: version, Log: log, Chains: chains, Limiter: limiter, Proxies: proxies,
-			DocsUser: docsUser, DocsPassword: docsPassword})
+			DocsUser: docsUser, DocsPassword: docsPassword, MCPMoneyTools: moneyTools})
 		ready(strings.TrimRight(base, "/"))
 	})
 }

@@ -186,6 +186,33 @@ type (
 	mcpEventID struct {
 		WebhookEventID string `json:"webhookEventId" jsonschema:"the event's id, evt_…"`
 	}
+	mcpCreateWithdrawal struct {
+		Reference        string         `json:"reference" jsonschema:"your unique id for it: sending it again returns the existing withdrawal"`
+		Amount           string         `json:"amount" jsonschema:"decimal string in token units, greater than zero"`
+		Currency         string         `json:"currency" jsonschema:"USDT, USDC or DAI"`
+		ChainID          string         `json:"chainId" jsonschema:"an EVM chain of the key's mode"`
+		Address          string         `json:"address" jsonschema:"the destination (EIP-55 checksummed when in mixed case)"`
+		DepositReference string         `json:"depositReference,omitempty" jsonschema:"pay it from this user's balance instead of the project's"`
+		Metadata         map[string]any `json:"metadata,omitempty"`
+	}
+	mcpWithdrawalID struct {
+		WithdrawalID string `json:"withdrawalId" jsonschema:"the withdrawal's id, wdr_…"`
+	}
+	mcpRejectWithdrawal struct {
+		WithdrawalID string `json:"withdrawalId" jsonschema:"the withdrawal's id, wdr_…"`
+		Reason       string `json:"reason,omitempty" jsonschema:"why: kept with the withdrawal and sent with withdrawal.rejected"`
+	}
+	mcpSweep struct {
+		ChainID  string `json:"chainId" jsonschema:"an EVM chain of the key's mode"`
+		Currency string `json:"currency,omitempty" jsonschema:"only this token (default: every registry token of the chain)"`
+		DryRun   bool   `json:"dryRun,omitempty" jsonschema:"plan and estimate only: nothing is stored or sent"`
+	}
+	mcpListWithdrawals struct {
+		Status           string `json:"status,omitempty" jsonschema:"pending_approval, approved, awaiting_funds, broadcast, completed, rejected or failed"`
+		DepositReference string `json:"depositReference,omitempty"`
+		Page             int    `json:"page,omitempty"`
+		Limit            int    `json:"limit,omitempty"`
+	}
 )
 
 // pageQuery adds the query parameters that are set.
@@ -276,8 +303,43 @@ func (s *Server) addMCPTools(server *mcp.Server, apiMux http.Handler) {
 			return call(ctx, req, http.MethodGet, "/api/v1/webhook/events", pageQuery("deliveryStatus", in.DeliveryStatus, "type", in.Type,
 				"page", in.Page, "limit", in.Limit), nil)
 		})
+	if s.cfg.MCPMoneyTools {
+		s.addMCPMoneyTools(server, call, esc)
+	}
 	mcp.AddTool(server, &mcp.Tool{Name: "retry_webhook_event", Description: "Deliver an event to the webhook endpoint again now."},
 		func(ctx context.Context, req *mcp.CallToolRequest, in mcpEventID) (*mcp.CallToolResult, any, error) {
 			return call(ctx, req, http.MethodPost, "/api/v1/webhook/retry/"+esc(in.WebhookEventID), nil, nil)
+		})
+}
+
+// addMCPMoneyTools offers the withdrawals and sweeps, when the operator enabled them (mcpMoneyTools): each
+// needs the API secret (the x-api-secret header of the MCP connection), like its API operation,
+// and the withdrawal policy applies as to any other caller.
+func (s *Server) addMCPMoneyTools(server *mcp.Server, call func(context.Context, *mcp.CallToolRequest, string, string, url.Values, any) (*mcp.CallToolResult, any, error),
+	esc func(string) string) {
+	mcp.AddTool(server, &mcp.Tool{Name: "create_withdrawal", Description: "Request a withdrawal (a payout) of amount to address; the amount is held " +
+		"at once and nothing is sent until it is approved (or the policy approves it). Needs the API secret."},
+		func(ctx context.Context, req *mcp.CallToolRequest, in mcpCreateWithdrawal) (*mcp.CallToolResult, any, error) {
+			return call(ctx, req, http.MethodPost, "/api/v1/withdrawals", nil, in)
+		})
+	mcp.AddTool(server, &mcp.Tool{Name: "list_withdrawals", Description: "List withdrawals, newest first. Needs the API secret."},
+		func(ctx context.Context, req *mcp.CallToolRequest, in mcpListWithdrawals) (*mcp.CallToolResult, any, error) {
+			return call(ctx, req, http.MethodGet, "/api/v1/withdrawals", pageQuery("status", in.Status, "depositReference", in.DepositReference,
+				"page", in.Page, "limit", in.Limit), nil)
+		})
+	mcp.AddTool(server, &mcp.Tool{Name: "approve_withdrawal", Description: "Approve a pending withdrawal: it is then sent. Needs the API secret."},
+		func(ctx context.Context, req *mcp.CallToolRequest, in mcpWithdrawalID) (*mcp.CallToolResult, any, error) {
+			return call(ctx, req, http.MethodPost, "/api/v1/withdrawals/"+esc(in.WithdrawalID)+"/approve", nil, nil)
+		})
+	mcp.AddTool(server, &mcp.Tool{Name: "sweep", Description: "Sweep what paid addresses hold into the project's hot wallet on a chain " +
+		"(dryRun: only the plan and its gas estimate). Needs the API secret."},
+		func(ctx context.Context, req *mcp.CallToolRequest, in mcpSweep) (*mcp.CallToolResult, any, error) {
+			return call(ctx, req, http.MethodPost, "/api/v1/sweeps", nil, in)
+		})
+	mcp.AddTool(server, &mcp.Tool{Name: "reject_withdrawal", Description: "Reject a pending withdrawal: its amount is released. Needs the API secret."},
+		func(ctx context.Context, req *mcp.CallToolRequest, in mcpRejectWithdrawal) (*mcp.CallToolResult, any, error) {
+			return call(ctx, req, http.MethodPost, "/api/v1/withdrawals/"+esc(in.WithdrawalID)+"/reject", nil, struct {
+				Reason string `json:"reason,omitempty"`
+			}{in.Reason})
 		})
 }

@@ -10,7 +10,9 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/stablegate/stablegate/internal/api"
 	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/store"
 )
 
 // headers sets the MCP client's credentials on every request.
@@ -169,5 +171,45 @@ func TestMCPPathParameters(t *testing.T) {
 		if r, _, isErr := callTool(t, s, "get_order", map[string]any{"orderId": id}); !isErr || r["data"] != nil {
 			t.Errorf("get_order(%q) = %v", id, r)
 		}
+	}
+}
+
+// The money tools exist only when the operator enables them, and even then need the secret.
+func TestMCPMoneyTools(t *testing.T) {
+	off := setup(t, "sqlite", "https://shop.example.com")
+	s, err := mcpSession(t, off.url, map[string]string{"Authorization": "Bearer " + off.test.Key, "x-api-secret": off.test.Secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tools, _ := s.ListTools(context.Background(), nil)
+	for _, tl := range tools.Tools {
+		if strings.Contains(tl.Name, "withdrawal") || tl.Name == "sweep" {
+			t.Errorf("money tool %s offered without mcpMoneyTools", tl.Name)
+		}
+	}
+
+	on := setupWith(t, "sqlite", "https://shop.example.com", func(*store.Store) api.Config { return api.Config{MCPMoneyTools: true} })
+	keyOnly, err := mcpSession(t, on.url, map[string]string{"Authorization": "Bearer " + on.test.Key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keyOnly.Close()
+	withdrawal := map[string]any{"reference": "w-1", "amount": "1", "currency": "USDT", "chainId": "ethereum-sepolia",
+		"address": "0x1111111111111111111111111111111111111111"}
+	if r, _, isErr := callTool(t, keyOnly, "create_withdrawal", withdrawal); !isErr || r["error"] != "Unauthorized" || r["param"] != "x-api-secret" {
+		t.Errorf("create_withdrawal without the secret = %v", r)
+	}
+	withSecret, err := mcpSession(t, on.url, map[string]string{"Authorization": "Bearer " + on.test.Key, "x-api-secret": on.test.Secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer withSecret.Close()
+	// With the secret it reaches the domain: the watch-only project has no hot wallet to pay from.
+	if r, _, isErr := callTool(t, withSecret, "create_withdrawal", withdrawal); !isErr || r["error"] == "Unauthorized" || r["error"] == nil {
+		t.Errorf("create_withdrawal with the secret on a watch-only project = %v", r)
+	}
+	if r, _, isErr := callTool(t, withSecret, "list_withdrawals", nil); isErr {
+		t.Errorf("list_withdrawals with the secret = %v", r)
 	}
 }

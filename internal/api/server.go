@@ -44,6 +44,8 @@ type Config struct {
 	// DocsUser and DocsPassword, when set, put /docs and the OpenAPI document behind HTTP basic
 	// authentication.
 	DocsUser, DocsPassword string
+	// MCPMoneyTools offers the withdrawal tools on /mcp (each still needs the API secret).
+	MCPMoneyTools bool
 }
 
 // Server is the HTTP API.
