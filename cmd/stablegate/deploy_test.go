@@ -12,16 +12,16 @@ import (
 	"testing"
 )
 
-// promtool returns Debian's promtool (package prometheus, which .ci/run installs); without it the
-// test is skipped, except under CI=true.
-func promtool(t *testing.T) string {
+// tool returns the path of a program a test needs (which .ci/run installs); without it the test
+// is skipped, except under CI=true.
+func tool(t *testing.T, name, install string) string {
 	t.Helper()
-	path, err := exec.LookPath("promtool")
+	path, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatal("promtool is required under CI")
+			t.Fatalf("%s is required under CI", name)
 		}
-		t.Skip("promtool not installed (apt-get install prometheus)")
+		t.Skipf("%s not installed (%s)", name, install)
 	}
 	return path
 }
@@ -58,7 +58,7 @@ func dashboardQueries(t *testing.T) []string {
 // query of the dashboard is valid PromQL (checked as recording rules, Grafana's variables given
 // values).
 func TestDeployPrometheusFiles(t *testing.T) {
-	promtool := promtool(t)
+	promtool := tool(t, "promtool", "apt-get install prometheus")
 	dir := "../../deploy/prometheus"
 	for _, args := range [][]string{{"check", "rules", "alerts.yml"}, {"test", "rules", "alerts_test.yml"}} {
 		cmd := exec.Command(promtool, args...)
@@ -149,13 +149,7 @@ func TestExampleConfiguration(t *testing.T) {
 
 // The systemd unit verifies, and its hardening keeps systemd's exposure score low.
 func TestSystemdUnit(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("systemd-analyze is required under CI")
-		}
-		t.Skip("systemd-analyze not installed (apt-get install systemd)")
-	}
+	analyze := tool(t, "systemd-analyze", "apt-get install systemd")
 	unit, err := os.ReadFile("../../deploy/systemd/stablegate.service")
 	if err != nil {
 		t.Fatal(err)
