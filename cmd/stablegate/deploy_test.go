@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -172,16 +174,29 @@ func TestSystemdUnit(t *testing.T) {
 // the addr of the configuration, and fails on one that does not answer.
 func TestHealthcheck(t *testing.T) {
 	creds, _ := startDev(t)
+	// Healthy, or degraded while the devnet's first scan is still to come on a busy machine: both
+	// answer 200, and both pass.
+	passes := func(out string) bool {
+		return strings.HasPrefix(out, "healthy") || strings.HasPrefix(out, "degraded: ")
+	}
 	out, _, err := runCLI(t, "healthcheck", "--url", creds.BaseURL)
-	if err != nil || strings.TrimSpace(out) != "healthy" {
+	if err != nil || !passes(out) {
 		t.Errorf("healthcheck --url: %v %q", err, out)
 	}
 	_, port, _ := strings.Cut(strings.TrimPrefix(creds.BaseURL, "http://"), ":")
 	t.Setenv("STABLEGATE_ADDR", "0.0.0.0:"+port) // as in the container
-	if out, _, err := runCLI(t, "healthcheck"); err != nil || strings.TrimSpace(out) != "healthy" {
+	if out, _, err := runCLI(t, "healthcheck"); err != nil || !passes(out) {
 		t.Errorf("healthcheck from the configuration's addr: %v %q", err, out)
 	}
 	if _, _, err := runCLI(t, "healthcheck", "--url", "http://"+freeAddr(t), "--timeout", "2s"); err == nil || exitCode(err) != 1 {
 		t.Errorf("healthcheck of nothing: %v", err)
+	}
+	unhealthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(503)
+		w.Write([]byte(`{"status":"unhealthy","reasons":["database: connection refused"]}`))
+	}))
+	defer unhealthy.Close()
+	if _, _, err := runCLI(t, "healthcheck", "--url", unhealthy.URL); err == nil || !strings.Contains(err.Error(), "503 unhealthy: database") {
+		t.Errorf("healthcheck of an unhealthy gateway: %v", err)
 	}
 }

@@ -106,7 +106,7 @@ func TestMetrics(t *testing.T) {
 		return sum, found
 	}
 	var fams map[string]*dto.MetricFamily
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		fams = scrape()
 		completed, _ := value(fams, "stablegate_orders", map[string]string{"mode": "test", "status": "completed"})
 		delivered, _ := value(fams, "stablegate_webhook_deliveries_total", map[string]string{"result": "delivered"})
@@ -143,7 +143,7 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s%v = %v (present %v), want at least %v", c.name, c.labels, v, ok, c.atLeast)
 		}
 	}
-	if v, _ := value(fams, "stablegate_chain_lag_blocks", map[string]string{"chain": "devnet"}); v > 10 {
+	if v, ok := value(fams, "stablegate_chain_lag_blocks", map[string]string{"chain": "devnet"}); !ok || v > 50 {
 		t.Errorf("devnet lag = %v blocks", v)
 	}
 	// No label carries an order id, a key or a path with an id in it.

@@ -15,10 +15,11 @@ type progress struct {
 	last  time.Time
 	n     int
 	shown bool
+	now   func() time.Time
 }
 
 func terminalProgress(w io.Writer, what string) *progress {
-	p := &progress{what: what}
+	p := &progress{what: what, now: time.Now}
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 			p.w = f
@@ -29,10 +30,10 @@ func terminalProgress(w io.Writer, what string) *progress {
 
 func (p *progress) update(n int) {
 	p.n = n
-	if p.w == nil || time.Since(p.last) < 200*time.Millisecond {
+	if p.w == nil || p.now().Sub(p.last) < 200*time.Millisecond {
 		return
 	}
-	p.last, p.shown = time.Now(), true
+	p.last, p.shown = p.now(), true
 	fmt.Fprintf(p.w, "\r%d %s…", n, p.what)
 }
 

@@ -21,10 +21,12 @@ func TestProgress(t *testing.T) {
 	if buf.Len() != 0 {
 		t.Errorf("progress on a buffer wrote %q", buf.String())
 	}
-	p := &progress{w: &buf, what: "balances read"}
+	clock := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	p := &progress{w: &buf, what: "balances read", now: func() time.Time { return clock }}
 	p.update(1)
+	clock = clock.Add(100 * time.Millisecond)
 	p.update(2) // within 200 ms of the first: not drawn
-	time.Sleep(210 * time.Millisecond)
+	clock = clock.Add(110 * time.Millisecond)
 	p.update(3)
 	p.done()
 	if got := buf.String(); got != "\r1 balances read…\r3 balances read…\r3 balances read.\n" {
