@@ -121,6 +121,39 @@ func TestClientAgainstTheGateway(t *testing.T) {
 	if _, err := c.Balances(ctx, ""); err != nil {
 		t.Errorf("Balances = %v", err)
 	}
+	// Payment links: a draft, published, archived.
+	link, err := c.CreatePaymentLink(ctx, client.PaymentLinkInput{Title: "T-shirt", Amount: "20", Currencies: []client.LinkCurrency{{Currency: "USDT",
+		ChainID: "ethereum-sepolia"}}})
+	if err != nil || link.Status != "draft" || !strings.Contains(link.CheckoutURL, link.Slug) {
+		t.Fatalf("CreatePaymentLink = %+v, %v", link, err)
+	}
+	if l, err := c.PublishPaymentLink(ctx, link.ID); err != nil || l.Status != "published" {
+		t.Errorf("PublishPaymentLink = %+v, %v", l, err)
+	}
+	if l, err := c.ArchivePaymentLink(ctx, link.ID); err != nil || l.Status != "archived" {
+		t.Errorf("ArchivePaymentLink = %+v, %v", l, err)
+	}
+	if l, err := c.GetPaymentLink(ctx, link.ID); err != nil || l.Status != "archived" || l.Title != "T-shirt" {
+		t.Errorf("GetPaymentLink = %+v, %v", l, err)
+	}
+	// The simulated payment's events; sending one again needs an endpoint.
+	var types []string
+	var completed string
+	for e, err := range c.WebhookEvents(ctx, client.EventFilter{Limit: 1}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		types = append(types, e.Type)
+		if e.Type == "order.completed" {
+			completed = e.ID
+		}
+	}
+	if completed == "" {
+		t.Errorf("webhook events = %v, want an order.completed", types)
+	}
+	if err := c.RetryWebhookEvent(ctx, completed); !errors.As(err, &apiErr) || apiErr.Type != "Conflict" || apiErr.Param != "url" {
+		t.Errorf("RetryWebhookEvent with no endpoint configured = %v", err)
+	}
 	// The secret opens the withdrawals: the watch-only project has no hot wallet to pay from.
 	withSecret := client.New(url, key.Key, client.WithSecret(key.Secret))
 	if _, err := withSecret.CreateWithdrawal(ctx, client.WithdrawalInput{Reference: "w", Amount: "1", Currency: "USDT", ChainID: "ethereum-sepolia",
@@ -154,6 +187,12 @@ func TestClientRoutesAreInTheDocument(t *testing.T) {
 	c.GetWithdrawal(ctx, "wdr_x")
 	c.ApproveWithdrawal(ctx, "wdr_x")
 	c.RejectWithdrawal(ctx, "wdr_x", "no")
+	c.CreatePaymentLink(ctx, client.PaymentLinkInput{})
+	c.GetPaymentLink(ctx, "lnk_x")
+	c.PublishPaymentLink(ctx, "lnk_x")
+	c.ArchivePaymentLink(ctx, "lnk_x")
+	c.ListWebhookEvents(ctx, client.EventFilter{}, 2)
+	c.RetryWebhookEvent(ctx, "evt_x")
 	doc := srv.API.OpenAPI()
 	var templates []*regexp.Regexp
 	param := regexp.MustCompile(`\{[^}]+\}`)
@@ -166,8 +205,8 @@ func TestClientRoutesAreInTheDocument(t *testing.T) {
 			templates = append(templates, regexp.MustCompile("^"+method+" "+pattern+"$"))
 		}
 	}
-	if len(sent) != 11 {
-		t.Fatalf("the client sent %d requests, want 11: %v", len(sent), sent)
+	if len(sent) != 17 {
+		t.Fatalf("the client sent %d requests, want 17: %v", len(sent), sent)
 	}
 	for _, s := range sent {
 		found := false

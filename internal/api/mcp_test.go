@@ -124,8 +124,9 @@ func TestMCP(t *testing.T) {
 		if bal, _, isErr := callTool(t, s, "get_balances", nil); isErr || bal["data"] == nil {
 			t.Errorf("get_balances = %v", bal)
 		}
-		// A tool needing the secret, without it: the API's refusal.
-		if r, text, isErr := callTool(t, s, "retry_webhook_event", map[string]any{"webhookEventId": "evt_nope"}); !isErr || r["error"] == nil {
+		// An event that does not exist: the API's refusal, as a tool error.
+		if r, text, isErr := callTool(t, s, "retry_webhook_event", map[string]any{"webhookEventId": "evt_nope"}); !isErr || r["error"] == nil ||
+			r["error"] == "InternalError" {
 			t.Errorf("retry_webhook_event = %v %q", r, text)
 		}
 
