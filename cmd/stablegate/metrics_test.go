@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -180,5 +183,19 @@ func TestMetrics(t *testing.T) {
 	// The public listener does not serve them.
 	if res, err := http.Get(creds.BaseURL + "/metrics"); err != nil || res.StatusCode != 404 {
 		t.Errorf("/metrics on the public listener: %v %v", err, res.StatusCode)
+	}
+}
+
+// Metrics asked for on an address that is taken: the gateway refuses to start, rather than run
+// without them.
+func TestMetricsAddressTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	err = run(context.Background(), []string{"dev", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--metrics-addr", ln.Addr().String()}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "metrics listener") {
+		t.Errorf("dev with a taken metrics address = %v", err)
 	}
 }

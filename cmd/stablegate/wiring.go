@@ -153,13 +153,9 @@ func loadKeyring(c *Config, generate bool) (*gateway.Keyring, error) {
 	return gateway.NewKeyring(key, previous)
 }
 
-// serveHTTP listens on addr, reports the real address and serves h until ctx ends: over TLS, with
-// HSTS, when tlsConfig is set.
-func serveHTTP(ctx context.Context, addr string, tlsConfig *tls.Config, h http.Handler, log *slog.Logger, ready func(net.Addr)) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
+// serveHTTP serves h on the listener until ctx ends, after reporting its real address: over TLS,
+// with HSTS, when tlsConfig is set.
+func serveHTTP(ctx context.Context, ln net.Listener, tlsConfig *tls.Config, h http.Handler, log *slog.Logger, ready func(net.Addr)) error {
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 		next := h
@@ -326,8 +322,13 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", reg.Handler())
+		// Listening before serving anything: metrics asked for and not served is a refusal to start.
+		ln, err := net.Listen("tcp", c.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
 		go func() {
-			if err := serveHTTP(ctx, c.MetricsAddr, nil, mux, log, func(a net.Addr) {
+			if err := serveHTTP(ctx, ln, nil, mux, log, func(a net.Addr) {
 				log.Info("metrics listening", "url", "http://"+a.String()+"/metrics")
 			}); err != nil {
 				log.Error("metrics listener", "err", err)
@@ -338,7 +339,11 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 	if err != nil {
 		return err
 	}
-	return serveHTTP(ctx, c.Addr, tlsConfig, handler, log, func(a net.Addr) {
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	return serveHTTP(ctx, ln, tlsConfig, handler, log, func(a net.Addr) {
 		base := c.PublicURL
 		if base == "" && tlsConfig != nil {
 			base = "https://" + a.String()
