@@ -456,10 +456,20 @@ func (s *Service) QueueOutgoing(ctx context.Context, txs ...*OutgoingTx) error {
 	return s.Store.QueueOutgoing(ctx, txs)
 }
 
-// HotWalletAddress is the address of the project's hot wallet on the chain in the mode.
+// HotWalletAddress is the address of the project's hot wallet on the chain in the mode. It is
+// derived from the seed (which never changes) the first time only: opening a seed costs a key
+// derivation, and withdrawals, ledger checks and every metrics scrape ask.
 func (s *Service) HotWalletAddress(ctx context.Context, projectID string, mode Mode, chainID string) (string, error) {
+	key := projectID + "/" + string(mode) + "/" + chainID
+	if addr, ok := s.hotAddrs.Load(key); ok {
+		return addr.(string), nil
+	}
 	_, addr, err := s.hotWalletKey(ctx, projectID, mode, chainID)
-	return addr, err
+	if err != nil {
+		return "", err
+	}
+	s.hotAddrs.Store(key, addr)
+	return addr, nil
 }
 
 // SigningKey is the private key of the transaction's From: the hot wallet of its project, mode

@@ -39,7 +39,7 @@ type Service struct {
 
 	accounts sync.Map // "protocol:xpub" → *chain.Account
 	keys     sync.Map // key hash → cachedKey
-	hotAddrs sync.Map // "project/mode/chain" → hot wallet address ([20]byte): derived once, for HotWalletsGas
+	hotAddrs sync.Map // "project/mode/chain" → hot wallet address: derived once (HotWalletAddress)
 	projects sync.Map // project id → cachedProject, for the scanner's steps
 	pools    sync.Map // "project/mode/protocol" → time.Time until which "no pool" holds; true once filled
 	// withdrawals wakes the Withdrawer when a withdrawal is approved.

@@ -233,8 +233,7 @@ type HotWalletGas struct {
 }
 
 // HotWalletsGas reads the coin balance of every hot wallet stablegate signs for: each project with
-// a seed, on each EVM chain it watches, in both modes. Projects are read from the store each time;
-// a wallet's address is derived from its seed the first time only.
+// a seed, on each EVM chain it watches, in both modes.
 func (s *Service) HotWalletsGas(ctx context.Context) ([]HotWalletGas, error) {
 	projects, err := s.Store.ListProjects(ctx)
 	if err != nil {
@@ -245,30 +244,18 @@ func (s *Service) HotWalletsGas(ctx context.Context) ([]HotWalletGas, error) {
 		if p.WatchOnly() || s.Keyring == nil {
 			continue
 		}
-		var seed *chain.Seed
 		for _, m := range []Mode{Test, Live} {
 			for _, c := range s.EnabledChains(m) {
 				if c.Protocol != chain.EVM {
 					continue
 				}
-				key := p.ID + "/" + string(m) + "/" + c.Slug
-				cached, ok := s.hotAddrs.Load(key)
-				if !ok {
-					if seed == nil {
-						if seed, err = s.seedOf(p); err != nil {
-							return nil, err
-						}
-					}
-					_, a, err := seed.WalletKey(c.Protocol, m.Live(), c.ChainID)
-					if err != nil {
-						return nil, err
-					}
-					cached, _ = s.hotAddrs.LoadOrStore(key, a)
+				address, err := s.HotWalletAddress(ctx, p.ID, m, c.Slug)
+				if err != nil {
+					return nil, err
 				}
-				addr := cached.([20]byte)
-				w := HotWalletGas{ProjectID: p.ID, Mode: m, Chain: c, Address: chain.FormatAddress(c.Protocol, addr)}
-				if s.Nodes != nil {
-					w.Native, _ = s.Nodes.NativeBalance(ctx, c.Slug, addr)
+				w := HotWalletGas{ProjectID: p.ID, Mode: m, Chain: c, Address: address}
+				if raw, err := chain.ParseAddress(c.Protocol, address); err == nil && s.Nodes != nil {
+					w.Native, _ = s.Nodes.NativeBalance(ctx, c.Slug, raw)
 				}
 				out = append(out, w)
 			}
