@@ -118,8 +118,10 @@ func New(svc *gateway.Service, cfg Config) *Server {
 		writeError(w, newError(gateway.ENotFound, "", "No such endpoint: "+r.Method+" "+r.URL.Path, requestIDFrom(r.Context())))
 	})
 	named := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := root.Handler(r); pattern != "" {
-			metrics.Route(r.Context(), pattern) // an API operation names itself more closely (s.limit)
+		if metrics.Counting(r.Context()) { // a second lookup of the route, only when metrics are on
+			if _, pattern := root.Handler(r); pattern != "" {
+				metrics.Route(r.Context(), pattern) // an API operation names itself more closely (nameRoute)
+			}
 		}
 		root.ServeHTTP(w, r)
 	})

@@ -90,6 +90,13 @@ func Route(ctx context.Context, route string) {
 	}
 }
 
+// Counting reports whether the request of ctx is counted (HTTP wraps it), so that a handler only
+// looks up a route name when someone will read it.
+func Counting(ctx context.Context) bool {
+	_, ok := ctx.Value(routeKey{}).(*string)
+	return ok
+}
+
 type routeKey struct{}
 
 // HTTP counts every request that next answers, with its latency, under the route the handler

@@ -114,8 +114,10 @@ func (h *Handler) now() time.Time {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := h.mux.Handler(r); pattern != "" {
-		metrics.Route(r.Context(), pattern) // the endpoint, never the order id or slug
+	if metrics.Counting(r.Context()) {
+		if _, pattern := h.mux.Handler(r); pattern != "" {
+			metrics.Route(r.Context(), pattern) // the endpoint, never the order id or slug
+		}
 	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "no-referrer")
