@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -213,4 +214,95 @@ func TestMCPMoneyTools(t *testing.T) {
 	if r, _, isErr := callTool(t, withSecret, "list_withdrawals", nil); isErr {
 		t.Errorf("list_withdrawals with the secret = %v", r)
 	}
+}
+
+// The attacker's questions of /mcp: another project's key sees nothing of this one; a NUL byte in
+// an argument and a 2 MB body are refused cleanly; fifty create_order calls with one reference at
+// once make one order.
+func TestMCPAgainstAnAttacker(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		s, err := mcpSession(t, e.url, map[string]string{"Authorization": "Bearer " + e.test.Key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		args := map[string]any{"orderReference": "race-1", "amount": "5", "currency": "USDT", "chainId": "ethereum-sepolia"}
+		ids := make(chan string, 50)
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := s.CallTool(context.Background(), &mcp.CallToolParams{Name: "create_order", Arguments: args})
+				if err != nil || res.IsError {
+					t.Errorf("create_order at once: %v %+v", err, res)
+					return
+				}
+				raw, _ := json.Marshal(res.StructuredContent)
+				var out struct{ Data struct{ OrderID string } }
+				_ = json.Unmarshal(raw, &out)
+				ids <- out.Data.OrderID
+			}()
+		}
+		wg.Wait()
+		close(ids)
+		first := ""
+		for id := range ids {
+			if first == "" {
+				first = id
+			}
+			if id != first || id == "" {
+				t.Errorf("fifty creates with one reference gave %q and %q", first, id)
+			}
+		}
+		if n := e.orderCount(gateway.Test); n != 1 {
+			t.Errorf("%d orders after fifty creates with one reference, want 1", n)
+		}
+		// Another project's key: the order is not there.
+		other, err := e.svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Other", Website: "https://other.example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var otherKey string
+		for _, k := range other.Keys {
+			if k.Mode == gateway.Test {
+				otherKey = k.Key
+			}
+		}
+		otherSession, err := mcpSession(t, e.url, map[string]string{"Authorization": "Bearer " + otherKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer otherSession.Close()
+		if r, _, isErr := callTool(t, otherSession, "get_order", map[string]any{"orderId": first}); !isErr || r["error"] != "NotFound" {
+			t.Errorf("another project's get_order = %v", r)
+		}
+		if r, _, _ := callTool(t, otherSession, "list_orders", nil); r["data"] == nil || len(r["data"].(map[string]any)["orders"].([]any)) != 0 {
+			t.Errorf("another project's list_orders = %v", r)
+		}
+		// A NUL byte: a clean refusal — the API's 400 for a body holding one — never an internal error.
+		for _, call := range []struct {
+			tool string
+			args map[string]any
+		}{
+			{"get_order", map[string]any{"orderId": "ord_\x00"}},
+			{"create_order", map[string]any{"orderReference": "nul\x00", "amount": "1", "currency": "USDT", "chainId": "ethereum-sepolia"}},
+			{"bind_deposit_address", map[string]any{"depositReference": "u\x00", "protocol": "evm"}},
+			{"get_deposit_reference", map[string]any{"depositReference": "u\x00"}},
+		} {
+			res, err := s.CallTool(context.Background(), &mcp.CallToolParams{Name: call.tool, Arguments: call.args})
+			if err == nil && !res.IsError || err != nil && !strings.Contains(err.Error(), "Bad Request") {
+				t.Errorf("%s with a NUL byte = %+v, %v", call.tool, res, err)
+			}
+		}
+		// A 2 MB body is refused before MCP reads it.
+		if r := e.call("POST", "/mcp", `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"pad":"`+strings.Repeat("x", 2<<20)+`"}}`,
+			"Authorization", "Bearer "+e.test.Key); r.status != http.StatusRequestEntityTooLarge {
+			t.Errorf("/mcp with a 2 MB body: %d", r.status)
+		}
+		if n := e.orderCount(gateway.Test); n != 1 {
+			t.Errorf("%d orders after the refusals, want 1", n)
+		}
+	})
 }
