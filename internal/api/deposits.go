@@ -36,7 +36,7 @@ func (s *Server) depositAddress(b *gateway.DepositBinding) DepositAddress {
 
 type bindInput struct {
 	Body struct {
-		DepositReference string          `json:"depositReference" maxLength:"128" doc:"Your user's id; binding it again returns the same address"`
+		DepositReference string          `json:"depositReference" maxLength:"128" doc:"Your user's id; binding it again returns the same address" example:"user_42"`
 		Protocol         string          `json:"protocol" enum:"evm,tron" doc:"evm: one address for every EVM chain; tron: a T… address"`
 		Metadata         json.RawMessage `json:"metadata,omitempty" doc:"Your own JSON object (at most 16 KiB)"`
 	}
@@ -49,7 +49,7 @@ type depositAddressOutput struct {
 
 type unbindInput struct {
 	Body struct {
-		DepositReference string `json:"depositReference" maxLength:"128"`
+		DepositReference string `json:"depositReference" maxLength:"128" example:"user_42"`
 	}
 }
 
@@ -65,7 +65,7 @@ type DepositReference struct {
 }
 
 type referenceInput struct {
-	Reference string `path:"depositReference" maxLength:"128"`
+	Reference string `path:"depositReference" maxLength:"128" example:"user_42"`
 }
 
 type referenceOutput struct {

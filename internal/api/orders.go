@@ -102,7 +102,7 @@ type orderOutput struct {
 }
 
 type getOrderInput struct {
-	OrderID string `path:"orderId" maxLength:"64"`
+	OrderID string `path:"orderId" maxLength:"64" example:"ord_abcdefghijklmnopqrstuvwx"`
 }
 
 type listOrdersInput struct {
@@ -199,7 +199,7 @@ func (s *Server) getOrder(ctx context.Context, in *getOrderInput) (*orderOutput,
 }
 
 type simulateOrderInput struct {
-	OrderID string `path:"orderId" maxLength:"64"`
+	OrderID string `path:"orderId" maxLength:"64" example:"ord_abcdefghijklmnopqrstuvwx"`
 	Body    struct {
 		Outcome string `json:"outcome" enum:"completed,underpaid,expired" doc:"What the simulated payer does"`
 		Amount  string `json:"amount,omitempty" maxLength:"100" doc:"The payment in token units (completed: at least what is due; underpaid: less)" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`

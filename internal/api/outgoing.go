@@ -67,7 +67,7 @@ type listOutgoingInput struct {
 }
 
 type getOutgoingInput struct {
-	ID string `path:"id" maxLength:"64"`
+	ID string `path:"id" maxLength:"64" example:"otx_abcdefghijklmnopqrstuvwx"`
 }
 
 type outgoingListOutput struct {

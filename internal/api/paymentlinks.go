@@ -39,9 +39,9 @@ func (s *Server) paymentLink(l *gateway.PaymentLink) PaymentLink {
 
 type createLinkInput struct {
 	Body struct {
-		Title          string                 `json:"title" maxLength:"200"`
+		Title          string                 `json:"title" maxLength:"200" example:"Donation"`
 		Description    string                 `json:"description,omitempty" maxLength:"2000"`
-		Amount         string                 `json:"amount" maxLength:"100" doc:"Decimal string in token units, or \"0\" to let the payer choose" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
+		Amount         string                 `json:"amount" maxLength:"100" doc:"Decimal string in token units, or \"0\" to let the payer choose" example:"5.00" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 		Currencies     []gateway.LinkCurrency `json:"currencies" maxItems:"20"`
 		InventoryTotal *int                   `json:"inventoryTotal,omitempty" doc:"How many payers may buy; omitted: no limit"`
 		Reservation    *int                   `json:"reservationMinutes,omitempty" minimum:"1" maximum:"1440" doc:"How long an unpaid checkout holds a unit of the inventory (default 5); a payment seen holds it until the order completes or expires"`
@@ -56,7 +56,7 @@ type linkOutput struct {
 }
 
 type linkIDInput struct {
-	ID string `path:"id" maxLength:"64"`
+	ID string `path:"id" maxLength:"64" example:"pl_abcdefghijklmnopqrstuvwx"`
 }
 
 // PaymentLinkList is a page of payment links.

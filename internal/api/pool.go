@@ -10,7 +10,7 @@ import (
 type importPoolInput struct {
 	Body struct {
 		Protocol  string   `json:"protocol" enum:"evm,tron" doc:"Address family"`
-		Addresses []string `json:"addresses" maxItems:"10000" doc:"Addresses you hold the keys of; duplicates and addresses already known are skipped"`
+		Addresses []string `json:"addresses" maxItems:"10000" doc:"Addresses you hold the keys of; duplicates and addresses already known are skipped" example:"[\"0x52908400098527886E0F7030069857D2E4169EE7\"]"`
 	}
 }
 

@@ -57,6 +57,8 @@ type Server struct {
 	API     huma.API
 	// origin is the public URL's origin (scheme://host), whose pages (/docs) are not cross-origin.
 	origin string
+	// reference is the API reference /docs shows, rendered from the document.
+	reference *docsReference
 }
 
 // New builds the API handler.
@@ -100,6 +102,7 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	s.registerOutgoing()
 	s.registerHealth()
 	s.completeDocument()
+	s.reference = buildReference(s.API.OpenAPI(), docsBaseURL(cfg.PublicURL))
 
 	apiMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { s.noRoute(apiMux, w, r) })
 
@@ -215,17 +218,6 @@ func (s *Server) docsAuth(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-func (s *Server) docsPage(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write([]byte(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>stablegate API</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;line-height:1.5">
-<h1>stablegate API</h1>
-<p>The API is described by its OpenAPI 3.1 document: <a href="/docs/openapi.json">/docs/openapi.json</a>
-(<a href="/docs/openapi.yaml">YAML</a>). Load it into any OpenAPI viewer or client generator.</p>
-<p>Health: <a href="/health">/health</a></p></body></html>`))
 }
 
 // noRoute answers a request no operation matched: 405 with Allow when the path exists for other

@@ -90,7 +90,7 @@ type SweepList struct {
 type sweepInput struct {
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes a retry return the first response instead of sweeping twice (kept 24 h)"`
 	Body           struct {
-		ChainID           string   `json:"chainId" maxLength:"32" doc:"An EVM chain of the key's mode"`
+		ChainID           string   `json:"chainId" maxLength:"32" doc:"An EVM chain of the key's mode" example:"ethereum-sepolia"`
 		Currency          string   `json:"currency,omitempty" maxLength:"16" doc:"Only this token (default: every registry token of the chain)"`
 		Addresses         []string `json:"addresses,omitempty" maxItems:"10000" doc:"Only these addresses (default: every address holding funds)"`
 		IncludeCollecting bool     `json:"includeCollecting,omitempty" doc:"Sweep addresses whose order still takes payments too"`
@@ -112,7 +112,7 @@ type sweepListOutput struct {
 }
 
 type getSweepInput struct {
-	SweepID string `path:"sweepId" maxLength:"64"`
+	SweepID string `path:"sweepId" maxLength:"64" example:"swp_abcdefghijklmnopqrstuvwx"`
 }
 
 type listSweepsInput struct {

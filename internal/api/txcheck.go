@@ -34,8 +34,8 @@ type CheckedTransferView struct {
 
 type txCheckInput struct {
 	Body struct {
-		ChainID string `json:"chainId" maxLength:"32"`
-		TxHash  string `json:"txHash" maxLength:"80"`
+		ChainID string `json:"chainId" maxLength:"32" example:"ethereum-sepolia"`
+		TxHash  string `json:"txHash" maxLength:"80" example:"0x6b1e0f0c0ee4b3a43c8dbc3b3e2ff6fd8f6a4e1f4d1c1b6ad6f1c1f0a4d5e2b7"`
 	}
 }
 

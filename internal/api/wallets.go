@@ -69,14 +69,14 @@ type treasuryOutput struct {
 
 type putTreasuryInput struct {
 	Body struct {
-		ChainID string `json:"chainId" maxLength:"32" doc:"A chain of the key's mode"`
-		Address string `json:"address" maxLength:"64" doc:"Your address on that chain: 0x… (EIP-55 checksum when mixed-case) or T… on TRON"`
+		ChainID string `json:"chainId" maxLength:"32" doc:"A chain of the key's mode" example:"ethereum-sepolia"`
+		Address string `json:"address" maxLength:"64" doc:"Your address on that chain: 0x… (EIP-55 checksum when mixed-case) or T… on TRON" example:"0x52908400098527886E0F7030069857D2E4169EE7"`
 		Ceiling string `json:"ceiling,omitempty" maxLength:"40" doc:"What the hot wallet keeps of each token, in token units (default 1000; 0 sends everything on)"`
 	}
 }
 
 type deleteTreasuryInput struct {
-	ChainID string `path:"chainId" maxLength:"32"`
+	ChainID string `path:"chainId" maxLength:"32" example:"ethereum-sepolia"`
 }
 
 func (s *Server) registerWallets() {

@@ -33,7 +33,7 @@ func endpointView(e *gateway.WebhookEndpoint) WebhookEndpoint {
 
 type putEndpointInput struct {
 	Body struct {
-		URL    string   `json:"url" maxLength:"2048" doc:"Absolute https URL (http allowed in test mode); private and internal addresses are refused"`
+		URL    string   `json:"url" maxLength:"2048" doc:"Absolute https URL (http allowed in test mode); private and internal addresses are refused" example:"https://shop.example.com/webhooks/stablegate"`
 		Events []string `json:"events,omitempty" maxItems:"20" doc:"Event types to send; omitted or empty: all"`
 	}
 }
@@ -99,7 +99,7 @@ type listWebhookEventsOutput struct {
 }
 
 type retryWebhookInput struct {
-	EventID string `path:"webhookEventId" maxLength:"64"`
+	EventID string `path:"webhookEventId" maxLength:"64" example:"evt_abcdefghijklmnopqrstuvwx"`
 }
 
 // WebhookRetry is the answer of a manual retry.

@@ -70,7 +70,7 @@ type createWithdrawalInput struct {
 		Amount           string          `json:"amount" maxLength:"100" doc:"Decimal string in token units, greater than zero" example:"25.00" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 		Currency         string          `json:"currency" maxLength:"16" example:"USDT"`
 		ChainID          string          `json:"chainId" maxLength:"32" doc:"An EVM chain of the key's mode (TRON withdrawals are not supported yet)" example:"devnet"`
-		Address          string          `json:"address" maxLength:"100" doc:"The destination: EIP-55 checksummed when in mixed case; not the zero address, a token contract, or one of this gateway's own addresses unless allowOwnAddress"`
+		Address          string          `json:"address" maxLength:"100" doc:"The destination: EIP-55 checksummed when in mixed case; not the zero address, a token contract, or one of this gateway's own addresses unless allowOwnAddress" example:"0x52908400098527886E0F7030069857D2E4169EE7"`
 		DepositReference string          `json:"depositReference,omitempty" maxLength:"128" doc:"Pay it from this deposit reference's balance (a user withdrawal); without it, from the project's balance"`
 		AllowOwnAddress  bool            `json:"allowOwnAddress,omitempty" doc:"Allow a destination that is one of this gateway's own addresses"`
 		Metadata         json.RawMessage `json:"metadata,omitempty" doc:"Your own JSON object, returned as sent (at most 16 KiB)"`
@@ -83,11 +83,11 @@ type withdrawalOutput struct {
 }
 
 type withdrawalIDInput struct {
-	ID string `path:"withdrawalId" maxLength:"64"`
+	ID string `path:"withdrawalId" maxLength:"64" example:"wdr_abcdefghijklmnopqrstuvwx"`
 }
 
 type rejectWithdrawalInput struct {
-	ID   string `path:"withdrawalId" maxLength:"64"`
+	ID   string `path:"withdrawalId" maxLength:"64" example:"wdr_abcdefghijklmnopqrstuvwx"`
 	Body *struct {
 		Reason string `json:"reason,omitempty" maxLength:"1000" doc:"Why: kept with the withdrawal and sent with withdrawal.rejected"`
 	}
@@ -159,13 +159,13 @@ type destinationListOutput struct {
 type addDestinationInput struct {
 	Body struct {
 		Protocol string `json:"protocol,omitempty" enum:"evm,tron" doc:"Default evm: the address is usable on every EVM chain"`
-		Address  string `json:"address" maxLength:"100"`
+		Address  string `json:"address" maxLength:"100" example:"0x52908400098527886E0F7030069857D2E4169EE7"`
 		Label    string `json:"label,omitempty" maxLength:"200"`
 	}
 }
 
 type removeDestinationInput struct {
-	Address  string `path:"address" maxLength:"100"`
+	Address  string `path:"address" maxLength:"100" example:"0x52908400098527886E0F7030069857D2E4169EE7"`
 	Protocol string `query:"protocol" enum:"evm,tron" doc:"Default evm"`
 }
 

@@ -19,8 +19,8 @@ const (
 
 // LinkCurrency is a currency on a chain a payment link takes.
 type LinkCurrency struct {
-	Currency string `json:"currency"`
-	ChainID  string `json:"chainId"`
+	Currency string `json:"currency" example:"USDT"`
+	ChainID  string `json:"chainId" example:"ethereum-sepolia"`
 }
 
 // PaymentLink is a reusable checkout: each payer gets an order (PayIn's payment links).
