@@ -162,7 +162,8 @@ func TestClientAgainstTheGateway(t *testing.T) {
 	}
 }
 
-// Every request the client sends is an operation of the OpenAPI document, with its method.
+// Every request the client sends is an operation of the OpenAPI document, with its method, and
+// every operation of the document is one the client sends.
 func TestClientRoutesAreInTheDocument(t *testing.T) {
 	url, key, srv := gatewayServer(t)
 	var mu sync.Mutex
@@ -193,6 +194,37 @@ func TestClientRoutesAreInTheDocument(t *testing.T) {
 	c.ArchivePaymentLink(ctx, "lnk_x")
 	c.ListWebhookEvents(ctx, client.EventFilter{}, 2)
 	c.RetryWebhookEvent(ctx, "evt_x")
+	c.ListDeposits(ctx, client.DepositFilter{Status: "confirmed"}, 1)
+	c.UnbindDeposit(ctx, "u")
+	c.ListPaymentLinks(ctx, 5, 1)
+	c.GetWebhookEndpoint(ctx)
+	c.PutWebhookEndpoint(ctx, "https://hooks.example.com")
+	c.DeleteWebhookEndpoint(ctx)
+	c.GetWebhookSecret(ctx)
+	c.RotateWebhookSecret(ctx)
+	c.ListWithdrawals(ctx, client.WithdrawalFilter{}, 1)
+	c.GetWithdrawalPolicy(ctx)
+	c.PutWithdrawalPolicy(ctx, client.WithdrawalPolicyInput{})
+	c.ListWithdrawalDestinations(ctx)
+	c.AddWithdrawalDestination(ctx, "0x52908400098527886E0F7030069857D2E4169EE7", "", "")
+	c.RemoveWithdrawalDestination(ctx, "0x52908400098527886E0F7030069857D2E4169EE7", "evm")
+	c.CreateSweep(ctx, client.SweepInput{ChainID: "ethereum-sepolia", DryRun: true})
+	c.ListSweeps(ctx, 5)
+	c.GetSweep(ctx, "swp_x")
+	c.ListOutgoingTransactions(ctx, client.OutgoingFilter{})
+	c.GetOutgoingTransaction(ctx, "otx_x")
+	c.ListWallets(ctx)
+	c.ListTreasuries(ctx)
+	c.PutTreasury(ctx, "ethereum-sepolia", "0x52908400098527886E0F7030069857D2E4169EE7", "")
+	c.DeleteTreasury(ctx, "ethereum-sepolia")
+	c.GetAddressPool(ctx)
+	c.ImportAddressPool(ctx, "evm", nil)
+	c.CheckTransaction(ctx, "ethereum-sepolia", "0x12")
+	c.GetProject(ctx)
+	c.UpdateProject(ctx, client.ProjectUpdate{})
+	c.ListAuditLog(ctx, "", 0, 1)
+	c.ListChains(ctx)
+	c.Health(ctx)
 	doc := srv.API.OpenAPI()
 	var templates []*regexp.Regexp
 	param := regexp.MustCompile(`\{[^}]+\}`)
@@ -205,18 +237,22 @@ func TestClientRoutesAreInTheDocument(t *testing.T) {
 			templates = append(templates, regexp.MustCompile("^"+method+" "+pattern+"$"))
 		}
 	}
-	if len(sent) != 17 {
-		t.Fatalf("the client sent %d requests, want 17: %v", len(sent), sent)
-	}
+	// Every request is an operation, and every operation has its method.
+	used := make([]bool, len(templates))
 	for _, s := range sent {
 		found := false
-		for _, re := range templates {
+		for i, re := range templates {
 			if re.MatchString(s) {
-				found = true
+				found, used[i] = true, true
 			}
 		}
 		if !found {
 			t.Errorf("%s is no operation of the OpenAPI document", s)
+		}
+	}
+	for i, re := range templates {
+		if !used[i] {
+			t.Errorf("the client has no method for the operation %s", re)
 		}
 	}
 }

@@ -80,6 +80,17 @@ type DeliveredEvent struct {
 	LastStatusCode int        `json:"lastStatusCode,omitempty"`
 	LastError      string     `json:"lastError,omitempty"`
 	DeliveredAt    *time.Time `json:"deliveredAt,omitempty"`
+	Attempts       []Attempt  `json:"attempts,omitempty"`
+}
+
+// Attempt is one try at delivering an event.
+type Attempt struct {
+	Attempt    int       `json:"attempt"`
+	At         time.Time `json:"at"`
+	URL        string    `json:"url"`
+	StatusCode int       `json:"statusCode,omitempty"` // absent when the receiver did not answer
+	Error      string    `json:"error,omitempty"`
+	DurationMs int64     `json:"durationMs"`
 }
 
 // EventFilter selects webhook events (GET /api/v1/webhook/events).
@@ -108,4 +119,21 @@ func (c *Client) WebhookEvents(ctx context.Context, f EventFilter) iter.Seq2[Del
 // RetryWebhookEvent delivers an event to the webhook endpoint again now.
 func (c *Client) RetryWebhookEvent(ctx context.Context, eventID string) error {
 	return c.do(ctx, http.MethodPost, "/api/v1/webhook/retry/"+url.PathEscape(eventID), nil, nil, nil, "")
+}
+
+// ListPaymentLinks reads one page of payment links, newest first (limit: 0 for 20).
+func (c *Client) ListPaymentLinks(ctx context.Context, limit, page int) ([]PaymentLink, Pagination, error) {
+	var out struct {
+		PaymentLinks []PaymentLink `json:"paymentLinks"`
+		Pagination   Pagination    `json:"pagination"`
+	}
+	q := url.Values{}
+	setPage(q, page, limit)
+	err := c.do(ctx, http.MethodGet, "/api/v1/payment-links", q, nil, &out, "")
+	return out.PaymentLinks, out.Pagination, err
+}
+
+// PaymentLinks iterates over the payment links, page after page.
+func (c *Client) PaymentLinks(ctx context.Context) iter.Seq2[PaymentLink, error] {
+	return pages(func(page int) ([]PaymentLink, Pagination, error) { return c.ListPaymentLinks(ctx, 0, page) })
 }

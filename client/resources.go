@@ -56,7 +56,7 @@ type Order struct {
 	MultiplePayments      bool            `json:"multiplePayments"`
 	WrongCurrency         bool            `json:"wrongCurrency"`
 	Payments              []Payment       `json:"payments,omitempty"`
-	WrongCurrencyPayments []Payment       `json:"wrongCurrencyPayments,omitempty"`
+	WrongCurrencyPayments []WrongPayment  `json:"wrongCurrencyPayments,omitempty"`
 	Livemode              bool            `json:"livemode"`
 }
 
@@ -71,6 +71,14 @@ type Payment struct {
 	RequiredConfirmations int    `json:"requiredConfirmations,omitempty"`
 	ExplorerURL           string `json:"explorerUrl,omitempty"`
 	Simulated             bool   `json:"simulated,omitempty"`
+}
+
+// WrongPayment is a transfer of another token than the order's to its address: recorded, never
+// counted.
+type WrongPayment struct {
+	Payment
+	Currency     string `json:"currency"`
+	TokenAddress string `json:"tokenAddress"`
 }
 
 // OrderFilter selects orders (GET /api/v1/orders); empty fields select all.
@@ -176,64 +184,6 @@ func (c *Client) Balances(ctx context.Context, depositReference string) ([]Balan
 	return out.Balances, err
 }
 
-// WithdrawalInput requests a withdrawal (POST /api/v1/withdrawals; needs the secret).
-type WithdrawalInput struct {
-	Reference        string          `json:"reference"`
-	Amount           string          `json:"amount"`
-	Currency         string          `json:"currency"`
-	ChainID          string          `json:"chainId"`
-	Address          string          `json:"address"`
-	DepositReference string          `json:"depositReference,omitempty"`
-	Metadata         json.RawMessage `json:"metadata,omitempty"`
-}
-
-// Withdrawal is a payout and where it is.
-type Withdrawal struct {
-	WithdrawalID     string          `json:"withdrawalId"`
-	Reference        string          `json:"reference"`
-	Status           string          `json:"status"` // pending_approval, approved, awaiting_funds, broadcast, completed, rejected, failed
-	Amount           string          `json:"amount"`
-	Currency         string          `json:"currency"`
-	ChainID          string          `json:"chainId"`
-	TokenAddress     string          `json:"tokenAddress"`
-	Address          string          `json:"address"`
-	DepositReference string          `json:"depositReference,omitempty"`
-	From             string          `json:"from"`
-	Reason           string          `json:"reason,omitempty"`
-	TxHash           string          `json:"txHash,omitempty"`
-	Metadata         json.RawMessage `json:"metadata,omitempty"`
-	CreatedAt        time.Time       `json:"createdAt"`
-	UpdatedAt        time.Time       `json:"updatedAt"`
-	CompletedAt      *time.Time      `json:"completedAt,omitempty"`
-	Livemode         bool            `json:"livemode"`
-}
-
-// CreateWithdrawal requests a withdrawal; the amount is held at once and nothing is sent until it
-// is approved.
-func (c *Client) CreateWithdrawal(ctx context.Context, in WithdrawalInput) (*Withdrawal, error) {
-	var w Withdrawal
-	return &w, c.do(ctx, http.MethodPost, "/api/v1/withdrawals", nil, in, &w, "")
-}
-
-// GetWithdrawal reads a withdrawal.
-func (c *Client) GetWithdrawal(ctx context.Context, withdrawalID string) (*Withdrawal, error) {
-	var w Withdrawal
-	return &w, c.do(ctx, http.MethodGet, "/api/v1/withdrawals/"+url.PathEscape(withdrawalID), nil, nil, &w, "")
-}
-
-// ApproveWithdrawal approves a pending withdrawal (needs the secret).
-func (c *Client) ApproveWithdrawal(ctx context.Context, withdrawalID string) (*Withdrawal, error) {
-	var w Withdrawal
-	return &w, c.do(ctx, http.MethodPost, "/api/v1/withdrawals/"+url.PathEscape(withdrawalID)+"/approve", nil, nil, &w, "")
-}
-
-// RejectWithdrawal rejects a pending withdrawal with a reason (needs the secret).
-func (c *Client) RejectWithdrawal(ctx context.Context, withdrawalID, reason string) (*Withdrawal, error) {
-	var w Withdrawal
-	body := map[string]string{"reason": reason}
-	return &w, c.do(ctx, http.MethodPost, "/api/v1/withdrawals/"+url.PathEscape(withdrawalID)+"/reject", nil, body, &w, "")
-}
-
 // query builds a query of the pairs whose value is set.
 func query(kv ...string) url.Values {
 	q := url.Values{}
@@ -274,4 +224,52 @@ func pages[T any](list func(page int) ([]T, Pagination, error)) iter.Seq2[T, err
 			}
 		}
 	}
+}
+
+// Deposit is a transfer to a deposit address.
+type Deposit struct {
+	DepositReference string    `json:"depositReference"`
+	Address          string    `json:"address"`
+	Status           string    `json:"status"` // pending, confirmed, ignored
+	Amount           string    `json:"amount"`
+	Currency         string    `json:"currency"` // empty for a token outside the registry
+	Token            string    `json:"token"`
+	ChainID          string    `json:"chainId"`
+	TxHash           string    `json:"txHash"`
+	LogIndex         uint64    `json:"logIndex"`
+	BlockNumber      uint64    `json:"blockNumber"`
+	From             string    `json:"from"`
+	ExplorerURL      string    `json:"explorerUrl,omitempty"`
+	DetectedAt       time.Time `json:"detectedAt"`
+	Livemode         bool      `json:"livemode"`
+}
+
+// DepositFilter selects deposits (GET /api/v1/deposits); empty fields select all.
+type DepositFilter struct {
+	DepositReference, Status, ChainID, Currency string
+	Limit                                       int
+}
+
+// ListDeposits reads one page of deposits, newest first.
+func (c *Client) ListDeposits(ctx context.Context, f DepositFilter, page int) ([]Deposit, Pagination, error) {
+	var out struct {
+		Deposits   []Deposit  `json:"deposits"`
+		Pagination Pagination `json:"pagination"`
+	}
+	q := query("depositReference", f.DepositReference, "status", f.Status, "chainId", f.ChainID, "currency", f.Currency)
+	setPage(q, page, f.Limit)
+	err := c.do(ctx, http.MethodGet, "/api/v1/deposits", q, nil, &out, "")
+	return out.Deposits, out.Pagination, err
+}
+
+// Deposits iterates over the deposits the filter selects, page after page.
+func (c *Client) Deposits(ctx context.Context, f DepositFilter) iter.Seq2[Deposit, error] {
+	return pages(func(page int) ([]Deposit, Pagination, error) { return c.ListDeposits(ctx, f, page) })
+}
+
+// UnbindDeposit ends a user's binding: the address is still watched and its deposits recorded.
+func (c *Client) UnbindDeposit(ctx context.Context, depositReference string) (*DepositAddress, error) {
+	var d DepositAddress
+	body := map[string]string{"depositReference": depositReference}
+	return &d, c.do(ctx, http.MethodPost, "/api/v1/deposits/unbind", nil, body, &d, "")
 }
