@@ -1,16 +1,15 @@
 // Command loadgen measures the orders API over real HTTP on loopback: an in-process gateway on
 // SQLite or PostgreSQL, N concurrent clients creating orders (POST /api/v1/orders) or reading them
-// (GET /api/v1/orders/{id}), optionally after preloading many open orders. See bench/README.md.
+// (GET /api/v1/orders/{id}) through the Go client (client/), optionally after preloading many open
+// orders. See bench/README.md.
 package main
 
 import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"math/rand/v2"
 	"net"
@@ -25,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/stablegate/stablegate/client"
 	"github.com/stablegate/stablegate/internal/api"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/ratelimit"
@@ -85,44 +85,36 @@ func main() {
 	go srv.Serve(ln)
 	defer srv.Close()
 
-	client := &http.Client{Transport: &http.Transport{MaxIdleConns: *clients * 2, MaxIdleConnsPerHost: *clients * 2, DisableCompression: true}}
+	transport := &http.Transport{MaxIdleConns: *clients * 2, MaxIdleConnsPerHost: *clients * 2, DisableCompression: true}
+	// The Go client, as an integration uses it, with no retry: a refusal is counted, not hidden.
+	sg := client.New(base, key, client.WithHTTPClient(&http.Client{Transport: transport}), client.WithRetries(0, time.Millisecond))
 	fmt.Printf("engine=%s clients=%d open_orders_before=%d cores=%d go=%s\n", *engine, *clients, open, runtime.NumCPU(), runtime.Version())
 	var ids []string
 	for _, op := range strings.Split(*ops, ",") {
 		switch op {
 		case "create":
 			var mu sync.Mutex
-			run(client, *clients, *warmup, func(c int, n int) (*http.Request, func([]byte)) {
-				body := fmt.Sprintf(`{"orderReference":"bench-%d-%d-%d","amount":"10.50","currency":"USDT","chainId":"devnet"}`, time.Now().UnixNano(), c, n)
-				req, _ := http.NewRequest("POST", base+"/api/v1/orders", strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+key)
-				req.Header.Set("Content-Type", "application/json")
-				return req, nil
-			}, 201)
-			res := run(client, *clients, *duration, func(c int, n int) (*http.Request, func([]byte)) {
-				body := fmt.Sprintf(`{"orderReference":"bench-%d-%d-%d","amount":"10.50","currency":"USDT","chainId":"devnet"}`, time.Now().UnixNano(), c, n)
-				req, _ := http.NewRequest("POST", base+"/api/v1/orders", strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+key)
-				req.Header.Set("Content-Type", "application/json")
-				return req, func(b []byte) {
-					var r struct{ Data struct{ OrderID string } }
-					if json.Unmarshal(b, &r) == nil && r.Data.OrderID != "" {
-						mu.Lock()
-						ids = append(ids, r.Data.OrderID)
-						mu.Unlock()
-					}
+			create := func(c, n int, keep bool) error {
+				o, err := sg.CreateOrder(ctx, client.OrderInput{OrderReference: fmt.Sprintf("bench-%d-%d-%d", time.Now().UnixNano(), c, n),
+					Amount: "10.50", Currency: "USDT", ChainID: "devnet"})
+				if err == nil && keep {
+					mu.Lock()
+					ids = append(ids, o.OrderID)
+					mu.Unlock()
 				}
-			}, 201)
+				return err
+			}
+			run(*clients, *warmup, func(c, n int) error { return create(c, n, false) })
+			res := run(*clients, *duration, func(c, n int) error { return create(c, n, true) })
 			res.print("POST /api/v1/orders")
 		case "get":
 			if len(ids) == 0 {
 				ids = someOrderIDs(ctx, st)
 			}
-			res := run(client, *clients, *duration, func(c int, n int) (*http.Request, func([]byte)) {
-				req, _ := http.NewRequest("GET", base+"/api/v1/orders/"+ids[rand.IntN(len(ids))], nil)
-				req.Header.Set("Authorization", "Bearer "+key)
-				return req, nil
-			}, 200)
+			res := run(*clients, *duration, func(c, n int) error {
+				_, err := sg.GetOrder(ctx, ids[rand.IntN(len(ids))])
+				return err
+			})
 			res.print("GET /api/v1/orders/{id}")
 		default:
 			log.Fatalf("unknown op %q", op)
@@ -151,8 +143,8 @@ func (r result) print(name string) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// run drives clients closed-loop for d and records every latency.
-func run(client *http.Client, clients int, d time.Duration, next func(c, n int) (*http.Request, func([]byte)), want int) result {
+// run drives clients closed-loop for d, each calling op, and records every latency.
+func run(clients int, d time.Duration, op func(c, n int) error) result {
 	var total, errs atomic.Int64
 	var mu sync.Mutex
 	var firstErr string
@@ -165,27 +157,17 @@ func run(client *http.Client, clients int, d time.Duration, next func(c, n int) 
 		go func() {
 			defer wg.Done()
 			for n := 0; time.Now().Before(deadline); n++ {
-				req, onBody := next(c, n)
 				t0 := time.Now()
-				res, err := client.Do(req)
-				var body []byte
-				if err == nil {
-					body, _ = io.ReadAll(res.Body)
-					res.Body.Close()
-				}
+				err := op(c, n)
 				lat[c] = append(lat[c], time.Since(t0))
 				total.Add(1)
-				if err != nil || res.StatusCode != want {
+				if err != nil {
 					errs.Add(1)
 					mu.Lock()
 					if firstErr == "" {
-						firstErr = fmt.Sprint(err, " ", string(body))
+						firstErr = err.Error()
 					}
 					mu.Unlock()
-					continue
-				}
-				if onBody != nil {
-					onBody(body)
 				}
 			}
 		}()

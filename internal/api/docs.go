@@ -559,7 +559,7 @@ func (ref *docsReference) matching(q string) (groups []*docsGroup, count int) {
 func (s *Server) docsPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query().Get("q")
 	if len(q) > 200 {
-		q = q[:200]
+		q = strings.ToValidUTF8(q[:200], "")
 	}
 	groups, count := s.reference.matching(q)
 	var buf bytes.Buffer
