@@ -31,7 +31,10 @@ func (s OrderStatus) Valid() bool {
 
 // Order is a one-time payment request: an amount of a token on a chain, paid to a fresh address.
 type Order struct {
-	ID                   string
+	ID string
+	// Number is the order's integer id, unique across the gateway and increasing as orders are
+	// created (given by the store): Crypto Pay's payment_id.
+	Number               int64
 	ProjectID            string
 	Mode                 Mode
 	Reference            string

@@ -304,6 +304,19 @@ func (s *Service) GetOrder(ctx context.Context, pr *Principal, id string) (*Orde
 	return o, nil
 }
 
+// GetOrderByNumber returns an order of the principal's project and mode by its Number (param
+// names the field that carried it).
+func (s *Service) GetOrderByNumber(ctx context.Context, pr *Principal, number int64, param string) (*Order, error) {
+	o, err := s.Store.FindOrderByNumber(ctx, pr.Project.ID, pr.Mode, number)
+	if errors.Is(err, ErrNotFound) {
+		return nil, Errorf(ENotFound, param, "Order not found")
+	} else if err != nil {
+		return nil, err
+	}
+	s.resolve(o)
+	return o, nil
+}
+
 // ListOrders lists orders of the principal's project and mode, newest first.
 func (s *Service) ListOrders(ctx context.Context, pr *Principal, f OrderFilter) ([]*Order, int, error) {
 	if f.Status != "" && !f.Status.Valid() {

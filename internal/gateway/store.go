@@ -45,6 +45,8 @@ type Store interface {
 	FindOrderByID(ctx context.Context, id string) (*Order, error)
 	// FindOrderByReference returns the order with the merchant reference, or ErrNotFound.
 	FindOrderByReference(ctx context.Context, projectID string, mode Mode, ref string) (*Order, error)
+	// FindOrderByNumber returns one order of a project and mode by its Number, or ErrNotFound.
+	FindOrderByNumber(ctx context.Context, projectID string, mode Mode, number int64) (*Order, error)
 	// ReserveAddressIndex returns a derivation index of the project's protocol that was never
 	// returned before. Indices are reserved from the database in blocks, so some may be skipped
 	// (after a restart or a failed order), never repeated.

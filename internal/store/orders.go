@@ -26,8 +26,8 @@ func (s *Store) CreateOrder(ctx context.Context, o *gateway.Order, req gateway.A
 	if s.d.ModifyingCTE && req.Derived != nil && o.PaymentLinkID == "" {
 		// The address and the order in one statement: one round trip to PostgreSQL, atomic on its
 		// own, instead of four (begin, two inserts, commit).
-		_, err = s.write.ExecContext(ctx, s.q(`WITH a AS (`+insertDerived+`) `+insertOrder),
-			append(derivedArgs(owner, req), orderArgs(o, req.Derived.Address)...)...)
+		err = s.write.QueryRowContext(ctx, s.q(`WITH a AS (`+insertDerived+`) `+s.insertOrder()),
+			append(derivedArgs(owner, req), orderArgs(o, req.Derived.Address)...)...).Scan(&o.Number)
 		if err == nil {
 			o.Address = req.Derived.Address
 		} else if s.d.IsUniqueViolation(err) {
@@ -46,7 +46,7 @@ func (s *Store) CreateOrder(ctx context.Context, o *gateway.Order, req gateway.A
 					return err
 				}
 			}
-			_, err = t.exec(ctx, insertOrder, orderArgs(o, addr)...)
+			err = t.queryRow(ctx, s.insertOrder(), orderArgs(o, addr)...).Scan(&o.Number)
 			if err != nil && s.d.IsUniqueViolation(err) {
 				return errReferenceRace
 			} else if err != nil {
@@ -74,9 +74,12 @@ const (
 	insertDerived = `INSERT INTO addresses (protocol, address, project_id, mode, source, derivation_index, order_id, deposit_id, created_at, assigned_at)
 		VALUES (?, ?, ?, ?, 'derived', ?, ?, ?, ?, ?)`
 	insertOrder = `INSERT INTO orders (id, project_id, mode, order_reference, status, amount, currency, chain_id, address,
-		success_url, cancel_url, metadata, payment_window_minutes, grace_minutes, underpayment_ppm, payment_link_id, expires_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		success_url, cancel_url, metadata, payment_window_minutes, grace_minutes, underpayment_ppm, payment_link_id, expires_at, created_at, number)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `
 )
+
+// insertOrder is the order's insert on the store's engine, which returns the order's number.
+func (s *Store) insertOrder() string { return insertOrder + s.d.NextOrderNumber + `) RETURNING number` }
 
 func derivedArgs(o addressOwner, req gateway.AddressRequest) []any {
 	d := req.Derived
@@ -168,7 +171,7 @@ func (s *Store) HasPool(ctx context.Context, projectID string, mode gateway.Mode
 const orderColumns = `id, project_id, mode, order_reference, status, amount, currency, chain_id, address, success_url, cancel_url,
 	metadata, payment_window_minutes, grace_minutes, expires_at, created_at, completed_at, tx_hash,
 	paid_amount, overpaid, paid_late, multiple_payments, confirmed_amount, payment_count, first_block, first_log_index, underpayment_ppm,
-	payment_link_id, wrong_currency`
+	payment_link_id, wrong_currency, number`
 
 func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	var o gateway.Order
@@ -181,9 +184,10 @@ func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	var overpaid, late, multiple, wrong int
 	var firstBlock, firstLog int64
 	var link sql.NullString
+	var number sql.NullInt64
 	if err := sc.Scan(&o.ID, &o.ProjectID, &mode, &o.Reference, &status, &amount, &o.Currency, &o.ChainID, &o.Address,
 		&o.SuccessURL, &o.CancelURL, &meta, &o.PaymentWindowMinutes, &o.GraceMinutes, &expires, &created, &completed, &o.TxHash,
-		&paid, &overpaid, &late, &multiple, &confirmed, &o.PaymentCount, &firstBlock, &firstLog, &o.UnderpaymentPPM, &link, &wrong); err != nil {
+		&paid, &overpaid, &late, &multiple, &confirmed, &o.PaymentCount, &firstBlock, &firstLog, &o.UnderpaymentPPM, &link, &wrong, &number); err != nil {
 		return nil, err
 	}
 	if confirmed.Valid {
@@ -193,7 +197,7 @@ func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 		}
 		o.ConfirmedAmount = v
 	}
-	o.FirstBlock, o.FirstLogIndex, o.PaymentLinkID = uint64(firstBlock), uint64(firstLog), link.String
+	o.FirstBlock, o.FirstLogIndex, o.PaymentLinkID, o.Number = uint64(firstBlock), uint64(firstLog), link.String, number.Int64
 	v, err := money.ParseBase(amount)
 	if err != nil {
 		return nil, err
@@ -229,6 +233,17 @@ func (s *Store) FindOrderByReference(ctx context.Context, projectID string, mode
 		return nil, gateway.ErrNotFound
 	} else if err != nil {
 		return nil, fmt.Errorf("find order by reference: %w", err)
+	}
+	return o, nil
+}
+
+// FindOrderByNumber returns one order of a project and mode by its number, or gateway.ErrNotFound.
+func (s *Store) FindOrderByNumber(ctx context.Context, projectID string, mode gateway.Mode, number int64) (*gateway.Order, error) {
+	o, err := scanOrder(s.queryRow(ctx, `SELECT `+orderColumns+` FROM orders WHERE number = ?`, number))
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (o.ProjectID != projectID || o.Mode != mode)) {
+		return nil, gateway.ErrNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("find order by number: %w", err)
 	}
 	return o, nil
 }

@@ -38,6 +38,9 @@ type Dialect struct {
 	// EventSeq is the column that orders events and outgoing transactions as they were written
 	// ("rowid" on SQLite, "seq" on PostgreSQL).
 	EventSeq string
+	// NextOrderNumber is the value of a new order's number in its insert ("DEFAULT", the
+	// sequence, on PostgreSQL; the largest number plus one, through its index, on SQLite).
+	NextOrderNumber string
 	// PrepareStatements keeps a statement prepared per query (SQLite, where parsing is a large
 	// share of a statement's cost). pgx already caches prepared statements per connection.
 	PrepareStatements bool

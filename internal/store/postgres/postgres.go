@@ -19,7 +19,7 @@ import (
 
 // Dialect is PostgreSQL's.
 var Dialect = store.Dialect{Name: "postgres", Numbered: true, IsUniqueViolation: isUniqueViolation, SkipLocked: "FOR UPDATE SKIP LOCKED",
-	ForUpdate: "FOR UPDATE", ForShare: "FOR SHARE", ModifyingCTE: true, EventSeq: "seq"}
+	ForUpdate: "FOR UPDATE", ForShare: "FOR SHARE", ModifyingCTE: true, EventSeq: "seq", NextOrderNumber: "DEFAULT"}
 
 func isUniqueViolation(err error) bool {
 	var e *pgconn.PgError

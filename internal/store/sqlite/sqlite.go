@@ -23,7 +23,8 @@ import (
 )
 
 // Dialect is SQLite's.
-var Dialect = store.Dialect{Name: "sqlite", IsUniqueViolation: isUniqueViolation, PrepareStatements: true, EventSeq: "rowid"}
+var Dialect = store.Dialect{Name: "sqlite", IsUniqueViolation: isUniqueViolation, PrepareStatements: true, EventSeq: "rowid",
+	NextOrderNumber: "(SELECT COALESCE(MAX(number), 0) + 1 FROM orders)"}
 
 func isUniqueViolation(err error) bool {
 	var e *sqlite.Error

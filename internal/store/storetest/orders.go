@@ -99,6 +99,7 @@ func testConcurrentCreates(t *testing.T, s gateway.Store) {
 	const n = 64
 	var wg sync.WaitGroup
 	addrs := make([]string, n)
+	nums := make([]int64, n)
 	errs := make([]error, n)
 	for i := range n {
 		wg.Add(1)
@@ -107,12 +108,13 @@ func testConcurrentCreates(t *testing.T, s gateway.Store) {
 			o, _, err := svc.CreateOrder(ctx, pr, order(fmt.Sprintf("C-%d", i), "1", "USDT", "ethereum-sepolia"))
 			errs[i] = err
 			if err == nil {
-				addrs[i] = o.Address
+				addrs[i], nums[i] = o.Address, o.Number
 			}
 		}()
 	}
 	wg.Wait()
 	seen := map[string]bool{}
+	numbers := map[int64]string{}
 	for i := range n {
 		if errs[i] != nil {
 			t.Fatalf("order %d: %v", i, errs[i])
@@ -121,7 +123,36 @@ func testConcurrentCreates(t *testing.T, s gateway.Store) {
 			t.Fatalf("address %s handed out twice", addrs[i])
 		}
 		seen[addrs[i]] = true
+		numbers[nums[i]] = fmt.Sprintf("C-%d", i)
 	}
+	// Each order has its own number (Crypto Pay's payment_id), 1 to n here, and is found by it,
+	// in its own project and mode only.
+	for k := int64(1); k <= n; k++ {
+		ref, ok := numbers[k]
+		if !ok {
+			t.Fatalf("no order has the number %d: %v", k, numbers)
+		}
+		o, err := svc.GetOrderByNumber(ctx, pr, k, "payment_id")
+		if err != nil || o.Reference != ref || o.Number != k {
+			t.Fatalf("GetOrderByNumber(%d) = %+v, %v", k, o, err)
+		}
+	}
+	if _, err := svc.GetOrderByNumber(ctx, principal(t, svc, cp, gateway.Live), 1, "payment_id"); gateway.ErrorCode(err) != gateway.ENotFound {
+		t.Errorf("a test order's number with the live key: %v", err)
+	}
+	if got, _, err := svc.CreateOrder(ctx, pr, order("C-0", "1", "USDT", "ethereum-sepolia")); err != nil || got.Number != numbers0(numbers) {
+		t.Errorf("the same reference again has the number %d, %v", got.Number, err)
+	}
+}
+
+// numbers0 is the number of the order C-0.
+func numbers0(numbers map[int64]string) int64 {
+	for k, ref := range numbers {
+		if ref == "C-0" {
+			return k
+		}
+	}
+	return 0
 }
 
 func testConcurrentSameReference(t *testing.T, s gateway.Store) {
