@@ -215,3 +215,44 @@ func FuzzAPI(f *testing.F) {
 		checkAnswer(t, srv, req, rec.Code, rec.Header(), rec.Body.Bytes())
 	})
 }
+
+// FuzzCryptoPayCreate sends signed bodies to Crypto Pay's create-payment.php: no body may cause a
+// 5xx or an answer outside Crypto Pay's envelope, and a created payment is complete.
+func FuzzCryptoPayCreate(f *testing.F) {
+	for _, s := range []string{
+		`{"order_id":"ORDER_12345","amount":"50.00","description":"Service payment","success_url":"https://merchant-site.com/success","fail_url":"https://merchant-site.com/fail"}`,
+		`{"order_id":1,"amount":50}`, `{"order_id":"a","amount":"1e3"}`, `{"order_id":"a","amount":-1}`, `{"order_id":null,"amount":null}`,
+		`{"order_id":"a","amount":"0.0000001"}`, `{"order_id":"a","amount":"1","success_url":"javascript:alert(1)"}`,
+		`[]`, `null`, `{`, `"x"`, ``, `{"order_id":"\u0000","amount":"1"}`,
+	} {
+		f.Add(s)
+	}
+	e := setup(f, "sqlite", "https://merchant-site.com")
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest(http.MethodPost, "/api/create-payment.php", strings.NewReader(body))
+		req.Header.Set("X-API-Key", e.test.Key)
+		req.Header.Set("X-Signature", sign(e.test.Secret, body))
+		rec := httptest.NewRecorder()
+		e.srv.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("body %q: status %d: %s", body, rec.Code, rec.Body)
+		}
+		var answer struct {
+			OK      *bool          `json:"ok"`
+			Error   string         `json:"error"`
+			Payment map[string]any `json:"payment"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &answer); err != nil || answer.OK == nil {
+			t.Fatalf("body %q: answer outside the envelope: %s", body, rec.Body)
+		}
+		if !*answer.OK {
+			if rec.Code < 400 || answer.Error == "" {
+				t.Fatalf("body %q: a refusal without a status or an error: %d %s", body, rec.Code, rec.Body)
+			}
+			return
+		}
+		if rec.Code != 200 || answer.Payment["payment_id"] == nil || answer.Payment["address"] == "" || answer.Payment["pay_amount"] == "" {
+			t.Fatalf("body %q: ok without a payment: %s", body, rec.Body)
+		}
+	})
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/stablegate/stablegate/internal/api/cryptopay"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/metrics"
 	"github.com/stablegate/stablegate/internal/ratelimit"
@@ -110,6 +111,11 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	root.Handle("/api/", s.preflight(s.authenticate(apiMux)))
 	root.Handle("/health", apiMux)
 	root.Handle("/mcp", s.mcpHandler(apiMux))
+	compat := cryptopay.New(cryptopay.Config{Service: svc, PublicURL: cfg.PublicURL, Limiter: cfg.Limiter, Proxies: cfg.Proxies,
+		Log: s.log, Now: cfg.Now})
+	for _, p := range cryptopay.Paths {
+		root.Handle(p, compat)
+	}
 	root.Handle("/docs/openapi.json", s.docsAuth(apiMux))
 	root.Handle("/docs/openapi.yaml", s.docsAuth(apiMux))
 	root.Handle("GET /docs", s.docsAuth(http.HandlerFunc(s.docsPage)))

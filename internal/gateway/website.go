@@ -92,10 +92,9 @@ func checkRedirectURL(p *Project, mode Mode, field, raw string) *Error {
 	if u.Scheme != "https" && mode.Live() {
 		return Errorf(EInvalid, field, "%s must use https in live mode", field)
 	}
-	site, _ := WebsiteHost(p.Website)
-	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
-	if host != site && !strings.HasSuffix(host, "."+site) {
-		return Errorf(EInvalid, field, "%s domain %q does not match the project website %q", field, host, site)
+	if RedirectOffWebsite(p, raw) {
+		site, _ := WebsiteHost(p.Website)
+		return Errorf(EInvalid, field, "%s domain %q does not match the project website %q", field, strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), site)
 	}
 	return nil
 }
