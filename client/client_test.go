@@ -40,7 +40,7 @@ func gatewayServer(t *testing.T) (string, gateway.KeyPair, *api.Server) {
 	t.Cleanup(hs.Close)
 	evm, _ := chain.AccountXPub(abandon, chain.EVM)
 	tron, _ := chain.AccountXPub(abandon, chain.TRON)
-	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Shop", Website: "https://shop.example.com",
+	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Live: true, Name: "Shop", Website: "https://shop.example.com",
 		XPubs: map[chain.Protocol]string{chain.EVM: evm, chain.TRON: tron}})
 	if err != nil {
 		t.Fatal(err)

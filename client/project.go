@@ -16,6 +16,7 @@ type Project struct {
 	Name                  string         `json:"name"`
 	Website               string         `json:"website"`
 	LiveReady             bool           `json:"liveReady"`
+	LiveMode              bool           `json:"liveMode"` // live keys are taken (projects go-live)
 	WatchOnly             bool           `json:"watchOnly"`
 	UnderpaymentTolerance string         `json:"underpaymentTolerance"` // percent
 	PaymentWindowMinutes  int            `json:"paymentWindowMinutes"`

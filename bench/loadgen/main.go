@@ -225,7 +225,7 @@ func project(ctx context.Context, svc *gateway.Service, st *store.Store) (key, i
 		parts := strings.SplitN(stored, "|", 3)
 		return parts[1], parts[2]
 	}
-	cp, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Name: "bench", Website: "https://bench.example.com"})
+	cp, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Live: true, Name: "bench", Website: "https://bench.example.com"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -75,7 +75,7 @@ func newEnv() *env {
 	must(err)
 	svc := &gateway.Service{Store: st, Keyring: kr}
 	x, _ := chain.AccountXPub("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about", chain.EVM)
-	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "bench", Website: "https://bench.example.com",
+	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Live: true, Name: "bench", Website: "https://bench.example.com",
 		XPubs: map[chain.Protocol]string{chain.EVM: x}})
 	must(err)
 	return &env{chain: c, store: st, svc: svc, key: cp.Keys[0].Key, dir: dir}

@@ -122,7 +122,7 @@ func newWorld() *world {
 	}
 	svc := &gateway.Service{Store: st, Keyring: kr, Registry: reg, Chains: []string{"devnet"}, Nodes: evm.Nodes{"devnet": client}, Encoder: evm.Encoder{}}
 	ctx := context.Background()
-	cp, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Name: "Bench", Website: "https://bench.example.com"})
+	cp, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Live: true, Name: "Bench", Website: "https://bench.example.com"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func newEnv(latency bool) *env {
 	must(err)
 	svc := &gateway.Service{Store: st, Keyring: kr, WebhookPolicy: webhook.NewPolicy(true)}
 	x, _ := chain.AccountXPub("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about", chain.EVM)
-	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "bench", Website: "https://bench.example.com",
+	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Live: true, Name: "bench", Website: "https://bench.example.com",
 		XPubs: map[chain.Protocol]string{chain.EVM: x}})
 	must(err)
 	pr, err := svc.Authenticate(context.Background(), cp.Keys[0].Key)

@@ -96,7 +96,7 @@ func newWorld(dsn string) *world {
 		log.Fatal(err)
 	}
 	svc := &gateway.Service{Store: st, Keyring: kr, Registry: reg, Chains: []string{"devnet"}, Nodes: evm.Nodes{"devnet": client}, Encoder: evm.Encoder{}}
-	cp, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Name: "Bench", Website: "https://bench.example.com"})
+	cp, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Live: true, Name: "Bench", Website: "https://bench.example.com"})
 	if err != nil {
 		log.Fatal(err)
 	}

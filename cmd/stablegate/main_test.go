@@ -45,7 +45,8 @@ func runCLI(t *testing.T, args ...string) (string, string, error) {
 func TestHelpForEveryCommand(t *testing.T) {
 	for _, args := range [][]string{{"dev", "--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"projects", "create", "--help"},
 		{"projects", "list", "--help"}, {"projects", "keys", "--help"}, {"projects", "new-key", "--help"}, {"projects", "revoke-key", "--help"},
-		{"projects", "update", "--help"}, {"projects", "disable", "--help"}, {"projects", "enable", "--help"}, {"devnet", "--help"},
+		{"projects", "update", "--help"}, {"projects", "disable", "--help"}, {"projects", "enable", "--help"}, {"projects", "go-live", "--help"},
+		{"projects", "go-test", "--help"}, {"devnet", "--help"},
 		{"wallets", "--help"}, {"sweep", "--help"}, {"tx", "check", "--help"}, {"dev", "pay", "--help"}, {"version", "--help"}, {"ledger", "verify", "--help"},
 		{"audit", "--help"}, {"keys", "rotate-master", "--help"}, {"healthcheck", "--help"}} {
 		_, stderr, err := runCLI(t, args...)
@@ -818,8 +819,21 @@ func TestProjectsKeyRotation(t *testing.T) {
 	t.Setenv("STABLEGATE_MASTER_KEY", testMasterKey)
 	out, _, err := runCLI(t, "projects", "create", "--data", dir, "--name", "Shop", "--website", "https://rotate.example.com", "--json")
 	var created createdJSON
-	if err != nil || json.Unmarshal([]byte(out), &created) != nil {
+	if err != nil || json.Unmarshal([]byte(out), &created) != nil || created.LiveMode {
 		t.Fatalf("create: %v %s", err, out)
+	}
+	// A project starts in test mode: its live key is refused until the operator switches it.
+	st, err := openStore(context.Background(), &Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&gateway.Service{Store: st}).Authenticate(context.Background(), created.Live.APIKey); err == nil ||
+		!strings.Contains(err.Error(), gateway.TestModeMessage) {
+		t.Errorf("a live key of a new project: %v", err)
+	}
+	st.Close()
+	if out, _, err := runCLI(t, "projects", "go-live", created.ProjectID, "--data", dir); err != nil || !strings.Contains(out, "is in live mode") {
+		t.Fatalf("projects go-live: %v %s", err, out)
 	}
 	out, _, err = runCLI(t, "projects", "new-key", "--data", dir, "--project", created.ProjectID, "--mode", "live", "--json")
 	var fresh struct{ KeyID, APIKey, APISecret string }
@@ -902,10 +916,10 @@ func TestProjectsKeyRotation(t *testing.T) {
 			t.Errorf("%s by %+v, want the operator %s", l.Action, l.Actor, gateway.Operator().ID)
 		}
 	}
-	if got := strings.Join(actions, " "); got != "credential.revoked credential.created project.created" {
-		t.Fatalf("audit = %s, want credential.revoked credential.created project.created", got)
+	if got := strings.Join(actions, " "); got != "credential.revoked credential.created project.went_live project.created" {
+		t.Fatalf("audit = %s, want credential.revoked credential.created project.went_live project.created", got)
 	}
-	if lines[0].Mode != "live" || lines[1].Subject != fresh.KeyID || lines[2].Mode != "" {
+	if lines[0].Mode != "live" || lines[1].Subject != fresh.KeyID || lines[2].Subject != created.ProjectID || lines[3].Mode != "" {
 		t.Errorf("audit lines = %+v", lines)
 	}
 	if strings.Contains(out, fresh.APISecret) || strings.Contains(out, created.Live.APISecret) || strings.Contains(out, fresh.APIKey) {

@@ -28,6 +28,8 @@ const projectsUsage = `Usage:
   stablegate projects update ID [--name N] [--website URL] [--payment-window MIN] [--grace MIN] [--underpayment-tolerance PCT] [--confirmations chain=n,…] [--allowed-origins URL,…]
   stablegate projects disable ID                                  refuse its keys and its payment links' payers
   stablegate projects enable ID
+  stablegate projects go-live ID                                  take its live keys (a project starts in test mode)
+  stablegate projects go-test ID                                  refuse its live keys again
 `
 
 func runProjects(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -50,6 +52,8 @@ func runProjects(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return runProjectsUpdate(ctx, args[1:], stdout, stderr)
 	case "disable", "enable":
 		return runProjectsDisable(ctx, args[0], args[1:], stdout, stderr)
+	case "go-live", "go-test":
+		return runProjectsMode(ctx, args[0], args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, projectsUsage)
 		return nil
@@ -69,6 +73,7 @@ type createdJSON struct {
 	WatchOnly   bool              `json:"watchOnly"`
 	Mnemonic    string            `json:"mnemonic,omitempty"`
 	LiveReady   bool              `json:"liveReady"`
+	LiveMode    bool              `json:"liveMode"`
 	LiveWarning string            `json:"liveWarning,omitempty"`
 	WebhookNote string            `json:"webhookNote,omitempty"`
 }
@@ -89,6 +94,7 @@ func runProjectsCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 	tolerance := fs.String("underpayment-tolerance", "", "percent an order's confirmed payments may fall short and still complete it (default 0)")
 	xpubEVM := fs.String("xpub-evm", "", "account xpub (m/44'/60'/0') for a watch-only project")
 	xpubTRON := fs.String("xpub-tron", "", "account xpub (m/44'/195'/0') for a watch-only project")
+	live := fs.Bool("live", false, "switch it to live mode at once (default: it starts in test mode, live keys refused until projects go-live)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -119,7 +125,7 @@ func runProjectsCreate(ctx context.Context, args []string, stdout, stderr io.Wri
 	defer st.Close()
 	svc := newService(c, st, kr, nil)
 	cp, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Name: *name, Website: *website, WebhookURL: *webhook, XPubs: xpubs,
-		UnderpaymentTolerance: strings.TrimSuffix(*tolerance, "%")})
+		UnderpaymentTolerance: strings.TrimSuffix(*tolerance, "%"), Live: *live})
 	if err != nil {
 		return err
 	}
@@ -150,6 +156,7 @@ func created(cp *gateway.CreatedProject) createdJSON {
 			out.Test = keys
 		}
 	}
+	out.LiveMode = p.LiveAt != nil
 	if !out.LiveReady {
 		out.LiveWarning = "the website is not an https URL on a real domain: live mode is refused until it is"
 	}
@@ -178,6 +185,9 @@ func printCreated(w io.Writer, out createdJSON) {
 	} else {
 		fmt.Fprintln(w, "\nWatch-only project: stablegate derives addresses from your xpubs; sweeps and payouts will need your own wallet.")
 	}
+	if !out.LiveMode {
+		fmt.Fprintf(w, "\nThe project is in test mode: its live keys are refused until you switch it: stablegate projects go-live %s\n", out.ProjectID)
+	}
 	if out.LiveWarning != "" {
 		fmt.Fprintf(w, "\nNote: %s.\n", out.LiveWarning)
 	}
@@ -203,21 +213,26 @@ func runProjectsList(ctx context.Context, args []string, stdout, stderr io.Write
 		ProjectID string `json:"projectId"`
 		Name      string `json:"name"`
 		Website   string `json:"website"`
+		Mode      string `json:"mode"` // test (live keys refused) or live
 		WatchOnly bool   `json:"watchOnly"`
 		Disabled  bool   `json:"disabled"`
 		CreatedAt string `json:"createdAt"`
 	}
 	rows := make([]row, 0, len(projects))
 	for _, p := range projects {
-		rows = append(rows, row{p.ID, p.Name, p.Website, p.WatchOnly(), p.DisabledAt != nil, p.CreatedAt.Format("2006-01-02T15:04:05Z07:00")})
+		mode := "test"
+		if p.LiveAt != nil {
+			mode = "live"
+		}
+		rows = append(rows, row{p.ID, p.Name, p.Website, mode, p.WatchOnly(), p.DisabledAt != nil, p.CreatedAt.Format("2006-01-02T15:04:05Z07:00")})
 	}
 	if *asJSON {
 		return printJSON(stdout, rows)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tWEBSITE\tWATCH-ONLY\tDISABLED\tCREATED")
+	fmt.Fprintln(tw, "ID\tNAME\tWEBSITE\tMODE\tWATCH-ONLY\tDISABLED\tCREATED")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\t%s\n", r.ProjectID, r.Name, r.Website, r.WatchOnly, r.Disabled, r.CreatedAt)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%v\t%s\n", r.ProjectID, r.Name, r.Website, r.Mode, r.WatchOnly, r.Disabled, r.CreatedAt)
 	}
 	return tw.Flush()
 }
@@ -513,6 +528,40 @@ func runProjectsDisable(ctx context.Context, verb string, args []string, stdout,
 			p.ID, gateway.CacheTTL, p.ID)
 	} else {
 		fmt.Fprintf(stdout, "Enabled %s: its API keys and payment links work again.\n", p.ID)
+	}
+	return nil
+}
+
+func runProjectsMode(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) error {
+	id, args := projectArg(args)
+	fs := newFlagSet("projects "+verb, "projects "+verb+" ID", stderr)
+	cf := newConfigFlags(fs, false, nil)
+	project := fs.String("project", id, "project id (or give it first)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *project == "" {
+		fs.Usage()
+		return usageError{"the project id is required: projects " + verb + " ID"}
+	}
+	st, err := cf.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := (&gateway.Service{Store: st}).SetProjectLive(ctx, *project, verb == "go-live")
+	if err != nil {
+		return err
+	}
+	if p.LiveAt != nil {
+		fmt.Fprintf(stdout, "%s is in live mode: its live keys are taken (a running server within %s).", p.ID, gateway.CacheTTL)
+		if !p.LiveReady() {
+			fmt.Fprintf(stdout, " Live payments still need an https website on a real domain: %s is not one (projects update --website).", p.Website)
+		}
+		fmt.Fprintln(stdout)
+	} else {
+		fmt.Fprintf(stdout, "%s is in test mode: its live keys answer 403 (a running server within %s); what live orders it has are still watched and credited. Undo: stablegate projects go-live %s\n",
+			p.ID, gateway.CacheTTL, p.ID)
 	}
 	return nil
 }

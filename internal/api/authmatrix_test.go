@@ -98,7 +98,7 @@ func TestObjectsAreTheirOwnersOnly(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		e := setup(t, engine, "https://shop.example.com")
 		e.svc.Chains = []string{"devnet"}
-		other, err := e.svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Other", Website: "https://other.example.com"})
+		other, err := e.svc.CreateProject(context.Background(), gateway.CreateProjectParams{Live: true, Name: "Other", Website: "https://other.example.com"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -89,7 +89,7 @@ func TestCORSAllowlist(t *testing.T) {
 		}
 		// Another project's allowlist does not open this one.
 		evm, _ := chain.AccountXPub(abandon, chain.EVM)
-		other, err := e.svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Other", Website: "https://other.example.com",
+		other, err := e.svc.CreateProject(context.Background(), gateway.CreateProjectParams{Live: true, Name: "Other", Website: "https://other.example.com",
 			XPubs: map[chain.Protocol]string{chain.EVM: evm}})
 		if err != nil {
 			t.Fatal(err)

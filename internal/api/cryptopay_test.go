@@ -211,3 +211,55 @@ func TestCryptoPayBruteForce(t *testing.T) {
 		t.Errorf("after the window: %d %s", r.status, r.raw)
 	}
 }
+
+// A project starts in test mode: its live keys are refused, with the seed's message, on the native
+// API and on Crypto Pay's, until the operator switches it to live; switched back, they are refused
+// again.
+func TestProjectStartsInTestMode(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		ctx := context.Background()
+		cp, err := e.svc.CreateProject(ctx, gateway.CreateProjectParams{Name: "New", Website: "https://new-" + engine + ".example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var test, live gateway.KeyPair
+		for _, k := range cp.Keys {
+			if k.Mode == gateway.Live {
+				live = k
+			} else {
+				test = k
+			}
+		}
+		order := `{"orderReference":"m-1","amount":"1","currency":"USDT","chainId":"ethereum"}`
+		if r := e.as(live, "POST", "/api/v1/orders", order); r.status != 403 || r.str("error") != "Forbidden" || r.str("message") != gateway.TestModeMessage {
+			t.Errorf("a live key of a new project: %d %s", r.status, r.raw)
+		}
+		if r := e.cryptoPay(live, "POST", "/api/create-payment.php", `{"order_id":"m-1","amount":"1"}`); r.status != 403 || r.str("error") != gateway.TestModeMessage {
+			t.Errorf("Crypto Pay with a live key of a new project: %d %s", r.status, r.raw)
+		}
+		if r := e.as(test, "GET", "/api/v1/project", ""); r.status != 200 || r.data()["liveMode"] != false {
+			t.Errorf("the test key: %d %s", r.status, r.raw)
+		}
+		if _, err := e.svc.SetProjectLive(ctx, cp.Project.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		if r := e.as(live, "POST", "/api/v1/orders", order); r.status != 201 {
+			t.Errorf("the live key after go-live: %d %s", r.status, r.raw)
+		}
+		if r := e.as(live, "GET", "/api/v1/project", ""); r.data()["liveMode"] != true {
+			t.Errorf("liveMode after go-live: %s", r.raw)
+		}
+		if _, err := e.svc.SetProjectLive(ctx, cp.Project.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		if r := e.as(live, "GET", "/api/v1/orders", ""); r.status != 403 || r.str("message") != gateway.TestModeMessage {
+			t.Errorf("the live key back in test mode: %d %s", r.status, r.raw)
+		}
+		entries, _, err := e.svc.ListAudit(ctx, gateway.AuditFilter{ProjectID: cp.Project.ID, Page: 1, Limit: 10})
+		if err != nil || len(entries) < 3 || entries[0].Action != gateway.AuditProjectBackToTest || entries[1].Action != gateway.AuditProjectWentLive {
+			t.Errorf("the audit log: %v %+v", err, entries)
+		}
+	})
+}

@@ -260,7 +260,7 @@ func TestMCPAgainstAnAttacker(t *testing.T) {
 			t.Errorf("%d orders after fifty creates with one reference, want 1", n)
 		}
 		// Another project's key: the order is not there.
-		other, err := e.svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Other", Website: "https://other.example.com"})
+		other, err := e.svc.CreateProject(context.Background(), gateway.CreateProjectParams{Live: true, Name: "Other", Website: "https://other.example.com"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -33,7 +33,7 @@ var secretOperations = map[string]bool{
 var errorAnswers = map[int]string{
 	http.StatusBadRequest:            "ValidationError: a parameter, header or body field is wrong; param names it",
 	http.StatusUnauthorized:          "Unauthorized: missing, unknown or revoked key; wrong API secret or signature (param x-api-secret or X-Signature)",
-	http.StatusForbidden:             "Forbidden: a live payment for a project whose website is not https on a real domain, or a disabled project",
+	http.StatusForbidden:             "Forbidden: a live key of a project still in test mode, a live payment for a project whose website is not https on a real domain, or a disabled project",
 	http.StatusNotFound:              "NotFound: no such object in this project and mode",
 	http.StatusConflict:              "Conflict: the object's state does not allow it, the same Idempotency-Key is still in progress, WatchOnlyProject: the project has no seed to sign with, or InsufficientFunds: the balance or the hot wallet cannot pay it",
 	http.StatusRequestEntityTooLarge: "PayloadTooLarge: the body is larger than 1 MiB",

@@ -16,6 +16,7 @@ type ProjectView struct {
 	Name                  string         `json:"name"`
 	Website               string         `json:"website"`
 	LiveReady             bool           `json:"liveReady" doc:"Whether the website allows live payments: https on a real domain (not localhost nor an IP address)"`
+	LiveMode              bool           `json:"liveMode" doc:"Whether the project is in live mode, whose keys it takes; a project starts in test mode until its operator switches it (stablegate projects go-live)"`
 	UnderpaymentTolerance string         `json:"underpaymentTolerance" doc:"Percent of an order's amount a fully confirmed payment may fall short by and still complete it (new orders take it)"`
 	PaymentWindowMinutes  int            `json:"paymentWindowMinutes" doc:"The payment window of new orders that name none"`
 	GraceMinutes          int            `json:"graceMinutes" doc:"The grace period of new orders that name none"`
@@ -60,7 +61,7 @@ func (s *Server) projectView(p *gateway.Project, mode gateway.Mode) ProjectView 
 	if origins == nil {
 		origins = []string{}
 	}
-	return ProjectView{AllowedOrigins: origins, ProjectID: p.ID, Name: p.Name, Website: p.Website, LiveReady: p.LiveReady(),
+	return ProjectView{AllowedOrigins: origins, ProjectID: p.ID, Name: p.Name, Website: p.Website, LiveReady: p.LiveReady(), LiveMode: p.LiveAt != nil,
 		UnderpaymentTolerance: gateway.FormatTolerance(p.UnderpaymentPPM), PaymentWindowMinutes: p.PaymentWindowMinutes,
 		GraceMinutes: p.GraceMinutes, Confirmations: confirmations, WatchOnly: p.WatchOnly(), CreatedAt: p.CreatedAt, Livemode: mode.Live()}
 }

@@ -85,7 +85,7 @@ func TestProjectCanBeChanged(t *testing.T) {
 			t.Fatalf("bad input changed the project: %v", d)
 		}
 		// Another project's domain is taken.
-		if _, err := e.svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Other", Website: "https://other.example.com"}); err != nil {
+		if _, err := e.svc.CreateProject(context.Background(), gateway.CreateProjectParams{Live: true, Name: "Other", Website: "https://other.example.com"}); err != nil {
 			t.Fatal(err)
 		}
 		if r := patch(`{"website":"https://other.example.com/shop"}`); r.status != 409 || r.str("param") != "website" {

@@ -77,7 +77,7 @@ func setupWith(t testing.TB, engine string, website string, cfg func(*store.Stor
 	t.Cleanup(hs.Close)
 	evm, _ := chain.AccountXPub(abandon, chain.EVM)
 	tron, _ := chain.AccountXPub(abandon, chain.TRON)
-	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Shop", Website: website,
+	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Live: true, Name: "Shop", Website: website,
 		XPubs: map[chain.Protocol]string{chain.EVM: evm, chain.TRON: tron}})
 	if err != nil {
 		t.Fatal(err)

@@ -144,7 +144,7 @@ func devnetNode(t *testing.T) (*devnet.Chain, *evm.Client) {
 // seededProject creates a project whose seed stablegate holds, and returns it with its test key.
 func seededProject(t *testing.T, e *env, engine string) (*gateway.CreatedProject, gateway.KeyPair) {
 	t.Helper()
-	cp, err := e.svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Seeded", Website: "https://seeded-" + engine + ".example.com"})
+	cp, err := e.svc.CreateProject(context.Background(), gateway.CreateProjectParams{Live: true, Name: "Seeded", Website: "https://seeded-" + engine + ".example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func newWorld(t *testing.T, confirmations int, rpcThrough func(string) string) *
 	svc := &gateway.Service{Store: st, Keyring: kr, Registry: reg}
 	evmX, _ := chain.AccountXPub(abandon, chain.EVM)
 	tronX, _ := chain.AccountXPub(abandon, chain.TRON)
-	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Shop", Website: "https://shop.example.com",
+	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Live: true, Name: "Shop", Website: "https://shop.example.com",
 		XPubs: map[chain.Protocol]string{chain.EVM: evmX, chain.TRON: tronX}})
 	if err != nil {
 		t.Fatal(err)

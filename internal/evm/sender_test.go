@@ -94,7 +94,7 @@ func newSendWorldOn(t *testing.T, confirmations int, st gateway.Store, fork stri
 	}
 	clk := &clock{now: time.Now().UTC()}
 	svc := &gateway.Service{Store: st, Keyring: kr, Registry: reg, Now: clk.Now, Chains: []string{"devnet"}}
-	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Shop", Website: "https://shop.example.com"})
+	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Live: true, Name: "Shop", Website: "https://shop.example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}

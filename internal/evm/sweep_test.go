@@ -703,7 +703,7 @@ func TestSweepsAgainstAnAttacker(t *testing.T) {
 		t.Fatalf("the same request again: %+v", again.Sweeps)
 	}
 
-	other, err := w.svc.CreateProject(ctx, gateway.CreateProjectParams{Name: "Other", Website: "https://other.example.com"})
+	other, err := w.svc.CreateProject(ctx, gateway.CreateProjectParams{Live: true, Name: "Other", Website: "https://other.example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,6 +85,8 @@ const (
 	AuditProjectUpdated      AuditAction = "project.updated"
 	AuditProjectDisabled     AuditAction = "project.disabled"
 	AuditProjectEnabled      AuditAction = "project.enabled"
+	AuditProjectWentLive     AuditAction = "project.went_live"
+	AuditProjectBackToTest   AuditAction = "project.back_to_test"
 	AuditCredentialCreated   AuditAction = "credential.created"
 	AuditCredentialRevoked   AuditAction = "credential.revoked"
 	AuditSecretsResealed     AuditAction = "secrets.resealed"
@@ -106,7 +108,8 @@ const (
 )
 
 // AuditActions are the actions the audit log records, in the order of the constants.
-var AuditActions = []AuditAction{AuditProjectCreated, AuditProjectUpdated, AuditProjectDisabled, AuditProjectEnabled, AuditCredentialCreated,
+var AuditActions = []AuditAction{AuditProjectCreated, AuditProjectUpdated, AuditProjectDisabled, AuditProjectEnabled, AuditProjectWentLive,
+	AuditProjectBackToTest, AuditCredentialCreated,
 	AuditCredentialRevoked, AuditSecretsResealed, AuditMasterKeyRotated, AuditWebhookURLSet, AuditWebhookURLRemoved, AuditWebhookSecret, AuditPoolImported,
 	AuditPolicyChanged, AuditDestinationAdded, AuditDestinationRemoved, AuditTreasurySet, AuditTreasuryRemoved, AuditSweepRequested,
 	AuditWithdrawalRequested, AuditWithdrawalApproved, AuditWithdrawalRejected, AuditSignedIn}

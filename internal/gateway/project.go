@@ -48,7 +48,10 @@ type Project struct {
 	// DisabledAt is when the operator disabled the project (`projects disable`): its keys are
 	// refused, its payment links take no new payer; what is already paying is still watched.
 	DisabledAt *time.Time
-	CreatedAt  time.Time
+	// LiveAt is when the operator switched the project to live mode (`projects go-live`); nil, it
+	// is in test mode, as every project starts: its live keys are refused (ErrTestModeMessage).
+	LiveAt    *time.Time
+	CreatedAt time.Time
 }
 
 // WatchOnly reports whether stablegate lacks the project's seed (sweeps and payouts need it).

@@ -82,6 +82,37 @@ func (s *Service) SetProjectDisabled(ctx context.Context, id string, disabled bo
 	return p, nil
 }
 
+// TestModeMessage is what a live key of a project still in test mode is told (Crypto Pay's words,
+// on every API surface).
+const TestModeMessage = "Project is currently in Test mode. Use test API credentials or switch project to Live mode."
+
+// SetProjectLive switches the project to live mode (`stablegate projects go-live`), whose keys it
+// then takes, or back to test mode, whose live keys are refused again (orders already made in live
+// mode are still watched and credited).
+func (s *Service) SetProjectLive(ctx context.Context, id string, live bool) (*Project, error) {
+	p, err := s.Store.FindProject(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case live && p.LiveAt == nil:
+		now := s.now()
+		p.LiveAt = &now
+	case !live:
+		p.LiveAt = nil
+	}
+	action := AuditProjectWentLive
+	if !live {
+		action = AuditProjectBackToTest
+	}
+	ctx = s.audited(ctx, p.ID, "", action, p.ID, nil)
+	if err := s.Store.UpdateProject(ctx, p); err != nil {
+		return nil, err
+	}
+	s.forgetProject(id)
+	return p, nil
+}
+
 // forgetProject drops the cached copies of the project's keys: the next request reads it again.
 func (s *Service) forgetProject(id string) {
 	s.projects.Delete(id)

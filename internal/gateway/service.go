@@ -77,6 +77,9 @@ type CreateProjectParams struct {
 	XPubs map[chain.Protocol]string
 	// UnderpaymentTolerance is a percentage ("0.5"); empty: 0.
 	UnderpaymentTolerance string
+	// Live switches the project to live mode at once; without it the project starts in test mode
+	// and its live keys are refused until SetProjectLive.
+	Live bool
 }
 
 // KeyPair is a freshly created API key and secret, shown once.
@@ -112,6 +115,9 @@ func (s *Service) CreateProject(ctx context.Context, in CreateProjectParams) (*C
 	}
 	p := &Project{ID: NewID("prj"), Name: name, Website: in.Website, XPubs: map[chain.Protocol]string{},
 		PaymentWindowMinutes: DefaultPaymentWindowMinutes, GraceMinutes: DefaultGraceMinutes, CreatedAt: s.now()}
+	if in.Live {
+		p.LiveAt = &p.CreatedAt
+	}
 	if in.UnderpaymentTolerance != "" {
 		ppm, err := ParseTolerance(in.UnderpaymentTolerance)
 		if err != nil {
@@ -211,6 +217,9 @@ func (s *Service) Authenticate(ctx context.Context, key string) (*Principal, err
 	}
 	if p.DisabledAt != nil {
 		return nil, Errorf(EForbidden, "", "Project %s is disabled: its operator can enable it again (stablegate projects enable)", p.ID)
+	}
+	if mode.Live() && p.LiveAt == nil {
+		return nil, Errorf(EForbidden, "", "%s", TestModeMessage)
 	}
 	return &Principal{Project: p, Credential: cred, Mode: mode}, nil
 }

@@ -20,9 +20,9 @@ func (s *Store) CreateProject(ctx context.Context, p *gateway.Project, creds []*
 	}
 	return s.inTx(ctx, func(t *tx) error {
 		_, err := t.exec(ctx, `INSERT INTO projects (id, name, website, website_host, underpayment_ppm, payment_window_minutes, grace_minutes,
-			xpub_evm, xpub_tron, sealed_seed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			xpub_evm, xpub_tron, sealed_seed, created_at, live_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, p.Name, p.Website, host, p.UnderpaymentPPM, p.PaymentWindowMinutes, p.GraceMinutes,
-			p.XPubs[chain.EVM], p.XPubs[chain.TRON], p.SealedSeed, ms(p.CreatedAt))
+			p.XPubs[chain.EVM], p.XPubs[chain.TRON], p.SealedSeed, ms(p.CreatedAt), nullableMS(p.LiveAt))
 		if err != nil {
 			if s.d.IsUniqueViolation(err) {
 				return gateway.Errorf(gateway.EConflict, "website", "website host %q is already linked to another project", host)
@@ -45,16 +45,16 @@ func (s *Store) CreateProject(ctx context.Context, p *gateway.Project, creds []*
 }
 
 const projectColumns = `p.id, p.name, p.website, p.underpayment_ppm, p.payment_window_minutes, p.grace_minutes, p.confirmations, p.disabled_at,
-	p.allowed_origins, p.xpub_evm, p.xpub_tron, p.sealed_seed, p.created_at`
+	p.allowed_origins, p.xpub_evm, p.xpub_tron, p.sealed_seed, p.created_at, p.live_at`
 
 func scanProject(sc interface{ Scan(...any) error }, extra ...any) (*gateway.Project, error) {
 	var p gateway.Project
 	var evm, tron string
 	var created int64
-	var disabled sql.NullInt64
+	var disabled, live sql.NullInt64
 	var confirmations, origins string
 	dest := append([]any{&p.ID, &p.Name, &p.Website, &p.UnderpaymentPPM, &p.PaymentWindowMinutes, &p.GraceMinutes, &confirmations, &disabled,
-		&origins, &evm, &tron, &p.SealedSeed, &created}, extra...)
+		&origins, &evm, &tron, &p.SealedSeed, &created, &live}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func scanProject(sc interface{ Scan(...any) error }, extra ...any) (*gateway.Pro
 	if tron != "" {
 		p.XPubs[chain.TRON] = tron
 	}
-	p.CreatedAt, p.DisabledAt = fromMS(created), nullMS(disabled)
+	p.CreatedAt, p.DisabledAt, p.LiveAt = fromMS(created), nullMS(disabled), nullMS(live)
 	if err := json.Unmarshal([]byte(confirmations), &p.Confirmations); err != nil {
 		return nil, fmt.Errorf("project %s: confirmations: %w", p.ID, err)
 	}
@@ -81,10 +81,7 @@ func (s *Store) UpdateProject(ctx context.Context, p *gateway.Project) error {
 	if verr != nil {
 		return verr
 	}
-	var disabled any
-	if p.DisabledAt != nil {
-		disabled = ms(*p.DisabledAt)
-	}
+	disabled := nullableMS(p.DisabledAt)
 	confirmations, err := json.Marshal(p.Confirmations)
 	if err != nil || p.Confirmations == nil {
 		confirmations = []byte("{}")
@@ -95,8 +92,9 @@ func (s *Store) UpdateProject(ctx context.Context, p *gateway.Project) error {
 	}
 	return s.inTx(ctx, func(t *tx) error {
 		res, err := t.exec(ctx, `UPDATE projects SET name = ?, website = ?, website_host = ?, underpayment_ppm = ?, payment_window_minutes = ?,
-			grace_minutes = ?, confirmations = ?, allowed_origins = ?, disabled_at = ? WHERE id = ?`,
-			p.Name, p.Website, host, p.UnderpaymentPPM, p.PaymentWindowMinutes, p.GraceMinutes, string(confirmations), string(origins), disabled, p.ID)
+			grace_minutes = ?, confirmations = ?, allowed_origins = ?, disabled_at = ?, live_at = ? WHERE id = ?`,
+			p.Name, p.Website, host, p.UnderpaymentPPM, p.PaymentWindowMinutes, p.GraceMinutes, string(confirmations), string(origins), disabled,
+			nullableMS(p.LiveAt), p.ID)
 		if err != nil && s.d.IsUniqueViolation(err) {
 			return gateway.Errorf(gateway.EConflict, "website", "website host %q is already linked to another project", host)
 		}
@@ -218,4 +216,12 @@ func (s *Store) RevokeCredential(ctx context.Context, id string, at time.Time) e
 		}
 		return nil
 	})
+}
+
+// nullableMS is a time as stored (milliseconds), or NULL for none.
+func nullableMS(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return ms(*t)
 }

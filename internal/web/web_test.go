@@ -59,7 +59,7 @@ func setupOn(t testing.TB, engine string) (*gateway.Service, *httptest.Server, m
 	svc := &gateway.Service{Store: st, Keyring: kr}
 	evm, _ := chain.AccountXPub(abandon, chain.EVM)
 	tron, _ := chain.AccountXPub(abandon, chain.TRON)
-	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Shop", Website: "https://shop.example.com",
+	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Live: true, Name: "Shop", Website: "https://shop.example.com",
 		XPubs: map[chain.Protocol]string{chain.EVM: evm, chain.TRON: tron}})
 	if err != nil {
 		t.Fatal(err)

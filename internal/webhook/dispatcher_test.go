@@ -124,7 +124,7 @@ func newWorld(t *testing.T) *world {
 	c := &clock{now: start}
 	svc := &gateway.Service{Store: st, Keyring: kr, Now: c.Now, WebhookPolicy: webhook.NewPolicy(true), SecretOverlap: time.Hour}
 	evm, _ := chain.AccountXPub(abandon, chain.EVM)
-	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Shop", Website: "https://shop.example.com",
+	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Live: true, Name: "Shop", Website: "https://shop.example.com",
 		XPubs: map[chain.Protocol]string{chain.EVM: evm}})
 	if err != nil {
 		t.Fatal(err)

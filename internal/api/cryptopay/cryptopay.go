@@ -152,6 +152,8 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*gateway
 		switch {
 		case errors.Is(err, errBadSignature):
 			msg = errInvalidSignature
+		case gateway.ErrorCode(err) == gateway.EForbidden && strings.Contains(err.Error(), gateway.TestModeMessage):
+			msg, status = gateway.TestModeMessage, http.StatusForbidden
 		case gateway.ErrorCode(err) == gateway.EForbidden:
 			msg, status = errDisabled, http.StatusForbidden
 		case gateway.ErrorCode(err) != gateway.EUnauthorized:

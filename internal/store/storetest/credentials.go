@@ -24,7 +24,7 @@ func testProjects(t *testing.T, s gateway.Store) {
 		t.Errorf("FindProject(missing) = %v, want ErrNotFound", err)
 	}
 	// A generated seed is sealed and opens with the master key to the printed mnemonic.
-	gen, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Name: "Gen", Website: "https://gen.example.org"})
+	gen, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Live: true, Name: "Gen", Website: "https://gen.example.org"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func testWebsiteUnique(t *testing.T, s gateway.Store) {
 	ctx := context.Background()
 	svc, _ := project(t, s, "https://shop.example.com")
 	for _, site := range []string{"https://shop.example.com", "https://SHOP.example.com/other", "http://shop.example.com:8080"} {
-		_, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Name: "Again", Website: site})
+		_, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Live: true, Name: "Again", Website: site})
 		if gateway.ErrorCode(err) != gateway.EConflict {
 			t.Errorf("second project on %s: %v, want Conflict", site, err)
 		}

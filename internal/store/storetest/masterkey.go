@@ -28,7 +28,7 @@ func testMasterKeyRotation(t *testing.T, s gateway.Store) {
 		return k
 	}
 	old := service(t, s) // under oldKey
-	gen, err := old.CreateProject(ctx, gateway.CreateProjectParams{Name: "Gen", Website: "https://gen.example.org"})
+	gen, err := old.CreateProject(ctx, gateway.CreateProjectParams{Live: true, Name: "Gen", Website: "https://gen.example.org"})
 	if err != nil {
 		t.Fatal(err)
 	}

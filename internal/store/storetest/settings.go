@@ -15,7 +15,7 @@ import (
 func testProjectSettings(t *testing.T, s gateway.Store) {
 	ctx := context.Background()
 	svc, cp := project(t, s, "http://localhost:3000")
-	if _, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Name: "Other", Website: "https://other.example.com"}); err != nil {
+	if _, err := svc.CreateProject(ctx, gateway.CreateProjectParams{Live: true, Name: "Other", Website: "https://other.example.com"}); err != nil {
 		t.Fatal(err)
 	}
 	id := cp.Project.ID

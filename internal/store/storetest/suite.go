@@ -67,7 +67,7 @@ func project(t *testing.T, s gateway.Store, website string) (*gateway.Service, *
 	svc := service(t, s)
 	evm, _ := chain.AccountXPub(abandon, chain.EVM)
 	tron, _ := chain.AccountXPub(abandon, chain.TRON)
-	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Name: "Shop", Website: website,
+	cp, err := svc.CreateProject(context.Background(), gateway.CreateProjectParams{Live: true, Name: "Shop", Website: website,
 		XPubs: map[chain.Protocol]string{chain.EVM: evm, chain.TRON: tron}})
 	if err != nil {
 		t.Fatal(err)
