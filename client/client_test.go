@@ -198,7 +198,7 @@ func TestClientRoutesAreInTheDocument(t *testing.T) {
 	c.UnbindDeposit(ctx, "u")
 	c.ListPaymentLinks(ctx, 5, 1)
 	c.GetWebhookEndpoint(ctx)
-	c.PutWebhookEndpoint(ctx, "https://hooks.example.com")
+	c.PutWebhookEndpoint(ctx, client.WebhookEndpointInput{URL: "https://hooks.example.com"})
 	c.DeleteWebhookEndpoint(ctx)
 	c.GetWebhookSecret(ctx)
 	c.RotateWebhookSecret(ctx)

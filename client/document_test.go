@@ -60,7 +60,7 @@ func TestClientTypesMatchTheDocument(t *testing.T) {
 	}
 	inputs := map[string]any{"createOrder": client.OrderInput{}, "createWithdrawal": client.WithdrawalInput{},
 		"createPaymentLink": client.PaymentLinkInput{}, "putWithdrawalPolicy": client.WithdrawalPolicyInput{},
-		"updateProject": client.ProjectUpdate{}, "createSweep": client.SweepInput{}}
+		"updateProject": client.ProjectUpdate{}, "createSweep": client.SweepInput{}, "putWebhookEndpoint": client.WebhookEndpointInput{}}
 	covered := map[string]bool{}
 	for _, a := range answers {
 		op := ops[a.op]

@@ -10,6 +10,7 @@ import (
 type WebhookEndpoint struct {
 	URL            string     `json:"url"`    // empty when none is set
 	Events         []string   `json:"events"` // empty: all
+	Format         string     `json:"format"` // payin or cryptopay
 	Enabled        bool       `json:"enabled"`
 	DisabledAt     *time.Time `json:"disabledAt,omitempty"` // the URL answered 410 Gone
 	DisabledReason string     `json:"disabledReason,omitempty"`
@@ -23,15 +24,19 @@ func (c *Client) GetWebhookEndpoint(ctx context.Context) (*WebhookEndpoint, erro
 	return &e, c.do(ctx, http.MethodGet, "/api/v1/webhook/endpoint", nil, nil, &e, "")
 }
 
-// PutWebhookEndpoint sets the webhook endpoint's URL and the event types it gets (none: all);
-// needs the secret. Setting it again enables an endpoint that was disabled.
-func (c *Client) PutWebhookEndpoint(ctx context.Context, endpointURL string, events ...string) (*WebhookEndpoint, error) {
+// WebhookEndpointInput sets the webhook endpoint (PUT /api/v1/webhook/endpoint; needs the secret).
+type WebhookEndpointInput struct {
+	URL    string   `json:"url"`
+	Events []string `json:"events,omitempty"` // none: all
+	// Format is payin (default: stablegate's events) or cryptopay (Crypto Pay's paid payments).
+	Format string `json:"format,omitempty"`
+}
+
+// PutWebhookEndpoint sets the webhook endpoint's URL, the event types it gets and its format.
+// Setting it again enables an endpoint that was disabled.
+func (c *Client) PutWebhookEndpoint(ctx context.Context, in WebhookEndpointInput) (*WebhookEndpoint, error) {
 	var e WebhookEndpoint
-	body := struct {
-		URL    string   `json:"url"`
-		Events []string `json:"events,omitempty"`
-	}{endpointURL, events}
-	return &e, c.do(ctx, http.MethodPut, "/api/v1/webhook/endpoint", nil, body, &e, "")
+	return &e, c.do(ctx, http.MethodPut, "/api/v1/webhook/endpoint", nil, in, &e, "")
 }
 
 // DeleteWebhookEndpoint removes the endpoint (needs the secret): events are still recorded, not sent.

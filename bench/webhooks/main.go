@@ -84,7 +84,7 @@ func newEnv(latency bool) *env {
 		}
 		e.received.Add(1)
 	}))
-	_, err = svc.SetWebhookEndpoint(context.Background(), pr, "http://"+ln.Addr().String()+"/hooks", nil)
+	_, err = svc.SetWebhookEndpoint(context.Background(), pr, "http://"+ln.Addr().String()+"/hooks", nil, "")
 	must(err)
 	return e
 }

@@ -92,13 +92,13 @@ func TestClientEveryOperationAgainstDev(t *testing.T) {
 		delivered = append(delivered, r.Header.Get("webhook-id"))
 	}))
 	defer receiver.Close()
-	if _, err := keyOnly.PutWebhookEndpoint(ctx, receiver.URL); !errors.As(err, &apiErr) || apiErr.Status != 401 {
+	if _, err := keyOnly.PutWebhookEndpoint(ctx, client.WebhookEndpointInput{URL: receiver.URL}); !errors.As(err, &apiErr) || apiErr.Status != 401 {
 		t.Errorf("PutWebhookEndpoint with the key alone = %v", err)
 	}
-	if e, err := c.PutWebhookEndpoint(ctx, receiver.URL, "order.completed"); err != nil || !e.Enabled || e.URL != receiver.URL {
+	if e, err := c.PutWebhookEndpoint(ctx, client.WebhookEndpointInput{URL: receiver.URL, Events: []string{"order.completed"}}); err != nil || !e.Enabled || e.URL != receiver.URL {
 		t.Fatalf("PutWebhookEndpoint = %+v, %v", e, err)
 	}
-	if e, err := c.GetWebhookEndpoint(ctx); err != nil || !slices.Equal(e.Events, []string{"order.completed"}) {
+	if e, err := c.GetWebhookEndpoint(ctx); err != nil || !slices.Equal(e.Events, []string{"order.completed"}) || e.Format != "payin" {
 		t.Errorf("GetWebhookEndpoint = %+v, %v", e, err)
 	}
 	rotated, err := c.RotateWebhookSecret(ctx)
@@ -110,7 +110,7 @@ func TestClientEveryOperationAgainstDev(t *testing.T) {
 	mu.Lock()
 	secret = rotated.Secret
 	mu.Unlock()
-	if _, err := c.PutWebhookEndpoint(ctx, receiver.URL); err != nil { // all events again
+	if _, err := c.PutWebhookEndpoint(ctx, client.WebhookEndpointInput{URL: receiver.URL}); err != nil { // all events again
 		t.Fatal(err)
 	}
 

@@ -263,3 +263,27 @@ func TestProjectStartsInTestMode(t *testing.T) {
 		}
 	})
 }
+
+// The webhook endpoint takes Crypto Pay's format: it then sends order.completed only; an unknown
+// format, or another event type with it, is refused and changes nothing.
+func TestWebhookEndpointFormat(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "sqlite", "https://merchant-site.com")
+	secret := []string{"x-api-secret", e.test.Secret}
+	if r := e.as(e.test, "PUT", "/api/v1/webhook/endpoint", `{"url":"https://93.184.216.34/webhook.php","format":"cryptopay"}`, secret...); r.status != 200 ||
+		r.dstr("format") != "cryptopay" || fmt.Sprint(r.data()["events"]) != "[order.completed]" {
+		t.Fatalf("PUT format cryptopay: %d %s", r.status, r.raw)
+	}
+	for body, param := range map[string]string{`{"url":"https://93.184.216.34/w","format":"xml"}`: "format",
+		`{"url":"https://93.184.216.34/w","format":"cryptopay","events":["order.expired"]}`: "events"} {
+		if r := e.as(e.test, "PUT", "/api/v1/webhook/endpoint", body, secret...); r.status != 400 || r.str("param") != param {
+			t.Errorf("%s: %d %s", body, r.status, r.raw)
+		}
+	}
+	if r := e.as(e.test, "GET", "/api/v1/webhook/endpoint", ""); r.dstr("format") != "cryptopay" || r.dstr("url") != "https://93.184.216.34/webhook.php" {
+		t.Errorf("after the refusals: %s", r.raw)
+	}
+	if r := e.as(e.test, "PUT", "/api/v1/webhook/endpoint", `{"url":"https://93.184.216.34/w"}`, secret...); r.dstr("format") != "payin" {
+		t.Errorf("PUT without a format: %s", r.raw)
+	}
+}

@@ -15,6 +15,7 @@ import (
 type WebhookEndpoint struct {
 	URL            string     `json:"url" doc:"Where events are POSTed; empty when none is configured"`
 	Events         []string   `json:"events" doc:"Event types sent; empty means all"`
+	Format         string     `json:"format" enum:"payin,cryptopay" doc:"The body and signature sent: payin (stablegate's events, three signature headers) or cryptopay (Crypto Pay's paid payments with X-Signature)"`
 	Enabled        bool       `json:"enabled" doc:"A URL is set and has not been disabled"`
 	DisabledAt     *time.Time `json:"disabledAt,omitempty" doc:"When the URL answered 410 Gone; set the endpoint again to enable it"`
 	DisabledReason string     `json:"disabledReason,omitempty"`
@@ -27,7 +28,11 @@ func endpointView(e *gateway.WebhookEndpoint) WebhookEndpoint {
 	if events == nil {
 		events = []string{}
 	}
-	return WebhookEndpoint{URL: e.URL, Events: events, Enabled: e.URL != "" && e.DisabledAt == nil, DisabledAt: e.DisabledAt,
+	format := e.Format
+	if format == "" {
+		format = gateway.FormatPayIn
+	}
+	return WebhookEndpoint{URL: e.URL, Events: events, Format: string(format), Enabled: e.URL != "" && e.DisabledAt == nil, DisabledAt: e.DisabledAt,
 		DisabledReason: e.DisabledReason, UpdatedAt: e.UpdatedAt, Livemode: e.Mode.Live()}
 }
 
@@ -35,6 +40,7 @@ type putEndpointInput struct {
 	Body struct {
 		URL    string   `json:"url" maxLength:"2048" doc:"Absolute https URL (http allowed in test mode); private and internal addresses are refused" example:"https://shop.example.com/webhooks/stablegate"`
 		Events []string `json:"events,omitempty" maxItems:"20" doc:"Event types to send; omitted or empty: all"`
+		Format string   `json:"format,omitempty" enum:"payin,cryptopay" doc:"payin (default): stablegate's events; cryptopay: Crypto Pay's body and X-Signature, order.completed only (docs/compat-cryptopay.md)"`
 	}
 }
 
@@ -136,7 +142,7 @@ func (s *Server) registerWebhooks() {
 }
 
 func (s *Server) putEndpoint(ctx context.Context, in *putEndpointInput) (*endpointOutput, error) {
-	e, err := s.svc.SetWebhookEndpoint(ctx, principalFrom(ctx), in.Body.URL, in.Body.Events)
+	e, err := s.svc.SetWebhookEndpoint(ctx, principalFrom(ctx), in.Body.URL, in.Body.Events, gateway.WebhookFormat(in.Body.Format))
 	if err != nil {
 		return nil, s.apiError(ctx, err)
 	}

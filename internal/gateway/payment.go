@@ -49,6 +49,9 @@ func orderEventData(o *Order) map[string]any {
 	if o.TxHash != "" {
 		d["txHash"] = o.TxHash
 	}
+	if o.Number > 0 {
+		d["orderNumber"] = o.Number
+	}
 	if meta := webhookMetadata(o.Metadata); meta != nil {
 		d["metadata"] = meta
 	}

@@ -34,7 +34,9 @@ type WebhookEndpoint struct {
 	Mode      Mode
 	URL       string
 	Events    []string // empty: every event type
-	Secret    []byte   // sealed
+	// Format is the body and signature the endpoint gets (FormatPayIn unless set).
+	Format WebhookFormat
+	Secret []byte // sealed
 	// PreviousSecret (sealed) still signs deliveries until PreviousUntil, after a rotation.
 	PreviousSecret []byte
 	PreviousUntil  *time.Time
@@ -53,7 +55,23 @@ type Delivery struct {
 	URL     string
 	Step    int // retries of the schedule used so far
 	Secrets [][]byte
+	Format  WebhookFormat
+	// APISecret is, for FormatCryptoPay, the sealed secret hash of the mode's newest API key pair
+	// (CredentialID's), which keys its X-Signature.
+	APISecret    []byte
+	CredentialID string
 }
+
+// WebhookFormat is the body and signature an endpoint gets.
+type WebhookFormat string
+
+// The formats.
+const (
+	// FormatPayIn is stablegate's event body, signed under the three schemes (docs/webhooks.md).
+	FormatPayIn WebhookFormat = "payin"
+	// FormatCryptoPay is Crypto Pay's payment body with its X-Signature (docs/compat-cryptopay.md).
+	FormatCryptoPay WebhookFormat = "cryptopay"
+)
 
 // DeliveryResult is what one attempt to deliver an event came to; the store records the attempt
 // and the event's new delivery state in one transaction.
@@ -120,7 +138,7 @@ type WebhookStore interface {
 	EnsureWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error
 	FindWebhookEndpoint(ctx context.Context, projectID string, mode Mode) (*WebhookEndpoint, error)
 	// SetWebhookURL sets the endpoint's URL and events and enables it again.
-	SetWebhookURL(ctx context.Context, projectID string, mode Mode, url string, events []string, at time.Time) error
+	SetWebhookURL(ctx context.Context, projectID string, mode Mode, url string, events []string, format WebhookFormat, at time.Time) error
 	// RotateWebhookSecret makes secret current; the old one stays usable until previousUntil.
 	RotateWebhookSecret(ctx context.Context, projectID string, mode Mode, secret []byte, at, previousUntil time.Time) error
 	// ClaimDeliveries leases up to limit pending deliveries due at now, of enabled endpoints, until
@@ -227,7 +245,7 @@ func RequireSecret(pr *Principal) error {
 
 // SetWebhookEndpoint sets where the principal's events go and which ones (none: all). It needs
 // the API secret: whoever sets the URL receives the events.
-func (s *Service) SetWebhookEndpoint(ctx context.Context, pr *Principal, url string, events []string) (*WebhookEndpoint, error) {
+func (s *Service) SetWebhookEndpoint(ctx context.Context, pr *Principal, url string, events []string, format WebhookFormat) (*WebhookEndpoint, error) {
 	if err := RequireSecret(pr); err != nil {
 		return nil, err
 	}
@@ -245,13 +263,26 @@ func (s *Service) SetWebhookEndpoint(ctx context.Context, pr *Principal, url str
 	}
 	slices.Sort(events)
 	events = slices.Compact(events)
+	switch format {
+	case "":
+		format = FormatPayIn
+	case FormatPayIn:
+	case FormatCryptoPay:
+		// Crypto Pay tells of one thing, a payment that became paid.
+		if len(events) > 1 || len(events) == 1 && events[0] != EventOrderCompleted {
+			return nil, Errorf(EInvalid, "events", "the cryptopay format sends %s events only", EventOrderCompleted)
+		}
+		events = []string{EventOrderCompleted}
+	default:
+		return nil, Errorf(EInvalid, "format", "format must be payin or cryptopay")
+	}
 	before, err := s.webhookEndpoint(ctx, pr)
 	if err != nil {
 		return nil, err
 	}
 	ctx = s.audited(ctx, pr.Project.ID, pr.Mode, AuditWebhookURLSet, "webhook", map[string]any{"from": before.URL, "to": url,
-		"events": append([]string{}, events...)})
-	if err := s.Store.SetWebhookURL(ctx, pr.Project.ID, pr.Mode, url, events, s.now()); err != nil {
+		"events": append([]string{}, events...), "format": string(format)})
+	if err := s.Store.SetWebhookURL(ctx, pr.Project.ID, pr.Mode, url, events, format, s.now()); err != nil {
 		return nil, err
 	}
 	return s.Store.FindWebhookEndpoint(ctx, pr.Project.ID, pr.Mode)
@@ -267,7 +298,7 @@ func (s *Service) DeleteWebhookEndpoint(ctx context.Context, pr *Principal) (*We
 		return nil, err
 	}
 	ctx = s.audited(ctx, pr.Project.ID, pr.Mode, AuditWebhookURLRemoved, "webhook", map[string]any{"from": before.URL})
-	if err := s.Store.SetWebhookURL(ctx, pr.Project.ID, pr.Mode, "", nil, s.now()); err != nil {
+	if err := s.Store.SetWebhookURL(ctx, pr.Project.ID, pr.Mode, "", nil, FormatPayIn, s.now()); err != nil {
 		return nil, err
 	}
 	return s.Store.FindWebhookEndpoint(ctx, pr.Project.ID, pr.Mode)

@@ -48,12 +48,13 @@ func (s *Store) EnsureWebhookEndpoint(ctx context.Context, e *gateway.WebhookEnd
 // FindWebhookEndpoint returns the project's endpoint in the mode, or gateway.ErrNotFound.
 func (s *Store) FindWebhookEndpoint(ctx context.Context, projectID string, mode gateway.Mode) (*gateway.WebhookEndpoint, error) {
 	e := gateway.WebhookEndpoint{ProjectID: projectID, Mode: mode}
-	var events string
+	var events, format string
 	var secretAt, updated int64
 	var prevUntil, disabled sql.NullInt64
-	err := s.queryRow(ctx, `SELECT url, events, secret, secret_at, previous_secret, previous_until, disabled_at, disabled_reason, updated_at
+	err := s.queryRow(ctx, `SELECT url, events, format, secret, secret_at, previous_secret, previous_until, disabled_at, disabled_reason, updated_at
 		FROM webhook_endpoints WHERE project_id = ? AND mode = ?`, projectID, string(mode)).
-		Scan(&e.URL, &events, &e.Secret, &secretAt, &e.PreviousSecret, &prevUntil, &disabled, &e.DisabledReason, &updated)
+		Scan(&e.URL, &events, &format, &e.Secret, &secretAt, &e.PreviousSecret, &prevUntil, &disabled, &e.DisabledReason, &updated)
+	e.Format = gateway.WebhookFormat(format)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gateway.ErrNotFound
 	} else if err != nil {
@@ -68,10 +69,11 @@ func (s *Store) FindWebhookEndpoint(ctx context.Context, projectID string, mode 
 }
 
 // SetWebhookURL sets the endpoint's URL and event types and enables it.
-func (s *Store) SetWebhookURL(ctx context.Context, projectID string, mode gateway.Mode, url string, events []string, at time.Time) error {
+func (s *Store) SetWebhookURL(ctx context.Context, projectID string, mode gateway.Mode, url string, events []string, format gateway.WebhookFormat,
+	at time.Time) error {
 	return s.inTx(ctx, func(t *tx) error {
-		res, err := t.exec(ctx, `UPDATE webhook_endpoints SET url = ?, events = ?, disabled_at = NULL, disabled_reason = '', updated_at = ?
-			WHERE project_id = ? AND mode = ?`, url, strings.Join(events, ","), ms(at), projectID, string(mode))
+		res, err := t.exec(ctx, `UPDATE webhook_endpoints SET url = ?, events = ?, format = ?, disabled_at = NULL, disabled_reason = '', updated_at = ?
+			WHERE project_id = ? AND mode = ?`, url, strings.Join(events, ","), string(format), ms(at), projectID, string(mode))
 		return affected(res, err, "set webhook url")
 	})
 }
@@ -106,7 +108,11 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 	err := s.inTx(ctx, func(t *tx) error {
 		out = out[:0]
 		rows, err := t.query(ctx, `SELECT d.event_id, d.step, ev.project_id, ev.mode, ev.type, ev.data, ev.created_at,
-				w.url, w.secret, w.previous_secret, w.previous_until
+				w.url, w.secret, w.previous_secret, w.previous_until, w.format,
+				CASE WHEN w.format = 'cryptopay' THEN (SELECT c.id FROM api_keys c WHERE c.project_id = d.project_id AND c.mode = d.mode
+					AND c.revoked_at IS NULL ORDER BY c.created_at DESC, c.id DESC LIMIT 1) END,
+				CASE WHEN w.format = 'cryptopay' THEN (SELECT c.secret_hash FROM api_keys c WHERE c.project_id = d.project_id AND c.mode = d.mode
+					AND c.revoked_at IS NULL ORDER BY c.created_at DESC, c.id DESC LIMIT 1) END
 			FROM webhook_deliveries d
 			JOIN events ev ON ev.id = d.event_id
 			JOIN webhook_endpoints w ON w.project_id = d.project_id AND w.mode = d.mode
@@ -125,11 +131,14 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 			var created int64
 			var secret, prev []byte
 			var prevUntil sql.NullInt64
+			var format string
+			var credID sql.NullString
 			if err := rows.Scan(&d.Event.ID, &d.Step, &d.Event.ProjectID, &mode, &d.Event.Type, &data, &created,
-				&d.URL, &secret, &prev, &prevUntil); err != nil {
+				&d.URL, &secret, &prev, &prevUntil, &format, &credID, &d.APISecret); err != nil {
 				return fmt.Errorf("claim deliveries: %w", err)
 			}
 			d.Event.Mode, d.Event.Data, d.Event.CreatedAt = gateway.Mode(mode), []byte(data), fromMS(created)
+			d.Format, d.CredentialID = gateway.WebhookFormat(format), credID.String
 			d.Secrets = [][]byte{secret}
 			if prev != nil && prevUntil.Valid && prevUntil.Int64 > ms(now) {
 				d.Secrets = append(d.Secrets, prev)

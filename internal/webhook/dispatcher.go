@@ -3,6 +3,9 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/stablegate/stablegate/internal/api/cryptopay"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/metrics"
 	"github.com/stablegate/stablegate/internal/startstop"
@@ -250,7 +254,13 @@ func (d *Dispatcher) post(ctx context.Context, j *gateway.Delivery, at time.Time
 		secrets = append(secrets, s)
 	}
 	body := Body(&j.Event)
-	h, err := Headers(j.Event.ID, body, at, secrets)
+	var h http.Header
+	var err error
+	if j.Format == gateway.FormatCryptoPay {
+		body, h, err = d.cryptoPay(j)
+	} else {
+		h, err = Headers(j.Event.ID, body, at, secrets)
+	}
 	if err != nil {
 		return 0, 0, err
 	}
@@ -296,8 +306,8 @@ func (d *Dispatcher) decide(r *gateway.DeliveryResult, j *gateway.Delivery, retr
 		r.Status, r.Error = gateway.DeliveryFailed, err.Error()
 		r.Disable = fmt.Sprintf("%s answered 410 Gone at %s: no more events are sent until the endpoint is configured again",
 			r.URL, r.At.Format(time.RFC3339))
-	case j.Step < len(d.Schedule):
-		delay := max(d.Schedule[j.Step], retryAfter)
+	case j.Step < len(d.schedule(j)):
+		delay := max(d.schedule(j)[j.Step], retryAfter)
 		next := r.At.Add(delay)
 		r.Status, r.Error, r.Step, r.NextAttemptAt = gateway.DeliveryPending, err.Error(), j.Step+1, &next
 	default:
@@ -329,4 +339,37 @@ func printable(b []byte) string {
 		return r
 	}, s)
 	return strings.TrimSpace(s)
+}
+
+// schedule is the delivery's retry schedule: Crypto Pay's for its format, else the dispatcher's.
+func (d *Dispatcher) schedule(j *gateway.Delivery) []time.Duration {
+	if j.Format == gateway.FormatCryptoPay {
+		return cryptopay.WebhookSchedule
+	}
+	return d.Schedule
+}
+
+// cryptoPay is a delivery in Crypto Pay's format: its body, and X-Signature, the hex HMAC-SHA256
+// of the body keyed with the API secret. stablegate keeps only the secret's SHA-256, which is the
+// same HMAC key: a key longer than SHA-256's block (API secrets are 72 bytes) is hashed first
+// (RFC 2104), so hash_hmac('sha256', $body, $apiSecret) verifies it.
+func (d *Dispatcher) cryptoPay(j *gateway.Delivery) ([]byte, http.Header, error) {
+	if j.CredentialID == "" || len(j.APISecret) == 0 {
+		return nil, nil, errors.New("the project has no API key pair in this mode to sign with")
+	}
+	key, err := d.Keyring.OpenSecretHash(j.CredentialID, j.APISecret)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := cryptopay.WebhookBody(&j.Event)
+	if err != nil {
+		return nil, nil, fmt.Errorf("crypto pay body: %w", err)
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write(body)
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", "stablegate-webhooks/1")
+	h.Set("X-Signature", hex.EncodeToString(mac.Sum(nil)))
+	return body, h, nil
 }

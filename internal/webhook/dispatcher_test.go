@@ -106,6 +106,8 @@ type world struct {
 	clock *clock
 	d     *webhook.Dispatcher
 	n     int
+	// apiSecret is the secret of pr's key pair (Crypto Pay's deliveries are signed with it).
+	apiSecret string
 }
 
 var start = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
@@ -137,7 +139,7 @@ func newWorld(t *testing.T) *world {
 	timeout := 300 * time.Millisecond
 	d := &webhook.Dispatcher{Store: st, Keyring: kr, Now: c.Now, Timeout: timeout, Poll: 20 * time.Millisecond, Concurrency: 4,
 		Client: webhook.NewPolicy(true).Client(timeout, 4)}
-	return &world{t: t, st: st, svc: svc, pr: pr, clock: c, d: d}
+	return &world{t: t, st: st, svc: svc, pr: pr, clock: c, d: d, apiSecret: cp.Keys[0].Secret}
 }
 
 func (w *world) secret() string {
@@ -155,7 +157,7 @@ func (w *world) secret() string {
 
 func (w *world) endpoint(url string) {
 	w.t.Helper()
-	if _, err := w.svc.SetWebhookEndpoint(context.Background(), w.pr, url, nil); err != nil {
+	if _, err := w.svc.SetWebhookEndpoint(context.Background(), w.pr, url, nil, ""); err != nil {
 		w.t.Fatal(err)
 	}
 }

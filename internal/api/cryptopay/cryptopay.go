@@ -364,17 +364,7 @@ func Network(c chain.Chain) string {
 
 // places writes base units as a decimal string with at least min decimal places ("50.00",
 // "50.000000"), more when the amount has them.
-func places(v *big.Int, decimals, min int) string {
-	s := money.Format(v, decimals)
-	whole, frac, _ := strings.Cut(s, ".")
-	for len(frac) < min {
-		frac += "0"
-	}
-	if frac == "" {
-		return whole
-	}
-	return whole + "." + frac
-}
+func places(v *big.Int, decimals, min int) string { return padDecimals(money.Format(v, decimals), min) }
 
 // notPositive reports whether a decimal amount is zero or negative ("0", "0.00", "-5"): the
 // seed's "Amount must be greater than zero". Other malformed amounts get the domain's message.
@@ -400,4 +390,58 @@ func jsonProblem(err error) string {
 		return "the body is empty"
 	}
 	return err.Error()
+}
+
+// WebhookSchedule is when Crypto Pay retries a failed delivery: after 5 minutes, 15 minutes and
+// an hour; then the delivery is failed.
+var WebhookSchedule = []time.Duration{5 * time.Minute, 15 * time.Minute, time.Hour}
+
+// WebhookBody is the body Crypto Pay posts when a payment becomes paid, from the data of an
+// order.completed event: payment_id is the order's number, app_id the project's id, txid the
+// transaction that completed it (a test id for a simulated payment), paid_at its completion in
+// UTC ("YYYY-MM-DD HH:MM:SS").
+func WebhookBody(e *gateway.Event) ([]byte, error) {
+	var d struct {
+		OrderNumber    int64  `json:"orderNumber"`
+		OrderReference string `json:"orderReference"`
+		Amount         string `json:"amount"`
+		Currency       string `json:"currency"`
+		ChainID        string `json:"chainId"`
+		TxHash         string `json:"txHash"`
+		CompletedAt    string `json:"completedAt"`
+	}
+	if err := json.Unmarshal(e.Data, &d); err != nil {
+		return nil, err
+	}
+	paidAt := e.CreatedAt
+	if t, err := time.Parse(time.RFC3339Nano, d.CompletedAt); err == nil {
+		paidAt = t
+	}
+	c, _ := chain.Builtin().Lookup(d.ChainID)
+	return json.Marshal(struct {
+		PaymentID int64  `json:"payment_id"`
+		AppID     string `json:"app_id"`
+		OrderID   string `json:"order_id"`
+		Status    string `json:"status"`
+		Amount    string `json:"amount"`
+		PayAmount string `json:"pay_amount"`
+		Currency  string `json:"currency"`
+		Network   string `json:"network"`
+		TxID      string `json:"txid"`
+		PaidAt    string `json:"paid_at"`
+		IsTest    bool   `json:"is_test"`
+	}{d.OrderNumber, e.ProjectID, d.OrderReference, "paid", padDecimals(d.Amount, 2), padDecimals(d.Amount, 6), d.Currency, Network(c),
+		d.TxHash, paidAt.UTC().Format(time.DateTime), !e.Mode.Live()})
+}
+
+// padDecimals writes a decimal string with at least min decimal places.
+func padDecimals(s string, min int) string {
+	whole, frac, _ := strings.Cut(s, ".")
+	for len(frac) < min {
+		frac += "0"
+	}
+	if frac == "" {
+		return whole
+	}
+	return whole + "." + frac
 }

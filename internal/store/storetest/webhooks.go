@@ -61,7 +61,7 @@ func testWebhookOutbox(t *testing.T, s gateway.Store) {
 	}
 
 	// Subscribed to order.completed only: order.expired is skipped.
-	if _, err := svc.SetWebhookEndpoint(ctx, pr, "https://hooks.example.com/a", []string{gateway.EventOrderCompleted}); err != nil {
+	if _, err := svc.SetWebhookEndpoint(ctx, pr, "https://hooks.example.com/a", []string{gateway.EventOrderCompleted}, ""); err != nil {
 		t.Fatal(err)
 	}
 	expiredEvents(t, svc, pr, "sub", 1)
@@ -69,7 +69,7 @@ func testWebhookOutbox(t *testing.T, s gateway.Store) {
 		t.Fatalf("skipped = %d, want 2", len(evs))
 	}
 	// All events: pending, and one wake-up for the dispatcher.
-	if _, err := svc.SetWebhookEndpoint(ctx, pr, "https://hooks.example.com/a", nil); err != nil {
+	if _, err := svc.SetWebhookEndpoint(ctx, pr, "https://hooks.example.com/a", nil, ""); err != nil {
 		t.Fatal(err)
 	}
 	drain(s.DeliveriesQueued())
@@ -161,7 +161,7 @@ func testWebhookOutbox(t *testing.T, s gateway.Store) {
 	if ds, _ := s.ClaimDeliveries(ctx, next, next.Add(time.Minute), 10); len(ds) != 0 {
 		t.Fatalf("claimed %d for a disabled endpoint", len(ds))
 	}
-	if _, err := svc.SetWebhookEndpoint(ctx, pr, "https://hooks.example.com/b", nil); err != nil {
+	if _, err := svc.SetWebhookEndpoint(ctx, pr, "https://hooks.example.com/b", nil, ""); err != nil {
 		t.Fatal(err)
 	}
 	if ds, _ := s.ClaimDeliveries(ctx, next, next.Add(time.Minute), 10); len(ds) != 1 || ds[0].URL != "https://hooks.example.com/b" {
@@ -224,7 +224,7 @@ func testWebhookOrderPerSubject(t *testing.T, s gateway.Store) {
 	svc, cp := project(t, s, "https://shop.example.com")
 	pr := principal(t, svc, cp, gateway.Test)
 	pr.SecretProven = true
-	if _, err := svc.SetWebhookEndpoint(ctx, pr, "https://hooks.example.com/a", nil); err != nil {
+	if _, err := svc.SetWebhookEndpoint(ctx, pr, "https://hooks.example.com/a", nil, ""); err != nil {
 		t.Fatal(err)
 	}
 	o, _, err := svc.CreateOrder(ctx, pr, order("subject-1", "10", "USDT", "devnet"))
