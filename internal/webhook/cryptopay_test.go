@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +25,9 @@ import (
 // retried after 5 minutes, 15 minutes and an hour, then failed.
 func TestCryptoPayFormat(t *testing.T) {
 	w := newWorld(t)
-	rc := newReceiver(t, func(_ int, rw http.ResponseWriter, _ *http.Request) { http.Error(rw, "busy", http.StatusServiceUnavailable) })
+	rc := newReceiver(t, func(_ int, rw http.ResponseWriter, _ *http.Request) {
+		http.Error(rw, "busy", http.StatusServiceUnavailable)
+	})
 	if _, err := w.svc.SetWebhookEndpoint(context.Background(), w.pr, rc.URL+"/webhook.php", []string{gateway.EventOrderExpired}, gateway.FormatCryptoPay); gateway.ErrorCode(err) != gateway.EInvalid {
 		t.Fatalf("the cryptopay format with another event type: %v", err)
 	}
@@ -46,7 +49,7 @@ func TestCryptoPayFormat(t *testing.T) {
 	}
 	if body["payment_id"].(float64) < 1 || body["app_id"] != w.pr.Project.ID || body["order_id"] != "ORDER_12345" || body["status"] != "paid" ||
 		body["amount"] != "12.50" || body["pay_amount"] != "12.500000" || body["currency"] != "USDT" || body["network"] != "ERC20" ||
-		body["txid"] != "0x"+repeat("0", 63)+"1" || !regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`).MatchString(body["paid_at"].(string)) ||
+		body["txid"] != "0x"+strings.Repeat("0", 63)+"1" || !regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`).MatchString(body["paid_at"].(string)) ||
 		body["is_test"] != true || len(body) != 11 {
 		t.Errorf("the body: %s", got.Body)
 	}
@@ -78,14 +81,6 @@ func TestCryptoPayFormat(t *testing.T) {
 	}
 }
 
-func repeat(s string, n int) string {
-	out := ""
-	for range n {
-		out += s
-	}
-	return out
-}
-
 // Crypto Pay's receiver as its documentation says to write it, in PHP (hash_hmac over the raw
 // body with the API secret), accepts the delivery; with another secret it refuses it.
 func TestCryptoPayReceiverInPHP(t *testing.T) {
@@ -99,7 +94,7 @@ func TestCryptoPayReceiverInPHP(t *testing.T) {
 	for _, c := range []struct {
 		name, secret string
 		want         string
-	}{{"its secret", "", gateway.DeliveryDelivered}, {"another secret", "sk_test_" + repeat("0", 64), gateway.DeliveryPending}} {
+	}{{"its secret", "", gateway.DeliveryDelivered}, {"another secret", "sk_test_" + strings.Repeat("0", 64), gateway.DeliveryPending}} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWorld(t)
 			w.d.Timeout, w.d.Client = 15*time.Second, webhook.NewPolicy(true).Client(15*time.Second, 4)
