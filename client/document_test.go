@@ -3,6 +3,7 @@ package client_test
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,7 +24,7 @@ func TestClientTypesMatchTheDocument(t *testing.T) {
 	ops := map[string]*huma.Operation{}
 	for _, item := range doc.Paths {
 		for _, op := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
-			if op != nil {
+			if op != nil && !slices.Contains(op.Tags, "3PAY") { // the compatibility surfaces are for 3PAY's own clients
 				ops[op.OperationID] = op
 			}
 		}

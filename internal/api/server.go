@@ -3,6 +3,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/stablegate/stablegate/internal/api/cryptopay"
+	"github.com/stablegate/stablegate/internal/api/threepay"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/metrics"
 	"github.com/stablegate/stablegate/internal/ratelimit"
@@ -102,10 +104,20 @@ func New(svc *gateway.Service, cfg Config) *Server {
 	s.registerAudit()
 	s.registerOutgoing()
 	s.registerHealth()
+	threepay.Register(s.API, svc, threePayHost{s})
 	s.completeDocument()
 	s.reference = buildReference(s.API.OpenAPI(), docsBaseURL(cfg.PublicURL))
 
 	apiMux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { s.noRoute(apiMux, w, r) })
+	// What 3PAY v2 removed answers 404 as its documents say, with the reason.
+	apiMux.HandleFunc("POST /api/v1/public/payout/create", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, newError(gateway.ENotFound, "", "POST /api/v1/public/payout/create was removed in 3PAY v2: payouts are made from the dashboard, "+
+			"or requested as withdrawals (POST /api/v1/withdrawals) and approved with the API secret", requestIDFrom(r.Context())))
+	})
+	apiMux.HandleFunc("/api/v1/refund/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, newError(gateway.ENotFound, "", "The refund endpoints were removed in 3PAY v2: handle refunds outside the gateway "+
+			"(a withdrawal to the payer, POST /api/v1/withdrawals)", requestIDFrom(r.Context())))
+	})
 
 	root := http.NewServeMux()
 	root.Handle("/api/", s.preflight(s.authenticate(apiMux)))
@@ -248,3 +260,11 @@ func (s *Server) noRoute(mux *http.ServeMux, w http.ResponseWriter, r *http.Requ
 	}
 	writeError(w, newError(gateway.ENotFound, "", "No such endpoint: "+r.Method+" "+r.URL.Path, rid))
 }
+
+// threePayHost lends the 3PAY adapter the request's principal, the error answers and the payment
+// page's URL.
+type threePayHost struct{ s *Server }
+
+func (h threePayHost) Principal(ctx context.Context) *gateway.Principal { return principalFrom(ctx) }
+func (h threePayHost) Error(ctx context.Context, err error) error       { return h.s.apiError(ctx, err) }
+func (h threePayHost) PaymentURL(orderID string) string                 { return h.s.cfg.PublicURL + "/pay/" + orderID }

@@ -42,3 +42,50 @@ func RedirectOffWebsite(p *Project, raw string) bool {
 	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 	return host != site && !strings.HasSuffix(host, "."+site)
 }
+
+// NetworkName is a chain's network as 3PAY and Crypto Pay name it: TRC20 on TRON, BEP20 on BNB
+// Smart Chain, ERC20 on the other EVM chains.
+func NetworkName(c chain.Chain) string {
+	switch {
+	case c.Protocol == chain.TRON:
+		return "TRC20"
+	case strings.HasPrefix(c.Slug, "bsc"):
+		return "BEP20"
+	}
+	return "ERC20"
+}
+
+// NetworkChain is the chain a network name ("ERC20", the default; "TRC20"; "BEP20") takes the
+// currency on in the mode: the first chain this gateway watches that the name covers, Ethereum's
+// first (sandbox: Sepolia, Nile). The error names the field network.
+func (s *Service) NetworkChain(m Mode, network, currency string) (chain.Chain, *Error) {
+	if network == "" {
+		network = "ERC20"
+	}
+	if network != "ERC20" && network != "TRC20" && network != "BEP20" {
+		return chain.Chain{}, Errorf(EInvalid, "network", "network must be ERC20, TRC20 or BEP20")
+	}
+	var onNetwork, found []chain.Chain
+	for _, c := range s.EnabledChains(m) {
+		if NetworkName(c) != network {
+			continue
+		}
+		onNetwork = append(onNetwork, c)
+		if _, ok := c.Token(currency); ok {
+			found = append(found, c)
+		}
+	}
+	switch {
+	case len(onNetwork) == 0:
+		return chain.Chain{}, Errorf(EInvalid, "network", "network %s is not available in %s mode on this gateway", network, m)
+	case len(found) == 0:
+		return chain.Chain{}, Errorf(EInvalid, "currency", "currency %q is not available on %s; available: %s", currency, network,
+			strings.Join(onNetwork[0].Symbols(), ", "))
+	}
+	for _, c := range found {
+		if strings.HasPrefix(c.Slug, "ethereum") {
+			return c, nil
+		}
+	}
+	return found[0], nil
+}

@@ -328,7 +328,7 @@ func (h *Handler) paymentStatus(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) payment(o *gateway.Order) *Payment {
 	decimals := o.Token.Decimals
 	return &Payment{PaymentID: o.Number, OrderID: o.Reference, Status: Status(o, h.cfg.Now()), Amount: places(o.Amount, decimals, 2),
-		PayAmount: places(o.Amount, decimals, 6), Currency: o.Currency, Network: Network(o.Chain), Address: o.Address,
+		PayAmount: places(o.Amount, decimals, 6), Currency: o.Currency, Network: gateway.NetworkName(o.Chain), Address: o.Address,
 		PaymentURL: h.cfg.PublicURL + "/pay/" + o.ID, ExpiresAt: o.ExpiresAt.UTC().Format(time.DateTime), IsTest: !o.Mode.Live()}
 }
 
@@ -348,18 +348,6 @@ func Status(o *gateway.Order, now time.Time) string {
 		}
 	}
 	return "pending"
-}
-
-// Network is a chain's network as the compatibility APIs name it: TRC20 on TRON, BEP20 on BNB
-// Smart Chain, ERC20 on the other EVM chains.
-func Network(c chain.Chain) string {
-	switch {
-	case c.Protocol == chain.TRON:
-		return "TRC20"
-	case strings.HasPrefix(c.Slug, "bsc"):
-		return "BEP20"
-	}
-	return "ERC20"
 }
 
 // places writes base units as a decimal string with at least min decimal places ("50.00",
@@ -430,7 +418,7 @@ func WebhookBody(e *gateway.Event) ([]byte, error) {
 		TxID      string `json:"txid"`
 		PaidAt    string `json:"paid_at"`
 		IsTest    bool   `json:"is_test"`
-	}{d.OrderNumber, e.ProjectID, d.OrderReference, "paid", padDecimals(d.Amount, 2), padDecimals(d.Amount, 6), d.Currency, Network(c),
+	}{d.OrderNumber, e.ProjectID, d.OrderReference, "paid", padDecimals(d.Amount, 2), padDecimals(d.Amount, 6), d.Currency, gateway.NetworkName(c),
 		d.TxHash, paidAt.UTC().Format(time.DateTime), !e.Mode.Live()})
 }
 
