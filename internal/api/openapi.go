@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/stablegate/stablegate/internal/api/threepay"
 )
 
 // secretOperations are the operations that need the API secret besides the key (DESIGN §11: what
@@ -29,9 +31,15 @@ var secretOperations = map[string]bool{
 	"getAuditLog":                 true, // it shows who moved money where
 }
 
+func init() {
+	for _, id := range threepay.SecretOperations {
+		secretOperations[id] = true
+	}
+}
+
 // errorAnswers describes each error status an operation may answer, in the error envelope.
 var errorAnswers = map[int]string{
-	http.StatusBadRequest:            "ValidationError: a parameter, header or body field is wrong; param names it",
+	http.StatusBadRequest:            "ValidationError: a parameter, header or body field is wrong; param names it (NetworkMismatch: a destination address of the other network)",
 	http.StatusUnauthorized:          "Unauthorized: missing, unknown or revoked key; wrong API secret or signature (param x-api-secret or X-Signature)",
 	http.StatusForbidden:             "Forbidden: a live key of a project still in test mode, a live payment for a project whose website is not https on a real domain, or a disabled project",
 	http.StatusNotFound:              "NotFound: no such object in this project and mode",

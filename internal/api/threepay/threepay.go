@@ -1,6 +1,7 @@
 // Package threepay speaks 3PAY v2's API over stablegate's services, so that a 3PAY merchant's
 // integration works by changing its base URL and keys: invoices (POST /api/v1/transaction/create
-// and reading one back), with 3PAY's networks (ERC20, TRC20). The shapes, which 3PAY's documents
+// and reading one back) and withdrawal requests with their approval, on 3PAY's networks (ERC20,
+// TRC20, BEP20). The shapes, which 3PAY's documents
 // name but do not spell out, are written down in docs/compat-3pay.md. The operations are
 // registered on the API's Huma instance, so they share its authentication (apikey, x-api-secret),
 // rate limits, envelope, error types and OpenAPI document. No second order model: an invoice is an
@@ -61,7 +62,7 @@ type Invoice struct {
 	Livemode      bool            `json:"livemode"`
 }
 
-type createInput struct {
+type threePayInvoiceInput struct {
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes a retry return the first response instead of acting twice (kept 24 h)"`
 	Body           struct {
 		OrderID    string          `json:"orderId" maxLength:"128" doc:"Your unique order id: sending it again returns the same invoice" example:"order_123"`
@@ -95,6 +96,7 @@ func Register(api huma.API, svc *gateway.Service, host Host) {
 	}, a.create)
 	huma.Register(api, huma.Operation{OperationID: "threePayGetInvoice", Method: http.MethodGet, Path: "/api/v1/transaction/{transactionId}",
 		Summary: "Get an invoice (3PAY)", Tags: []string{Tag}}, a.get)
+	a.registerWithdrawals(api)
 }
 
 type adapter struct {
@@ -102,7 +104,7 @@ type adapter struct {
 	host Host
 }
 
-func (a *adapter) create(ctx context.Context, in *createInput) (*invoiceOutput, error) {
+func (a *adapter) create(ctx context.Context, in *threePayInvoiceInput) (*invoiceOutput, error) {
 	pr := a.host.Principal(ctx)
 	b := in.Body
 	currency := b.Currency
