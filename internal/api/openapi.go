@@ -35,6 +35,9 @@ func init() {
 	for _, id := range threepay.SecretOperations {
 		secretOperations[id] = true
 	}
+	for _, id := range threepay.WalletOperations {
+		walletOperations[id] = true
+	}
 }
 
 // errorAnswers describes each error status an operation may answer, in the error envelope.
@@ -98,7 +101,7 @@ func errorStatuses(method, path string) []int {
 		http.StatusServiceUnavailable}
 	// By id in the path, or naming a deposit reference in the body or the query.
 	if strings.Contains(path, "{") || path == "/api/v1/deposits/unbind" || path == "/api/v1/withdrawals" && method == http.MethodPost ||
-		path == "/api/v1/balances" {
+		path == "/api/v1/balances" || strings.HasPrefix(path, "/api/v1/public/") { // 3PAY's name a user or a payout
 		out = append(out, http.StatusNotFound)
 	}
 	if path == "/api/v1/wallets" {

@@ -64,3 +64,64 @@ func TestThreePayRemovedEndpoints(t *testing.T) {
 		}
 	}
 }
+
+// 3PAY's per-user wallets: a user with userId and email gets an EVM and a TRON address (deposit
+// references of the native API), the same every time; details and balance read them back.
+func TestThreePayUserWallets(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://shop.example.com")
+		key := []string{"apikey", e.test.Key}
+		r := e.call("POST", "/api/v1/public/user/create", `{"userId":"user_42","email":"ada@example.com"}`, key...)
+		wallets, _ := r.data()["wallets"].([]any)
+		if r.status != 201 || r.dstr("userId") != "user_42" || r.dstr("email") != "ada@example.com" || len(wallets) != 2 {
+			t.Fatalf("create a user: %d %s", r.status, r.raw)
+		}
+		evm, tron := wallets[0].(map[string]any), wallets[1].(map[string]any)
+		if !strings.HasPrefix(evm["address"].(string), "0x") || !strings.HasPrefix(tron["address"].(string), "T") || fmtList(evm["networks"]) != "ERC20 BEP20" ||
+			fmtList(tron["networks"]) != "TRC20" {
+			t.Errorf("the wallets: %s", r.raw)
+		}
+		if again := e.call("POST", "/api/v1/public/user/create", `{"userId":"user_42","email":"ada@example.com"}`, key...); again.status != 200 || again.raw == nil ||
+			again.data()["wallets"].([]any)[0].(map[string]any)["address"] != evm["address"] {
+			t.Errorf("creating the user again: %d %s", again.status, again.raw)
+		}
+		if g := e.call("POST", "/api/v1/public/wallet/generate", `{"userId":"user_42","network":"TRC20"}`, key...); g.status != 200 ||
+			g.data()["wallets"].([]any)[1].(map[string]any)["address"] != tron["address"] {
+			t.Errorf("generate: %d %s", g.status, g.raw)
+		}
+		if d := e.call("GET", "/api/v1/public/wallet/details?userId=user_42", "", key...); d.status != 200 || d.dstr("email") != "ada@example.com" {
+			t.Errorf("details: %d %s", d.status, d.raw)
+		}
+		if b := e.call("GET", "/api/v1/public/wallet/balance?userId=user_42", "", key...); b.status != 200 || len(b.data()["balances"].([]any)) != 0 {
+			t.Errorf("balance: %d %s", b.status, b.raw)
+		}
+		// The native API sees the two deposit references.
+		if n := e.as(e.test, "GET", "/api/v1/deposits/references/user_42", ""); n.status != 200 || n.dstr("address") != evm["address"] {
+			t.Errorf("the native reference: %d %s", n.status, n.raw)
+		}
+		if n := e.as(e.test, "GET", "/api/v1/deposits/references/user_42:TRC20", ""); n.status != 200 || n.dstr("address") != tron["address"] {
+			t.Errorf("the native TRON reference: %d %s", n.status, n.raw)
+		}
+		// Errors.
+		for body, param := range map[string]string{`{"userId":"u2"}`: "email", `{"userId":"u2","email":"not-an-email"}`: "email",
+			`{"email":"ada@example.com"}`: "userId", `{"userId":"bad\u0007id","email":"ada@example.com"}`: "userId"} {
+			if r := e.call("POST", "/api/v1/public/user/create", body, key...); r.status != 400 || r.str("param") != param {
+				t.Errorf("%s: %d %s", body, r.status, r.raw)
+			}
+		}
+		for _, path := range []string{"/api/v1/public/wallet/details?userId=nobody", "/api/v1/public/wallet/balance?userId=nobody"} {
+			if r := e.call("GET", path, "", key...); r.status != 404 || r.str("param") != "userId" {
+				t.Errorf("%s: %d %s", path, r.status, r.raw)
+			}
+		}
+	})
+}
+
+func fmtList(v any) string {
+	var out []string
+	for _, s := range v.([]any) {
+		out = append(out, s.(string))
+	}
+	return strings.Join(out, " ")
+}

@@ -1,7 +1,7 @@
 // Package threepay speaks 3PAY v2's API over stablegate's services, so that a 3PAY merchant's
 // integration works by changing its base URL and keys: invoices (POST /api/v1/transaction/create
-// and reading one back) and withdrawal requests with their approval, on 3PAY's networks (ERC20,
-// TRC20, BEP20). The shapes, which 3PAY's documents
+// and reading one back), per-user wallets and withdrawal requests with their approval, on 3PAY's
+// networks (ERC20, TRC20, BEP20). The shapes, which 3PAY's documents
 // name but do not spell out, are written down in docs/compat-3pay.md. The operations are
 // registered on the API's Huma instance, so they share its authentication (apikey, x-api-secret),
 // rate limits, envelope, error types and OpenAPI document. No second order model: an invoice is an
@@ -97,6 +97,7 @@ func Register(api huma.API, svc *gateway.Service, host Host) {
 	huma.Register(api, huma.Operation{OperationID: "threePayGetInvoice", Method: http.MethodGet, Path: "/api/v1/transaction/{transactionId}",
 		Summary: "Get an invoice (3PAY)", Tags: []string{Tag}}, a.get)
 	a.registerWithdrawals(api)
+	a.registerWallets(api)
 }
 
 type adapter struct {
