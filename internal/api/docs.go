@@ -392,7 +392,7 @@ func examples(d *docsOperation, op *huma.Operation, body *huma.Schema, registry 
 		py.WriteString("        \"Idempotency-Key\": str(uuid.uuid4()),\n")
 	}
 	if payload != nil {
-		py.WriteString("        \"Content-Type\": \"application/json\",\n    },\n    data=json.dumps(" + indent(pythonLiteral(value, ""), "    ") + ").encode(),\n)\n")
+		py.WriteString("        \"Content-Type\": \"application/json\",\n    },\n    data=json.dumps(" + indent(pythonSyntax.literal(value, ""), "    ") + ").encode(),\n)\n")
 	} else {
 		py.WriteString("    },\n)\n")
 	}
@@ -417,7 +417,7 @@ func examples(d *docsOperation, op *huma.Operation, body *huma.Schema, registry 
 		php.WriteString("        'Idempotency-Key: ' . bin2hex(random_bytes(16)),\n")
 	}
 	if payload != nil {
-		php.WriteString("        'Content-Type: application/json',\n    ],\n    CURLOPT_POSTFIELDS => json_encode(" + indent(phpLiteral(value, ""), "    ") + "),\n")
+		php.WriteString("        'Content-Type: application/json',\n    ],\n    CURLOPT_POSTFIELDS => json_encode(" + indent(phpSyntax.literal(value, ""), "    ") + "),\n")
 	} else {
 		php.WriteString("    ],\n")
 	}
@@ -447,69 +447,50 @@ func phpString(s string) string {
 
 func indent(s, prefix string) string { return strings.ReplaceAll(s, "\n", "\n"+prefix) }
 
-// pythonLiteral writes a decoded JSON value as a Python literal.
-func pythonLiteral(v any, pad string) string {
-	switch v := v.(type) {
-	case map[string]any:
-		if len(v) == 0 {
-			return "{}"
-		}
-		var b strings.Builder
-		b.WriteString("{\n")
-		for _, k := range sortedKeys(v) {
-			b.WriteString(pad + "    " + jsString(k) + ": " + pythonLiteral(v[k], pad+"    ") + ",\n")
-		}
-		return b.String() + pad + "}"
-	case []any:
-		var items []string
-		for _, item := range v {
-			items = append(items, pythonLiteral(item, pad))
-		}
-		return "[" + strings.Join(items, ", ") + "]"
-	case string:
-		return jsString(v)
-	case bool:
-		if v {
-			return "True"
-		}
-		return "False"
-	case nil:
-		return "None"
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	}
-	return "None"
+// literalSyntax is how a language writes the literals of a decoded JSON value.
+type literalSyntax struct {
+	str                           func(string) string
+	open, close, sep, emptyObject string
+	trueLit, falseLit, nullLit    string
 }
 
-// phpLiteral writes a decoded JSON value as a PHP literal that json_encode turns back into it.
-func phpLiteral(v any, pad string) string {
+var (
+	// pythonSyntax writes a Python literal.
+	pythonSyntax = literalSyntax{str: jsString, open: "{", close: "}", sep: ": ", emptyObject: "{}", trueLit: "True", falseLit: "False", nullLit: "None"}
+	// phpSyntax writes a PHP literal that json_encode turns back into the value.
+	phpSyntax = literalSyntax{str: phpString, open: "[", close: "]", sep: " => ", emptyObject: "new stdClass()", trueLit: "true", falseLit: "false", nullLit: "null"}
+)
+
+// literal writes a decoded JSON value in the language's syntax, an object's fields one a line.
+func (l literalSyntax) literal(v any, pad string) string {
 	switch v := v.(type) {
 	case map[string]any:
 		if len(v) == 0 {
-			return "new stdClass()"
+			return l.emptyObject
 		}
 		var b strings.Builder
-		b.WriteString("[\n")
+		b.WriteString(l.open + "\n")
 		for _, k := range sortedKeys(v) {
-			b.WriteString(pad + "    " + phpString(k) + " => " + phpLiteral(v[k], pad+"    ") + ",\n")
+			b.WriteString(pad + "    " + l.str(k) + l.sep + l.literal(v[k], pad+"    ") + ",\n")
 		}
-		return b.String() + pad + "]"
+		return b.String() + pad + l.close
 	case []any:
 		var items []string
 		for _, item := range v {
-			items = append(items, phpLiteral(item, pad))
+			items = append(items, l.literal(item, pad))
 		}
 		return "[" + strings.Join(items, ", ") + "]"
 	case string:
-		return phpString(v)
+		return l.str(v)
 	case bool:
-		return strconv.FormatBool(v)
-	case nil:
-		return "null"
+		if v {
+			return l.trueLit
+		}
+		return l.falseLit
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
-	return "null"
+	return l.nullLit
 }
 
 func sortedKeys(m map[string]any) []string {
