@@ -50,10 +50,8 @@ func runProjects(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return runProjectsRevokeKey(ctx, args[1:], stdout, stderr)
 	case "update":
 		return runProjectsUpdate(ctx, args[1:], stdout, stderr)
-	case "disable", "enable":
-		return runProjectsDisable(ctx, args[0], args[1:], stdout, stderr)
-	case "go-live", "go-test":
-		return runProjectsMode(ctx, args[0], args[1:], stdout, stderr)
+	case "disable", "enable", "go-live", "go-test":
+		return runProjectsSwitch(ctx, args[0], args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, projectsUsage)
 		return nil
@@ -501,7 +499,9 @@ func runProjectsUpdate(ctx context.Context, args []string, stdout, stderr io.Wri
 	return nil
 }
 
-func runProjectsDisable(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) error {
+// runProjectsSwitch runs a subcommand that switches one thing of a project (disable, enable,
+// go-live, go-test) and says what it means.
+func runProjectsSwitch(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) error {
 	id, args := projectArg(args)
 	fs := newFlagSet("projects "+verb, "projects "+verb+" ID", stderr)
 	cf := newConfigFlags(fs, false, nil)
@@ -518,50 +518,35 @@ func runProjectsDisable(ctx context.Context, verb string, args []string, stdout,
 		return err
 	}
 	defer st.Close()
-	p, err := (&gateway.Service{Store: st}).SetProjectDisabled(ctx, *project, verb == "disable")
-	if err != nil {
-		return err
-	}
-	if p.DisabledAt != nil {
-		fmt.Fprintf(stdout, "Disabled %s: its API keys answer 403 and its payment links take no payer (a running server within %s). "+
-			"Its orders and deposit addresses are still watched and credited, and its webhooks still sent. Undo: stablegate projects enable %s\n",
-			p.ID, gateway.CacheTTL, p.ID)
-	} else {
-		fmt.Fprintf(stdout, "Enabled %s: its API keys and payment links work again.\n", p.ID)
-	}
-	return nil
-}
-
-func runProjectsMode(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) error {
-	id, args := projectArg(args)
-	fs := newFlagSet("projects "+verb, "projects "+verb+" ID", stderr)
-	cf := newConfigFlags(fs, false, nil)
-	project := fs.String("project", id, "project id (or give it first)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *project == "" {
-		fs.Usage()
-		return usageError{"the project id is required: projects " + verb + " ID"}
-	}
-	st, err := cf.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	p, err := (&gateway.Service{Store: st}).SetProjectLive(ctx, *project, verb == "go-live")
-	if err != nil {
-		return err
-	}
-	if p.LiveAt != nil {
-		fmt.Fprintf(stdout, "%s is in live mode: its live keys are taken (a running server within %s).", p.ID, gateway.CacheTTL)
-		if !p.LiveReady() {
-			fmt.Fprintf(stdout, " Live payments still need an https website on a real domain: %s is not one (projects update --website).", p.Website)
+	svc := &gateway.Service{Store: st}
+	switch verb {
+	case "disable", "enable":
+		p, err := svc.SetProjectDisabled(ctx, *project, verb == "disable")
+		if err != nil {
+			return err
 		}
-		fmt.Fprintln(stdout)
-	} else {
-		fmt.Fprintf(stdout, "%s is in test mode: its live keys answer 403 (a running server within %s); what live orders it has are still watched and credited. Undo: stablegate projects go-live %s\n",
-			p.ID, gateway.CacheTTL, p.ID)
+		if p.DisabledAt != nil {
+			fmt.Fprintf(stdout, "Disabled %s: its API keys answer 403 and its payment links take no payer (a running server within %s). "+
+				"Its orders and deposit addresses are still watched and credited, and its webhooks still sent. Undo: stablegate projects enable %s\n",
+				p.ID, gateway.CacheTTL, p.ID)
+		} else {
+			fmt.Fprintf(stdout, "Enabled %s: its API keys and payment links work again.\n", p.ID)
+		}
+	default: // go-live, go-test
+		p, err := svc.SetProjectLive(ctx, *project, verb == "go-live")
+		if err != nil {
+			return err
+		}
+		if p.LiveAt != nil {
+			fmt.Fprintf(stdout, "%s is in live mode: its live keys are taken (a running server within %s).", p.ID, gateway.CacheTTL)
+			if !p.LiveReady() {
+				fmt.Fprintf(stdout, " Live payments still need an https website on a real domain: %s is not one (projects update --website).", p.Website)
+			}
+			fmt.Fprintln(stdout)
+		} else {
+			fmt.Fprintf(stdout, "%s is in test mode: its live keys answer 403 (a running server within %s); what live orders it has are still watched and credited. Undo: stablegate projects go-live %s\n",
+				p.ID, gateway.CacheTTL, p.ID)
+		}
 	}
 	return nil
 }
