@@ -12,10 +12,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/gateway"
 	"github.com/stablegate/stablegate/internal/money"
 )
@@ -108,18 +110,14 @@ type adapter struct {
 func (a *adapter) create(ctx context.Context, in *threePayInvoiceInput) (*invoiceOutput, error) {
 	pr := a.host.Principal(ctx)
 	b := in.Body
-	currency := b.Currency
-	if currency == "" {
-		currency = "USDT"
-	}
-	c, verr := a.svc.NetworkChain(pr.Mode, b.Network, currency)
-	if verr != nil {
-		return nil, a.host.Error(ctx, verr)
+	c, currency, err := a.network(ctx, pr, b.Network, b.Currency)
+	if err != nil {
+		return nil, err
 	}
 	o, created, err := a.svc.CreateOrder(ctx, pr, gateway.OrderInput{Reference: b.OrderID, Amount: b.Amount, Currency: currency, ChainID: c.Slug,
 		SuccessURL: b.SuccessURL, CancelURL: b.CancelURL, Metadata: b.Metadata})
 	if err != nil {
-		return nil, a.host.Error(ctx, renamed(err))
+		return nil, a.host.Error(ctx, rename(err, invoiceNames))
 	}
 	if !created {
 		return &invoiceOutput{Status: http.StatusOK, Body: Envelope[Invoice]{Success: true, Data: a.invoice(o), Message: "Transaction already exists"}}, nil
@@ -130,22 +128,39 @@ func (a *adapter) create(ctx context.Context, in *threePayInvoiceInput) (*invoic
 func (a *adapter) get(ctx context.Context, in *getInput) (*invoiceOutput, error) {
 	o, err := a.svc.GetOrder(ctx, a.host.Principal(ctx), in.TransactionID)
 	if err != nil {
-		return nil, a.host.Error(ctx, renamed(err))
+		return nil, a.host.Error(ctx, rename(err, invoiceNames))
 	}
 	return &invoiceOutput{Status: http.StatusOK, Body: Envelope[Invoice]{Success: true, Data: a.invoice(o)}}, nil
 }
 
-// renamed gives a domain error 3PAY's field names.
-func renamed(err error) error {
-	if de, ok := err.(*gateway.Error); ok {
-		names := map[string]string{"orderReference": "orderId", "orderId": "transactionId", "chainId": "network"}
-		if n, ok := names[de.Param]; ok {
-			cp := *de
-			cp.Param = n
-			return &cp
-		}
+// rename gives a domain error 3PAY's name of the field it is about, in its param and its message.
+func rename(err error, names map[string]string) error {
+	de, ok := err.(*gateway.Error)
+	if !ok {
+		return err
 	}
-	return err
+	n, ok := names[de.Param]
+	if !ok {
+		return err
+	}
+	cp := *de
+	cp.Param, cp.Message = n, strings.ReplaceAll(de.Message, de.Param, n)
+	return &cp
+}
+
+// invoiceNames are 3PAY's names of an order's fields.
+var invoiceNames = map[string]string{"orderReference": "orderId", "orderId": "transactionId", "chainId": "network"}
+
+// network is the chain of a 3PAY network (ERC20 unless named) and the currency (USDT unless named).
+func (a *adapter) network(ctx context.Context, pr *gateway.Principal, network, currency string) (chain.Chain, string, error) {
+	if currency == "" {
+		currency = "USDT"
+	}
+	c, verr := a.svc.NetworkChain(pr.Mode, network, currency)
+	if verr != nil {
+		return chain.Chain{}, "", a.host.Error(ctx, verr)
+	}
+	return c, currency, nil
 }
 
 func (a *adapter) invoice(o *gateway.Order) Invoice {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/mail"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -221,12 +222,12 @@ func (a *adapter) balance(ctx context.Context, in *userQuery) (*balanceOutput, e
 	return &balanceOutput{Body: Envelope[WalletBalance]{Success: true, Data: out}}, nil
 }
 
+// renamedUser names userId in a deposit binding's error, with its own limit (a user's TRON
+// reference is userId + TronSuffix).
 func renamedUser(err error) error {
-	if de, ok := err.(*gateway.Error); ok && de.Param == "depositReference" {
-		cp := *de
-		cp.Param = "userId"
-		cp.Message = "userId must be 1 to 120 printable characters"
-		return &cp
+	err = rename(err, map[string]string{"depositReference": "userId"})
+	if de, ok := err.(*gateway.Error); ok && de.Param == "userId" && strings.Contains(de.Message, "printable characters") {
+		de.Message = "userId must be 1 to 120 printable characters"
 	}
 	return err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -126,18 +125,14 @@ func (a *adapter) createWithdrawal(ctx context.Context, in *threePayWithdrawalIn
 	if b.UserID == "" {
 		return nil, a.host.Error(ctx, gateway.Errorf(gateway.EInvalid, "userId", "userId is required: the user whose balance pays the withdrawal"))
 	}
-	currency := b.Currency
-	if currency == "" {
-		currency = "USDT"
-	}
-	c, verr := a.svc.NetworkChain(pr.Mode, b.Network, currency)
-	if verr != nil {
-		return nil, a.host.Error(ctx, verr)
+	c, currency, err := a.network(ctx, pr, b.Network, b.Currency)
+	if err != nil {
+		return nil, err
 	}
 	w, created, err := a.svc.CreateWithdrawal(ctx, pr, gateway.WithdrawalInput{Reference: ref, Amount: b.Amount, Currency: currency, ChainID: c.Slug,
 		Address: b.Address, DepositReference: b.UserID})
 	if err != nil {
-		return nil, a.host.Error(ctx, renamedWithdrawal(err))
+		return nil, a.host.Error(ctx, rename(err, withdrawalNames))
 	}
 	status, msg := http.StatusCreated, "Withdrawal request created"
 	if !created {
@@ -146,18 +141,8 @@ func (a *adapter) createWithdrawal(ctx context.Context, in *threePayWithdrawalIn
 	return &requestOutput{Status: status, Body: Envelope[WithdrawalRequest]{Success: true, Data: a.request(w), Message: msg}}, nil
 }
 
-func renamedWithdrawal(err error) error {
-	if de, ok := err.(*gateway.Error); ok {
-		names := map[string]string{"depositReference": "userId", "chainId": "network", "withdrawalId": "id"}
-		if n, ok := names[de.Param]; ok {
-			cp := *de
-			cp.Param = n
-			cp.Message = strings.ReplaceAll(cp.Message, "depositReference", "userId")
-			return &cp
-		}
-	}
-	return err
-}
+// withdrawalNames are 3PAY's names of a withdrawal's fields.
+var withdrawalNames = map[string]string{"depositReference": "userId", "chainId": "network", "withdrawalId": "id"}
 
 // statuses maps 3PAY's request statuses to the withdrawal statuses they cover.
 var statuses = map[string][]gateway.WithdrawalStatus{
@@ -199,14 +184,14 @@ func (a *adapter) listRequests(ctx context.Context, in *listRequestsInput) (*lis
 		}
 		ws, n, err := a.svc.ListWithdrawals(ctx, pr, f)
 		if err != nil {
-			return nil, a.host.Error(ctx, renamedWithdrawal(err))
+			return nil, a.host.Error(ctx, rename(err, withdrawalNames))
 		}
 		all, total = ws, n
 	} else {
 		for _, st := range wanted {
 			ws, n, err := a.svc.ListWithdrawals(ctx, pr, gateway.WithdrawalFilter{Status: st, DepositReference: in.UserID, Page: 1, Limit: page * limit})
 			if err != nil {
-				return nil, a.host.Error(ctx, renamedWithdrawal(err))
+				return nil, a.host.Error(ctx, rename(err, withdrawalNames))
 			}
 			all, total = append(all, ws...), total+n
 		}
@@ -229,7 +214,7 @@ func sortNewest(ws []*gateway.Withdrawal) {
 func (a *adapter) approve(ctx context.Context, in *requestIDInput) (*requestOutput, error) {
 	w, err := a.svc.ApproveWithdrawal(ctx, a.host.Principal(ctx), in.ID)
 	if err != nil {
-		return nil, a.host.Error(ctx, renamedWithdrawal(err))
+		return nil, a.host.Error(ctx, rename(err, withdrawalNames))
 	}
 	return &requestOutput{Status: http.StatusOK, Body: Envelope[WithdrawalRequest]{Success: true, Data: a.request(w), Message: "Withdrawal request approved"}}, nil
 }
@@ -241,7 +226,7 @@ func (a *adapter) reject(ctx context.Context, in *threePayRejectInput) (*request
 	}
 	w, err := a.svc.RejectWithdrawal(ctx, a.host.Principal(ctx), in.ID, reason)
 	if err != nil {
-		return nil, a.host.Error(ctx, renamedWithdrawal(err))
+		return nil, a.host.Error(ctx, rename(err, withdrawalNames))
 	}
 	return &requestOutput{Status: http.StatusOK, Body: Envelope[WithdrawalRequest]{Success: true, Data: a.request(w), Message: "Withdrawal request rejected"}}, nil
 }
@@ -249,7 +234,7 @@ func (a *adapter) reject(ctx context.Context, in *threePayRejectInput) (*request
 func (a *adapter) getPayout(ctx context.Context, in *payoutInput) (*requestOutput, error) {
 	w, err := a.svc.FindWithdrawal(ctx, a.host.Principal(ctx), in.ID)
 	if err != nil {
-		return nil, a.host.Error(ctx, renamedWithdrawal(err))
+		return nil, a.host.Error(ctx, rename(err, withdrawalNames))
 	}
 	return &requestOutput{Status: http.StatusOK, Body: Envelope[WithdrawalRequest]{Success: true, Data: a.request(w)}}, nil
 }
