@@ -26,7 +26,7 @@ func (s *Store) CreateOrder(ctx context.Context, o *gateway.Order, req gateway.A
 	if s.d.ModifyingCTE && req.Derived != nil && o.PaymentLinkID == "" {
 		// The address and the order in one statement: one round trip to PostgreSQL, atomic on its
 		// own, instead of four (begin, two inserts, commit).
-		err = s.write.QueryRowContext(ctx, s.q(`WITH a AS (`+insertDerived+`) `+s.insertOrder()),
+		err = s.write.QueryRowContext(ctx, s.q(s.insertOrderWithAddress),
 			append(derivedArgs(owner, req), orderArgs(o, req.Derived.Address)...)...).Scan(&o.Number)
 		if err == nil {
 			o.Address = req.Derived.Address
@@ -46,7 +46,7 @@ func (s *Store) CreateOrder(ctx context.Context, o *gateway.Order, req gateway.A
 					return err
 				}
 			}
-			err = t.queryRow(ctx, s.insertOrder(), orderArgs(o, addr)...).Scan(&o.Number)
+			err = t.queryRow(ctx, s.insertOrder, orderArgs(o, addr)...).Scan(&o.Number)
 			if err != nil && s.d.IsUniqueViolation(err) {
 				return errReferenceRace
 			} else if err != nil {
@@ -78,8 +78,12 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `
 )
 
-// insertOrder is the order's insert on the store's engine, which returns the order's number.
-func (s *Store) insertOrder() string { return insertOrder + s.d.NextOrderNumber + `) RETURNING number` }
+// orderInserts are the order's insert on the engine, which returns the order's number, alone and
+// after its derived address's insert (one statement, on PostgreSQL): made once, in New.
+func orderInserts(d Dialect) (alone, withAddress string) {
+	alone = insertOrder + d.NextOrderNumber + `) RETURNING number`
+	return alone, `WITH a AS (` + insertDerived + `) ` + alone
+}
 
 func derivedArgs(o addressOwner, req gateway.AddressRequest) []any {
 	d := req.Derived

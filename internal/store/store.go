@@ -62,6 +62,8 @@ type Store struct {
 	queued   chan struct{} // a value after a transaction wrote events
 	closeMu  sync.Once
 	closeErr error
+	// insertOrder and insertOrderWithAddress are the engine's order inserts (orderInserts).
+	insertOrder, insertOrderWithAddress string
 }
 
 var _ gateway.Store = (*Store)(nil)
@@ -79,6 +81,7 @@ type Options struct {
 // New returns a Store over the handles; write and read may be the same.
 func New(write, read *sql.DB, d Dialect, opt Options) *Store {
 	s := &Store{write: write, read: read, d: d, blocks: map[string]*indexBlock{}, closers: opt.Closers, queued: make(chan struct{}, 1)}
+	s.insertOrder, s.insertOrderWithAddress = orderInserts(d)
 	if opt.GroupCommit {
 		s.batch = newBatcher(write, opt.MaxBatch, s.preparePending, func(t *sql.Tx, q string) (sql.Result, error) {
 			return (&tx{Tx: t, s: s}).exec(context.Background(), q)
