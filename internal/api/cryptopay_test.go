@@ -287,3 +287,27 @@ func TestWebhookEndpointFormat(t *testing.T) {
 		t.Errorf("PUT without a format: %s", r.raw)
 	}
 }
+
+// The attacker's inputs on Crypto Pay's endpoints: a 2 MB body, a NUL byte, a dust amount below
+// USDT's decimals, another mode's payment_id; each refused in the envelope, changing nothing.
+func TestCryptoPayHostileInput(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "sqlite", "https://merchant-site.com")
+	big := `{"order_id":"H-1","amount":"1","description":"` + strings.Repeat("x", 2<<20) + `"}`
+	if r := e.cryptoPay(e.test, "POST", "/api/create-payment.php", big); r.status != 413 || r.body["ok"] != false {
+		t.Errorf("a 2 MB body: %d %.200s", r.status, r.raw)
+	}
+	for body, want := range map[string]string{`{"order_id":"H\u0000-2","amount":"1"}`: "NUL", `{"order_id":"H-3","amount":"0.0000001"}`: "decimal"} {
+		if r := e.cryptoPay(e.test, "POST", "/api/create-payment.php", body); r.status != 400 || !strings.Contains(r.str("error"), want) {
+			t.Errorf("%s: %d %s", body, r.status, r.raw)
+		}
+	}
+	if e.orderCount(gateway.Test) != 0 {
+		t.Errorf("refused requests made %d orders", e.orderCount(gateway.Test))
+	}
+	p := payment(e.cryptoPay(e.test, "POST", "/api/create-payment.php", `{"order_id":"H-4","amount":"1"}`))
+	path := fmt.Sprintf("/api/payment-status.php?payment_id=%d", int64(p["payment_id"].(float64)))
+	if r := e.cryptoPay(e.live, "GET", path, ""); r.status != 404 || r.str("error") != "Payment not found" {
+		t.Errorf("a test payment read with the live key: %d %s", r.status, r.raw)
+	}
+}

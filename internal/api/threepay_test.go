@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -124,4 +125,41 @@ func fmtList(v any) string {
 		out = append(out, s.(string))
 	}
 	return strings.Join(out, " ")
+}
+
+// The attacker's inputs on 3PAY's operations: fifty creates of one user at once make one pair of
+// wallets; a NUL byte and a 2 MB body are refused; another mode's invoice is not found.
+func TestThreePayHostileInput(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "sqlite", "https://shop.example.com")
+	key := []string{"apikey", e.test.Key}
+	addrs := make([]string, 50)
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := e.call("POST", "/api/v1/public/user/create", `{"userId":"same","email":"ada@example.com"}`, key...)
+			if ws, _ := r.data()["wallets"].([]any); len(ws) == 2 {
+				addrs[i] = ws[0].(map[string]any)["address"].(string) + ws[1].(map[string]any)["address"].(string)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, a := range addrs {
+		if a == "" || a != addrs[0] {
+			t.Fatalf("create %d of one user gave %q, the first %q", i, a, addrs[0])
+		}
+	}
+	if r := e.call("POST", "/api/v1/transaction/create", `{"orderId":"n\u0000ul","amount":"1"}`, key...); r.status != 400 {
+		t.Errorf("a NUL byte: %d %s", r.status, r.raw)
+	}
+	big := `{"orderId":"big","amount":"1","metadata":{"x":"` + strings.Repeat("x", 2<<20) + `"}}`
+	if r := e.call("POST", "/api/v1/transaction/create", big, key...); r.status != 413 {
+		t.Errorf("a 2 MB body: %d %.200s", r.status, r.raw)
+	}
+	inv := e.call("POST", "/api/v1/transaction/create", `{"orderId":"mode","amount":"1"}`, key...)
+	if r := e.call("GET", "/api/v1/transaction/"+inv.dstr("transactionId"), "", "apikey", e.live.Key); r.status != 404 {
+		t.Errorf("a test invoice read with the live key: %d %s", r.status, r.raw)
+	}
 }
