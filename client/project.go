@@ -23,8 +23,11 @@ type Project struct {
 	GraceMinutes          int            `json:"graceMinutes"`
 	AllowedOrigins        []string       `json:"allowedOrigins"`
 	Confirmations         map[string]int `json:"confirmations"`
-	CreatedAt             time.Time      `json:"createdAt"`
-	Livemode              bool           `json:"livemode"` // the mode of the key used
+	// SharedAddress are the chains whose orders are paid to the project's shared address, told
+	// apart by their payAmount.
+	SharedAddress map[string]SharedAddressSetting `json:"sharedAddress"`
+	CreatedAt     time.Time                       `json:"createdAt"`
+	Livemode      bool                            `json:"livemode"` // the mode of the key used
 }
 
 // ProjectUpdate changes the project's settings (PATCH /api/v1/project; needs the secret): the
@@ -37,6 +40,16 @@ type ProjectUpdate struct {
 	GraceMinutes          *int           `json:"graceMinutes,omitempty"`
 	AllowedOrigins        *[]string      `json:"allowedOrigins,omitempty"` // replaces the list; an empty one clears it
 	Confirmations         map[string]int `json:"confirmations,omitempty"`  // merged; 0 drops a chain's entry
+	// SharedAddress is merged; Enabled false drops a chain's setting.
+	SharedAddress map[string]SharedAddressSetting `json:"sharedAddress,omitempty"`
+}
+
+// SharedAddressSetting is how a chain's orders are paid to the project's shared address: the
+// amount plus a unique offset of Step to MaxOffset (decimal strings; empty takes the default).
+type SharedAddressSetting struct {
+	Enabled   bool   `json:"enabled"`
+	Step      string `json:"step,omitempty"`
+	MaxOffset string `json:"maxOffset,omitempty"`
 }
 
 // GetProject reads the project.

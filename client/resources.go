@@ -37,6 +37,7 @@ type Order struct {
 	Currency              string          `json:"currency"`
 	ChainID               string          `json:"chainId"`
 	Address               string          `json:"address"`
+	PayAmount             string          `json:"payAmount"` // what to send: amount plus the offset on a shared address
 	TokenAddress          string          `json:"tokenAddress"`
 	Decimals              int             `json:"decimals"`
 	PaymentURL            string          `json:"paymentUrl"`

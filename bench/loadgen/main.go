@@ -45,6 +45,7 @@ func main() {
 	ops := flag.String("ops", "create,get", "operations to measure, in order: create, get")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
 	limits := flag.Bool("limits", false, "rate-limit as the gateway does (in memory on SQLite, in the database on PostgreSQL), with limits raised so nothing is refused")
+	shared := flag.Bool("shared", false, "create orders on the project's shared address (unique pay amounts, the default offsets) at 10,000 prices from 10.00 to 109.99; a preload (at most 1,000,000) holds a tenth of their pay amounts")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -61,8 +62,12 @@ func main() {
 	kr, _ := gateway.NewKeyring(make([]byte, 32))
 	svc := &gateway.Service{Store: st, Keyring: kr}
 	key, projectID := project(ctx, svc, st)
+	var sharedAddr string
+	if *shared {
+		sharedAddr = sharedAddress(ctx, svc, projectID)
+	}
 	if *preload > 0 {
-		preloadOrders(ctx, st, *engine, projectID, *preload)
+		preloadOrders(ctx, st, *engine, projectID, *preload, sharedAddr)
 	}
 	var open int
 	st.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM orders WHERE status = 'pending'").Scan(&open)
@@ -88,15 +93,21 @@ func main() {
 	transport := &http.Transport{MaxIdleConns: *clients * 2, MaxIdleConnsPerHost: *clients * 2, DisableCompression: true}
 	// The Go client, as an integration uses it, with no retry: a refusal is counted, not hidden.
 	sg := client.New(base, key, client.WithHTTPClient(&http.Client{Transport: transport}), client.WithRetries(0, time.Millisecond))
-	fmt.Printf("engine=%s clients=%d open_orders_before=%d cores=%d go=%s\n", *engine, *clients, open, runtime.NumCPU(), runtime.Version())
+	fmt.Printf("engine=%s clients=%d open_orders_before=%d shared=%v cores=%d go=%s\n", *engine, *clients, open, *shared, runtime.NumCPU(),
+		runtime.Version())
 	var ids []string
 	for _, op := range strings.Split(*ops, ",") {
 		switch op {
 		case "create":
 			var mu sync.Mutex
 			create := func(c, n int, keep bool) error {
+				amount := "10.50"
+				if *shared { // 10,000 prices, 10.00 to 109.99
+					p := rand.IntN(10_000)
+					amount = fmt.Sprintf("%d.%02d", 10+p/100, p%100)
+				}
 				o, err := sg.CreateOrder(ctx, client.OrderInput{OrderReference: fmt.Sprintf("bench-%d-%d-%d", time.Now().UnixNano(), c, n),
-					Amount: "10.50", Currency: "USDT", ChainID: "devnet"})
+					Amount: amount, Currency: "USDT", ChainID: "devnet"})
 				if err == nil && keep {
 					mu.Lock()
 					ids = append(ids, o.OrderID)
@@ -257,7 +268,7 @@ func rebind(st *store.Store, q string) string {
 
 // preloadOrders inserts open orders (and their addresses) straight into the database, in large
 // transactions, until the project holds n.
-func preloadOrders(ctx context.Context, st *store.Store, engine, projectID string, n int) {
+func preloadOrders(ctx context.Context, st *store.Store, engine, projectID string, n int, shared string) {
 	db := st.DB()
 	var have int
 	db.QueryRowContext(ctx, rebind(st, "SELECT COUNT(*) FROM orders WHERE project_id = ?"), projectID).Scan(&have)
@@ -272,7 +283,11 @@ func preloadOrders(ctx context.Context, st *store.Store, engine, projectID strin
 		if err != nil {
 			log.Fatal(err)
 		}
-		insertRows(ctx, tx, st, projectID, i, min(batch, n-i), now)
+		if shared != "" {
+			insertSharedRows(ctx, tx, projectID, shared, i, min(batch, n-i), now)
+		} else {
+			insertRows(ctx, tx, st, projectID, i, min(batch, n-i), now)
+		}
 		if err := tx.Commit(); err != nil {
 			log.Fatal(err)
 		}
@@ -323,4 +338,49 @@ func someOrderIDs(ctx context.Context, st *store.Store) []string {
 		ids = append(ids, id)
 	}
 	return ids
+}
+
+// sharedAddress turns the shared address on for the devnet's orders (the default offsets: 999 per
+// price) and returns it, made by one order through the service.
+func sharedAddress(ctx context.Context, svc *gateway.Service, projectID string) string {
+	p, err := svc.UpdateProject(ctx, projectID, gateway.ProjectUpdate{SharedAmounts: map[string]*gateway.SharedAmounts{
+		"devnet": {Step: gateway.DefaultOffsetStep, MaxOffset: gateway.DefaultMaxOffset}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	o, _, err := svc.CreateOrder(ctx, &gateway.Principal{Project: p, Mode: gateway.Test}, gateway.OrderInput{
+		Reference: fmt.Sprintf("bench-shared-%d", time.Now().UnixNano()), Amount: "1", Currency: "USDT", ChainID: "devnet"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return o.Address
+}
+
+// insertSharedRows inserts open orders on the shared address with their held pay amounts. Pay
+// amounts of all prices share one line (an order of 10.01 with offset 0.0100 pays what one of 10.00
+// with 0.0200 would), so the preload spreads them: order i has price 10.00 + (i / 10) cents and
+// offset (i mod 10) × 0.001 + 0.0001, and 100,000 orders hold one pay amount in ten from 10.0001 to
+// 110.0000.
+func insertSharedRows(ctx context.Context, tx *sql.Tx, projectID, address string, from, count int, now int64) {
+	var ob, rb strings.Builder
+	ob.WriteString(`INSERT INTO orders (id, project_id, mode, order_reference, status, amount, currency, chain_id, address, payment_window_minutes, grace_minutes, expires_at, created_at, pay_offset) VALUES `)
+	rb.WriteString(`INSERT INTO amount_reservations (chain_id, address, currency, pay_amount, order_id, created_at, until) VALUES `)
+	for j := range count {
+		i := from + j
+		if j > 0 {
+			ob.WriteByte(',')
+			rb.WriteByte(',')
+		}
+		id := fmt.Sprintf("ord_preload%014d", i)
+		amount, offset := 10_000_000+int64(i/10)*10_000, int64(i%10)*1_000+100
+		fmt.Fprintf(&ob, "('%s','%s','test','pre-%d','pending','%d','USDT','devnet','%s',10,5,%d,%d,'%d')", id, projectID, i, amount, address,
+			now+600000, now-int64(i), offset)
+		fmt.Fprintf(&rb, "('devnet','%s','USDT','%d','%s',%d,%d)", address, amount+offset, id, now, now+3600000*24)
+	}
+	if _, err := tx.ExecContext(ctx, ob.String()); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, rb.String()); err != nil {
+		log.Fatal(err)
+	}
 }

@@ -25,7 +25,7 @@ const projectsUsage = `Usage:
   stablegate projects keys --project ID [--json]                 list a project's API keys
   stablegate projects new-key --project ID --mode test|live [--json]   another key pair, shown once
   stablegate projects revoke-key --key KEY_ID|pk_…               refuse a key from now on
-  stablegate projects update ID [--name N] [--website URL] [--payment-window MIN] [--grace MIN] [--underpayment-tolerance PCT] [--confirmations chain=n,…] [--allowed-origins URL,…]
+  stablegate projects update ID [--name N] [--website URL] [--payment-window MIN] [--grace MIN] [--underpayment-tolerance PCT] [--confirmations chain=n,…] [--allowed-origins URL,…] [--shared-address chain[=step:max],…]
   stablegate projects disable ID                                  refuse its keys and its payment links' payers
   stablegate projects enable ID
   stablegate projects go-live ID                                  take its live keys (a project starts in test mode)
@@ -416,7 +416,7 @@ func projectArg(args []string) (string, []string) {
 
 func runProjectsUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	id, args := projectArg(args)
-	fs := newFlagSet("projects update", "projects update ID [--name N] [--website URL] [--payment-window MIN] [--grace MIN] [--underpayment-tolerance PCT] [--confirmations chain=n,…] [--allowed-origins URL,…]", stderr)
+	fs := newFlagSet("projects update", "projects update ID [--name N] [--website URL] [--payment-window MIN] [--grace MIN] [--underpayment-tolerance PCT] [--confirmations chain=n,…] [--allowed-origins URL,…] [--shared-address chain[=step:max],…]", stderr)
 	cf := newConfigFlags(fs, false, nil)
 	project := fs.String("project", id, "project id (or give it first)")
 	var u gateway.ProjectUpdate
@@ -455,6 +455,23 @@ func runProjectsUpdate(ctx context.Context, args []string, stdout, stderr io.Wri
 		u.AllowedOrigins = &origins
 		return nil
 	})
+	fs.Func("shared-address", "chains whose orders are paid to the project's shared address with a unique pay amount: `chain[=step:maxOffset]`,… (chain=off drops a chain's; docs/shared-address.md)", func(v string) error {
+		u.SharedAmounts = map[string]*gateway.SharedAmounts{}
+		for _, item := range strings.Split(v, ",") {
+			slug, setting, _ := strings.Cut(strings.TrimSpace(item), "=")
+			switch step, most, ok := strings.Cut(setting, ":"); {
+			case setting == "off":
+				u.SharedAmounts[slug] = nil
+			case setting == "":
+				u.SharedAmounts[slug] = &gateway.SharedAmounts{}
+			case ok:
+				u.SharedAmounts[slug] = &gateway.SharedAmounts{Step: step, MaxOffset: most}
+			default:
+				return errors.New("want chain, chain=step:maxOffset or chain=off, e.g. tron=0.0001:0.0999")
+			}
+		}
+		return nil
+	})
 	intFlag("payment-window", "payment window of new orders that name none: an `int` of minutes, 1 to 10080", &u.PaymentWindowMinutes)
 	intFlag("grace", "grace period of new orders that name none: an `int` of minutes, 0 to 1440", &u.GraceMinutes)
 	if err := parse(fs, args); err != nil {
@@ -465,9 +482,9 @@ func runProjectsUpdate(ctx context.Context, args []string, stdout, stderr io.Wri
 		return usageError{"the project id is required: projects update ID --name …"}
 	}
 	if u.Name == nil && u.Website == nil && u.UnderpaymentTolerance == nil && u.PaymentWindowMinutes == nil && u.GraceMinutes == nil &&
-		len(u.Confirmations) == 0 && u.AllowedOrigins == nil {
+		len(u.Confirmations) == 0 && u.AllowedOrigins == nil && len(u.SharedAmounts) == 0 {
 		fs.Usage()
-		return usageError{"nothing to change: give --name, --website, --payment-window, --grace, --underpayment-tolerance, --confirmations or --allowed-origins"}
+		return usageError{"nothing to change: give --name, --website, --payment-window, --grace, --underpayment-tolerance, --confirmations, --allowed-origins or --shared-address"}
 	}
 	st, err := cf.openStore(ctx)
 	if err != nil {
@@ -494,6 +511,18 @@ func runProjectsUpdate(ctx context.Context, args []string, stdout, stderr io.Wri
 			origins = strings.Join(p.AllowedOrigins, ", ")
 		}
 		fmt.Fprintf(stdout, "Browser origins allowed: %s.\n", origins)
+	}
+	if len(u.SharedAmounts) > 0 {
+		shared := "none (every order has an address of its own)"
+		if len(p.SharedAmounts) > 0 {
+			var on []string
+			for _, slug := range slices.Sorted(maps.Keys(p.SharedAmounts)) {
+				sa := p.SharedAmounts[slug]
+				on = append(on, fmt.Sprintf("%s (offsets %s to %s)", slug, sa.Step, sa.MaxOffset))
+			}
+			shared = strings.Join(on, ", ")
+		}
+		fmt.Fprintf(stdout, "Chains paid to the shared address: %s.\n", shared)
 	}
 	fmt.Fprintf(stdout, "New orders take it (a running server within %s); existing orders keep their settings.\n", gateway.CacheTTL)
 	return nil

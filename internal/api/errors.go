@@ -29,6 +29,7 @@ var statusOf = map[string]int{
 	gateway.ENotFound:              http.StatusNotFound,
 	gateway.EConflict:              http.StatusConflict,
 	gateway.EInsufficientAddresses: http.StatusUnprocessableEntity,
+	gateway.EInsufficientAmounts:   http.StatusConflict,
 	gateway.EWatchOnly:             http.StatusConflict,
 	gateway.EInsufficientFunds:     http.StatusConflict,
 	gateway.ENetworkMismatch:       http.StatusBadRequest,

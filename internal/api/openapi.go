@@ -46,7 +46,7 @@ var errorAnswers = map[int]string{
 	http.StatusUnauthorized:          "Unauthorized: missing, unknown or revoked key; wrong API secret or signature (param x-api-secret or X-Signature)",
 	http.StatusForbidden:             "Forbidden: a live key of a project still in test mode, a live payment for a project whose website is not https on a real domain, or a disabled project",
 	http.StatusNotFound:              "NotFound: no such object in this project and mode",
-	http.StatusConflict:              "Conflict: the object's state does not allow it, the same Idempotency-Key is still in progress, WatchOnlyProject: the project has no seed to sign with, or InsufficientFunds: the balance or the hot wallet cannot pay it",
+	http.StatusConflict:              "Conflict: the object's state does not allow it, the same Idempotency-Key is still in progress, WatchOnlyProject: the project has no seed to sign with, InsufficientFunds: the balance or the hot wallet cannot pay it, or InsufficientAmounts: every pay amount tried for the price is held on the shared address",
 	http.StatusRequestEntityTooLarge: "PayloadTooLarge: the body is larger than 1 MiB",
 	http.StatusUnprocessableEntity:   "IdempotencyKeyReused (the key came with another request), InsufficientAddresses (the address pool is empty) or LimitExceeded (the withdrawal policy's daily limit)",
 	http.StatusTooManyRequests:       "RateLimitExceeded: the tier's limit is reached for this key (or too many failed authentications from this address); Retry-After says when to try again",

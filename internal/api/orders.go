@@ -33,7 +33,8 @@ type Order struct {
 	Amount                string                 `json:"amount" doc:"Decimal string in token units" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 	Currency              string                 `json:"currency"`
 	ChainID               string                 `json:"chainId"`
-	Address               string                 `json:"address" doc:"The order's own payment address"`
+	Address               string                 `json:"address" doc:"Where the payment goes: the order's own address, or the project's shared address (sharedAddress setting of the chain), where payAmount tells the orders apart"`
+	PayAmount             string                 `json:"payAmount" doc:"What the payer must send: the amount, plus the order's unique offset on a shared address (pay exactly this there: another amount pays no order)" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 	TokenAddress          string                 `json:"tokenAddress" doc:"The token contract the payment must use"`
 	Decimals              int                    `json:"decimals" doc:"The token's decimals on this chain"`
 	PaymentURL            string                 `json:"paymentUrl" doc:"Hosted payment page"`
@@ -82,8 +83,8 @@ func (s *Server) order(o *gateway.Order) Order {
 	tok := o.Token
 	return Order{
 		OrderID: o.ID, OrderReference: o.Reference, Status: string(o.Status), Amount: money.Format(o.Amount, tok.Decimals),
-		Currency: o.Currency, ChainID: o.ChainID, Address: o.Address, TokenAddress: tok.Address, Decimals: tok.Decimals,
-		PaymentURL: s.cfg.PublicURL + "/pay/" + o.ID, SuccessURL: o.SuccessURL, CancelURL: o.CancelURL,
+		Currency: o.Currency, ChainID: o.ChainID, Address: o.Address, PayAmount: money.Format(o.PayAmount(), tok.Decimals),
+		TokenAddress: tok.Address, Decimals: tok.Decimals, PaymentURL: s.cfg.PublicURL + "/pay/" + o.ID, SuccessURL: o.SuccessURL, CancelURL: o.CancelURL,
 		PaymentWindowMinutes: o.PaymentWindowMinutes, GraceMinutes: o.GraceMinutes, ExpiresAt: o.ExpiresAt,
 		TxHash: o.TxHash, CompletedAt: o.CompletedAt, CreatedAt: o.CreatedAt, Metadata: o.Metadata, Livemode: o.Mode.Live(),
 		PaidAmount: money.Format(o.PaidAmount, tok.Decimals), Overpaid: o.Overpaid, PaidLate: o.PaidLate, MultiplePayments: o.MultiplePayments,

@@ -273,9 +273,12 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 			BlockNumber: uint64(l.BlockNumber), BlockHash: l.BlockHash.Hex(), Token: chain.FormatAddress(s.Chain.Protocol, l.Address),
 			From: chain.FormatAddress(s.Chain.Protocol, sender), To: chain.FormatAddress(s.Chain.Protocol, recipient),
 			Amount: l.Amount(), ProjectID: w.owner.projectID, Mode: w.owner.Mode, SeenAt: now}
-		if w.deposit {
+		switch {
+		case w.shared:
+			tr.Shared = true
+		case w.deposit:
 			tr.DepositID = w.id
-		} else {
+		default:
 			tr.OrderID = w.id
 		}
 		if t, ok := s.tokens[l.Address]; ok {
@@ -284,7 +287,7 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 		// The same address exists on every chain of the protocol: what a transfer counts for is the
 		// domain's rule (another chain's, another token's or a zero transfer does not pay an order).
 		r := w.owner.Recipient
-		r.Deposit = w.deposit
+		r.Deposit, r.Shared = w.deposit, w.shared
 		if !gateway.Classify(tr, r, s.Chain) {
 			continue
 		}
@@ -303,6 +306,9 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 		if l.BlockTimestamp != nil {
 			blockTimes[tr] = time.Unix(int64(*l.BlockTimestamp), 0)
 		}
+	}
+	if err := s.sharedBlockTimes(ctx, batch.Transfers, blockTimes); err != nil {
+		return false, err
 	}
 	if err := s.Gateway.ApplyScan(ctx, batch); err != nil {
 		return false, err
@@ -349,4 +355,31 @@ func (s *Scanner) header(ctx context.Context, n uint64) (*Header, error) {
 		case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
 		}
 	}
+}
+
+// sharedBlockTimes sets the block time of each transfer to a shared address (what matching its
+// amount to an order goes by): from its log where the node gives it, otherwise from its block's
+// header, read once per block.
+func (s *Scanner) sharedBlockTimes(ctx context.Context, trs []*gateway.Transfer, known map[*gateway.Transfer]time.Time) error {
+	headers := map[uint64]time.Time{}
+	for _, tr := range trs {
+		if !tr.Shared {
+			continue
+		}
+		if t, ok := known[tr]; ok {
+			tr.BlockTime = t
+			continue
+		}
+		t, ok := headers[tr.BlockNumber]
+		if !ok {
+			h, err := s.header(ctx, tr.BlockNumber)
+			if err != nil {
+				return err
+			}
+			t = time.Unix(int64(h.Time), 0)
+			headers[tr.BlockNumber] = t
+		}
+		tr.BlockTime = t
+	}
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 type watch struct {
 	id      string // the order's, or the deposit binding's
 	deposit bool
+	shared  bool // a project's shared address: no owner until matched by amount
 	owner   *owner
 	until   int64 // Unix seconds after which the address is no longer watched
 }
@@ -48,9 +49,12 @@ func (s *Scanner) loadWatched(ctx context.Context) error {
 			o = &owner{projectID: w.ProjectID, Recipient: gateway.Recipient{Mode: w.Mode, ChainID: w.ChainID, Currency: w.Currency}}
 			s.owners[k] = o
 		}
-		if w.DepositID != "" {
+		switch {
+		case w.Shared:
+			s.watched[b] = watch{shared: true, owner: o, until: math.MaxInt64}
+		case w.DepositID != "":
 			s.watched[b] = watch{id: w.DepositID, deposit: true, owner: o, until: math.MaxInt64}
-		} else {
+		default:
 			s.watched[b] = watch{id: w.OrderID, owner: o, until: w.Deadline.Add(s.MonitorWindow).Unix()}
 		}
 	}

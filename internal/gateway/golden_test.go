@@ -61,6 +61,8 @@ func TestWebhookPayloadsGolden(t *testing.T) {
 		To: "0x9858EfFD232B4033E47d90003D41EC34EcaEda94", Amount: big.NewInt(10_500_000), Confirmed: true}
 	dai := *transfer
 	dai.Currency, dai.Token, dai.Amount, dai.WrongCurrency = "DAI", "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0", big.NewInt(100_000_000), true
+	unmatched := *transfer
+	unmatched.To, unmatched.Amount, unmatched.Unmatched = "0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", big.NewInt(50_013_300), true
 	wrong := order(gateway.OrderPending, 0)
 	wrong.WrongCurrency = true
 	late := order(gateway.OrderCompleted, 100_000_000)
@@ -109,10 +111,11 @@ func TestWebhookPayloadsGolden(t *testing.T) {
 		gateway.EventDepositReorged:     gateway.DepositReorgedEventData(transfer, usdt, player),
 		gateway.EventSweepCompleted:     gateway.SweepEventData(swept, devnet),
 		gateway.EventSweepFailed:        gateway.SweepEventData(&failed, devnet),
+		gateway.EventPaymentUnmatched:   gateway.UnmatchedEventData(&unmatched, usdt),
 	} {
 		t.Run(name, func(t *testing.T) { golden(t, filepath.Join("webhooks", name+".json"), data) })
 	}
-	if n := len(gateway.EventTypes); n != 17 {
+	if n := len(gateway.EventTypes); n != 18 {
 		t.Errorf("%d event types: give the new ones a golden payload here", n)
 	}
 }

@@ -41,6 +41,9 @@ func (s *Service) ApplyScan(ctx context.Context, b *ScanBatch) error {
 	var added []*Transfer
 	err := s.Store.InTx(ctx, func(tx PaymentTx) error {
 		st := s.newStep(b.Now, false)
+		if err := matchShared(ctx, tx, b.Transfers); err != nil {
+			return err
+		}
 		var err error
 		if added, err = tx.InsertTransfers(ctx, b.Transfers); err != nil {
 			return err

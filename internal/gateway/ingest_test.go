@@ -23,6 +23,19 @@ type memStore struct {
 	events        []string
 	cursor        gateway.BlockRef
 	projects      map[string]*gateway.Project
+	reservations  []*gateway.Reservation
+}
+
+func (m *memStore) Reservations(_ context.Context, ts []*gateway.Transfer) ([]*gateway.Reservation, error) {
+	var out []*gateway.Reservation
+	for _, r := range m.reservations {
+		if slices.ContainsFunc(ts, func(t *gateway.Transfer) bool {
+			return t.ChainID == r.ChainID && t.To == r.Address && t.Currency == r.Currency && t.Amount.Cmp(r.PayAmount) == 0
+		}) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 func (m *memStore) FindProject(_ context.Context, id string) (*gateway.Project, error) {

@@ -26,12 +26,22 @@ type PaymentTotals struct {
 // Due is what confirmed payments must reach to complete the order: its amount less the
 // underpayment tolerance it was created under (rounded in the merchant's favour).
 func (o *Order) Due() *big.Int {
+	pay := o.PayAmount()
 	if o.UnderpaymentPPM <= 0 {
+		return pay
+	}
+	short := new(big.Int).Mul(pay, big.NewInt(int64(o.UnderpaymentPPM)))
+	short.Quo(short, big.NewInt(1_000_000))
+	return short.Sub(pay, short)
+}
+
+// PayAmount is what the payer is asked to pay: the amount, plus the order's offset on a shared
+// address.
+func (o *Order) PayAmount() *big.Int {
+	if o.PayOffset == nil || o.PayOffset.Sign() == 0 {
 		return o.Amount
 	}
-	short := new(big.Int).Mul(o.Amount, big.NewInt(int64(o.UnderpaymentPPM)))
-	short.Quo(short, big.NewInt(1_000_000))
-	return short.Sub(o.Amount, short)
+	return new(big.Int).Add(o.Amount, o.PayOffset)
 }
 
 // Deadline is when an order stops taking payments as on time: expiresAt plus the grace period.
@@ -115,7 +125,7 @@ func Settle(o *Order, pt PaymentTotals, now time.Time, reorged bool) []string {
 	wasLate := o.PaidLate
 	o.PaidAmount, o.ConfirmedAmount, o.PaymentCount = seen, confirmed, count
 	o.MultiplePayments = count > 1
-	o.Overpaid = confirmed.Cmp(o.Amount) > 0
+	o.Overpaid = confirmed.Cmp(o.PayAmount()) > 0
 	o.PaidLate = late
 	o.WrongCurrency = pt.WrongCurrency
 	o.FirstBlock, o.FirstLogIndex = 0, 0

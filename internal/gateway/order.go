@@ -34,15 +34,18 @@ type Order struct {
 	ID string
 	// Number is the order's integer id, unique across the gateway and increasing as orders are
 	// created (given by the store): Crypto Pay's payment_id.
-	Number               int64
-	ProjectID            string
-	Mode                 Mode
-	Reference            string
-	Status               OrderStatus
-	Amount               *big.Int // base units of the token
-	Currency             string
-	ChainID              string
-	Address              string
+	Number    int64
+	ProjectID string
+	Mode      Mode
+	Reference string
+	Status    OrderStatus
+	Amount    *big.Int // base units of the token
+	Currency  string
+	ChainID   string
+	Address   string
+	// PayOffset is what the payer pays above Amount, so that the order is told apart from the
+	// others paid to its project's shared address (nil or zero: the address is the order's own).
+	PayOffset            *big.Int
 	SuccessURL           string
 	CancelURL            string
 	Metadata             json.RawMessage // a JSON object, or nil

@@ -203,7 +203,7 @@ func (s *Service) CreateOrder(ctx context.Context, pr *Principal, in OrderInput)
 	}
 	// A repeated reference is found by the store's unique index inside its transaction; the
 	// index reserved for it here is then skipped, never reused.
-	req, err := s.addressFor(ctx, pr, c.Protocol)
+	req, err := s.orderAddress(ctx, pr, o, c)
 	if err != nil {
 		return nil, false, err
 	}
@@ -227,7 +227,26 @@ func sameOrder(existing, requested *Order, ref string) (*Order, bool, error) {
 	return existing, false, nil
 }
 
-// addressFor decides where a new order's address comes from: the pool when the project's mode has
+// orderAddress decides where a new order's address comes from: the project's shared address, with
+// a pay amount to find, on a chain of its SharedAmounts; otherwise an address of its own
+// (addressFor).
+func (s *Service) orderAddress(ctx context.Context, pr *Principal, o *Order, c chain.Chain) (AddressRequest, error) {
+	sa, ok := pr.Project.SharedAmounts[c.Slug]
+	if !ok {
+		return s.addressFor(ctx, pr, c.Protocol)
+	}
+	addr, err := s.sharedAddress(ctx, pr, c.Protocol)
+	if err != nil {
+		return AddressRequest{}, err
+	}
+	sr, err := sharedRequest(o, sa)
+	if err != nil {
+		return AddressRequest{}, err
+	}
+	return AddressRequest{Protocol: c.Protocol, Shared: sr, SharedAddress: addr}, nil
+}
+
+// addressFor decides where a new order's or deposit's address comes from: the pool when the project's mode has
 // one for the protocol, otherwise a fresh index derived from the project's xpub. Deriving is done
 // here, outside the store's write transaction, so it never holds up other writers.
 func (s *Service) addressFor(ctx context.Context, pr *Principal, p chain.Protocol) (AddressRequest, error) {

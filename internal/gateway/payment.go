@@ -43,8 +43,9 @@ func OrderEventData(o *Order) json.RawMessage {
 func orderEventData(o *Order) map[string]any {
 	tok := o.Token
 	d := map[string]any{"orderId": o.ID, "orderReference": o.Reference, "status": o.Status,
-		"amount": money.Format(o.Amount, tok.Decimals), "paidAmount": money.Format(o.PaidAmount, tok.Decimals),
-		"currency": o.Currency, "chainId": o.ChainID, "address": o.Address,
+		"amount": money.Format(o.Amount, tok.Decimals), "payAmount": money.Format(o.PayAmount(), tok.Decimals),
+		"paidAmount": money.Format(o.PaidAmount, tok.Decimals),
+		"currency":   o.Currency, "chainId": o.ChainID, "address": o.Address,
 		"overpaid": o.Overpaid, "paidLate": o.PaidLate, "multiplePayments": o.MultiplePayments, "wrongCurrency": o.WrongCurrency}
 	if o.TxHash != "" {
 		d["txHash"] = o.TxHash

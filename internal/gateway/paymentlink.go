@@ -247,7 +247,7 @@ func (s *Service) Checkout(ctx context.Context, l *PaymentLink, currency, chainI
 		return nil, verr
 	}
 	o.PaymentLinkID = l.ID
-	req, err := s.addressFor(ctx, pr, c.Protocol)
+	req, err := s.orderAddress(ctx, pr, o, c)
 	if err != nil {
 		return nil, err
 	}

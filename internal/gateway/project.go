@@ -42,6 +42,9 @@ type Project struct {
 	// Confirmations asks, per chain slug, for more confirmations than the chain's rule before a
 	// payment counts (RequiredConfirmations); payments seen from then on need them.
 	Confirmations map[string]int
+	// SharedAmounts are the chains, by slug, whose orders are paid to the project's shared
+	// address with a unique pay amount instead of to a fresh address each (shared.go).
+	SharedAmounts map[string]SharedAmounts
 	// AllowedOrigins are the browser origins whose pages may call the API with the project's keys
 	// (CORS); empty, no browser page may. Calls without an Origin header are not concerned.
 	AllowedOrigins []string

@@ -21,6 +21,9 @@ type ProjectUpdate struct {
 	Confirmations map[string]int
 	// AllowedOrigins replaces the project's CORS allowlist (empty clears it).
 	AllowedOrigins *[]string
+	// SharedAmounts merges into the project's: chain slug to its shared-address setting (a zero
+	// field takes its default), nil to drop the chain's (its orders get fresh addresses again).
+	SharedAmounts map[string]*SharedAmounts
 }
 
 // ChangeProject applies a merchant's change to the principal's project (PATCH /api/v1/project);
@@ -41,6 +44,9 @@ func (s *Service) UpdateProject(ctx context.Context, id string, u ProjectUpdate)
 		return nil, err
 	}
 	if e := s.checkConfirmations(u.Confirmations); e != nil {
+		return nil, e
+	}
+	if e := s.checkSharedAmounts(p, u.SharedAmounts); e != nil {
 		return nil, e
 	}
 	before := *p
@@ -148,6 +154,9 @@ func projectChanges(before, after *Project) map[string]any {
 	if !maps.Equal(before.Confirmations, after.Confirmations) {
 		change("confirmations", maps.Collect(maps.All(before.Confirmations)), maps.Collect(maps.All(after.Confirmations)))
 	}
+	if !maps.Equal(before.SharedAmounts, after.SharedAmounts) {
+		change("sharedAddress", maps.Clone(before.SharedAmounts), maps.Clone(after.SharedAmounts))
+	}
 	if !slices.Equal(before.AllowedOrigins, after.AllowedOrigins) {
 		change("allowedOrigins", append([]string{}, before.AllowedOrigins...), append([]string{}, after.AllowedOrigins...))
 	}
@@ -204,6 +213,20 @@ func (u ProjectUpdate) apply(p *Project) *Error {
 			}
 		}
 		p.Confirmations = merged
+	}
+	if len(u.SharedAmounts) > 0 {
+		merged := maps.Clone(p.SharedAmounts)
+		if merged == nil {
+			merged = map[string]SharedAmounts{}
+		}
+		for slug, sa := range u.SharedAmounts {
+			if sa == nil {
+				delete(merged, slug)
+			} else {
+				merged[slug] = *sa
+			}
+		}
+		p.SharedAmounts = merged
 	}
 	return nil
 }

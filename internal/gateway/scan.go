@@ -38,6 +38,11 @@ type Transfer struct {
 	// WrongCurrency says the transfer is a registry token on the order's chain, but not the order's
 	// currency: recorded against the order and reported (order.wrong_currency), never counted.
 	WrongCurrency bool
+	// Shared says the transfer went to a project's shared address: its order is the one holding
+	// its amount (matchShared); Unmatched, that none did, and it is recorded and reported only.
+	// BlockTime is when its block was made (what matching a shared address's transfer goes by).
+	Shared, Unmatched bool
+	BlockTime         time.Time
 }
 
 // Credited reports whether the transfer counts: a registry token, on its order's chain.
@@ -47,6 +52,7 @@ func (t *Transfer) Credited() bool { return t.Currency != "" && !t.Ignored }
 // counts for: a deposit binding of a mode, or an order of a currency on a chain.
 type Recipient struct {
 	Deposit  bool
+	Shared   bool // a shared address: which order a transfer pays is decided by its amount (matchShared)
 	Mode     Mode
 	ChainID  string // an order's chain
 	Currency string // an order's currency
@@ -57,7 +63,8 @@ type Recipient struct {
 // registry. It reports false for what is no payment at all and is not recorded: a transfer of
 // zero (anyone can send one, for the gas alone). Otherwise it sets t.Ignored and t.WrongCurrency:
 // an order is paid only by its own token on its own chain; a deposit address takes every registry
-// token on every chain of its mode, and nothing on a chain of the other mode.
+// token on every chain of its mode, and nothing on a chain of the other mode; so does a shared
+// address, until matchShared finds the order its amount is held for.
 func Classify(t *Transfer, r Recipient, on chain.Chain) bool {
 	if t.Amount == nil || t.Amount.Sign() <= 0 {
 		return false
@@ -65,7 +72,7 @@ func Classify(t *Transfer, r Recipient, on chain.Chain) bool {
 	t.Ignored, t.WrongCurrency = false, false
 	switch {
 	case t.Currency == "":
-	case r.Deposit:
+	case r.Deposit || r.Shared:
 		t.Ignored = on.Testnet == r.Mode.Live()
 	case r.ChainID != on.Slug:
 		t.Ignored = true
@@ -85,6 +92,7 @@ type Watch struct {
 	ChainID   string    // the order's chain: a payment on another chain is not the order's
 	Currency  string    // the order's currency: another token is not the order's either
 	DepositID string    // for a deposit address: its binding (OrderID and ChainID are empty)
+	Shared    bool      // a project's shared address: its orders are told apart by amount
 	CreatedAt time.Time // when the address was assigned to the order
 	Deadline  time.Time // the order's expiresAt + grace
 }
@@ -144,6 +152,9 @@ type PaymentTx interface {
 	// InsertTransfers stores the transfers whose on-chain key (chain, tx hash, log index) is not
 	// stored yet and returns those; a transfer stored before is left as it is.
 	InsertTransfers(ctx context.Context, ts []*Transfer) ([]*Transfer, error)
+	// Reservations returns the pay amounts held (whatever their window) on the chain, address,
+	// currency and amount of each transfer.
+	Reservations(ctx context.Context, ts []*Transfer) ([]*Reservation, error)
 	// ConfirmTransfers marks confirmed, and returns, the chain's unconfirmed transfers in blocks up
 	// to upTo that also have their MinConfirmations with the chain at head.
 	ConfirmTransfers(ctx context.Context, chainID string, upTo, head uint64) ([]*Transfer, error)

@@ -66,6 +66,10 @@ func (st *step) post(tr *Transfer, from, to, reason string) {
 // wrong currency is only reported on its order.
 func (st *step) added(trs []*Transfer) {
 	for _, tr := range trs {
+		if tr.Unmatched {
+			st.events = append(st.events, st.svc.unmatchedEvent(tr, st.now))
+			continue
+		}
 		if tr.WrongCurrency && tr.OrderID != "" {
 			d := st.order(tr.OrderID)
 			d.wrong = append(d.wrong, tr)

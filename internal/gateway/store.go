@@ -53,6 +53,10 @@ type Store interface {
 	ReserveAddressIndex(ctx context.Context, projectID string, p chain.Protocol) (uint32, error)
 	// HasPool reports whether addresses were ever imported into the pool of the mode and protocol.
 	HasPool(ctx context.Context, projectID string, mode Mode, p chain.Protocol) (bool, error)
+	// SharedAddress returns the shared address of the project's mode and protocol, or ErrNotFound;
+	// AddSharedAddress stores the derived one, or returns the one stored first.
+	SharedAddress(ctx context.Context, projectID string, mode Mode, p chain.Protocol) (string, error)
+	AddSharedAddress(ctx context.Context, projectID string, mode Mode, p chain.Protocol, d DerivedAddress, at time.Time) (string, error)
 	ListOrders(ctx context.Context, f OrderFilter) ([]*Order, int, error)
 
 	// ImportAddresses adds addresses to the project's pool for the mode and protocol; addresses
@@ -82,6 +86,11 @@ type Store interface {
 type AddressRequest struct {
 	Protocol chain.Protocol
 	Derived  *DerivedAddress
+	// Shared, with SharedAddress, gives the order the project's shared address and the first
+	// free pay amount among the request's offsets (Order.PayOffset), or fails with
+	// EInsufficientAmounts.
+	Shared        *SharedRequest
+	SharedAddress string
 }
 
 // DerivedAddress is an address derived at a reserved index.

@@ -178,7 +178,8 @@ func (s *Service) checkedTransfer(ctx context.Context, pr *Principal, c chain.Ch
 	}
 	tr := &Transfer{ChainID: c.Slug, TxHash: rc.TxHash, LogIndex: l.Index, BlockNumber: rc.BlockNumber, BlockHash: rc.BlockHash,
 		Token: chain.FormatAddress(c.Protocol, l.Contract), From: chain.FormatAddress(c.Protocol, from), To: chain.FormatAddress(c.Protocol, to),
-		Amount: new(big.Int).SetBytes(l.Data), ProjectID: w.ProjectID, Mode: w.Mode, OrderID: w.OrderID, DepositID: w.DepositID, SeenAt: now}
+		Amount: new(big.Int).SetBytes(l.Data), ProjectID: w.ProjectID, Mode: w.Mode, OrderID: w.OrderID, DepositID: w.DepositID, SeenAt: now,
+		Shared: w.Shared, BlockTime: rc.BlockTime}
 	if !rc.BlockTime.IsZero() && rc.BlockTime.Before(now) {
 		tr.SeenAt = rc.BlockTime // a lost log was paid when its block was made: on time is on time
 	}
@@ -188,7 +189,7 @@ func (s *Service) checkedTransfer(ctx context.Context, pr *Principal, c chain.Ch
 	if t, ok := c.TokenByAddress(tr.Token); ok {
 		tr.Currency = t.Symbol
 	}
-	if !Classify(tr, Recipient{Deposit: w.DepositID != "", Mode: w.Mode, ChainID: w.ChainID, Currency: w.Currency}, c) {
+	if !Classify(tr, Recipient{Deposit: w.DepositID != "", Shared: w.Shared, Mode: w.Mode, ChainID: w.ChainID, Currency: w.Currency}, c) {
 		return nil, nil
 	}
 	return tr, nil

@@ -15,7 +15,7 @@ import (
 
 // EventTypes are the event types a webhook endpoint can subscribe to.
 var EventTypes = []string{EventOrderCompleted, EventOrderUnderpaid, EventOrderExpired, EventOrderPaidLate, EventOrderReorged,
-	EventOrderWrongCurrency, EventDepositPending, EventDepositConfirmed, EventDepositReorged, EventSweepCompleted, EventSweepFailed,
+	EventOrderWrongCurrency, EventPaymentUnmatched, EventDepositPending, EventDepositConfirmed, EventDepositReorged, EventSweepCompleted, EventSweepFailed,
 	EventWithdrawalCreated, EventWithdrawalApproved, EventWithdrawalRejected, EventWithdrawalBroadcast, EventWithdrawalCompleted, EventWithdrawalFailed}
 
 // Delivery statuses of a webhook event.

@@ -57,8 +57,8 @@ func (s *Store) WatchedAddresses(ctx context.Context, p chain.Protocol, since, a
 		FROM addresses a JOIN orders o ON o.id = a.order_id
 		WHERE a.protocol = ? AND a.assigned_at >= ? AND a.order_id IS NOT NULL AND o.expires_at + o.grace_minutes * 60000 >= ?
 		UNION ALL
-		SELECT a.address, a.project_id, a.mode, '', a.deposit_id, a.assigned_at, '', '', 0
-		FROM addresses a WHERE a.protocol = ? AND a.assigned_at >= ? AND a.deposit_id IS NOT NULL`,
+		SELECT a.address, a.project_id, a.mode, '', COALESCE(a.deposit_id, ''), a.assigned_at, '', '', 0
+		FROM addresses a WHERE a.protocol = ? AND a.assigned_at >= ? AND (a.deposit_id IS NOT NULL OR a.shared = 1)`,
 		string(p), ms(since), ms(activeAfter), string(p), ms(since))
 	if err != nil {
 		return nil, fmt.Errorf("watched addresses: %w", err)
@@ -73,8 +73,9 @@ func (s *Store) WatchedAddresses(ctx context.Context, p chain.Protocol, since, a
 			return nil, err
 		}
 		w.Mode, w.CreatedAt, w.Deadline = gateway.Mode(mode), fromMS(assigned), fromMS(deadline)
-		if w.DepositID != "" {
-			w.Deadline = time.Time{} // watched for good
+		if w.OrderID == "" {
+			w.Deadline = time.Time{} // a deposit's or a shared address: watched for good
+			w.Shared = w.DepositID == ""
 		}
 		out = append(out, w)
 	}
@@ -123,17 +124,17 @@ func setCursor(ctx context.Context, t *tx, chainID string, number uint64, hash s
 func (s *Store) AddressOwner(ctx context.Context, p chain.Protocol, address string) (*gateway.Watch, error) {
 	w := gateway.Watch{Protocol: p}
 	var mode string
-	var assigned, deadline int64
+	var assigned, deadline, shared int64
 	err := s.queryRow(ctx, `SELECT a.address, a.project_id, a.mode, COALESCE(a.order_id, ''), COALESCE(a.deposit_id, ''), a.assigned_at,
-		COALESCE(o.chain_id, ''), COALESCE(o.currency, ''), COALESCE(o.expires_at + o.grace_minutes * 60000, 0)
+		COALESCE(o.chain_id, ''), COALESCE(o.currency, ''), COALESCE(o.expires_at + o.grace_minutes * 60000, 0), a.shared
 		FROM addresses a LEFT JOIN orders o ON o.id = a.order_id
-		WHERE a.protocol = ? AND a.address = ? AND (a.order_id IS NOT NULL OR a.deposit_id IS NOT NULL)`, string(p), address).
-		Scan(&w.Address, &w.ProjectID, &mode, &w.OrderID, &w.DepositID, &assigned, &w.ChainID, &w.Currency, &deadline)
+		WHERE a.protocol = ? AND a.address = ? AND (a.order_id IS NOT NULL OR a.deposit_id IS NOT NULL OR a.shared = 1)`, string(p), address).
+		Scan(&w.Address, &w.ProjectID, &mode, &w.OrderID, &w.DepositID, &assigned, &w.ChainID, &w.Currency, &deadline, &shared)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gateway.ErrNotFound
 	} else if err != nil {
 		return nil, fmt.Errorf("address owner: %w", err)
 	}
-	w.Mode, w.CreatedAt, w.Deadline = gateway.Mode(mode), fromMS(assigned), fromMS(deadline)
+	w.Mode, w.CreatedAt, w.Deadline, w.Shared = gateway.Mode(mode), fromMS(assigned), fromMS(deadline), shared == 1
 	return &w, nil
 }

@@ -37,7 +37,7 @@ func (s *Store) CreateOrder(ctx context.Context, o *gateway.Order, req gateway.A
 		}
 	} else {
 		err = s.inTx(ctx, func(t *tx) error {
-			addr, err := s.allocateAddress(ctx, t, owner, req)
+			addr, err := s.orderAddress(ctx, t, o, owner, req)
 			if err != nil {
 				return err
 			}
@@ -74,8 +74,8 @@ const (
 	insertDerived = `INSERT INTO addresses (protocol, address, project_id, mode, source, derivation_index, order_id, deposit_id, created_at, assigned_at)
 		VALUES (?, ?, ?, ?, 'derived', ?, ?, ?, ?, ?)`
 	insertOrder = `INSERT INTO orders (id, project_id, mode, order_reference, status, amount, currency, chain_id, address,
-		success_url, cancel_url, metadata, payment_window_minutes, grace_minutes, underpayment_ppm, payment_link_id, expires_at, created_at, number)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `
+		success_url, cancel_url, metadata, payment_window_minutes, grace_minutes, underpayment_ppm, payment_link_id, expires_at, created_at, pay_offset, number)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `
 )
 
 // orderInserts are the order's insert on the engine, which returns the order's number, alone and
@@ -94,7 +94,14 @@ func derivedArgs(o addressOwner, req gateway.AddressRequest) []any {
 func orderArgs(o *gateway.Order, addr string) []any {
 	return []any{o.ID, o.ProjectID, string(o.Mode), o.Reference, string(o.Status), o.Amount.String(), o.Currency, o.ChainID, addr,
 		o.SuccessURL, o.CancelURL, nullString(o.Metadata), o.PaymentWindowMinutes, o.GraceMinutes, o.UnderpaymentPPM,
-		nullIfEmpty(o.PaymentLinkID), ms(o.ExpiresAt), ms(o.CreatedAt)}
+		nullIfEmpty(o.PaymentLinkID), ms(o.ExpiresAt), ms(o.CreatedAt), payOffset(o)}
+}
+
+func payOffset(o *gateway.Order) string {
+	if o.PayOffset == nil {
+		return "0"
+	}
+	return o.PayOffset.String()
 }
 
 // addressOwner is who an address is allocated to: an order or a deposit binding.
@@ -175,7 +182,7 @@ func (s *Store) HasPool(ctx context.Context, projectID string, mode gateway.Mode
 const orderColumns = `id, project_id, mode, order_reference, status, amount, currency, chain_id, address, success_url, cancel_url,
 	metadata, payment_window_minutes, grace_minutes, expires_at, created_at, completed_at, tx_hash,
 	paid_amount, overpaid, paid_late, multiple_payments, confirmed_amount, payment_count, first_block, first_log_index, underpayment_ppm,
-	payment_link_id, wrong_currency, number`
+	payment_link_id, wrong_currency, number, pay_offset`
 
 func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	var o gateway.Order
@@ -189,9 +196,10 @@ func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	var firstBlock, firstLog int64
 	var link sql.NullString
 	var number sql.NullInt64
+	var offset string
 	if err := sc.Scan(&o.ID, &o.ProjectID, &mode, &o.Reference, &status, &amount, &o.Currency, &o.ChainID, &o.Address,
 		&o.SuccessURL, &o.CancelURL, &meta, &o.PaymentWindowMinutes, &o.GraceMinutes, &expires, &created, &completed, &o.TxHash,
-		&paid, &overpaid, &late, &multiple, &confirmed, &o.PaymentCount, &firstBlock, &firstLog, &o.UnderpaymentPPM, &link, &wrong, &number); err != nil {
+		&paid, &overpaid, &late, &multiple, &confirmed, &o.PaymentCount, &firstBlock, &firstLog, &o.UnderpaymentPPM, &link, &wrong, &number, &offset); err != nil {
 		return nil, err
 	}
 	if confirmed.Valid {
@@ -208,6 +216,11 @@ func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	}
 	if o.PaidAmount, err = money.ParseBase(paid); err != nil {
 		return nil, err
+	}
+	if offset != "0" {
+		if o.PayOffset, err = money.ParseBase(offset); err != nil {
+			return nil, err
+		}
 	}
 	o.Overpaid, o.PaidLate, o.MultiplePayments, o.WrongCurrency = overpaid != 0, late != 0, multiple != 0, wrong != 0
 	o.Mode, o.Status, o.Amount = gateway.Mode(mode), gateway.OrderStatus(status), v

@@ -36,6 +36,10 @@ const (
 // reasonWrongCurrency is transfers.reason for a transfer in another token than its order's.
 const reasonWrongCurrency = "wrong_currency"
 
+// reasonUnmatched is transfers.reason for a transfer to a shared address that no order held the
+// amount of.
+const reasonUnmatched = "unmatched"
+
 func (p paymentTx) InsertTransfers(ctx context.Context, transfers []*gateway.Transfer) ([]*gateway.Transfer, error) {
 	var added []*gateway.Transfer
 	for len(transfers) > 0 {
@@ -56,6 +60,9 @@ func (p paymentTx) InsertTransfers(ctx context.Context, transfers []*gateway.Tra
 			}
 			if tr.WrongCurrency {
 				reason = reasonWrongCurrency
+			}
+			if tr.Unmatched {
+				reason = reasonUnmatched
 			}
 			args = append(args, tr.ChainID, tr.TxHash, int64(tr.LogIndex), int64(tr.BlockNumber), tr.BlockHash, tr.Token, tr.Currency,
 				tr.From, tr.To, tr.Amount.String(), nullIfEmpty(tr.OrderID), nullIfEmpty(tr.DepositID), tr.ProjectID, string(tr.Mode), status,

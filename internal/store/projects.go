@@ -45,16 +45,16 @@ func (s *Store) CreateProject(ctx context.Context, p *gateway.Project, creds []*
 }
 
 const projectColumns = `p.id, p.name, p.website, p.underpayment_ppm, p.payment_window_minutes, p.grace_minutes, p.confirmations, p.disabled_at,
-	p.allowed_origins, p.xpub_evm, p.xpub_tron, p.sealed_seed, p.created_at, p.live_at`
+	p.allowed_origins, p.xpub_evm, p.xpub_tron, p.sealed_seed, p.created_at, p.live_at, p.shared_amounts`
 
 func scanProject(sc interface{ Scan(...any) error }, extra ...any) (*gateway.Project, error) {
 	var p gateway.Project
 	var evm, tron string
 	var created int64
 	var disabled, live sql.NullInt64
-	var confirmations, origins string
+	var confirmations, origins, shared string
 	dest := append([]any{&p.ID, &p.Name, &p.Website, &p.UnderpaymentPPM, &p.PaymentWindowMinutes, &p.GraceMinutes, &confirmations, &disabled,
-		&origins, &evm, &tron, &p.SealedSeed, &created, &live}, extra...)
+		&origins, &evm, &tron, &p.SealedSeed, &created, &live, &shared}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -71,6 +71,11 @@ func scanProject(sc interface{ Scan(...any) error }, extra ...any) (*gateway.Pro
 	}
 	if err := json.Unmarshal([]byte(origins), &p.AllowedOrigins); err != nil {
 		return nil, fmt.Errorf("project %s: allowed origins: %w", p.ID, err)
+	}
+	if shared != "{}" {
+		if err := json.Unmarshal([]byte(shared), &p.SharedAmounts); err != nil {
+			return nil, fmt.Errorf("project %s: shared amounts: %w", p.ID, err)
+		}
 	}
 	return &p, nil
 }
@@ -90,11 +95,15 @@ func (s *Store) UpdateProject(ctx context.Context, p *gateway.Project) error {
 	if err != nil || p.AllowedOrigins == nil {
 		origins = []byte("[]")
 	}
+	shared, err := json.Marshal(p.SharedAmounts)
+	if err != nil || len(p.SharedAmounts) == 0 {
+		shared = []byte("{}")
+	}
 	return s.inTx(ctx, func(t *tx) error {
 		res, err := t.exec(ctx, `UPDATE projects SET name = ?, website = ?, website_host = ?, underpayment_ppm = ?, payment_window_minutes = ?,
-			grace_minutes = ?, confirmations = ?, allowed_origins = ?, disabled_at = ?, live_at = ? WHERE id = ?`,
+			grace_minutes = ?, confirmations = ?, allowed_origins = ?, disabled_at = ?, live_at = ?, shared_amounts = ? WHERE id = ?`,
 			p.Name, p.Website, host, p.UnderpaymentPPM, p.PaymentWindowMinutes, p.GraceMinutes, string(confirmations), string(origins), disabled,
-			nullableMS(p.LiveAt), p.ID)
+			nullableMS(p.LiveAt), string(shared), p.ID)
 		if err != nil && s.d.IsUniqueViolation(err) {
 			return gateway.Errorf(gateway.EConflict, "website", "website host %q is already linked to another project", host)
 		}

@@ -105,7 +105,7 @@ type view struct {
 
 func (h *Handler) statusOf(ctx context.Context, o *gateway.Order, l *Locale) Status {
 	c, tok := o.Chain, o.Token
-	due := new(big.Int).Sub(o.Amount, o.PaidAmount)
+	due := new(big.Int).Sub(o.PayAmount(), o.PaidAmount)
 	if due.Sign() < 0 || o.Status == gateway.OrderCompleted {
 		due.SetInt64(0)
 	}
@@ -172,7 +172,8 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	l := localeOf(w, r)
 	c, tok := o.Chain, o.Token
 	st := h.statusOf(r.Context(), o, l)
-	v := view{Order: o, Chain: c, Token: tok, Amount: money.Format(o.Amount, tok.Decimals), Due: st.Due,
+	// What the payer pays: on a shared address, the amount with the order's offset.
+	v := view{Order: o, Chain: c, Token: tok, Amount: money.Format(o.PayAmount(), tok.Decimals), Due: st.Due,
 		ExpiresAt: o.ExpiresAt.UTC().Format(time.RFC3339), Status: st, Test: !o.Mode.Live(), Simulate: !o.Mode.Live() && !st.Final,
 		DevPay: h.cfg.DevPay != nil && o.ChainID == "devnet" && !st.Final, L: l, Langs: langLinks(r, l)}
 	if code := r.URL.Query().Get("msg"); notices[code] {
@@ -339,12 +340,12 @@ func (h *Handler) devpay(w http.ResponseWriter, r *http.Request) {
 	back(w, r, "devpay-sent")
 }
 
-// Due is what an order still needs, in base units — its whole amount once nothing is due (the QR
-// code and the dev wallet pay it).
+// Due is what an order still needs, in base units — its whole pay amount once nothing is due (the
+// QR code and the dev wallet pay it).
 func Due(o *gateway.Order) *big.Int {
-	due := new(big.Int).Sub(o.Amount, o.PaidAmount)
+	due := new(big.Int).Sub(o.PayAmount(), o.PaidAmount)
 	if due.Sign() <= 0 {
-		return o.Amount
+		return o.PayAmount()
 	}
 	return due
 }

@@ -328,7 +328,7 @@ func (h *Handler) paymentStatus(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) payment(o *gateway.Order) *Payment {
 	decimals := o.Token.Decimals
 	return &Payment{PaymentID: o.Number, OrderID: o.Reference, Status: Status(o, h.cfg.Now()), Amount: places(o.Amount, decimals, 2),
-		PayAmount: places(o.Amount, decimals, 6), Currency: o.Currency, Network: gateway.NetworkName(o.Chain), Address: o.Address,
+		PayAmount: places(o.PayAmount(), decimals, 6), Currency: o.Currency, Network: gateway.NetworkName(o.Chain), Address: o.Address,
 		PaymentURL: h.cfg.PublicURL + "/pay/" + o.ID, ExpiresAt: o.ExpiresAt.UTC().Format(time.DateTime), IsTest: !o.Mode.Live()}
 }
 
@@ -393,6 +393,7 @@ func WebhookBody(e *gateway.Event) ([]byte, error) {
 		OrderNumber    int64  `json:"orderNumber"`
 		OrderReference string `json:"orderReference"`
 		Amount         string `json:"amount"`
+		PayAmount      string `json:"payAmount"` // absent from events written before shared addresses
 		Currency       string `json:"currency"`
 		ChainID        string `json:"chainId"`
 		TxHash         string `json:"txHash"`
@@ -400,6 +401,9 @@ func WebhookBody(e *gateway.Event) ([]byte, error) {
 	}
 	if err := json.Unmarshal(e.Data, &d); err != nil {
 		return nil, err
+	}
+	if d.PayAmount == "" {
+		d.PayAmount = d.Amount
 	}
 	paidAt := e.CreatedAt
 	if t, err := time.Parse(time.RFC3339Nano, d.CompletedAt); err == nil {
@@ -418,7 +422,7 @@ func WebhookBody(e *gateway.Event) ([]byte, error) {
 		TxID      string `json:"txid"`
 		PaidAt    string `json:"paid_at"`
 		IsTest    bool   `json:"is_test"`
-	}{d.OrderNumber, e.ProjectID, d.OrderReference, "paid", padDecimals(d.Amount, 2), padDecimals(d.Amount, 6), d.Currency, gateway.NetworkName(c),
+	}{d.OrderNumber, e.ProjectID, d.OrderReference, "paid", padDecimals(d.Amount, 2), padDecimals(d.PayAmount, 6), d.Currency, gateway.NetworkName(c),
 		d.TxHash, paidAt.UTC().Format(time.DateTime), !e.Mode.Live()})
 }
 

@@ -48,6 +48,7 @@ type Invoice struct {
 	OrderID       string          `json:"orderId" doc:"Your order id"`
 	Status        string          `json:"status" enum:"pending,processing,successful,underpaid,expired" doc:"pending: waiting for the payment; processing: a payment seen, not yet confirmed; successful: paid and confirmed (final); underpaid: confirmed payments are short; expired: the window ended with nothing paid"`
 	Amount        string          `json:"amount" doc:"Decimal string in USDT" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
+	PayAmount     string          `json:"payAmount" doc:"What the customer must send: the amount, plus a unique offset when the project's shared address is on for the chain (docs/shared-address.md)" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 	PaidAmount    string          `json:"paidAmount" doc:"What was paid so far, confirmed or not" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 	Currency      string          `json:"currency"`
 	Network       string          `json:"network" enum:"ERC20,TRC20,BEP20"`
@@ -166,7 +167,7 @@ func (a *adapter) network(ctx context.Context, pr *gateway.Principal, network, c
 func (a *adapter) invoice(o *gateway.Order) Invoice {
 	dec := o.Token.Decimals
 	return Invoice{TransactionID: o.ID, OrderID: o.Reference, Status: Status(o.Status), Amount: money.Format(o.Amount, dec),
-		PaidAmount: money.Format(o.PaidAmount, dec), Currency: o.Currency, Network: gateway.NetworkName(o.Chain), ChainID: o.ChainID,
+		PayAmount: money.Format(o.PayAmount(), dec), PaidAmount: money.Format(o.PaidAmount, dec), Currency: o.Currency, Network: gateway.NetworkName(o.Chain), ChainID: o.ChainID,
 		Address: o.Address, PaymentURL: a.host.PaymentURL(o.ID), SuccessURL: o.SuccessURL, CancelURL: o.CancelURL, TxHash: o.TxHash,
 		Metadata: o.Metadata, ExpiresAt: o.ExpiresAt, CreatedAt: o.CreatedAt, CompletedAt: o.CompletedAt, Livemode: o.Mode.Live()}
 }

@@ -59,6 +59,9 @@ type Faults struct {
 	// answer, as a provider whose log index lost them does (Infura, Alchemy and QuickNode have each
 	// served incomplete eth_getLogs answers during incidents); the receipt still has them.
 	HideTxLogs []string
+	// NoBlockTimestamps drops blockTimestamp from every eth_getLogs answer's logs, as nodes before
+	// go-ethereum 1.16 and providers that never added the field answer.
+	NoBlockTimestamps bool
 	// LoseSends answers every eth_sendRawTransaction as accepted (with the transaction's hash) and
 	// forwards none, as a provider whose node dropped the transaction from its pool (or never
 	// relayed it) does: the sender hears "accepted" and the transaction is never mined.
@@ -156,8 +159,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if req.Method == "eth_getLogs" && len(f.HideTxLogs) > 0 {
-		p.hidingLogs(w, r, body, f.HideTxLogs)
+	if req.Method == "eth_getLogs" && (len(f.HideTxLogs) > 0 || f.NoBlockTimestamps) {
+		p.rewritingLogs(w, r, body, f)
 		return
 	}
 	lags := req.Method == "eth_getLogs" || req.Method == "eth_getBlockByNumber" || req.Method == "eth_blockNumber"
@@ -233,8 +236,9 @@ func (p *Proxy) lagging(w http.ResponseWriter, r *http.Request, req request, bod
 	return body
 }
 
-// hidingLogs forwards an eth_getLogs call and answers without the logs of the hidden transactions.
-func (p *Proxy) hidingLogs(w http.ResponseWriter, r *http.Request, body []byte, hidden []string) {
+// rewritingLogs forwards an eth_getLogs call and answers without the logs of the hidden transactions,
+// and without their block timestamps when f says so.
+func (p *Proxy) rewritingLogs(w http.ResponseWriter, r *http.Request, body []byte, f Faults) {
 	res, err := p.send(r, body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
@@ -250,7 +254,10 @@ func (p *Proxy) hidingLogs(w http.ResponseWriter, r *http.Request, body []byte, 
 	if json.Unmarshal(answer["result"], &logs) == nil {
 		kept := logs[:0]
 		for _, l := range logs {
-			if h, _ := l["transactionHash"].(string); !slices.Contains(hidden, strings.ToLower(h)) {
+			if f.NoBlockTimestamps {
+				delete(l, "blockTimestamp")
+			}
+			if h, _ := l["transactionHash"].(string); !slices.Contains(f.HideTxLogs, strings.ToLower(h)) {
 				kept = append(kept, l)
 			}
 		}
