@@ -242,6 +242,14 @@ func TestProjectsCreateAndList(t *testing.T) {
 	if out, _, err = runCLI(t, "projects", "update", watch, "--data", dir, "--allowed-origins", ""); err != nil || !strings.Contains(out, "Browser origins allowed: none") {
 		t.Errorf("projects update --allowed-origins '': %v\n%s", err, out)
 	}
+	out, _, err = runCLI(t, "projects", "update", watch, "--data", dir, "--shared-address", "devnet, ethereum=0.001:0.05")
+	if err != nil || !strings.Contains(out, "Chains paid to the shared address: devnet (offsets 0.0001 to 0.0999), ethereum (offsets 0.001 to 0.05).") {
+		t.Errorf("projects update --shared-address: %v\n%s", err, out)
+	}
+	out, _, err = runCLI(t, "projects", "update", watch, "--data", dir, "--shared-address", "devnet=off,ethereum=off")
+	if err != nil || !strings.Contains(out, "Chains paid to the shared address: none") {
+		t.Errorf("projects update --shared-address chain=off: %v\n%s", err, out)
+	}
 	for _, bad := range [][]string{
 		{"projects", "update", watch, "--allowed-origins", "*"},
 		{"projects", "update", watch, "--allowed-origins", "http://watch.example.com"},
@@ -250,6 +258,9 @@ func TestProjectsCreateAndList(t *testing.T) {
 		{"projects", "update", watch, "--grace", "soon"},
 		{"projects", "update", watch, "--confirmations", "ethereum"},
 		{"projects", "update", watch, "--confirmations", "ethereum=2"},
+		{"projects", "update", watch, "--shared-address", "devnet=0.1"},
+		{"projects", "update", watch, "--shared-address", "mars"},
+		{"projects", "update", watch, "--shared-address", "devnet=0.01:5"},
 		{"projects", "update", watch},
 		{"projects", "update", "--name", "x"},
 		{"projects", "update", "prj_missing", "--name", "x"},

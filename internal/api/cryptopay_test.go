@@ -311,3 +311,36 @@ func TestCryptoPayHostileInput(t *testing.T) {
 		t.Errorf("a test payment read with the live key: %d %s", r.status, r.raw)
 	}
 }
+
+// With the project's shared address on for the chain Crypto Pay pays on, fifty payments of 50.00
+// created at once all go to one address with pay amounts of their own, as the seed's 50.013400.
+func TestCryptoPaySharedAddress(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		e := setup(t, engine, "https://merchant-site.com")
+		if r := e.as(e.test, "PATCH", "/api/v1/project", `{"sharedAddress":{"tron-nile":{"enabled":true}}}`, "x-api-secret", e.test.Secret); r.status != 200 {
+			t.Fatalf("turn on: %d %s", r.status, r.raw)
+		}
+		payments := make([]map[string]any, 50)
+		var wg sync.WaitGroup
+		for i := range payments {
+			wg.Go(func() {
+				payments[i] = payment(e.cryptoPay(e.test, "POST", "/api/create-payment.php", fmt.Sprintf(`{"order_id":"SHARED-%d","amount":"50.00"}`, i)))
+			})
+		}
+		wg.Wait()
+		pattern := regexp.MustCompile(`^50\.0\d{3}00$`)
+		seen := map[any]bool{}
+		for i, p := range payments {
+			if p == nil || p["address"] != payments[0]["address"] || p["amount"] != "50.00" || !pattern.MatchString(fmt.Sprint(p["pay_amount"])) ||
+				seen[p["pay_amount"]] || p["pay_amount"] == "50.000000" {
+				t.Fatalf("payment %d: %v (want the shared address %v, a pay_amount of its own above 50.00)", i, p, payments[0]["address"])
+			}
+			seen[p["pay_amount"]] = true
+		}
+		status := payment(e.cryptoPay(e.test, "GET", fmt.Sprintf("/api/payment-status.php?payment_id=%v", payments[7]["payment_id"]), ""))
+		if status["pay_amount"] != payments[7]["pay_amount"] || status["address"] != payments[7]["address"] {
+			t.Errorf("payment-status: %v, created as %v", status, payments[7])
+		}
+	})
+}

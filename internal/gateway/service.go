@@ -41,7 +41,7 @@ type Service struct {
 	keys     sync.Map // key hash → cachedKey
 	hotAddrs sync.Map // "project/mode/chain" → hot wallet address: derived once (HotWalletAddress)
 	projects sync.Map // project id → cachedProject, for the scanner's steps
-	shared   sharedAddresses
+	shared   sync.Map // "project/mode/protocol" → the project's shared address
 	pools    sync.Map // "project/mode/protocol" → time.Time until which "no pool" holds; true once filled
 	// withdrawals wakes the Withdrawer when a withdrawal is approved.
 	withdrawals signal

@@ -3,10 +3,10 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/stablegate/stablegate/internal/chain"
@@ -153,19 +153,15 @@ func (s *Service) checkSharedAmounts(p *Project, in map[string]*SharedAmounts) *
 	return nil
 }
 
-// sharedAddresses caches the shared address of each project's mode and protocol: once given, it
-// never changes.
-type sharedAddresses struct{ m sync.Map }
-
 // sharedAddress returns the project's shared address of the principal's mode on the protocol,
 // deriving and storing it the first time (a race between two creates is decided by the store).
 func (s *Service) sharedAddress(ctx context.Context, pr *Principal, p chain.Protocol) (string, error) {
 	key := pr.Project.ID + "/" + string(pr.Mode) + "/" + string(p)
-	if v, ok := s.shared.m.Load(key); ok {
+	if v, ok := s.shared.Load(key); ok {
 		return v.(string), nil
 	}
 	addr, err := s.Store.SharedAddress(ctx, pr.Project.ID, pr.Mode, p)
-	if err == ErrNotFound {
+	if errors.Is(err, ErrNotFound) {
 		req, aerr := s.addressFor(ctx, pr, p)
 		if aerr != nil {
 			return "", aerr
@@ -178,7 +174,7 @@ func (s *Service) sharedAddress(ctx context.Context, pr *Principal, p chain.Prot
 	if err != nil {
 		return "", err
 	}
-	s.shared.m.Store(key, addr)
+	s.shared.Store(key, addr) // once given, it never changes
 	return addr, nil
 }
 

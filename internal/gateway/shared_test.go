@@ -29,10 +29,10 @@ func toShared(tx string, amount int64, at time.Time) *gateway.Transfer {
 }
 
 func TestSharedExactAmountPaysItsOrder(t *testing.T) {
-	svc, m, o := newSharedStory()
+	svc, m, _ := newSharedStory()
 	step(t, svc, 20, toShared("0xa", 107, storyNow.Add(time.Minute)))
 	expect(t, m, "exact amount", []string{"0xa external→available 107 confirmed"}, []string{gateway.EventOrderCompleted})
-	o = m.orders["ord_1"]
+	o := m.orders["ord_1"]
 	if o.Status != gateway.OrderCompleted || o.Overpaid || o.PaidAmount.Int64() != 107 || m.transfers[0].OrderID != "ord_1" {
 		t.Fatalf("after the pay amount arrived: %s overpaid %v paid %s, transfer's order %q", o.Status, o.Overpaid, o.PaidAmount,
 			m.transfers[0].OrderID)
@@ -54,10 +54,10 @@ func TestSharedOtherTransfersAreUnmatched(t *testing.T) {
 		{"the pay amount on another chain", func() *gateway.Transfer { tr := toShared("0xb", 107, storyNow); tr.ChainID = "sepolia"; return tr }()},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			svc, m, o := newSharedStory()
+			svc, m, _ := newSharedStory()
 			step(t, svc, 20, c.tr)
 			expect(t, m, c.name, nil, []string{gateway.EventPaymentUnmatched})
-			o = m.orders["ord_1"]
+			o := m.orders["ord_1"]
 			if o.Status != gateway.OrderPending || o.PaidAmount.Sign() != 0 || len(m.transfers) != 1 || m.transfers[0].OrderID != "" ||
 				!m.transfers[0].Unmatched || m.transfers[0].Credited() {
 				t.Fatalf("%s: order %s paid %s; stored %d transfers (order %q, unmatched %v)", c.name, o.Status, o.PaidAmount, len(m.transfers),
