@@ -314,6 +314,10 @@ func (s *Scanner) RunOnce(ctx context.Context) (caughtUp bool, err error) {
 		return false, err
 	}
 	for _, tr := range batch.Added {
+		if tr.Unmatched {
+			s.Log.Warn("transfer to a shared address that no order held the amount of: recorded, not credited (payment.unmatched)",
+				"chain", s.Chain.Slug, "to", tr.To, "currency", tr.Currency, "amount_base_units", tr.Amount.String(), "tx", tr.TxHash)
+		}
 		if tr.Credited() {
 			metrics.PaymentDetected(s.Chain.Slug, tr.Currency, tr.DepositID != "", blockTimes[tr], time.Now())
 		}
