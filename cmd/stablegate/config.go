@@ -52,6 +52,7 @@ type Config struct {
 	TrustedProxies string
 	MetricsAddr    string
 	MCPMoneyTools  string
+	Dashboard      string
 	// Chains are the chains to watch, by registry slug.
 	Chains map[string]ChainConfig
 }
@@ -175,6 +176,8 @@ var options = []option{
 		help: "USER:PASSWORD that /docs and the OpenAPI document ask for (HTTP basic authentication; environment or file only)", ptr: func(c *Config) *string { return &c.DocsAuth }},
 	{key: "mcpMoneyTools", server: true, flag: "mcp-money-tools", env: "STABLEGATE_MCP_MONEY_TOOLS", def: "false", kind: "bool",
 		help: "offer the withdrawal and sweep tools on /mcp (each still needs the API secret)", ptr: func(c *Config) *string { return &c.MCPMoneyTools }},
+	{key: "dashboard", server: true, flag: "dashboard", env: "STABLEGATE_DASHBOARD", def: "false", kind: "bool",
+		help: "serve the merchant dashboard at /dashboard/ (true in dev; accounts: stablegate users create)", ptr: func(c *Config) *string { return &c.Dashboard }},
 	{key: "metricsAddr", server: true, flag: "metrics-addr", env: "STABLEGATE_METRICS_ADDR", def: "",
 		help: "address (host:port) of a separate listener serving Prometheus metrics at /metrics; empty: none", ptr: func(c *Config) *string { return &c.MetricsAddr }},
 	{key: "trustedProxies", server: true, flag: "trusted-proxies", env: "STABLEGATE_TRUSTED_PROXIES", def: "",
@@ -466,6 +469,9 @@ func (cf *configFlags) load() (*Config, error) {
 	}
 	if _, _, err := c.DocsCredentials(); err != nil {
 		return nil, err
+	}
+	if _, err := strconv.ParseBool(c.Dashboard); err != nil {
+		return nil, fmt.Errorf("dashboard %q: want true or false", c.Dashboard)
 	}
 	if _, err := strconv.ParseBool(c.MCPMoneyTools); err != nil {
 		return nil, fmt.Errorf("mcpMoneyTools %q: want true or false", c.MCPMoneyTools)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +31,9 @@ type devCredentials struct {
 	WebhookSecret string `json:"webhookSecret"`
 	ProjectID     string `json:"projectId"`
 	BaseURL       string `json:"baseUrl"`
+	// The demo project's dashboard owner.
+	DashboardEmail    string `json:"dashboardEmail"`
+	DashboardPassword string `json:"dashboardPassword"`
 	devnetInfo
 }
 
@@ -37,7 +42,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return runDevPay(ctx, args[1:], stdout, stderr)
 	}
 	fs := newFlagSet("dev", "dev [--addr 127.0.0.1:8080] [--data ./.stablegate] [--devnet-rpc URL] [--block-time 1s] [--fresh]", stderr)
-	cf := newConfigFlags(fs, true, map[string]string{"logFormat": "text", "webhookAllowPrivate": "true"})
+	cf := newConfigFlags(fs, true, map[string]string{"logFormat": "text", "webhookAllowPrivate": "true", "dashboard": "true"})
 	devnetRPC := fs.String("devnet-rpc", "", "use a devnet already running at this JSON-RPC URL (stablegate devnet) instead of starting one")
 	devnetAddr := fs.String("devnet-addr", "127.0.0.1:0", "address of the embedded devnet's JSON-RPC endpoint")
 	blockTime := fs.Duration("block-time", time.Second, "interval between devnet blocks")
@@ -96,6 +101,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	svc := newService(c, st, kr, log)
 	creds, err := demoProject(ctx, svc, credsPath)
 	if err != nil {
+		return err
+	}
+	if err := demoOwner(ctx, svc, creds, credsPath); err != nil {
 		return err
 	}
 	creds.devnetInfo = newDevnetInfo(rpcURL, false)
@@ -178,9 +186,12 @@ Webhooks (local URLs are allowed in dev):
   curl -s -X PUT %s/api/v1/webhook/endpoint -H "Authorization: Bearer %s" -H "x-api-secret: %s" \
     -H "Content-Type: application/json" -d '{"url":"http://localhost:3000/webhooks"}'
 
+Dashboard: %s/dashboard/
+  sign in as %s with the password %s
+
 API description: %s/docs/openapi.json — stop with Ctrl-C.
 `, base, demo, creds.ProjectID, credsPath, creds.APIKey, creds.APISecret, creds.WebhookSecret, base, creds.APIKey, creds.ChainID, creds.RPCURL, chainNote,
-			c.DataDir, creds.ProjectID, base, creds.APIKey, creds.APISecret, base)
+			c.DataDir, creds.ProjectID, base, creds.APIKey, creds.APISecret, base, creds.DashboardEmail, creds.DashboardPassword, base)
 	})
 }
 
@@ -289,6 +300,34 @@ func demoProject(ctx context.Context, svc *gateway.Service, path string) (*devCr
 		}
 	}
 	return &creds, writeJSON(path, &creds)
+}
+
+// demoEmail is the demo project's dashboard owner.
+const demoEmail = "owner@demo.localhost"
+
+// demoOwner makes sure the demo project has its dashboard owner, whose password the credentials
+// file keeps (one of the dev's own, not one to change at first sign-in).
+func demoOwner(ctx context.Context, svc *gateway.Service, creds *devCredentials, path string) error {
+	if creds.DashboardPassword != "" {
+		if u, err := svc.Store.FindUserByEmail(ctx, creds.DashboardEmail); err == nil && gateway.CheckPassword(u.PasswordHash, creds.DashboardPassword) {
+			return nil
+		}
+	}
+	b := make([]byte, 10)
+	rand.Read(b)
+	creds.DashboardEmail, creds.DashboardPassword = demoEmail, strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+	_, _, err := svc.CreateUser(ctx, creds.DashboardEmail, creds.DashboardPassword, creds.ProjectID, gateway.RoleOwner)
+	if gateway.ErrorCode(err) == gateway.EConflict { // the file lost the password: a new one
+		u, ferr := svc.Store.FindUserByEmail(ctx, creds.DashboardEmail)
+		if ferr != nil {
+			return ferr
+		}
+		err = svc.Store.SetPassword(ctx, u.ID, gateway.HashPassword(creds.DashboardPassword))
+	}
+	if err != nil {
+		return fmt.Errorf("create the demo dashboard owner: %w", err)
+	}
+	return writeJSON(path, creds)
 }
 
 // devHooks are what `stablegate dev` adds to the gateway: the dev wallet's payments, and keeping

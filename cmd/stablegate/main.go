@@ -30,6 +30,7 @@ Commands:
   serve      run the gateway from a config file and the environment
   migrate    apply database migrations and exit
   projects   projects and their keys (projects create|list|update|disable|enable|keys|new-key|revoke-key)
+  users      dashboard accounts (users create --email E --project ID --role owner)
   ledger     check the ledger (ledger verify)
   wallets    a project's hot wallets and what they hold (wallets --project ID)
   tx check   record a payment whose log a provider lost (tx check --chain C --tx HASH)
@@ -94,6 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "projects":
 		return runProjects(ctx, args[1:], stdout, stderr)
+	case "users":
+		return runUsers(ctx, args[1:], stdout, stderr)
 	case "ledger":
 		return runLedger(ctx, args[1:], stdout, stderr)
 	case "wallets":

@@ -12,7 +12,9 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,13 +50,13 @@ func TestHelpForEveryCommand(t *testing.T) {
 		{"projects", "update", "--help"}, {"projects", "disable", "--help"}, {"projects", "enable", "--help"}, {"projects", "go-live", "--help"},
 		{"projects", "go-test", "--help"}, {"devnet", "--help"},
 		{"wallets", "--help"}, {"sweep", "--help"}, {"tx", "check", "--help"}, {"dev", "pay", "--help"}, {"version", "--help"}, {"ledger", "verify", "--help"},
-		{"audit", "--help"}, {"keys", "rotate-master", "--help"}, {"healthcheck", "--help"}} {
+		{"audit", "--help"}, {"keys", "rotate-master", "--help"}, {"healthcheck", "--help"}, {"users", "create", "--help"}} {
 		_, stderr, err := runCLI(t, args...)
 		if !errors.Is(err, flag.ErrHelp) || exitCode(err) != 0 || !strings.Contains(stderr, "Usage: stablegate") {
 			t.Errorf("%v: err=%v stderr=%q", args, err, stderr)
 		}
 	}
-	for _, args := range [][]string{{"--help"}, {"projects", "--help"}, {"ledger", "--help"}, {"keys", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"projects", "--help"}, {"ledger", "--help"}, {"keys", "--help"}, {"users", "--help"}} {
 		stdout, stderr, err := runCLI(t, args...)
 		if err != nil && exitCode(err) != 0 || !strings.Contains(stdout+stderr, "Usage:") {
 			t.Errorf("%v: err=%v output=%q", args, err, stdout+stderr)
@@ -336,6 +338,10 @@ func TestDev(t *testing.T) {
 	if !strings.HasPrefix(creds.APIKey, "pk_test_") || !strings.HasPrefix(creds.APISecret, "sk_test_") || creds.ProjectID == "" ||
 		!strings.HasPrefix(creds.WebhookSecret, "whsec_") {
 		t.Fatalf("credentials = %+v", creds)
+	}
+	// The dashboard is on, with the demo owner the credentials name; it sees the demo order.
+	if page := dashboardSignIn(t, creds); !strings.Contains(page, "Demo shop") || !strings.Contains(page, "demo-") {
+		t.Fatalf("the dashboard's overview for the demo owner:\n%s", page)
 	}
 	// A local webhook receiver (dev allows private addresses) that checks 3PAY's signature with
 	// the webhookSecret of dev-credentials.json.
@@ -1006,4 +1012,21 @@ func TestWalletsCommand(t *testing.T) {
 	if _, _, err := runCLI(t, "wallets", "--project", created.ProjectID, "--data", dir); err == nil || !strings.Contains(err.Error(), "watch-only") {
 		t.Errorf("wallets of a watch-only project: %v", err)
 	}
+}
+
+// dashboardSignIn signs the dev credentials' owner in to the dashboard and returns the overview.
+func dashboardSignIn(t *testing.T, creds devCredentials) string {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	res, err := c.PostForm(creds.BaseURL+"/dashboard/signin", url.Values{"email": {creds.DashboardEmail}, "password": {creds.DashboardPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || res.Request.URL.Path != "/dashboard/" {
+		t.Fatalf("dashboard sign-in as %s: %d at %s\n%s", creds.DashboardEmail, res.StatusCode, res.Request.URL, body)
+	}
+	return string(body)
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/stablegate/stablegate/internal/store/postgres"
 	"github.com/stablegate/stablegate/internal/store/sqlite"
 	"github.com/stablegate/stablegate/internal/web"
+	"github.com/stablegate/stablegate/internal/web/dashboard"
 	"github.com/stablegate/stablegate/internal/webhook"
 )
 
@@ -281,9 +282,19 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 	}
 	var srv *api.Server
 	pages := web.New(svc, web.Config{Log: log, DevPay: devPay, Limiter: limiter, Proxies: proxies})
+	var board http.Handler
+	if on, _ := strconv.ParseBool(c.Dashboard); on { // validated when the configuration was loaded
+		// Secure cookies in serve: its browsers reach it over https (its own TLS or a proxy's); dev
+		// is plain http on the loopback.
+		board = dashboard.New(svc, dashboard.Config{Log: log, SecureCookies: dev == nil, Limiter: limiter, Proxies: proxies})
+	}
 	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/pay/") || strings.HasPrefix(r.URL.Path, "/checkout/") || strings.HasPrefix(r.URL.Path, "/assets/") {
 			pages.ServeHTTP(w, r)
+			return
+		}
+		if board != nil && (r.URL.Path == "/dashboard" || strings.HasPrefix(r.URL.Path, "/dashboard/")) {
+			board.ServeHTTP(w, r)
 			return
 		}
 		srv.ServeHTTP(w, r)

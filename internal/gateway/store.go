@@ -76,6 +76,7 @@ type Store interface {
 	SweepStore
 	WithdrawalStore
 	AuditStore
+	AccountStore
 
 	Ping(ctx context.Context) error
 	Close() error

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stablegate/stablegate/internal/gateway"
+)
+
+// Dashboard accounts, memberships and sessions (gateway/accounts.go decides).
+
+const userColumns = `id, email, password_hash, must_change_password, failed_sign_ins, locked_until, created_at`
+
+func scanUser(row *sql.Row) (*gateway.User, error) {
+	var u gateway.User
+	var must int
+	var locked sql.NullInt64
+	var created int64
+	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &must, &u.FailedSignIns, &locked, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gateway.ErrNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("read user: %w", err)
+	}
+	u.MustChangePassword, u.LockedUntil, u.CreatedAt = must != 0, nullMS(locked), fromMS(created)
+	return &u, nil
+}
+
+// CreateUser stores a user and its first membership.
+func (s *Store) CreateUser(ctx context.Context, u *gateway.User, m gateway.Membership) error {
+	return s.inTx(ctx, func(t *tx) error {
+		if _, err := t.exec(ctx, `INSERT INTO dashboard_users (id, email, password_hash, must_change_password, created_at) VALUES (?, ?, ?, ?, ?)`,
+			u.ID, u.Email, u.PasswordHash, b2i(u.MustChangePassword), ms(u.CreatedAt)); err != nil {
+			if s.d.IsUniqueViolation(err) {
+				return gateway.Errorf(gateway.EConflict, "email", "a dashboard user with the email %s exists already", u.Email)
+			}
+			return fmt.Errorf("insert user: %w", err)
+		}
+		if _, err := t.exec(ctx, `INSERT INTO dashboard_members (user_id, project_id, role, created_at) VALUES (?, ?, ?, ?)`,
+			m.UserID, m.ProjectID, string(m.Role), ms(u.CreatedAt)); err != nil {
+			return fmt.Errorf("insert membership: %w", err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) FindUserByEmail(ctx context.Context, email string) (*gateway.User, error) {
+	return scanUser(s.queryRow(ctx, `SELECT `+userColumns+` FROM dashboard_users WHERE email = ?`, email))
+}
+
+func (s *Store) FindUser(ctx context.Context, id string) (*gateway.User, error) {
+	return scanUser(s.queryRow(ctx, `SELECT `+userColumns+` FROM dashboard_users WHERE id = ?`, id))
+}
+
+func (s *Store) SignInFailed(ctx context.Context, userID string) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(t *tx) error {
+		return t.queryRow(ctx, `UPDATE dashboard_users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = ? RETURNING failed_sign_ins`,
+			userID).Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count failed sign-in: %w", err)
+	}
+	return n, nil
+}
+
+func (s *Store) LockUser(ctx context.Context, userID string, until time.Time) error {
+	return s.inTx(ctx, func(t *tx) error {
+		res, err := t.exec(ctx, `UPDATE dashboard_users SET locked_until = ? WHERE id = ?`, ms(until), userID)
+		return affected(res, err, "lock user")
+	})
+}
+
+func (s *Store) SignedIn(ctx context.Context, sess *gateway.Session) error {
+	return s.inTx(ctx, func(t *tx) error {
+		if _, err := t.exec(ctx, `UPDATE dashboard_users SET failed_sign_ins = 0, locked_until = NULL WHERE id = ?`, sess.UserID); err != nil {
+			return fmt.Errorf("clear failed sign-ins: %w", err)
+		}
+		if _, err := t.exec(ctx, `INSERT INTO dashboard_sessions (id, user_id, created_at, last_seen_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?)`,
+			sess.ID, sess.UserID, ms(sess.CreatedAt), ms(sess.LastSeenAt), sess.IP, sess.UserAgent); err != nil {
+			return fmt.Errorf("insert session: %w", err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) SetPassword(ctx context.Context, userID, hash string) error {
+	return s.inTx(ctx, func(t *tx) error {
+		res, err := t.exec(ctx, `UPDATE dashboard_users SET password_hash = ?, must_change_password = 0 WHERE id = ?`, hash, userID)
+		return affected(res, err, "set password")
+	})
+}
+
+func (s *Store) Memberships(ctx context.Context, userID string) ([]gateway.Membership, error) {
+	rows, err := s.query(ctx, `SELECT m.user_id, m.project_id, p.name, m.role FROM dashboard_members m JOIN projects p ON p.id = m.project_id
+		WHERE m.user_id = ? ORDER BY p.name, m.project_id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("memberships: %w", err)
+	}
+	defer rows.Close()
+	var out []gateway.Membership
+	for rows.Next() {
+		var m gateway.Membership
+		var role string
+		if err := rows.Scan(&m.UserID, &m.ProjectID, &m.Project, &role); err != nil {
+			return nil, fmt.Errorf("memberships: %w", err)
+		}
+		m.Role = gateway.Role(role)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) FindSession(ctx context.Context, id string) (*gateway.Session, error) {
+	var sess gateway.Session
+	var created, seen int64
+	err := s.queryRow(ctx, `SELECT id, user_id, created_at, last_seen_at, ip, user_agent FROM dashboard_sessions WHERE id = ?`, id).
+		Scan(&sess.ID, &sess.UserID, &created, &seen, &sess.IP, &sess.UserAgent)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gateway.ErrNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("read session: %w", err)
+	}
+	sess.CreatedAt, sess.LastSeenAt = fromMS(created), fromMS(seen)
+	return &sess, nil
+}
+
+func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {
+	return s.inTx(ctx, func(t *tx) error {
+		_, err := t.exec(ctx, `UPDATE dashboard_sessions SET last_seen_at = ? WHERE id = ?`, ms(at), id)
+		return err
+	})
+}
+
+func (s *Store) DeleteSessions(ctx context.Context, userID, keep string) error {
+	return s.inTx(ctx, func(t *tx) error {
+		_, err := t.exec(ctx, `DELETE FROM dashboard_sessions WHERE user_id = ? AND id <> ?`, userID, keep)
+		return err
+	})
+}
+
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	return s.inTx(ctx, func(t *tx) error {
+		_, err := t.exec(ctx, `DELETE FROM dashboard_sessions WHERE id = ?`, id)
+		return err
+	})
+}

@@ -1,0 +1,180 @@
+// Package dashboard serves the merchant dashboard at /dashboard/: server-rendered pages
+// (html/template, assets embedded, no script, no CDN) for people signed in with a dashboard
+// account (gateway/accounts.go). Sessions are cookies whose token the database knows only by its
+// hash; cross-origin form posts are refused (http.CrossOriginProtection); one handler per file.
+package dashboard
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/stablegate/stablegate/internal/gateway"
+	"github.com/stablegate/stablegate/internal/ratelimit"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// Config configures the dashboard.
+type Config struct {
+	Log *slog.Logger
+	// SecureCookies marks the session cookie Secure: sent over https only (serve; dev is http).
+	SecureCookies bool
+	// Limiter counts sign-in attempts against the public tier per client address (nil: no limit);
+	// Proxies are the reverse proxies whose X-Forwarded-For names the client.
+	Limiter *ratelimit.Limiter
+	Proxies ratelimit.Proxies
+}
+
+// CookieName is the session cookie's name.
+const CookieName = "sg_dashboard"
+
+// maxForm bounds a form's body: the dashboard's forms are a few fields.
+const maxForm = 16 << 10
+
+// Handler serves /dashboard/….
+type Handler struct {
+	svc     *gateway.Service
+	cfg     Config
+	mux     *http.ServeMux
+	protect *http.CrossOriginProtection
+	pages   map[string]*template.Template
+}
+
+// New returns the dashboard's handler.
+func New(svc *gateway.Service, cfg Config) *Handler {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux(), protect: http.NewCrossOriginProtection(), pages: map[string]*template.Template{}}
+	for _, name := range []string{"signin", "password", "overview", "message"} {
+		h.pages[name] = template.Must(template.ParseFS(assets, "assets/layout.html", "assets/"+name+".html"))
+	}
+	h.protect.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.cfg.Log.Warn("dashboard: a cross-origin request refused", "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+		h.message(w, http.StatusForbidden, "Refused", "This form was sent from another site. Open the dashboard and try again from its own page.")
+	}))
+	h.mux.HandleFunc("GET /dashboard/assets/dashboard.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		http.ServeFileFS(w, r, assets, "assets/dashboard.css")
+	})
+	h.mux.HandleFunc("GET /dashboard", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/dashboard/", http.StatusSeeOther)
+	})
+	h.mux.HandleFunc("GET /dashboard/signin", h.signinPage)
+	h.mux.HandleFunc("POST /dashboard/signin", h.signin)
+	h.mux.HandleFunc("POST /dashboard/signout", h.signout)
+	h.mux.HandleFunc("GET /dashboard/password", h.signedIn(h.passwordPage))
+	h.mux.HandleFunc("POST /dashboard/password", h.signedIn(h.password))
+	h.mux.HandleFunc("GET /dashboard/{$}", h.signedIn(h.overview))
+	h.mux.HandleFunc("/dashboard/", func(w http.ResponseWriter, r *http.Request) {
+		h.message(w, http.StatusNotFound, "Not found", "There is no such page in the dashboard.")
+	})
+	return h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	if gateway.TextProblem(r.URL.Path) != "" || gateway.TextProblem(r.URL.RawQuery) != "" {
+		h.message(w, http.StatusNotFound, "Not found", "There is no such page in the dashboard.")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	h.protect.Handler(h.mux).ServeHTTP(w, r)
+}
+
+// page is what every page's template gets.
+type page struct {
+	Title  string
+	User   *gateway.User
+	Member *gateway.Membership
+	Live   bool
+	Error  string
+}
+
+// render writes a page, or a plain error if its template fails.
+func (h *Handler) render(w http.ResponseWriter, name string, status int, v any) {
+	var b bytes.Buffer
+	if err := h.pages[name].ExecuteTemplate(&b, name+".html", v); err != nil {
+		h.cfg.Log.Error("dashboard: render "+name, "err", err)
+		http.Error(w, "The page could not be shown.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
+}
+
+// message answers with a page that says one thing.
+func (h *Handler) message(w http.ResponseWriter, status int, title, text string) {
+	h.render(w, "message", status, struct {
+		page
+		Text string
+	}{page{Title: title}, text})
+}
+
+// failed answers a request the server could not serve, and logs why.
+func (h *Handler) failed(w http.ResponseWriter, r *http.Request, err error) {
+	h.cfg.Log.Error("dashboard", "path", r.URL.Path, "err", err)
+	h.message(w, http.StatusInternalServerError, "Something went wrong", "The request could not be served. Try again; if it persists, tell the operator.")
+}
+
+// signedIn runs next with the request's session and user, or sends the browser to sign in. A
+// user whose password was generated is sent to change it first.
+func (h *Handler) signedIn(next func(http.ResponseWriter, *http.Request, *gateway.Session, *gateway.User)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(CookieName)
+		if err != nil {
+			http.Redirect(w, r, "/dashboard/signin", http.StatusSeeOther)
+			return
+		}
+		sess, u, err := h.svc.SessionOf(r.Context(), c.Value)
+		if errors.Is(err, gateway.ErrNoSession) {
+			h.clearCookie(w)
+			http.Redirect(w, r, "/dashboard/signin", http.StatusSeeOther)
+			return
+		} else if err != nil {
+			h.failed(w, r, err)
+			return
+		}
+		if u.MustChangePassword && r.URL.Path != "/dashboard/password" {
+			http.Redirect(w, r, "/dashboard/password", http.StatusSeeOther)
+			return
+		}
+		next(w, r, sess, u)
+	}
+}
+
+func (h *Handler) setCookie(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/dashboard/", HttpOnly: true, Secure: h.cfg.SecureCookies,
+		SameSite: http.SameSiteStrictMode})
+}
+
+func (h *Handler) clearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/dashboard/", MaxAge: -1, HttpOnly: true, Secure: h.cfg.SecureCookies,
+		SameSite: http.SameSiteStrictMode})
+}
+
+// clientAddress is the address a request came from (through the configured proxies).
+func (h *Handler) clientAddress(r *http.Request) string {
+	return h.cfg.Proxies.ClientAddress(r)
+}
+
+// userMessage is what a domain error tells the person; other errors are the server's.
+func userMessage(err error) (string, bool) {
+	var e *gateway.Error
+	if errors.As(err, &e) {
+		return strings.TrimSpace(e.Message), true
+	}
+	return "", false
+}
