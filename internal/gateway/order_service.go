@@ -239,11 +239,11 @@ func (s *Service) orderAddress(ctx context.Context, pr *Principal, o *Order, c c
 	if err != nil {
 		return AddressRequest{}, err
 	}
-	sr, err := sharedRequest(o, sa)
+	sr, err := sharedRequest(o, addr, sa)
 	if err != nil {
 		return AddressRequest{}, err
 	}
-	return AddressRequest{Protocol: c.Protocol, Shared: sr, SharedAddress: addr}, nil
+	return AddressRequest{Protocol: c.Protocol, Shared: sr}, nil
 }
 
 // addressFor decides where a new order's or deposit's address comes from: the pool when the project's mode has

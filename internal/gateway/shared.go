@@ -76,9 +76,10 @@ func (r *Reservation) Holds(t *Transfer) bool {
 }
 
 // SharedRequest is what the store needs to give an order a pay amount on the shared address: the
-// offsets to try, in order (base units), and until when the one taken is held; a pay amount whose
-// holder's hold ended before ReclaimBefore may be taken over.
+// address, the offsets to try, in order (base units), and until when the one taken is held; a pay
+// amount whose holder's hold ended before ReclaimBefore may be taken over.
 type SharedRequest struct {
+	Address       string
 	Offsets       []*big.Int
 	Until         time.Time
 	ReclaimBefore time.Time
@@ -179,12 +180,13 @@ func (s *Service) sharedAddress(ctx context.Context, pr *Principal, p chain.Prot
 }
 
 // sharedRequest is what a new order o of a shared-address chain asks the store for.
-func sharedRequest(o *Order, sa SharedAmounts) (*SharedRequest, error) {
+func sharedRequest(o *Order, address string, sa SharedAmounts) (*SharedRequest, error) {
 	step, n, err := sa.offsets(o.Token)
 	if err != nil {
 		return nil, Errorf(EInvalid, "sharedAddress", "the project's sharedAddress setting for %s: %v", o.ChainID, err)
 	}
 	return &SharedRequest{
+		Address:       address,
 		Offsets:       pickOffsets(step, n, offsetCandidates),
 		Until:         o.Deadline().Add(SharedHold),
 		ReclaimBefore: o.CreatedAt.Add(-ReservationSkew),

@@ -87,11 +87,9 @@ type Store interface {
 type AddressRequest struct {
 	Protocol chain.Protocol
 	Derived  *DerivedAddress
-	// Shared, with SharedAddress, gives the order the project's shared address and the first
-	// free pay amount among the request's offsets (Order.PayOffset), or fails with
-	// EInsufficientAmounts.
-	Shared        *SharedRequest
-	SharedAddress string
+	// Shared gives the order the project's shared address and the first free pay amount among
+	// the request's offsets (Order.PayOffset), or fails with EInsufficientAmounts.
+	Shared *SharedRequest
 }
 
 // DerivedAddress is an address derived at a reserved index.

@@ -50,16 +50,16 @@ func (s *Store) orderAddress(ctx context.Context, t *tx, o *gateway.Order, owner
 	if req.Shared == nil {
 		return s.allocateAddress(ctx, t, owner, req)
 	}
-	if err := reservePayAmount(ctx, t, o, req.SharedAddress, req.Shared); err != nil {
+	if err := reservePayAmount(ctx, t, o, req.Shared); err != nil {
 		return "", err
 	}
-	return req.SharedAddress, nil
+	return req.Shared.Address, nil
 }
 
 // reservePayAmount takes the first of the request's offsets whose pay amount is free on the
 // shared address (or held by an order whose hold ended before ReclaimBefore) and sets it on the
 // order. One statement per offset tried; the first is nearly always free.
-func reservePayAmount(ctx context.Context, t *tx, o *gateway.Order, address string, r *gateway.SharedRequest) error {
+func reservePayAmount(ctx context.Context, t *tx, o *gateway.Order, r *gateway.SharedRequest) error {
 	for _, off := range r.Offsets {
 		o.PayOffset = off
 		var holder string
@@ -68,7 +68,7 @@ func reservePayAmount(ctx context.Context, t *tx, o *gateway.Order, address stri
 			ON CONFLICT (chain_id, address, currency, pay_amount) DO UPDATE
 				SET order_id = excluded.order_id, created_at = excluded.created_at, until = excluded.until
 				WHERE amount_reservations.until < ?
-			RETURNING order_id`, o.ChainID, address, o.Currency, o.PayAmount().String(), o.ID, ms(o.CreatedAt), ms(r.Until),
+			RETURNING order_id`, o.ChainID, r.Address, o.Currency, o.PayAmount().String(), o.ID, ms(o.CreatedAt), ms(r.Until),
 			ms(r.ReclaimBefore)).Scan(&holder)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue // held
