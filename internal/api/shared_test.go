@@ -119,6 +119,30 @@ func TestSharedAddressConcurrentCreatesAndMatching(t *testing.T) {
 			seen[pay] = o["orderId"].(string)
 		}
 
+		// A replayed create, and ten of one new reference at once, are each one order holding one
+		// pay amount: the losers of the reference's race hold nothing.
+		if again := e.as(e.test, "POST", "/api/v1/orders", `{"orderReference":"shared-0","amount":"50.00","currency":"USDT","chainId":"devnet"}`); again.status != 200 ||
+			again.data()["orderId"] != seen[again.data()["payAmount"].(string)] || again.data()["payAmount"] != orders[0]["payAmount"] {
+			t.Fatalf("a replayed create: %d %s", again.status, again.raw)
+		}
+		same := make([]string, 10)
+		for i := range same {
+			wg.Go(func() {
+				r := e.as(e.test, "POST", "/api/v1/orders", `{"orderReference":"shared-same","amount":"50.00","currency":"USDT","chainId":"devnet"}`)
+				same[i] = fmt.Sprint(r.status, r.data()["orderId"], r.data()["payAmount"])
+			})
+		}
+		wg.Wait()
+		var held int
+		if err := e.store.DB().QueryRow(`SELECT COUNT(*) FROM amount_reservations`).Scan(&held); err != nil || held != n+1 {
+			t.Fatalf("%d pay amounts held after %d orders, %v", held, n+1, err)
+		}
+		for _, r := range same[1:] {
+			if strings.TrimPrefix(strings.TrimPrefix(r, "200"), "201") != strings.TrimPrefix(strings.TrimPrefix(same[0], "200"), "201") {
+				t.Fatalf("ten creates of one reference: %q", same)
+			}
+		}
+
 		first := orders[0]
 		exact, _ := money.ParsePositive(first["payAmount"].(string), 6)
 		wrong := new(big.Int).Add(exact, big.NewInt(1))
