@@ -53,6 +53,7 @@ type Config struct {
 	MetricsAddr    string
 	MCPMoneyTools  string
 	Dashboard      string
+	TwoFactor      string
 	// Chains are the chains to watch, by registry slug.
 	Chains map[string]ChainConfig
 }
@@ -178,6 +179,9 @@ var options = []option{
 		help: "offer the withdrawal and sweep tools on /mcp (each still needs the API secret)", ptr: func(c *Config) *string { return &c.MCPMoneyTools }},
 	{key: "dashboard", server: true, flag: "dashboard", env: "STABLEGATE_DASHBOARD", def: "false", kind: "bool",
 		help: "serve the merchant dashboard at /dashboard/ (true in dev; accounts: stablegate users create)", ptr: func(c *Config) *string { return &c.Dashboard }},
+	{key: "dashboardTwoFactor", server: true, flag: "dashboard-two-factor", env: "STABLEGATE_DASHBOARD_TWO_FACTOR", def: "admins",
+		help: "who must turn on two-factor authentication before using the dashboard: admins (owners and admins), everyone or optional; moving money always asks for a code",
+		ptr:  func(c *Config) *string { return &c.TwoFactor }},
 	{key: "metricsAddr", server: true, flag: "metrics-addr", env: "STABLEGATE_METRICS_ADDR", def: "",
 		help: "address (host:port) of a separate listener serving Prometheus metrics at /metrics; empty: none", ptr: func(c *Config) *string { return &c.MetricsAddr }},
 	{key: "trustedProxies", server: true, flag: "trusted-proxies", env: "STABLEGATE_TRUSTED_PROXIES", def: "",
@@ -472,6 +476,9 @@ func (cf *configFlags) load() (*Config, error) {
 	}
 	if _, err := strconv.ParseBool(c.Dashboard); err != nil {
 		return nil, fmt.Errorf("dashboard %q: want true or false", c.Dashboard)
+	}
+	if _, err := gateway.ParseTwoFactorPolicy(c.TwoFactor); err != nil {
+		return nil, err
 	}
 	if _, err := strconv.ParseBool(c.MCPMoneyTools); err != nil {
 		return nil, fmt.Errorf("mcpMoneyTools %q: want true or false", c.MCPMoneyTools)

@@ -6,39 +6,159 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/stablegate/stablegate/internal/gateway"
 )
 
-// The dashboard in a real browser: the demo owner signs in with the printed login, sees the demo
-// order in test mode, switches to live mode and signs out; the stylesheet loads under the CSP (its
-// layout applies).
+// The issue's "done when", in a real browser: the demo owner signs in with the printed login, is
+// sent to turn on two-factor authentication, enrols (the test reads the secret off the page and
+// computes the codes, as an app would), sees the demo orders, pays one from the payment page,
+// approves a withdrawal with a code (a replayed code is refused first), sweeps into the hot wallet
+// with a recovery code and sees the withdrawal complete on the devnet, then makes a payout that
+// completes too. The stylesheet loads under the CSP (its layout applies). Screenshots of each page,
+// desktop and phone.
 func TestDashboardInBrowser(t *testing.T) {
-	ctx := browser(t)
-	creds, _ := startDev(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(creds.BaseURL+"/dashboard/"), chromedp.WaitVisible(chromedp.ID("email"))); err != nil {
-		t.Fatal(err)
+	ctx := browserFor(t, 2*time.Minute)
+	creds, _ := startDev(t, "--block-time", "300ms")
+	began := time.Now()
+	defer func() { t.Logf("took %s", time.Since(began).Round(time.Second)) }()
+	run := func(actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatal(err)
+		}
 	}
+	text := func(sel string) string {
+		t.Helper()
+		s, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		return s
+	}
+	var secret string
+	code := func(at time.Time) string {
+		t.Helper()
+		c, err := gateway.TOTPCode(secret, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	run(chromedp.Navigate(creds.BaseURL+"/dashboard/"), chromedp.WaitVisible(chromedp.ID("email")))
 	shoot(t, ctx, "dashboard-signin-phone.png", 390, 844)
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.SendKeys(chromedp.ID("email"), creds.DashboardEmail),
+	run(chromedp.EmulateViewport(1280, 900), chromedp.SendKeys(chromedp.ID("email"), creds.DashboardEmail),
 		chromedp.SendKeys(chromedp.ID("password"), creds.DashboardPassword), chromedp.Click(chromedp.CSS("button.primary")),
-		chromedp.WaitVisible(chromedp.ID("orders-total"))); err != nil {
-		t.Fatal(err)
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/dashboard/security/begin"]`)))
+	if body := text("main"); !strings.Contains(body, "turn it on before you go on") {
+		t.Fatalf("the owner's first page: %q", body)
 	}
-	body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+	run(chromedp.Click(chromedp.CSS(`form[action="/dashboard/security/begin"] button`)), chromedp.WaitVisible(chromedp.ID("totp-secret")))
+	if w, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector('main img').naturalWidth`)); w < 200 {
+		t.Fatalf("the QR code did not load: width %d", w)
+	}
+	shoot(t, ctx, "dashboard-security-desktop.png", 1280, 900)
+	shoot(t, ctx, "dashboard-security-phone.png", 390, 844)
+	secret = text("#totp-secret")
+	now := time.Now()
+	run(chromedp.EmulateViewport(1280, 900), chromedp.SendKeys(chromedp.ID("code"), code(now)), chromedp.Submit(chromedp.ID("code")),
+		chromedp.WaitVisible(chromedp.ID("recovery-codes")))
+	recovery, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#recovery-codes code')).map(c => c.textContent)`))
+	if err != nil || len(recovery) != 10 {
+		t.Fatalf("recovery codes shown: %v %v", recovery, err)
+	}
+	run(chromedp.Click(chromedp.CSS(`main a[href="/dashboard/"]`)), chromedp.WaitVisible(chromedp.ID("orders-total")))
+	body := text("body")
 	styled, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('.card')).borderRadius`))
 	if !strings.Contains(body, "Demo shop") || !strings.Contains(body, "demo-") || !strings.Contains(body, "Test mode") || styled != "12px" {
 		t.Fatalf("the overview reads %q (card radius %q: the stylesheet must load)", body, styled)
 	}
 	shoot(t, ctx, "dashboard-desktop.png", 1280, 900)
 	shoot(t, ctx, "dashboard-phone.png", 390, 844)
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Click(chromedp.CSS(`.modes a[href$="mode=live"]`)),
-		chromedp.WaitVisible(chromedp.CSS(".live"))); err != nil {
-		t.Fatal(err)
+
+	// A payer pays an order on the payment page, from the dev wallet.
+	pay := func(ref string) {
+		t.Helper()
+		o := createOrder(t, creds, `{"orderReference":"`+ref+`","amount":"20","currency":"USDT","chainId":"devnet"}`)
+		run(chromedp.Navigate(o["paymentUrl"].(string)), chromedp.WaitVisible(chromedp.ID("address")), chromedp.Click(chromedp.CSS("button.primary")))
+		waitFor(t, ctx, `document.getElementById('status-text').textContent.includes('Payment complete')`, 30*time.Second)
 	}
-	if live, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main"))); !strings.Contains(live, "No orders in live mode") {
+	pay("dashboard-1")
+
+	// A withdrawal waits for approval; the code the enrolment used is refused, the next one
+	// approves, and the withdrawal completes on the devnet (the sender sweeps what it needs).
+	wd := devAPI(t, creds, "POST", "/api/v1/withdrawals", `{"reference":"browser-wd-1","amount":"5","currency":"USDT","chainId":"devnet",
+		"address":"0x2222222222222222222222222222222222222222"}`)
+	id := wd["withdrawalId"].(string)
+	approve := `form[action="/dashboard/withdrawals/` + id + `/approve"]`
+	run(chromedp.Navigate(creds.BaseURL+"/dashboard/withdrawals"), chromedp.WaitVisible(chromedp.CSS(approve)))
+	shoot(t, ctx, "dashboard-withdrawals-desktop.png", 1280, 900)
+	shoot(t, ctx, "dashboard-withdrawals-phone.png", 390, 844)
+	run(chromedp.EmulateViewport(1280, 900), chromedp.SendKeys(chromedp.CSS(approve+` input[name=code]`), code(now)),
+		chromedp.Click(chromedp.CSS(approve+` button`)), chromedp.WaitVisible(chromedp.CSS(".error")))
+	if e := text(".error"); !strings.Contains(e, "wrong or was used") {
+		t.Fatalf("a replayed code: %q", e)
+	}
+	run(chromedp.SendKeys(chromedp.CSS(approve+` input[name=code]`), code(now.Add(30*time.Second))), chromedp.Click(chromedp.CSS(approve+` button`)),
+		chromedp.WaitVisible(chromedp.CSS(".notice")))
+	if n := text(".notice"); !strings.Contains(n, "approved") {
+		t.Fatalf("after approving: %q", n)
+	}
+	completed := func(withdrawal string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			run(chromedp.Navigate(creds.BaseURL+"/dashboard/withdrawals"), chromedp.WaitVisible(chromedp.CSS("main")))
+			if st, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('#withdrawal-`+withdrawal+` .status')||{}).textContent||''`)); strings.HasPrefix(st, "completed") {
+				return
+			} else if time.Now().After(deadline) {
+				t.Fatalf("withdrawal %s is %q after 30 s", withdrawal, st)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	completed(id)
+	t.Logf("withdrawal completed at %s", time.Since(began).Round(time.Second))
+
+	// Another payment, swept by hand: the estimate, then the sweep with a recovery code.
+	pay("dashboard-2")
+	run(chromedp.Navigate(creds.BaseURL+"/dashboard/sweeps"), chromedp.WaitVisible(chromedp.ID("chainId")),
+		chromedp.SetValue(chromedp.ID("chainId"), "devnet"), chromedp.Click(chromedp.CSS(`button[name=estimate]`)), chromedp.WaitVisible(chromedp.ID("estimate")))
+	if e := text("#estimate"); !strings.Contains(e, "20 USDT from 1 address") {
+		t.Fatalf("the sweep's estimate: %q", e)
+	}
+	shoot(t, ctx, "dashboard-sweeps-desktop.png", 1280, 900)
+	shoot(t, ctx, "dashboard-sweeps-phone.png", 390, 844)
+	run(chromedp.EmulateViewport(1280, 900), chromedp.SendKeys(chromedp.ID("code-sweep"), recovery[0]), chromedp.Click(chromedp.CSS(`button[name=run]`)),
+		chromedp.WaitVisible(chromedp.CSS(".notice")))
+	if n := text(".notice"); !strings.Contains(n, "Sweep queued") {
+		t.Fatalf("after the sweep: %q", n)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.HasPrefix(text(`tr[id^="sweep-"] .status`), "completed") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sweep after 30 s: %q", text("main"))
+		}
+		time.Sleep(500 * time.Millisecond)
+		run(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("main")))
+	}
+
+	// A payout, with another recovery code: created, approved and sent at once.
+	run(chromedp.Navigate(creds.BaseURL+"/dashboard/payouts"), chromedp.WaitVisible(chromedp.ID("amount")))
+	shoot(t, ctx, "dashboard-payouts-desktop.png", 1280, 900)
+	shoot(t, ctx, "dashboard-payouts-phone.png", 390, 844)
+	run(chromedp.EmulateViewport(1280, 900), chromedp.SetValue(chromedp.ID("option"), "devnet USDT"), chromedp.SendKeys(chromedp.ID("amount"), "3"),
+		chromedp.SendKeys(chromedp.ID("address"), "0x3333333333333333333333333333333333333333"), chromedp.SendKeys(chromedp.ID("code-payout"), recovery[1]),
+		chromedp.Click(chromedp.CSS("button.primary")), chromedp.WaitVisible(chromedp.CSS(".notice")))
+	if n := text(".notice"); !strings.Contains(n, "created and approved") {
+		t.Fatalf("after the payout: %q", n)
+	}
+	payout, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`new URLSearchParams(location.search).get('id')`))
+	completed(payout)
+	t.Logf("payout completed at %s", time.Since(began).Round(time.Second))
+
+	// Live mode, then sign out.
+	run(chromedp.Click(chromedp.CSS(`.modes a[href$="mode=live"]`)), chromedp.WaitVisible(chromedp.CSS(".live")))
+	if live := text("main"); !strings.Contains(live, "No withdrawals in live mode") {
 		t.Errorf("live mode shows %q", live)
 	}
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`header button`)), chromedp.WaitVisible(chromedp.ID("email"))); err != nil {
-		t.Fatal(err)
-	}
+	run(chromedp.Click(chromedp.CSS(`header button`)), chromedp.WaitVisible(chromedp.ID("email")))
 	waitFor(t, ctx, `location.pathname === '/dashboard/signin'`, 5*time.Second)
 }

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -1014,19 +1015,37 @@ func TestWalletsCommand(t *testing.T) {
 	}
 }
 
-// dashboardSignIn signs the dev credentials' owner in to the dashboard and returns the overview.
+// dashboardSignIn signs the dev credentials' owner in to the dashboard, turns two-factor
+// authentication on as the owner must (reading the secret off the page), and returns the overview.
 func dashboardSignIn(t *testing.T, creds devCredentials) string {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
-	res, err := c.PostForm(creds.BaseURL+"/dashboard/signin", url.Values{"email": {creds.DashboardEmail}, "password": {creds.DashboardPassword}})
-	if err != nil {
-		t.Fatal(err)
+	get := func(res *http.Response, err error) (*http.Response, string) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res, string(body)
 	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
+	res, body := get(c.PostForm(creds.BaseURL+"/dashboard/signin", url.Values{"email": {creds.DashboardEmail}, "password": {creds.DashboardPassword}}))
+	if res.StatusCode != 200 || res.Request.URL.Path != "/dashboard/security" {
+		t.Fatalf("dashboard sign-in as %s: %d at %s (want the owner sent to turn on two-factor)\n%s", creds.DashboardEmail, res.StatusCode, res.Request.URL, body)
+	}
+	_, body = get(c.PostForm(creds.BaseURL+"/dashboard/security/begin", url.Values{}))
+	m := regexp.MustCompile(`id="totp-secret">([A-Z2-7]+)<`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("the enrolment page shows no secret:\n%s", body)
+	}
+	code, _ := gateway.TOTPCode(m[1], time.Now())
+	if res, body = get(c.PostForm(creds.BaseURL+"/dashboard/security/confirm", url.Values{"code": {code}})); res.StatusCode != 200 || !strings.Contains(body, "recovery-codes") {
+		t.Fatalf("confirm two-factor: %d\n%s", res.StatusCode, body)
+	}
+	res, body = get(c.Get(creds.BaseURL + "/dashboard/"))
 	if res.StatusCode != 200 || res.Request.URL.Path != "/dashboard/" {
-		t.Fatalf("dashboard sign-in as %s: %d at %s\n%s", creds.DashboardEmail, res.StatusCode, res.Request.URL, body)
+		t.Fatalf("the overview after enrolment: %d at %s", res.StatusCode, res.Request.URL)
 	}
-	return string(body)
+	return body
 }

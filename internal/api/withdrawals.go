@@ -26,7 +26,7 @@ type WithdrawalView struct {
 	Address          string             `json:"address" doc:"The destination"`
 	DepositReference string             `json:"depositReference,omitempty" doc:"A user withdrawal: the deposit reference whose balance pays it"`
 	From             string             `json:"from" doc:"The hot wallet it is sent from"`
-	Approvals        []ApprovalView     `json:"approvals" doc:"Who approved it: an API key's id, or policy"`
+	Approvals        []ApprovalView     `json:"approvals" doc:"Who approved it: an API key's id (cred_…), a dashboard user's (usr_…, with a two-factor code), or policy"`
 	Reason           string             `json:"reason,omitempty" doc:"Why it was rejected"`
 	Waiting          string             `json:"waiting,omitempty" doc:"Why it awaits funds"`
 	Failure          string             `json:"failure,omitempty"`

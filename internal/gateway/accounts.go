@@ -83,7 +83,12 @@ type User struct {
 	MustChangePassword bool
 	FailedSignIns      int
 	LockedUntil        *time.Time
-	CreatedAt          time.Time
+	// TOTPSecret is the two-factor secret, sealed (none: two-factor authentication is off);
+	// TOTPPending the one being enrolled; TOTPStep the last time step a code was taken for.
+	TOTPSecret  []byte
+	TOTPPending []byte
+	TOTPStep    int64
+	CreatedAt   time.Time
 }
 
 // Membership is a user's role in a project.
@@ -147,6 +152,7 @@ type AccountStore interface {
 	// DeleteSessions ends the user's sessions but keep (the one just made, or none).
 	DeleteSessions(ctx context.Context, userID, keep string) error
 	DeleteSession(ctx context.Context, id string) error
+	TwoFactorStore
 }
 
 // argon2id parameters: OWASP's first recommendation (19 MiB, two passes, one lane).
@@ -256,10 +262,12 @@ func (s *Service) CreateUser(ctx context.Context, email, password, projectID str
 	return u, password, nil
 }
 
-// SignIn checks an email and password and opens a session, returning its token (for the cookie).
-// Every failure is ErrSignIn, after the same work; SignInAttempts failures in a row lock the
-// account for SignInLockout, during which even the right password fails.
-func (s *Service) SignIn(ctx context.Context, email, password, ip, userAgent string) (token string, u *User, err error) {
+// SignIn checks an email and password — and the two-factor code of a user who has turned it on —
+// and opens a session, returning its token (for the cookie). Every failure is ErrSignIn, after
+// the same work; SignInAttempts failures in a row (a wrong code counts) lock the account for
+// SignInLockout, during which even the right password fails. The sign-in is in the audit log of
+// each of the user's projects.
+func (s *Service) SignIn(ctx context.Context, email, password, code, ip, userAgent string) (token string, u *User, err error) {
 	now := s.now()
 	norm, _ := NormalizeEmail(email)
 	u, err = s.Store.FindUserByEmail(ctx, norm)
@@ -272,6 +280,11 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip, userAgent str
 	ok := CheckPassword(u.PasswordHash, password)
 	if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
 		return "", nil, ErrSignIn
+	}
+	if ok && u.TwoFactor() {
+		if ok, err = s.takeCode(ctx, u, code, now); err != nil {
+			return "", nil, err
+		}
 	}
 	if !ok {
 		n, err := s.Store.SignInFailed(ctx, u.ID)
@@ -287,6 +300,13 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip, userAgent str
 	}
 	token = randomToken(32)
 	sess := &Session{ID: sessionID(token), UserID: u.ID, CreatedAt: now, LastSeenAt: now, IP: ip, UserAgent: truncate(userAgent, 200)}
+	members, err := s.Store.Memberships(ctx, u.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	ctx = WithActor(ctx, Actor{Kind: ActorUser, ID: u.Email, Address: ip})
+	ctx = Audited(ctx, s.userAudit(ctx, u, members, AuditSignedIn, map[string]any{"email": u.Email, "twoFactor": u.TwoFactor(),
+		"userAgent": sess.UserAgent})...)
 	if err := s.Store.SignedIn(ctx, sess); err != nil {
 		return "", nil, err
 	}
@@ -374,7 +394,8 @@ func (s *Service) Memberships(ctx context.Context, u *User) ([]Membership, error
 
 // MemberPrincipal is how a signed-in user acts on one of its projects in a mode: the principal the
 // services take, and the user's role. The API secret is not proven: what needs it needs the
-// user's TOTP code (a later part of the dashboard). A project the user is no member of is ENotFound, as if it did not exist.
+// user's two-factor code (ActingPrincipal). A project the user is no member of is ENotFound, as
+// if it did not exist.
 func (s *Service) MemberPrincipal(ctx context.Context, u *User, projectID string, mode Mode) (*Principal, Role, error) {
 	ms, err := s.Store.Memberships(ctx, u.ID)
 	if err != nil {
@@ -391,7 +412,26 @@ func (s *Service) MemberPrincipal(ctx context.Context, u *User, projectID string
 		if mode != Live {
 			mode = Test
 		}
-		return &Principal{Project: p, Mode: mode}, m.Role, nil
+		return &Principal{Project: p, Mode: mode, User: u}, m.Role, nil
 	}
 	return nil, "", Errorf(ENotFound, "project", "Project not found")
+}
+
+// ActingPrincipal is how a signed-in user does what the API does only with the API secret (move
+// money, decide where it goes): the role must allow the permission (EForbidden), and the user's
+// two-factor code must be good — asked for every such action, each code good once. The principal
+// it returns stands for the secret.
+func (s *Service) ActingPrincipal(ctx context.Context, u *User, projectID string, mode Mode, perm Permission, code string) (*Principal, error) {
+	pr, role, err := s.MemberPrincipal(ctx, u, projectID, mode)
+	if err != nil {
+		return nil, err
+	}
+	if !role.Can(perm) {
+		return nil, Errorf(EForbidden, "", "Your role in this project (%s) does not allow this.", role)
+	}
+	if err := s.CheckCode(ctx, u, code); err != nil {
+		return nil, err
+	}
+	pr.SecretProven = true
+	return pr, nil
 }

@@ -105,6 +105,7 @@ const (
 	AuditWithdrawalApproved  AuditAction = "withdrawal.approved"
 	AuditWithdrawalRejected  AuditAction = "withdrawal.rejected"
 	AuditSignedIn            AuditAction = "dashboard.signed_in"
+	AuditTwoFactorEnabled    AuditAction = "dashboard.two_factor_enabled"
 )
 
 // AuditActions are the actions the audit log records, in the order of the constants.
@@ -112,7 +113,7 @@ var AuditActions = []AuditAction{AuditProjectCreated, AuditProjectUpdated, Audit
 	AuditProjectBackToTest, AuditCredentialCreated,
 	AuditCredentialRevoked, AuditSecretsResealed, AuditMasterKeyRotated, AuditWebhookURLSet, AuditWebhookURLRemoved, AuditWebhookSecret, AuditPoolImported,
 	AuditPolicyChanged, AuditDestinationAdded, AuditDestinationRemoved, AuditTreasurySet, AuditTreasuryRemoved, AuditSweepRequested,
-	AuditWithdrawalRequested, AuditWithdrawalApproved, AuditWithdrawalRejected, AuditSignedIn}
+	AuditWithdrawalRequested, AuditWithdrawalApproved, AuditWithdrawalRejected, AuditSignedIn, AuditTwoFactorEnabled}
 
 // AuditFilter selects lines of the audit log, newest first. An empty ProjectID selects every
 // project's (the command line); a Mode selects that mode's lines and the project-wide ones.
@@ -135,13 +136,14 @@ type auditKey struct{}
 // Audited returns a context under which the Store's next write records e in its transaction,
 // after the change: a change made in a function (InWithdrawalTx) may still fill in e's details.
 // Use it for one write only: every write under it records e.
-func Audited(ctx context.Context, e *AuditEntry) context.Context {
+func Audited(ctx context.Context, e ...*AuditEntry) context.Context {
 	return context.WithValue(ctx, auditKey{}, e)
 }
 
-// AuditOf is the entry a write under ctx must record, or nil.
-func AuditOf(ctx context.Context) *AuditEntry {
-	e, _ := ctx.Value(auditKey{}).(*AuditEntry)
+// AuditOf are the entries a write under ctx must record (several when one change concerns
+// several projects: a user's sign-in), or none.
+func AuditOf(ctx context.Context) []*AuditEntry {
+	e, _ := ctx.Value(auditKey{}).([]*AuditEntry)
 	return e
 }
 

@@ -403,7 +403,7 @@ func (s *Service) ImportAddresses(ctx context.Context, pr *Principal, protocol s
 		}
 	}
 	ctx = s.audited(ctx, pr.Project.ID, pr.Mode, AuditPoolImported, string(p), map[string]any{"protocol": string(p), "addresses": len(norm)})
-	added, skipped, err := s.Store.ImportAddresses(ctx, pr.Project.ID, pr.Mode, p, norm, pr.Credential.ID, s.now())
+	added, skipped, err := s.Store.ImportAddresses(ctx, pr.Project.ID, pr.Mode, p, norm, pr.ActorID(), s.now())
 	if err != nil {
 		return nil, err
 	}

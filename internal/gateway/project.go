@@ -75,10 +75,32 @@ type Credential struct {
 // Principal is who a request acts for: a project, in one mode, and whether the request proved
 // knowledge of the API secret (x-api-secret or X-Signature).
 type Principal struct {
-	Project      *Project
-	Credential   *Credential
+	Project    *Project
+	Credential *Credential // the API key; nil for a dashboard user
+	// User is the dashboard user acting (nil for an API key): SecretProven then says the user
+	// gave a good two-factor code for this action.
+	User         *User
 	Mode         Mode
 	SecretProven bool
+}
+
+// ActorID is who acts, as withdrawals record it: the API key's id or the dashboard user's.
+func (pr *Principal) ActorID() string {
+	if pr.User != nil {
+		return pr.User.ID
+	}
+	if pr.Credential != nil {
+		return pr.Credential.ID
+	}
+	return ""
+}
+
+// Who names who acts, for a history note: "key cred_…" or "user ana@…".
+func (pr *Principal) Who() string {
+	if pr.User != nil {
+		return "user " + pr.User.Email
+	}
+	return "key " + pr.ActorID()
 }
 
 // MaxUnderpaymentPPM bounds the underpayment tolerance: 10 %.

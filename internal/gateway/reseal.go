@@ -18,17 +18,18 @@ const (
 	SealedAPISecret     SealedKind = "apiSecrets"     // an API key's secret hash, bound to the key
 	SealedWebhookSecret SealedKind = "webhookSecrets" // a webhook secret (and the one it replaced, during the overlap), bound to project and mode
 	SealedAnswer        SealedKind = "answers"        // a stored Idempotency-Key answer, bound to project, mode and key
+	SealedTOTP          SealedKind = "totpSecrets"    // a dashboard user's two-factor secret (and one being enrolled), bound to the user
 )
 
 // SealedKinds are every kind of sealed value, in the order a rotation reports them.
-var SealedKinds = []SealedKind{SealedSeed, SealedAPISecret, SealedWebhookSecret, SealedAnswer}
+var SealedKinds = []SealedKind{SealedSeed, SealedAPISecret, SealedWebhookSecret, SealedAnswer, SealedTOTP}
 
 // SealedValue is one stored sealed value and the owner its seal is bound to.
 type SealedValue struct {
 	Kind      SealedKind
 	ProjectID string // seeds, webhook secrets, answers
 	Mode      Mode   // webhook secrets, answers
-	ID        string // the API key's id (API secrets), the Idempotency-Key (answers)
+	ID        string // the API key's id (API secrets), the Idempotency-Key (answers), the user's (TOTP secrets)
 	Stored    []byte
 }
 
@@ -40,6 +41,8 @@ func (v *SealedValue) String() string {
 		return "the secret of API key " + v.ID
 	case SealedWebhookSecret:
 		return fmt.Sprintf("a webhook secret of project %s (%s)", v.ProjectID, v.Mode)
+	case SealedTOTP:
+		return "the two-factor secret of dashboard user " + v.ID
 	default:
 		return fmt.Sprintf("the stored answer of Idempotency-Key %q of project %s (%s)", v.ID, v.ProjectID, v.Mode)
 	}
@@ -53,6 +56,8 @@ func (v *SealedValue) additional() []byte {
 		return apiSecretAAD(v.ID)
 	case SealedWebhookSecret:
 		return secretAAD(v.ProjectID, v.Mode)
+	case SealedTOTP:
+		return totpAAD(v.ID)
 	default:
 		return answerAAD(v.ProjectID, v.Mode, v.ID)
 	}

@@ -317,7 +317,7 @@ func (s *Service) CreateWithdrawal(ctx context.Context, pr *Principal, in Withdr
 // approves it), its hold, and its events.
 func (s *Service) createdEffects(w *Withdrawal, policy *WithdrawalPolicy, tok chain.Token, pr *Principal) *WithdrawalEffects {
 	fx := &WithdrawalEffects{}
-	note := "created by key " + pr.Credential.ID
+	note := "created by " + pr.Who()
 	w.Status = WithdrawalPendingApproval
 	created := *w
 	fx.Events = append(fx.Events, s.withdrawalEvent(&created, EventWithdrawalCreated))
@@ -451,7 +451,7 @@ func (s *Service) validateWithdrawal(ctx context.Context, pr *Principal, in With
 	}
 	now := s.now()
 	return &Withdrawal{ID: NewID("wdr"), ProjectID: pr.Project.ID, Mode: pr.Mode, Reference: in.Reference, ChainID: c.Slug, Currency: tok.Symbol,
-		Token: tok.Address, Amount: amount, Address: addr, Metadata: meta, CreatedBy: pr.Credential.ID, From: hot, CreatedAt: now, UpdatedAt: now}, c, nil
+		Token: tok.Address, Amount: amount, Address: addr, Metadata: meta, CreatedBy: pr.ActorID(), From: hot, CreatedAt: now, UpdatedAt: now}, c, nil
 }
 
 // CheckDestination checks a withdrawal's destination on the chain and returns it in canonical
@@ -540,10 +540,11 @@ func (s *Service) ApproveWithdrawal(ctx context.Context, pr *Principal, id strin
 		if w.Status != WithdrawalPendingApproval {
 			return Errorf(EConflict, "id", "Withdrawal %s is %s: only a pending_approval withdrawal can be approved; nothing was sent", w.ID, w.Status)
 		}
-		by := pr.Credential.ID
+		by := pr.ActorID()
 		for _, a := range w.Approvals {
 			if a.By == by {
-				return Errorf(EConflict, "id", "Withdrawal %s was already approved with this key: it needs a second approval from another key", w.ID)
+				return Errorf(EConflict, "id", "Withdrawal %s was already approved by this %s: it needs a second approval from another key or user", w.ID,
+					strings.Fields(pr.Who())[0])
 			}
 		}
 		now := s.now()
@@ -551,7 +552,7 @@ func (s *Service) ApproveWithdrawal(ctx context.Context, pr *Principal, id strin
 		w.Approvals = append(w.Approvals, WithdrawalApproval{By: by, At: now})
 		w.UpdatedAt = now
 		fx := &WithdrawalEffects{}
-		note := "approved by key " + by
+		note := "approved by " + pr.Who()
 		need := policy.ApprovalsNeeded(w)
 		audit.Details["approvals"], audit.Details["approvalsNeeded"] = len(w.Approvals), need
 		if len(w.Approvals) < need {
@@ -598,7 +599,7 @@ func (s *Service) RejectWithdrawal(ctx context.Context, pr *Principal, id, reaso
 		now := s.now()
 		from := w.Status
 		w.Status, w.Reason, w.UpdatedAt, w.CompletedAt = WithdrawalRejected, reason, now, &now
-		note := "rejected by key " + pr.Credential.ID
+		note := "rejected by " + pr.Who()
 		if reason != "" {
 			note += ": " + reason
 		}

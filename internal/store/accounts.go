@@ -12,14 +12,14 @@ import (
 
 // Dashboard accounts, memberships and sessions (gateway/accounts.go decides).
 
-const userColumns = `id, email, password_hash, must_change_password, failed_sign_ins, locked_until, created_at`
+const userColumns = `id, email, password_hash, must_change_password, failed_sign_ins, locked_until, totp_secret, totp_pending, totp_step, created_at`
 
 func scanUser(row *sql.Row) (*gateway.User, error) {
 	var u gateway.User
 	var must int
 	var locked sql.NullInt64
 	var created int64
-	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &must, &u.FailedSignIns, &locked, &created)
+	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &must, &u.FailedSignIns, &locked, &u.TOTPSecret, &u.TOTPPending, &u.TOTPStep, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gateway.ErrNotFound
 	} else if err != nil {
@@ -145,6 +145,85 @@ func (s *Store) DeleteSessions(ctx context.Context, userID, keep string) error {
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return s.inTx(ctx, func(t *tx) error {
 		_, err := t.exec(ctx, `DELETE FROM dashboard_sessions WHERE id = ?`, id)
+		return err
+	})
+}
+
+func (s *Store) SetTOTPPending(ctx context.Context, userID string, sealed []byte) error {
+	return s.inTx(ctx, func(t *tx) error {
+		res, err := t.exec(ctx, `UPDATE dashboard_users SET totp_pending = ? WHERE id = ? AND totp_secret IS NULL`, sealed, userID)
+		return affected(res, err, "begin two-factor enrolment")
+	})
+}
+
+func (s *Store) EnableTOTP(ctx context.Context, userID string, pending []byte, step int64, codeHashes []string, at time.Time) error {
+	return s.inTx(ctx, func(t *tx) error {
+		res, err := t.exec(ctx, `UPDATE dashboard_users SET totp_secret = totp_pending, totp_pending = NULL, totp_step = ?
+			WHERE id = ? AND totp_secret IS NULL AND totp_pending = ?`, step, userID, pending)
+		if err != nil {
+			return fmt.Errorf("enable two-factor: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("enable two-factor: %w", err)
+		} else if n == 0 {
+			return gateway.ErrChanged
+		}
+		if _, err := t.exec(ctx, `DELETE FROM dashboard_recovery_codes WHERE user_id = ?`, userID); err != nil {
+			return fmt.Errorf("recovery codes: %w", err)
+		}
+		for _, h := range codeHashes {
+			if _, err := t.exec(ctx, `INSERT INTO dashboard_recovery_codes (user_id, code_hash, created_at) VALUES (?, ?, ?)`, userID, h, ms(at)); err != nil {
+				return fmt.Errorf("recovery codes: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
+	var n int64
+	err := s.inTx(ctx, func(t *tx) error {
+		res, err := t.exec(ctx, `UPDATE dashboard_users SET totp_step = ? WHERE id = ? AND totp_step < ?`, step, userID, step)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("use two-factor code: %w", err)
+	}
+	return n == 1, nil
+}
+
+func (s *Store) UseRecoveryCode(ctx context.Context, userID, hash string, at time.Time) (bool, error) {
+	var n int64
+	err := s.inTx(ctx, func(t *tx) error {
+		res, err := t.exec(ctx, `UPDATE dashboard_recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`,
+			ms(at), userID, hash)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("use recovery code: %w", err)
+	}
+	return n == 1, nil
+}
+
+func (s *Store) RecoveryCodesLeft(ctx context.Context, userID string) (int, error) {
+	var n int
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM dashboard_recovery_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("recovery codes: %w", err)
+	}
+	return n, nil
+}
+
+func (s *Store) ClearSignInFailures(ctx context.Context, userID string) error {
+	return s.inTx(ctx, func(t *tx) error {
+		_, err := t.exec(ctx, `UPDATE dashboard_users SET failed_sign_ins = 0 WHERE id = ? AND failed_sign_ins > 0`, userID)
 		return err
 	})
 }

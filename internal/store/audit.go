@@ -11,10 +11,15 @@ import (
 
 // audit writes the entry the context carries, if any, in the transaction of its change.
 func (t *tx) audit(ctx context.Context) error {
-	e := gateway.AuditOf(ctx)
-	if e == nil {
-		return nil
+	for _, e := range gateway.AuditOf(ctx) {
+		if err := t.auditOne(ctx, e); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+func (t *tx) auditOne(ctx context.Context, e *gateway.AuditEntry) error {
 	details := []byte("{}")
 	if len(e.Details) > 0 {
 		var err error

@@ -30,6 +30,10 @@ var sealedColumns = []sealedColumn{
 		func(v *gateway.SealedValue, k []string) { v.ProjectID, v.Mode = k[0], gateway.Mode(k[1]) }},
 	{gateway.SealedWebhookSecret, "webhook_endpoints", []string{"project_id", "mode"}, "previous_secret", false,
 		func(v *gateway.SealedValue, k []string) { v.ProjectID, v.Mode = k[0], gateway.Mode(k[1]) }},
+	{gateway.SealedTOTP, "dashboard_users", []string{"id"}, "totp_secret", false,
+		func(v *gateway.SealedValue, k []string) { v.ID = k[0] }},
+	{gateway.SealedTOTP, "dashboard_users", []string{"id"}, "totp_pending", false,
+		func(v *gateway.SealedValue, k []string) { v.ID = k[0] }},
 	{gateway.SealedAnswer, "idempotency_keys", []string{"project_id", "mode", "idem_key"}, "body", true,
 		func(v *gateway.SealedValue, k []string) { v.ProjectID, v.Mode, v.ID = k[0], gateway.Mode(k[1]), k[2] }},
 }

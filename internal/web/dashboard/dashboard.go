@@ -11,6 +11,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/stablegate/stablegate/internal/gateway"
@@ -25,10 +26,13 @@ type Config struct {
 	Log *slog.Logger
 	// SecureCookies marks the session cookie Secure: sent over https only (serve; dev is http).
 	SecureCookies bool
-	// Limiter counts sign-in attempts against the public tier per client address (nil: no limit);
+	// Limiter counts failed sign-ins against the auth tier per client address, and a signed-in
+	// user's requests against the dashboard tier (nil: no limit);
 	// Proxies are the reverse proxies whose X-Forwarded-For names the client.
 	Limiter *ratelimit.Limiter
 	Proxies ratelimit.Proxies
+	// TwoFactor says who is sent to enrol two-factor authentication before anything else.
+	TwoFactor gateway.TwoFactorPolicy
 }
 
 // CookieName is the session cookie's name.
@@ -52,7 +56,10 @@ func New(svc *gateway.Service, cfg Config) *Handler {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux(), protect: http.NewCrossOriginProtection(), pages: map[string]*template.Template{}}
-	for _, name := range []string{"signin", "password", "overview", "message"} {
+	if cfg.TwoFactor == "" {
+		cfg.TwoFactor = gateway.TwoFactorAdmins
+	}
+	for _, name := range []string{"signin", "password", "overview", "message", "security", "recovery", "withdrawals", "payouts", "sweeps"} {
 		h.pages[name] = template.Must(template.ParseFS(assets, "assets/layout.html", "assets/"+name+".html"))
 	}
 	h.protect.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +78,18 @@ func New(svc *gateway.Service, cfg Config) *Handler {
 	h.mux.HandleFunc("POST /dashboard/signout", h.signout)
 	h.mux.HandleFunc("GET /dashboard/password", h.signedIn(h.passwordPage))
 	h.mux.HandleFunc("POST /dashboard/password", h.signedIn(h.password))
+	h.mux.HandleFunc("GET /dashboard/security", h.signedIn(h.securityPage))
+	h.mux.HandleFunc("GET /dashboard/security/qr.png", h.signedIn(h.securityQR))
+	h.mux.HandleFunc("POST /dashboard/security/begin", h.signedIn(h.securityBegin))
+	h.mux.HandleFunc("POST /dashboard/security/confirm", h.signedIn(h.securityConfirm))
 	h.mux.HandleFunc("GET /dashboard/{$}", h.signedIn(h.overview))
+	h.mux.HandleFunc("GET /dashboard/withdrawals", h.signedIn(h.withdrawals))
+	h.mux.HandleFunc("POST /dashboard/withdrawals/{id}/approve", h.signedIn(h.approveWithdrawal))
+	h.mux.HandleFunc("POST /dashboard/withdrawals/{id}/reject", h.signedIn(h.rejectWithdrawal))
+	h.mux.HandleFunc("GET /dashboard/payouts", h.signedIn(h.payoutsPage))
+	h.mux.HandleFunc("POST /dashboard/payouts", h.signedIn(h.payout))
+	h.mux.HandleFunc("GET /dashboard/sweeps", h.signedIn(h.sweepsPage))
+	h.mux.HandleFunc("POST /dashboard/sweeps", h.signedIn(h.sweep))
 	h.mux.HandleFunc("/dashboard/", func(w http.ResponseWriter, r *http.Request) {
 		h.message(w, http.StatusNotFound, "Not found", "There is no such page in the dashboard.")
 	})
@@ -99,6 +117,46 @@ type page struct {
 	Member *gateway.Membership
 	Live   bool
 	Error  string
+	// Notice says what the last action did.
+	Notice string
+	// Nav names the page the header marks as the current one.
+	Nav string
+}
+
+// Can reports whether the user's role in the page's project allows the permission (the
+// templates show an action's form only to who may use it; the handlers refuse the others).
+func (p page) Can(perm string) bool {
+	return p.Member != nil && p.Member.Role.Can(gateway.Permission(perm))
+}
+
+// Here is the path of the page's section, for the mode switch to stay on it.
+func (p page) Here() string {
+	switch p.Nav {
+	case "withdrawals", "payouts", "sweeps":
+		return "/dashboard/" + p.Nav
+	}
+	return "/dashboard/"
+}
+
+// QueryIn is the page's project in the mode ("test" or "live") as a query string. It is a
+// template.URL so that html/template keeps its & and = (a plain string in a query is escaped
+// whole); the project id in it is escaped here.
+func (p page) QueryIn(mode string) template.URL {
+	if p.Member == nil {
+		return ""
+	}
+	if mode != "live" {
+		mode = "test"
+	}
+	return template.URL("project=" + url.QueryEscape(p.Member.ProjectID) + "&mode=" + mode)
+}
+
+// Query is the page's project and mode as a query string, for links between pages.
+func (p page) Query() template.URL {
+	if p.Live {
+		return p.QueryIn("live")
+	}
+	return p.QueryIn("test")
 }
 
 // render writes a page, or a plain error if its template fails.
@@ -147,10 +205,34 @@ func (h *Handler) signedIn(next func(http.ResponseWriter, *http.Request, *gatewa
 			h.failed(w, r, err)
 			return
 		}
+		if h.cfg.Limiter != nil {
+			d, err := h.cfg.Limiter.Take(r.Context(), ratelimit.Dashboard, u.ID)
+			if err != nil {
+				h.failed(w, r, err)
+				return
+			}
+			if !d.Allowed {
+				d.SetHeaders(w.Header())
+				h.message(w, http.StatusTooManyRequests, "Too many requests", "You made more requests than the dashboard serves one person in a while: wait a few minutes.")
+				return
+			}
+		}
 		if u.MustChangePassword && r.URL.Path != "/dashboard/password" {
 			http.Redirect(w, r, "/dashboard/password", http.StatusSeeOther)
 			return
 		}
+		if !u.TwoFactor() && !strings.HasPrefix(r.URL.Path, "/dashboard/security") && r.URL.Path != "/dashboard/password" {
+			members, err := h.svc.Memberships(r.Context(), u)
+			if err != nil {
+				h.failed(w, r, err)
+				return
+			}
+			if gateway.TwoFactorDue(h.cfg.TwoFactor, u, members) {
+				http.Redirect(w, r, "/dashboard/security", http.StatusSeeOther)
+				return
+			}
+		}
+		r = r.WithContext(gateway.WithActor(r.Context(), gateway.Actor{Kind: gateway.ActorUser, ID: u.Email, Address: h.clientAddress(r)}))
 		next(w, r, sess, u)
 	}
 }
@@ -177,4 +259,71 @@ func userMessage(err error) (string, bool) {
 		return strings.TrimSpace(e.Message), true
 	}
 	return "", false
+}
+
+// statusOf is the HTTP status of a domain error's code.
+func statusOf(err error) int {
+	switch gateway.ErrorCode(err) {
+	case gateway.EUnauthorized:
+		return http.StatusUnauthorized
+	case gateway.EForbidden:
+		return http.StatusForbidden
+	case gateway.ENotFound:
+		return http.StatusNotFound
+	case gateway.EConflict:
+		return http.StatusConflict
+	}
+	return http.StatusBadRequest
+}
+
+// scope is the project and mode a page is about, from its query (?project=…&mode=test|live; the
+// user's first project and test mode by default), with the user's principal in them.
+type scope struct {
+	page
+	Members []gateway.Membership
+	pr      *gateway.Principal
+}
+
+// scopeOf reads the request's project and mode, or answers the request (no project, not one of
+// the user's) and returns nil. values are the query or the posted form.
+func (h *Handler) scopeOf(w http.ResponseWriter, r *http.Request, u *gateway.User, values url.Values, title string) *scope {
+	ctx := r.Context()
+	members, err := h.svc.Memberships(ctx, u)
+	if err != nil {
+		h.failed(w, r, err)
+		return nil
+	}
+	if len(members) == 0 {
+		h.message(w, http.StatusOK, "No project", "Your account belongs to no project yet: ask a project's owner to invite you.")
+		return nil
+	}
+	projectID := values.Get("project")
+	if projectID == "" {
+		projectID = members[0].ProjectID
+	}
+	mode := gateway.Test
+	if values.Get("mode") == "live" {
+		mode = gateway.Live
+	}
+	pr, _, err := h.svc.MemberPrincipal(ctx, u, projectID, mode)
+	if gateway.ErrorCode(err) == gateway.ENotFound {
+		h.message(w, http.StatusNotFound, "Not found", "There is no such project among yours.")
+		return nil
+	} else if err != nil {
+		h.failed(w, r, err)
+		return nil
+	}
+	sc := &scope{Members: members, pr: pr}
+	for i := range members {
+		if members[i].ProjectID == pr.Project.ID {
+			sc.page = page{Title: title, User: u, Member: &members[i], Live: mode.Live()}
+		}
+	}
+	return sc
+}
+
+// acting is the principal of an action that needs the API secret on the API: the role's
+// permission and a good two-factor code from the form (gateway.ActingPrincipal).
+func (h *Handler) acting(r *http.Request, u *gateway.User, sc *scope, perm gateway.Permission) (*gateway.Principal, error) {
+	return h.svc.ActingPrincipal(r.Context(), u, sc.pr.Project.ID, sc.pr.Mode, perm, r.PostForm.Get("code"))
 }

@@ -37,7 +37,14 @@ type world struct {
 	handle *dashboard.Handler
 }
 
+// newWorld is the world with two-factor authentication optional (the tests of what came before
+// it); newWorldWith takes the dashboard's configuration.
 func newWorld(t *testing.T, engine string) *world {
+	t.Helper()
+	return newWorldWith(t, engine, dashboard.Config{TwoFactor: gateway.TwoFactorOptional})
+}
+
+func newWorldWith(t *testing.T, engine string, cfg dashboard.Config) *world {
 	t.Helper()
 	var st *store.Store
 	var err error
@@ -65,7 +72,7 @@ func newWorld(t *testing.T, engine string) *world {
 			w.other = cp
 		}
 	}
-	w.handle = dashboard.New(w.svc, dashboard.Config{})
+	w.handle = dashboard.New(w.svc, cfg)
 	hs := httptest.NewServer(w.handle)
 	t.Cleanup(hs.Close)
 	w.url = hs.URL

@@ -13,47 +13,20 @@ type orderRow struct {
 }
 
 type overviewView struct {
-	page
-	Members                   []gateway.Membership
+	*scope
 	Total, Completed, Pending int
 	Orders                    []orderRow
 }
 
-// overview shows one project of the user in one mode (?project=…&mode=test|live; the first
-// project and test mode by default): its order counts and recent orders.
+// overview shows one project of the user in one mode: its order counts and recent orders.
 func (h *Handler) overview(w http.ResponseWriter, r *http.Request, _ *gateway.Session, u *gateway.User) {
-	ctx := r.Context()
-	members, err := h.svc.Memberships(ctx, u)
-	if err != nil {
-		h.failed(w, r, err)
+	sc := h.scopeOf(w, r, u, r.URL.Query(), "")
+	if sc == nil {
 		return
 	}
-	if len(members) == 0 {
-		h.message(w, http.StatusOK, "No project", "Your account belongs to no project yet: ask a project's owner to invite you.")
-		return
-	}
-	projectID := r.URL.Query().Get("project")
-	if projectID == "" {
-		projectID = members[0].ProjectID
-	}
-	mode := gateway.Test
-	if r.URL.Query().Get("mode") == "live" {
-		mode = gateway.Live
-	}
-	pr, _, err := h.svc.MemberPrincipal(ctx, u, projectID, mode)
-	if gateway.ErrorCode(err) == gateway.ENotFound {
-		h.message(w, http.StatusNotFound, "Not found", "There is no such project among yours.")
-		return
-	} else if err != nil {
-		h.failed(w, r, err)
-		return
-	}
-	v := overviewView{Members: members}
-	for i := range members {
-		if members[i].ProjectID == pr.Project.ID {
-			v.page = page{Title: members[i].Project, User: u, Member: &members[i], Live: mode.Live()}
-		}
-	}
+	ctx, pr := r.Context(), sc.pr
+	sc.Title, sc.Nav = sc.Member.Project, "overview"
+	v := overviewView{scope: sc}
 	orders, total, err := h.svc.ListOrders(ctx, pr, gateway.OrderFilter{Page: 1, Limit: 10})
 	if err != nil {
 		h.failed(w, r, err)

@@ -45,7 +45,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(CookieName); err == nil {
 		_ = h.svc.SignOut(r.Context(), c.Value) // whatever session the browser had ends here
 	}
-	token, u, err := h.svc.SignIn(r.Context(), email, r.PostForm.Get("password"), addr, r.UserAgent())
+	token, u, err := h.svc.SignIn(r.Context(), email, r.PostForm.Get("password"), r.PostForm.Get("code"), addr, r.UserAgent())
 	if errors.Is(err, gateway.ErrSignIn) {
 		h.cfg.Log.Warn("dashboard: sign-in refused", "client", addr)
 		if h.cfg.Limiter != nil {
