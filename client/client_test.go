@@ -187,6 +187,7 @@ func TestClientRoutesAreInTheDocument(t *testing.T) {
 	c.Balances(ctx, "u")
 	c.CreateWithdrawal(ctx, client.WithdrawalInput{})
 	c.GetWithdrawal(ctx, "wdr_x")
+	c.ResolveOrder(ctx, "ord_x", "invalid", "test")
 	c.ApproveWithdrawal(ctx, "wdr_x")
 	c.RejectWithdrawal(ctx, "wdr_x", "no")
 	c.CreatePaymentLink(ctx, client.PaymentLinkInput{})

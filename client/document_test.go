@@ -35,7 +35,7 @@ func TestClientTypesMatchTheDocument(t *testing.T) {
 		typ      any
 	}{
 		{"createOrder", "", client.Order{}}, {"getOrder", "", client.Order{}}, {"listOrders", "orders", client.Order{}},
-		{"listOrders", "pagination", client.Pagination{}}, {"simulateOrder", "", client.Order{}},
+		{"listOrders", "pagination", client.Pagination{}}, {"simulateOrder", "", client.Order{}}, {"resolveOrder", "", client.Order{}},
 		{"bindDeposit", "", client.DepositAddress{}}, {"unbindDeposit", "", client.DepositAddress{}},
 		{"getDepositReference", "", client.DepositReference{}}, {"listDeposits", "deposits", client.Deposit{}},
 		{"listBalances", "balances", client.Balance{}},

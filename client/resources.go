@@ -32,7 +32,7 @@ type OrderInput struct {
 type Order struct {
 	OrderID               string          `json:"orderId"`
 	OrderReference        string          `json:"orderReference"`
-	Status                string          `json:"status"` // pending, confirming, completed, underpaid, expired
+	Status                string          `json:"status"` // pending, confirming, completed, underpaid, expired, invalid
 	Amount                string          `json:"amount"`
 	Currency              string          `json:"currency"`
 	ChainID               string          `json:"chainId"`
@@ -56,9 +56,19 @@ type Order struct {
 	PaidLate              bool            `json:"paidLate"`
 	MultiplePayments      bool            `json:"multiplePayments"`
 	WrongCurrency         bool            `json:"wrongCurrency"`
+	ResolvedManually      bool            `json:"resolvedManually"`
+	Resolution            *Resolution     `json:"resolution,omitempty"`
 	Payments              []Payment       `json:"payments,omitempty"`
 	WrongCurrencyPayments []WrongPayment  `json:"wrongCurrencyPayments,omitempty"`
 	Livemode              bool            `json:"livemode"`
+}
+
+// Resolution is how an order was resolved by hand (ResolveOrder).
+type Resolution struct {
+	Outcome string    `json:"outcome"` // completed or invalid
+	Reason  string    `json:"reason"`
+	By      string    `json:"by"` // "key cred_…" or "user ana@…"
+	At      time.Time `json:"at"`
 }
 
 // Payment is a transfer that paid an order.
@@ -127,6 +137,18 @@ func (c *Client) SimulatePayment(ctx context.Context, orderID, outcome, amount s
 		Amount  string `json:"amount,omitempty"`
 	}{outcome, amount}
 	return &o, c.do(ctx, http.MethodPost, "/api/v1/orders/"+url.PathEscape(orderID)+"/simulate", nil, body, &o, "")
+}
+
+// ResolveOrder sets an order's status by hand (needs the secret): outcome completed (paid some
+// other way) or invalid (closed), with the reason. Nothing is credited: the ledger holds only what
+// arrived on chain.
+func (c *Client) ResolveOrder(ctx context.Context, orderID, outcome, reason string) (*Order, error) {
+	var o Order
+	body := struct {
+		Outcome string `json:"outcome"`
+		Reason  string `json:"reason"`
+	}{outcome, reason}
+	return &o, c.do(ctx, http.MethodPost, "/api/v1/orders/"+url.PathEscape(orderID)+"/resolve", nil, body, &o, "")
 }
 
 // DepositAddress is a user's permanent deposit address (POST /api/v1/deposits/bind).

@@ -51,9 +51,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatalf("the owner's first page: %q", body)
 	}
 	run(chromedp.Click(chromedp.CSS(`form[action="/dashboard/security/begin"] button`)), chromedp.WaitVisible(chromedp.ID("totp-secret")))
-	if w, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector('main img').naturalWidth`)); w < 200 {
-		t.Fatalf("the QR code did not load: width %d", w)
-	}
+	waitFor(t, ctx, `document.querySelector('main img').complete && document.querySelector('main img').naturalWidth >= 200`, 10*time.Second)
 	shoot(t, ctx, "dashboard-security-desktop.png", 1280, 900)
 	shoot(t, ctx, "dashboard-security-phone.png", 390, 844)
 	secret = text("#totp-secret")
@@ -72,6 +70,14 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	shoot(t, ctx, "dashboard-desktop.png", 1280, 900)
 	shoot(t, ctx, "dashboard-phone.png", 390, 844)
+	// An order's page, from the overview's list.
+	run(chromedp.EmulateViewport(1280, 900), chromedp.Click(chromedp.CSS(`main table a[href^="/dashboard/orders/"]`)), chromedp.WaitVisible(chromedp.ID("order-status")))
+	if body := text("main"); !strings.Contains(body, "Payments") || !strings.Contains(body, "Events") {
+		t.Fatalf("an order's page: %q", body)
+	}
+	shoot(t, ctx, "dashboard-order-desktop.png", 1280, 900)
+	shoot(t, ctx, "dashboard-order-phone.png", 390, 844)
+	run(chromedp.EmulateViewport(1280, 900))
 
 	// A payer pays an order on the payment page, from the dev wallet.
 	pay := func(ref string) {

@@ -108,7 +108,7 @@ func TestDocumentSecurityAndErrors(t *testing.T) {
 			}
 		}
 	}
-	if len(needSecret) != 19 {
+	if len(needSecret) != 20 {
 		t.Errorf("operations documented as needing the secret: %v", needSecret)
 	}
 	bodies := map[string]string{"importAddressPool": `{"protocol":"evm","addresses":["0x00000000000000000000000000000000000000a1"]}`,
@@ -118,6 +118,7 @@ func TestDocumentSecurityAndErrors(t *testing.T) {
 		"createSweep":              `{"chainId":"devnet","dryRun":true}`,
 		"createWithdrawal":         `{"reference":"w1","amount":"1","currency":"USDT","chainId":"devnet","address":"0x00000000000000000000000000000000000000a1"}`,
 		"putWithdrawalPolicy":      `{"twoApprovals":true}`,
+		"resolveOrder":             `{"outcome":"invalid","reason":"x"}`,
 		"addWithdrawalDestination": `{"address":"0x00000000000000000000000000000000000000a1"}`,
 		"threePayCreateWithdrawal": `{"userId":"u","amount":"1","address":"0x00000000000000000000000000000000000000a1","reference":"w1"}`}
 	needSecret["deleteTreasury"] = [2]string{"DELETE", "/api/v1/treasury/devnet"}

@@ -29,7 +29,7 @@ type OrderBody struct {
 type Order struct {
 	OrderID               string                 `json:"orderId" example:"ord_abcdefghijklmnopqrstuvwx"`
 	OrderReference        string                 `json:"orderReference"`
-	Status                string                 `json:"status" enum:"pending,confirming,completed,underpaid,expired"`
+	Status                string                 `json:"status" enum:"pending,confirming,completed,underpaid,expired,invalid" doc:"invalid: closed by hand (POST /orders/{orderId}/resolve)"`
 	Amount                string                 `json:"amount" doc:"Decimal string in token units" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 	Currency              string                 `json:"currency"`
 	ChainID               string                 `json:"chainId"`
@@ -53,9 +53,19 @@ type Order struct {
 	PaidLate              bool                   `json:"paidLate" doc:"A payment arrived after expiresAt + graceMinutes"`
 	MultiplePayments      bool                   `json:"multiplePayments"`
 	WrongCurrency         bool                   `json:"wrongCurrency" doc:"Another registry token than currency was sent to the address on this chain: recorded, never counted"`
+	ResolvedManually      bool                   `json:"resolvedManually" doc:"The merchant set the status by hand (POST /orders/{orderId}/resolve); paidAmount still says what arrived on chain"`
+	Resolution            *Resolution            `json:"resolution,omitempty" doc:"On an order resolved by hand: the outcome, why, by whom, when"`
 	Payments              []Payment              `json:"payments,omitempty" doc:"On GET /orders/{orderId}: each payment with its confirmations"`
 	WrongCurrencyPayments []WrongCurrencyPayment `json:"wrongCurrencyPayments,omitempty" doc:"On GET /orders/{orderId}: transfers of another token to the address, never counted"`
 	Livemode              bool                   `json:"livemode"`
+}
+
+// Resolution is how an order was resolved by hand.
+type Resolution struct {
+	Outcome string    `json:"outcome" enum:"completed,invalid"`
+	Reason  string    `json:"reason"`
+	By      string    `json:"by" doc:"key cred_… (an API key with its secret) or user ana@… (a dashboard user, with a two-factor code)"`
+	At      time.Time `json:"at"`
 }
 
 // Payment is one on-chain payment of an order.
@@ -88,8 +98,15 @@ func (s *Server) order(o *gateway.Order) Order {
 		PaymentWindowMinutes: o.PaymentWindowMinutes, GraceMinutes: o.GraceMinutes, ExpiresAt: o.ExpiresAt,
 		TxHash: o.TxHash, CompletedAt: o.CompletedAt, CreatedAt: o.CreatedAt, Metadata: o.Metadata, Livemode: o.Mode.Live(),
 		PaidAmount: money.Format(o.PaidAmount, tok.Decimals), Overpaid: o.Overpaid, PaidLate: o.PaidLate, MultiplePayments: o.MultiplePayments,
-		WrongCurrency: o.WrongCurrency, PaymentLinkID: o.PaymentLinkID,
+		WrongCurrency: o.WrongCurrency, PaymentLinkID: o.PaymentLinkID, ResolvedManually: o.ResolvedManually(), Resolution: resolutionOf(o),
 	}
+}
+
+func resolutionOf(o *gateway.Order) *Resolution {
+	if !o.ResolvedManually() {
+		return nil
+	}
+	return &Resolution{Outcome: string(o.Resolution), Reason: o.ResolutionReason, By: o.ResolvedBy, At: *o.ResolvedAt}
 }
 
 type createOrderInput struct {
@@ -107,7 +124,7 @@ type getOrderInput struct {
 }
 
 type listOrdersInput struct {
-	Status         string `query:"status" doc:"pending, confirming, completed, underpaid or expired"`
+	Status         string `query:"status" doc:"pending, confirming, completed, underpaid, expired or invalid"`
 	ChainID        string `query:"chainId"`
 	Currency       string `query:"currency"`
 	OrderReference string `query:"orderReference"`
@@ -154,6 +171,35 @@ func (s *Server) registerOrders() {
 		Description: "Drives a test-mode order through the same state machine and events as a real payment, without a chain: " +
 			"completed (a confirmed payment of what is due, or of amount), underpaid (half of it, or amount) or expired. " +
 			"Refused with live credentials."}, s.simulateOrder)
+	huma.Register(s.API, huma.Operation{OperationID: "resolveOrder", Method: http.MethodPost, Path: "/api/v1/orders/{orderId}/resolve",
+		Summary: "Resolve an order by hand", Tags: []string{"Orders"}, DefaultStatus: http.StatusOK,
+		Description: "Sets the status of an order that is not settled on chain (pending, underpaid or expired) by hand: completed " +
+			"(the payer paid some other way, such as an exchange's internal transfer) or invalid (closed). The usual event follows " +
+			"(order.completed or order.invalid) with resolvedManually: true. Nothing is posted to the ledger: balances hold only " +
+			"what arrived on chain, so a manual completion credits nothing that was not received. Once resolved, the order keeps " +
+			"its status whatever arrives (a later payment is still credited to the ledger and shows in paidAmount). A completed, " +
+			"confirming or already resolved order is 409."}, s.resolveOrder)
+}
+
+type resolveOrderInput struct {
+	OrderID string `path:"orderId" maxLength:"64" example:"ord_abcdefghijklmnopqrstuvwx"`
+	Body    struct {
+		Outcome string `json:"outcome" enum:"completed,invalid" doc:"completed: count the order as paid; invalid: close it"`
+		Reason  string `json:"reason" minLength:"1" maxLength:"1000" doc:"Why, kept with the order and in the audit log" example:"Paid by internal transfer on Binance, ref 7741"`
+	}
+}
+
+func (s *Server) resolveOrder(ctx context.Context, in *resolveOrderInput) (*orderOutput, error) {
+	o, err := s.svc.ResolveOrder(ctx, principalFrom(ctx), in.OrderID, gateway.OrderStatus(in.Body.Outcome), in.Body.Reason)
+	if err != nil {
+		return nil, s.apiError(ctx, err)
+	}
+	out, err := s.getOrder(ctx, &getOrderInput{OrderID: o.ID})
+	if err != nil {
+		return nil, err
+	}
+	out.Body.Message = "Order resolved by hand: " + in.Body.Outcome
+	return out, nil
 }
 
 func (s *Server) createOrder(ctx context.Context, in *createOrderInput) (*orderOutput, error) {

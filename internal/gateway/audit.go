@@ -106,6 +106,7 @@ const (
 	AuditWithdrawalRejected  AuditAction = "withdrawal.rejected"
 	AuditSignedIn            AuditAction = "dashboard.signed_in"
 	AuditTwoFactorEnabled    AuditAction = "dashboard.two_factor_enabled"
+	AuditOrderResolved       AuditAction = "order.resolved"
 )
 
 // AuditActions are the actions the audit log records, in the order of the constants.
@@ -113,7 +114,7 @@ var AuditActions = []AuditAction{AuditProjectCreated, AuditProjectUpdated, Audit
 	AuditProjectBackToTest, AuditCredentialCreated,
 	AuditCredentialRevoked, AuditSecretsResealed, AuditMasterKeyRotated, AuditWebhookURLSet, AuditWebhookURLRemoved, AuditWebhookSecret, AuditPoolImported,
 	AuditPolicyChanged, AuditDestinationAdded, AuditDestinationRemoved, AuditTreasurySet, AuditTreasuryRemoved, AuditSweepRequested,
-	AuditWithdrawalRequested, AuditWithdrawalApproved, AuditWithdrawalRejected, AuditSignedIn, AuditTwoFactorEnabled}
+	AuditWithdrawalRequested, AuditWithdrawalApproved, AuditWithdrawalRejected, AuditSignedIn, AuditTwoFactorEnabled, AuditOrderResolved}
 
 // AuditFilter selects lines of the audit log, newest first. An empty ProjectID selects every
 // project's (the command line); a Mode selects that mode's lines and the project-wide ones.

@@ -144,6 +144,9 @@ func Settle(o *Order, pt PaymentTotals, now time.Time, reorged bool) []string {
 	default:
 		o.Status = OrderUnderpaid
 	}
+	if o.Resolution != "" {
+		o.Status = o.Resolution // resolved by hand: what arrives since changes the totals, not the status
+	}
 	// txHash is the payment that completed the order, and only a completed order has one.
 	switch {
 	case o.Status != OrderCompleted:
@@ -155,6 +158,9 @@ func Settle(o *Order, pt PaymentTotals, now time.Time, reorged bool) []string {
 	}
 	if o.Status == OrderCompleted && o.CompletedAt == nil {
 		t := now
+		if o.ResolvedAt != nil {
+			t = *o.ResolvedAt
+		}
 		o.CompletedAt = &t
 	} else if o.Status != OrderCompleted {
 		o.CompletedAt = nil

@@ -182,3 +182,32 @@ func TestLatePaymentIsOneStory(t *testing.T) {
 		}
 	})
 }
+
+// An order resolved by hand keeps its status whatever happens after: every event of its life,
+// applied to it, moves the totals and never the status, and never says the order completed,
+// fell short or expired again.
+func TestResolvedOrderKeepsItsStatus(t *testing.T) {
+	for _, outcome := range []gateway.OrderStatus{gateway.OrderCompleted, gateway.OrderInvalid} {
+		for name, event := range lifeEvents {
+			l := newLife()
+			at := l.now
+			l.o.Resolution, l.o.ResolvedAt, l.o.Status = outcome, &at, outcome
+			if outcome == gateway.OrderCompleted {
+				l.o.CompletedAt = &at
+			}
+			for range 2 { // twice: a top-up on a top-up, a reorg of a reorg
+				for _, ev := range event(l) {
+					if ev == gateway.EventOrderCompleted || ev == gateway.EventOrderUnderpaid || ev == gateway.EventOrderExpired {
+						t.Errorf("%s order, %s: event %s", outcome, name, ev)
+					}
+				}
+				if l.o.Status != outcome {
+					t.Errorf("%s order, %s: status %s", outcome, name, l.o.Status)
+				}
+				if outcome == gateway.OrderCompleted && (l.o.CompletedAt == nil || !l.o.CompletedAt.Equal(at)) {
+					t.Errorf("%s order, %s: completedAt %v, want the resolution's %v", outcome, name, l.o.CompletedAt, at)
+				}
+			}
+		}
+	}
+}

@@ -18,12 +18,15 @@ const (
 	OrderCompleted  OrderStatus = "completed"
 	OrderUnderpaid  OrderStatus = "underpaid"
 	OrderExpired    OrderStatus = "expired"
+	// OrderInvalid is an order the merchant closed by hand (ResolveOrder): it takes no payment as
+	// its own any more; what arrives is still credited to the ledger.
+	OrderInvalid OrderStatus = "invalid"
 )
 
 // Valid reports whether s is a known status.
 func (s OrderStatus) Valid() bool {
 	switch s {
-	case OrderPending, OrderConfirming, OrderCompleted, OrderUnderpaid, OrderExpired:
+	case OrderPending, OrderConfirming, OrderCompleted, OrderUnderpaid, OrderExpired, OrderInvalid:
 		return true
 	}
 	return false
@@ -69,11 +72,21 @@ type Order struct {
 	// WrongCurrency says a registry token other than the order's currency was sent to its address on
 	// its chain: recorded, reported, never counted.
 	WrongCurrency bool
+	// Resolution is the status the merchant set by hand (OrderCompleted or OrderInvalid; empty:
+	// none), for the reason, by whom ("key cred_…" or "user ana@…") and when: from then on the
+	// order keeps that status whatever arrives.
+	Resolution       OrderStatus
+	ResolutionReason string
+	ResolvedBy       string
+	ResolvedAt       *time.Time
 	// Chain and Token are the order's chain and token as this gateway's registry has them: set on
 	// every order the Service hands out (never stored), so that presenters need no lookup.
 	Chain chain.Chain
 	Token chain.Token
 }
+
+// ResolvedManually reports whether the merchant resolved the order by hand.
+func (o *Order) ResolvedManually() bool { return o.Resolution != "" }
 
 // Order defaults and limits.
 const (

@@ -14,6 +14,7 @@ const (
 	EventOrderCompleted = "order.completed"
 	EventOrderUnderpaid = "order.underpaid"
 	EventOrderExpired   = "order.expired"
+	EventOrderInvalid   = "order.invalid"
 	EventOrderPaidLate  = "order.paid_late"
 	EventOrderReorged   = "order.reorged"
 	// EventOrderWrongCurrency reports a registry token other than the order's currency sent to the
@@ -61,6 +62,11 @@ func orderEventData(o *Order) map[string]any {
 	}
 	if o.CompletedAt != nil {
 		d["completedAt"] = o.CompletedAt.UTC().Format(time.RFC3339Nano)
+	}
+	if o.ResolvedManually() {
+		d["resolvedManually"] = true
+		d["resolution"] = map[string]any{"outcome": o.Resolution, "reason": o.ResolutionReason, "by": o.ResolvedBy,
+			"at": o.ResolvedAt.UTC().Format(time.RFC3339Nano)}
 	}
 	return d
 }

@@ -276,6 +276,6 @@ func unchanged(a, b *Order) bool {
 		(a.ConfirmedAmount == nil || a.ConfirmedAmount.Cmp(b.ConfirmedAmount) == 0) && a.PaymentCount == b.PaymentCount &&
 		a.FirstBlock == b.FirstBlock && a.FirstLogIndex == b.FirstLogIndex
 	return a.Status == b.Status && a.PaidAmount.Cmp(b.PaidAmount) == 0 && a.Overpaid == b.Overpaid && a.PaidLate == b.PaidLate &&
-		a.WrongCurrency == b.WrongCurrency &&
+		a.WrongCurrency == b.WrongCurrency && a.Resolution == b.Resolution &&
 		a.MultiplePayments == b.MultiplePayments && a.TxHash == b.TxHash && sameTime && sameTotals
 }

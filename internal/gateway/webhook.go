@@ -14,7 +14,7 @@ import (
 )
 
 // EventTypes are the event types a webhook endpoint can subscribe to.
-var EventTypes = []string{EventOrderCompleted, EventOrderUnderpaid, EventOrderExpired, EventOrderPaidLate, EventOrderReorged,
+var EventTypes = []string{EventOrderCompleted, EventOrderUnderpaid, EventOrderExpired, EventOrderInvalid, EventOrderPaidLate, EventOrderReorged,
 	EventOrderWrongCurrency, EventPaymentUnmatched, EventDepositPending, EventDepositConfirmed, EventDepositReorged, EventSweepCompleted, EventSweepFailed,
 	EventWithdrawalCreated, EventWithdrawalApproved, EventWithdrawalRejected, EventWithdrawalBroadcast, EventWithdrawalCompleted, EventWithdrawalFailed}
 
@@ -118,10 +118,12 @@ type WebhookEvent struct {
 type WebhookEventFilter struct {
 	ProjectID string
 	Mode      Mode
-	Status    string
-	Type      string
-	Page      int // from 1
-	Limit     int
+	// Subject selects the events of one order, deposit transfer, withdrawal or sweep (its id).
+	Subject string
+	Status  string
+	Type    string
+	Page    int // from 1
+	Limit   int
 }
 
 // WebhookStats is what /health says about webhooks.

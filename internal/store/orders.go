@@ -182,7 +182,7 @@ func (s *Store) HasPool(ctx context.Context, projectID string, mode gateway.Mode
 const orderColumns = `id, project_id, mode, order_reference, status, amount, currency, chain_id, address, success_url, cancel_url,
 	metadata, payment_window_minutes, grace_minutes, expires_at, created_at, completed_at, tx_hash,
 	paid_amount, overpaid, paid_late, multiple_payments, confirmed_amount, payment_count, first_block, first_log_index, underpayment_ppm,
-	payment_link_id, wrong_currency, number, pay_offset`
+	payment_link_id, wrong_currency, number, pay_offset, resolution, resolution_reason, resolved_by, resolved_at`
 
 func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	var o gateway.Order
@@ -196,10 +196,12 @@ func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 	var firstBlock, firstLog int64
 	var link sql.NullString
 	var number sql.NullInt64
-	var offset string
+	var offset, resolution string
+	var resolved sql.NullInt64
 	if err := sc.Scan(&o.ID, &o.ProjectID, &mode, &o.Reference, &status, &amount, &o.Currency, &o.ChainID, &o.Address,
 		&o.SuccessURL, &o.CancelURL, &meta, &o.PaymentWindowMinutes, &o.GraceMinutes, &expires, &created, &completed, &o.TxHash,
-		&paid, &overpaid, &late, &multiple, &confirmed, &o.PaymentCount, &firstBlock, &firstLog, &o.UnderpaymentPPM, &link, &wrong, &number, &offset); err != nil {
+		&paid, &overpaid, &late, &multiple, &confirmed, &o.PaymentCount, &firstBlock, &firstLog, &o.UnderpaymentPPM, &link, &wrong, &number, &offset,
+		&resolution, &o.ResolutionReason, &o.ResolvedBy, &resolved); err != nil {
 		return nil, err
 	}
 	if confirmed.Valid {
@@ -228,6 +230,7 @@ func scanOrder(sc interface{ Scan(...any) error }) (*gateway.Order, error) {
 		o.Metadata = []byte(meta.String)
 	}
 	o.ExpiresAt, o.CreatedAt, o.CompletedAt = fromMS(expires), fromMS(created), nullMS(completed)
+	o.Resolution, o.ResolvedAt = gateway.OrderStatus(resolution), nullMS(resolved)
 	return &o, nil
 }
 

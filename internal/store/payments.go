@@ -175,9 +175,11 @@ func (p paymentTx) TransfersOf(ctx context.Context, orderIDs []string) ([]*gatew
 
 func (p paymentTx) SaveOrder(ctx context.Context, o *gateway.Order) error {
 	if _, err := p.t.exec(ctx, `UPDATE orders SET status = ?, paid_amount = ?, confirmed_amount = ?, payment_count = ?, first_block = ?,
-		first_log_index = ?, overpaid = ?, paid_late = ?, multiple_payments = ?, tx_hash = ?, completed_at = ?, wrong_currency = ? WHERE id = ?`,
+		first_log_index = ?, overpaid = ?, paid_late = ?, multiple_payments = ?, tx_hash = ?, completed_at = ?, wrong_currency = ?,
+		resolution = ?, resolution_reason = ?, resolved_by = ?, resolved_at = ? WHERE id = ?`,
 		string(o.Status), o.PaidAmount.String(), o.ConfirmedAmount.String(), o.PaymentCount, int64(o.FirstBlock), int64(o.FirstLogIndex),
-		b2i(o.Overpaid), b2i(o.PaidLate), b2i(o.MultiplePayments), o.TxHash, nullTime(o.CompletedAt), b2i(o.WrongCurrency), o.ID); err != nil {
+		b2i(o.Overpaid), b2i(o.PaidLate), b2i(o.MultiplePayments), o.TxHash, nullTime(o.CompletedAt), b2i(o.WrongCurrency),
+		string(o.Resolution), o.ResolutionReason, o.ResolvedBy, nullTime(o.ResolvedAt), o.ID); err != nil {
 		return fmt.Errorf("save order %s: %w", o.ID, err)
 	}
 	return nil

@@ -207,6 +207,10 @@ func (s *Store) ListWebhookEvents(ctx context.Context, f gateway.WebhookEventFil
 		where += ` AND ev.type = ?`
 		args = append(args, f.Type)
 	}
+	if f.Subject != "" {
+		where += ` AND ev.subject = ?`
+		args = append(args, f.Subject)
+	}
 	from := ` FROM webhook_deliveries d JOIN events ev ON ev.id = d.event_id`
 	var total int
 	if err := s.queryRow(ctx, `SELECT COUNT(*)`+from+where, args...).Scan(&total); err != nil {

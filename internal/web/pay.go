@@ -123,7 +123,7 @@ func (h *Handler) statusOf(ctx context.Context, o *gateway.Order, l *Locale) Sta
 	switch o.Status {
 	case gateway.OrderCompleted:
 		st.Final, st.Redirect = true, o.SuccessURL
-	case gateway.OrderExpired:
+	case gateway.OrderExpired, gateway.OrderInvalid:
 		st.Final, st.Redirect = true, o.CancelURL
 	}
 	st.Text = statusText(st, l)
@@ -151,6 +151,8 @@ func statusOnly(st Status, l *Locale) string {
 		return l.T("status.underpaid", st.PaidAmount+" "+st.Currency, st.Due+" "+st.Currency)
 	case gateway.OrderExpired:
 		return l.T("status.expired")
+	case gateway.OrderInvalid:
+		return l.T("status.invalid")
 	}
 	return st.Status
 }

@@ -335,13 +335,15 @@ func (h *Handler) payment(o *gateway.Order) *Payment {
 // Status is an order's status in Crypto Pay's words: pending while it can still be paid (a
 // payment seen but not yet confirmed, or an underpayment that a top-up may still complete), paid
 // once completed (late too), expired when the window passed with nothing paid, failed when it
-// passed short of the amount.
+// passed short of the amount, or when the merchant closed it by hand (invalid).
 func Status(o *gateway.Order, now time.Time) string {
 	switch o.Status {
 	case gateway.OrderCompleted:
 		return "paid"
 	case gateway.OrderExpired:
 		return "expired"
+	case gateway.OrderInvalid:
+		return "failed"
 	case gateway.OrderUnderpaid:
 		if o.Expired(now) {
 			return "failed"

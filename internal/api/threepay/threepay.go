@@ -46,7 +46,7 @@ type Envelope[T any] struct {
 type Invoice struct {
 	TransactionID string          `json:"transactionId" doc:"The invoice's id (the order's id in the native API)" example:"ord_abcdefghijklmnopqrstuvwx"`
 	OrderID       string          `json:"orderId" doc:"Your order id"`
-	Status        string          `json:"status" enum:"pending,processing,successful,underpaid,expired" doc:"pending: waiting for the payment; processing: a payment seen, not yet confirmed; successful: paid and confirmed (final); underpaid: confirmed payments are short; expired: the window ended with nothing paid"`
+	Status        string          `json:"status" enum:"pending,processing,successful,underpaid,expired,failed" doc:"pending: waiting for the payment; processing: a payment seen, not yet confirmed; successful: paid and confirmed (final; also when the merchant completed it by hand); underpaid: confirmed payments are short; expired: the window ended with nothing paid; failed: the merchant closed it by hand"`
 	Amount        string          `json:"amount" doc:"Decimal string in USDT" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 	PayAmount     string          `json:"payAmount" doc:"What the customer must send: the amount, plus a unique offset when the project's shared address is on for the chain (docs/shared-address.md)" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
 	PaidAmount    string          `json:"paidAmount" doc:"What was paid so far, confirmed or not" pattern:"^[0-9]+(\\.[0-9]+)?$" patternDescription:"a decimal string such as 10.50"`
@@ -179,6 +179,8 @@ func Status(s gateway.OrderStatus) string {
 		return "processing"
 	case gateway.OrderCompleted:
 		return "successful"
+	case gateway.OrderInvalid:
+		return "failed" // closed by hand
 	}
 	return string(s) // pending, underpaid, expired
 }

@@ -41,6 +41,12 @@ const CookieName = "sg_dashboard"
 // maxForm bounds a form's body: the dashboard's forms are a few fields.
 const maxForm = 16 << 10
 
+// funcs are the templates' helpers.
+var funcs = template.FuncMap{
+	"inc": func(n int) int { return n + 1 },
+	"dec": func(n int) int { return n - 1 },
+}
+
 // Handler serves /dashboard/….
 type Handler struct {
 	svc     *gateway.Service
@@ -59,8 +65,8 @@ func New(svc *gateway.Service, cfg Config) *Handler {
 	if cfg.TwoFactor == "" {
 		cfg.TwoFactor = gateway.TwoFactorAdmins
 	}
-	for _, name := range []string{"signin", "password", "overview", "message", "security", "recovery", "withdrawals", "payouts", "sweeps"} {
-		h.pages[name] = template.Must(template.ParseFS(assets, "assets/layout.html", "assets/"+name+".html"))
+	for _, name := range []string{"signin", "password", "overview", "message", "security", "recovery", "withdrawals", "payouts", "sweeps", "orders", "order"} {
+		h.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(assets, "assets/layout.html", "assets/"+name+".html"))
 	}
 	h.protect.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.cfg.Log.Warn("dashboard: a cross-origin request refused", "path", r.URL.Path, "origin", r.Header.Get("Origin"))
@@ -83,6 +89,9 @@ func New(svc *gateway.Service, cfg Config) *Handler {
 	h.mux.HandleFunc("POST /dashboard/security/begin", h.signedIn(h.securityBegin))
 	h.mux.HandleFunc("POST /dashboard/security/confirm", h.signedIn(h.securityConfirm))
 	h.mux.HandleFunc("GET /dashboard/{$}", h.signedIn(h.overview))
+	h.mux.HandleFunc("GET /dashboard/orders", h.signedIn(h.orders))
+	h.mux.HandleFunc("GET /dashboard/orders/{id}", h.signedIn(h.order))
+	h.mux.HandleFunc("POST /dashboard/orders/{id}/resolve", h.signedIn(h.resolveOrder))
 	h.mux.HandleFunc("GET /dashboard/withdrawals", h.signedIn(h.withdrawals))
 	h.mux.HandleFunc("POST /dashboard/withdrawals/{id}/approve", h.signedIn(h.approveWithdrawal))
 	h.mux.HandleFunc("POST /dashboard/withdrawals/{id}/reject", h.signedIn(h.rejectWithdrawal))
@@ -132,7 +141,7 @@ func (p page) Can(perm string) bool {
 // Here is the path of the page's section, for the mode switch to stay on it.
 func (p page) Here() string {
 	switch p.Nav {
-	case "withdrawals", "payouts", "sweeps":
+	case "withdrawals", "payouts", "sweeps", "orders":
 		return "/dashboard/" + p.Nav
 	}
 	return "/dashboard/"
