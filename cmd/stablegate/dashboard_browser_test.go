@@ -1,7 +1,10 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,8 +163,68 @@ func TestDashboardInBrowser(t *testing.T) {
 	completed(payout)
 	t.Logf("payout completed at %s", time.Since(began).Round(time.Second))
 
+	// An API key: made with a recovery code, shown once, then revoked with another.
+	run(chromedp.Navigate(creds.BaseURL+"/dashboard/keys"), chromedp.WaitVisible(chromedp.ID("code-create-key")),
+		chromedp.SendKeys(chromedp.ID("code-create-key"), recovery[2]), chromedp.Submit(chromedp.ID("code-create-key")),
+		chromedp.WaitVisible(chromedp.ID("new-key-secret")))
+	newKey, newSecret := text("#new-key-key"), text("#new-key-secret")
+	if !strings.HasPrefix(newKey, "pk_test_") || !strings.HasPrefix(newSecret, "sk_test_") {
+		t.Fatalf("the new key: %q %q", newKey, newSecret)
+	}
+	shoot(t, ctx, "dashboard-keys-desktop.png", 1280, 900)
+	devAPI(t, devCredentials{BaseURL: creds.BaseURL, APIKey: newKey, APISecret: newSecret}, "GET", "/api/v1/audit-log", "") // the key works, with its secret
+	run(chromedp.EmulateViewport(1280, 900), chromedp.Navigate(creds.BaseURL+"/dashboard/keys"), chromedp.WaitVisible(chromedp.CSS("main")))
+	if page := text("main"); strings.Contains(page, newSecret) {
+		t.Fatal("the keys page shows the secret again")
+	}
+	keyID, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll('tr[id^="key-"]')).pop().id.slice(4)`))
+	revoke := `form[action="/dashboard/keys/` + keyID + `/revoke"]`
+	run(chromedp.SendKeys(chromedp.CSS(revoke+" input[name=code]"), recovery[3]), chromedp.Click(chromedp.CSS(revoke+" button")),
+		chromedp.WaitVisible(chromedp.CSS(".notice")))
+	if st := text("#key-" + keyID); !strings.Contains(st, "revoked") {
+		t.Fatalf("the revoked key reads %q", st)
+	}
+	// Webhooks: the secret rotated (shown once), a delivery retried.
+	run(chromedp.Navigate(creds.BaseURL+"/dashboard/webhooks"), chromedp.WaitVisible(chromedp.ID("code-rotate")),
+		chromedp.SendKeys(chromedp.ID("code-rotate"), recovery[4]), chromedp.Submit(chromedp.ID("code-rotate")), chromedp.WaitVisible(chromedp.ID("new-secret-value")))
+	rotated := text("#new-secret-value")
+	if !strings.HasPrefix(rotated, "whsec_") {
+		t.Fatalf("the rotated secret: %q", rotated)
+	}
+	shoot(t, ctx, "dashboard-webhooks-desktop.png", 1280, 900)
+	run(chromedp.EmulateViewport(1280, 900), chromedp.Navigate(creds.BaseURL+"/dashboard/webhooks"), chromedp.WaitVisible(chromedp.CSS("main")))
+	if page := text("main"); strings.Contains(page, rotated) || !strings.Contains(text("#secret-masked"), "whsec_") {
+		t.Fatal("the webhooks page shows the rotated secret again, or no masked one")
+	}
+	// A receiver that fails: the endpoint is set to it (with a code), a delivery is retried there.
+	var hits atomic.Int32
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	}))
+	defer receiver.Close()
+	run(chromedp.SetValue(chromedp.ID("url"), receiver.URL+"/hooks"), chromedp.SendKeys(chromedp.ID("code-endpoint"), recovery[5]),
+		chromedp.Submit(chromedp.ID("code-endpoint")), chromedp.WaitVisible(chromedp.CSS(".notice")))
+	if u := text("#endpoint-url"); u != receiver.URL+"/hooks" {
+		t.Fatalf("the endpoint reads %q", u)
+	}
+	run(chromedp.Click(chromedp.CSS(`form[action$="/retry"] button`)), chromedp.WaitVisible(chromedp.CSS(".notice")))
+	if n := text(".notice"); !strings.Contains(n, "Delivery queued") {
+		t.Fatalf("after a retry: %q", n)
+	}
+	waitUntil := time.Now().Add(20 * time.Second)
+	for hits.Load() == 0 {
+		if time.Now().After(waitUntil) {
+			t.Fatal("the retried delivery never reached the receiver")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	run(chromedp.Navigate(creds.BaseURL+"/dashboard/team"), chromedp.WaitVisible(chromedp.ID("invite-email")))
+	shoot(t, ctx, "dashboard-team-desktop.png", 1280, 900)
+	run(chromedp.EmulateViewport(1280, 900))
+
 	// Live mode, then sign out.
-	run(chromedp.Click(chromedp.CSS(`.modes a[href$="mode=live"]`)), chromedp.WaitVisible(chromedp.CSS(".live")))
+	run(chromedp.Navigate(creds.BaseURL+"/dashboard/withdrawals"), chromedp.WaitVisible(chromedp.CSS("main")), chromedp.Click(chromedp.CSS(`.modes a[href$="mode=live"]`)), chromedp.WaitVisible(chromedp.CSS(".live")))
 	if live := text("main"); !strings.Contains(live, "No withdrawals in live mode") {
 		t.Errorf("live mode shows %q", live)
 	}

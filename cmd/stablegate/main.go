@@ -30,7 +30,7 @@ Commands:
   serve      run the gateway from a config file and the environment
   migrate    apply database migrations and exit
   projects   projects and their keys (projects create|list|update|disable|enable|keys|new-key|revoke-key)
-  users      dashboard accounts (users create --email E --project ID --role owner)
+  users      dashboard accounts (users create --email E --project ID --role owner; users reset-two-factor --email E)
   ledger     check the ledger (ledger verify)
   wallets    a project's hot wallets and what they hold (wallets --project ID)
   tx check   record a payment whose log a provider lost (tx check --chain C --tx HASH)

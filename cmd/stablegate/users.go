@@ -15,16 +15,22 @@ const usersUsage = `Usage:
   stablegate users create --email E --project ID [--role owner|admin|developer|viewer] [--password-stdin]
       a dashboard account, a member of the project; without --password-stdin a one-time password is
       printed, which the first sign-in replaces
+  stablegate users reset-two-factor --email E
+      turns the person's two-factor authentication off (a lost phone and lost recovery codes) and
+      signs them out everywhere: an owner or admin enrols again at the next sign-in
 `
 
 func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "reset-two-factor" {
+		return runUsersResetTwoFactor(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "create" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			fmt.Fprint(stdout, usersUsage)
 			return nil
 		}
 		fmt.Fprint(stderr, usersUsage)
-		return usageError{"users needs a subcommand: create"}
+		return usageError{"users needs a subcommand: create or reset-two-factor"}
 	}
 	fs := newFlagSet("users create", "users create --email E --project ID [--role owner] [--password-stdin]", stderr)
 	cf := newConfigFlags(fs, false, nil)
@@ -71,5 +77,33 @@ func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "One-time password (shown once; the first sign-in replaces it): %s\n", generated)
 	}
 	fmt.Fprintln(stdout, "Sign in at <public URL>/dashboard/ on a gateway that serves it (dashboard: true in serve; always in dev).")
+	return nil
+}
+
+func runUsersResetTwoFactor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("users reset-two-factor", "users reset-two-factor --email E", stderr)
+	cf := newConfigFlags(fs, false, nil)
+	email := fs.String("email", "", "the person's email")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *email == "" {
+		fs.Usage()
+		return usageError{"--email is required"}
+	}
+	c, err := cf.load()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := (&gateway.Service{Store: st}).ResetTwoFactor(gateway.WithActor(ctx, gateway.Operator()), *email)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Two-factor authentication of %s (%s) is off; their sessions ended. They enrol again at the next sign-in if their role asks for it.\n", u.Email, u.ID)
 	return nil
 }

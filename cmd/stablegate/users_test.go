@@ -30,9 +30,15 @@ func TestUsersCreate(t *testing.T) {
 		{"users", "create", "--email", "not an email", "--project", created.ProjectID},
 		{"users", "create", "--email", "bo@shop.example.com"},
 		{"users", "remove"},
+		{"users", "reset-two-factor", "--email", "nobody@shop.example.com"},
+		{"users", "reset-two-factor"},
 	} {
 		if out, _, err := runCLI(t, append(bad, "--data", dir)...); err == nil {
 			t.Errorf("%v succeeded: %s", bad, out)
 		}
+	}
+	out, _, err = runCLI(t, "users", "reset-two-factor", "--data", dir, "--email", "ana@shop.example.com")
+	if err != nil || !strings.Contains(out, "Two-factor authentication of ana@shop.example.com") {
+		t.Fatalf("users reset-two-factor: %v\n%s", err, out)
 	}
 }

@@ -287,7 +287,8 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 		// Secure cookies in serve: its browsers reach it over https (its own TLS or a proxy's); dev
 		// is plain http on the loopback.
 		twoFactor, _ := gateway.ParseTwoFactorPolicy(c.TwoFactor) // validated when the configuration was loaded
-		board = dashboard.New(svc, dashboard.Config{Log: log, SecureCookies: dev == nil, Limiter: limiter, Proxies: proxies, TwoFactor: twoFactor})
+		board = dashboard.New(svc, dashboard.Config{Log: log, SecureCookies: dev == nil, Limiter: limiter, Proxies: proxies, TwoFactor: twoFactor,
+			PublicURL: c.PublicURL})
 	}
 	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/pay/") || strings.HasPrefix(r.URL.Path, "/checkout/") || strings.HasPrefix(r.URL.Path, "/assets/") {

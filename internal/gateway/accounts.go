@@ -153,6 +153,7 @@ type AccountStore interface {
 	DeleteSessions(ctx context.Context, userID, keep string) error
 	DeleteSession(ctx context.Context, id string) error
 	TwoFactorStore
+	TeamStore
 }
 
 // argon2id parameters: OWASP's first recommendation (19 MiB, two passes, one lane).
@@ -287,14 +288,8 @@ func (s *Service) SignIn(ctx context.Context, email, password, code, ip, userAge
 		}
 	}
 	if !ok {
-		n, err := s.Store.SignInFailed(ctx, u.ID)
-		if err != nil {
+		if err := s.signInFailed(ctx, u, now); err != nil {
 			return "", nil, err
-		}
-		if n%SignInAttempts == 0 { // the count is the store's: of fifty at once, every fifth locks
-			if err := s.Store.LockUser(ctx, u.ID, now.Add(SignInLockout)); err != nil {
-				return "", nil, err
-			}
 		}
 		return "", nil, ErrSignIn
 	}
@@ -311,6 +306,24 @@ func (s *Service) SignIn(ctx context.Context, email, password, code, ip, userAge
 		return "", nil, err
 	}
 	return token, u, nil
+}
+
+// signInFailed counts a failed proof of the user (a password, a code) and locks the account at
+// every SignInAttempts-th (lockIfDue reports whether this one locked it).
+func (s *Service) signInFailed(ctx context.Context, u *User, now time.Time) error {
+	_, err := s.lockIfDue(ctx, u, now)
+	return err
+}
+
+func (s *Service) lockIfDue(ctx context.Context, u *User, now time.Time) (bool, error) {
+	n, err := s.Store.SignInFailed(ctx, u.ID)
+	if err != nil {
+		return false, err
+	}
+	if n%SignInAttempts != 0 { // the count is the store's: of fifty at once, every fifth locks
+		return false, nil
+	}
+	return true, s.Store.LockUser(ctx, u.ID, now.Add(SignInLockout))
 }
 
 func truncate(s string, n int) string {

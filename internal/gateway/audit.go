@@ -106,7 +106,12 @@ const (
 	AuditWithdrawalRejected  AuditAction = "withdrawal.rejected"
 	AuditSignedIn            AuditAction = "dashboard.signed_in"
 	AuditTwoFactorEnabled    AuditAction = "dashboard.two_factor_enabled"
+	AuditTwoFactorReset      AuditAction = "dashboard.two_factor_reset"
 	AuditOrderResolved       AuditAction = "order.resolved"
+	AuditMemberInvited       AuditAction = "team.invited"
+	AuditMemberJoined        AuditAction = "team.joined"
+	AuditMemberRoleChanged   AuditAction = "team.role_changed"
+	AuditMemberRemoved       AuditAction = "team.removed"
 )
 
 // AuditActions are the actions the audit log records, in the order of the constants.
@@ -114,7 +119,8 @@ var AuditActions = []AuditAction{AuditProjectCreated, AuditProjectUpdated, Audit
 	AuditProjectBackToTest, AuditCredentialCreated,
 	AuditCredentialRevoked, AuditSecretsResealed, AuditMasterKeyRotated, AuditWebhookURLSet, AuditWebhookURLRemoved, AuditWebhookSecret, AuditPoolImported,
 	AuditPolicyChanged, AuditDestinationAdded, AuditDestinationRemoved, AuditTreasurySet, AuditTreasuryRemoved, AuditSweepRequested,
-	AuditWithdrawalRequested, AuditWithdrawalApproved, AuditWithdrawalRejected, AuditSignedIn, AuditTwoFactorEnabled, AuditOrderResolved}
+	AuditWithdrawalRequested, AuditWithdrawalApproved, AuditWithdrawalRejected, AuditSignedIn, AuditTwoFactorEnabled, AuditTwoFactorReset, AuditOrderResolved,
+	AuditMemberInvited, AuditMemberJoined, AuditMemberRoleChanged, AuditMemberRemoved}
 
 // AuditFilter selects lines of the audit log, newest first. An empty ProjectID selects every
 // project's (the command line); a Mode selects that mode's lines and the project-wide ones.

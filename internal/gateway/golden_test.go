@@ -67,6 +67,10 @@ func TestWebhookPayloadsGolden(t *testing.T) {
 	wrong.WrongCurrency = true
 	late := order(gateway.OrderCompleted, 100_000_000)
 	late.PaidLate = true
+	invalid := order(gateway.OrderInvalid, 40_000_000)
+	resolvedAt := done.Add(time.Hour)
+	invalid.Resolution, invalid.ResolutionReason, invalid.ResolvedBy, invalid.ResolvedAt = gateway.OrderInvalid,
+		"customer cancelled; refund by hand", "user ana@shop.example.com", &resolvedAt
 	player := &gateway.DepositBinding{Reference: "player_42", Metadata: json.RawMessage(`{"userId":"u_42"}`)}
 	pending := *transfer
 	pending.Confirmed = false
@@ -103,6 +107,7 @@ func TestWebhookPayloadsGolden(t *testing.T) {
 		gateway.EventOrderCompleted:     gateway.OrderEventData(order(gateway.OrderCompleted, 100_000_000)),
 		gateway.EventOrderUnderpaid:     gateway.OrderEventData(order(gateway.OrderUnderpaid, 40_000_000)),
 		gateway.EventOrderExpired:       gateway.OrderEventData(order(gateway.OrderExpired, 0)),
+		gateway.EventOrderInvalid:       gateway.OrderEventData(invalid),
 		gateway.EventOrderPaidLate:      gateway.OrderEventData(late),
 		gateway.EventOrderReorged:       gateway.OrderEventData(order(gateway.OrderPending, 0)),
 		gateway.EventOrderWrongCurrency: gateway.WrongCurrencyEventData(wrong, &dai),
@@ -115,7 +120,7 @@ func TestWebhookPayloadsGolden(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) { golden(t, filepath.Join("webhooks", name+".json"), data) })
 	}
-	if n := len(gateway.EventTypes); n != 18 {
+	if n := len(gateway.EventTypes); n != 19 {
 		t.Errorf("%d event types: give the new ones a golden payload here", n)
 	}
 }

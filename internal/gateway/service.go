@@ -331,3 +331,43 @@ func (pr *Principal) ProveSignature(signature string, body []byte) error {
 func (s *Service) ListProjects(ctx context.Context) ([]*Project, error) {
 	return s.Store.ListProjects(ctx)
 }
+
+// ProjectKeys lists the principal's project's API keys of its mode, revoked ones included,
+// oldest first (their hints only: a key is shown once, when made).
+func (s *Service) ProjectKeys(ctx context.Context, pr *Principal) ([]*Credential, error) {
+	all, err := s.Store.ListCredentials(ctx, pr.Project.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Credential, 0, len(all))
+	for _, c := range all {
+		if c.Mode == pr.Mode {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// CreateKey gives the principal's project another key pair in its mode, shown once. It needs the
+// API secret (a dashboard user's two-factor code): a key pair can move money.
+func (s *Service) CreateKey(ctx context.Context, pr *Principal) (KeyPair, *Credential, error) {
+	if err := RequireSecret(pr); err != nil {
+		return KeyPair{}, nil, err
+	}
+	return s.NewCredential(ctx, pr.Project.ID, pr.Mode)
+}
+
+// RevokeKey revokes one of the principal's project's keys of its mode (another project's or
+// mode's is not found), with the API secret (a dashboard user's two-factor code).
+func (s *Service) RevokeKey(ctx context.Context, pr *Principal, id string) error {
+	if err := RequireSecret(pr); err != nil {
+		return err
+	}
+	c, err := s.Store.FindCredentialByID(ctx, id)
+	if errors.Is(err, ErrNotFound) || err == nil && (c.ProjectID != pr.Project.ID || c.Mode != pr.Mode) {
+		return Errorf(ENotFound, "id", "No active API key %s", id)
+	} else if err != nil {
+		return err
+	}
+	return s.RevokeCredential(ctx, id)
+}

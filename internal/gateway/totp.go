@@ -73,6 +73,9 @@ type TwoFactorStore interface {
 	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
 	// UseRecoveryCode marks the user's unused code with the hash used and reports whether there was one.
 	UseRecoveryCode(ctx context.Context, userID, hash string, at time.Time) (bool, error)
+	// ResetTOTP deletes the user's two-factor secret (and one pending), its recovery codes and its
+	// sessions, in one transaction.
+	ResetTOTP(ctx context.Context, userID string) error
 	// ClearSignInFailures sets the user's count of failed sign-ins back to zero.
 	ClearSignInFailures(ctx context.Context, userID string) error
 	// RecoveryCodesLeft is how many of the user's recovery codes are unused.
@@ -232,14 +235,11 @@ func (s *Service) CheckCode(ctx context.Context, u *User, code string) error {
 		return s.Store.ClearSignInFailures(ctx, u.ID)
 	}
 	if !ok {
-		n, err := s.Store.SignInFailed(ctx, u.ID)
+		locked, err := s.lockIfDue(ctx, u, now)
 		if err != nil {
 			return err
 		}
-		if n%SignInAttempts == 0 {
-			if err := s.Store.LockUser(ctx, u.ID, now.Add(SignInLockout)); err != nil {
-				return err
-			}
+		if locked {
 			return errCodeLocked
 		}
 		return ErrCode
@@ -324,4 +324,29 @@ func recoveryHash(code string) string {
 	}, strings.ToLower(code))
 	sum := sha256.Sum256([]byte("recovery\x00" + code))
 	return hex.EncodeToString(sum[:])
+}
+
+// ResetTwoFactor turns a user's two-factor authentication off (the operator, for a person who lost
+// both the phone and the recovery codes): the secret and the codes are deleted and every session
+// of the user ends. It is in the audit log of each of the user's projects.
+func (s *Service) ResetTwoFactor(ctx context.Context, email string) (*User, error) {
+	norm, e := NormalizeEmail(email)
+	if e != nil {
+		return nil, e
+	}
+	u, err := s.Store.FindUserByEmail(ctx, norm)
+	if errors.Is(err, ErrNotFound) {
+		return nil, Errorf(ENotFound, "email", "No dashboard user %s", norm)
+	} else if err != nil {
+		return nil, err
+	}
+	members, err := s.Store.Memberships(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	ctx = Audited(ctx, s.userAudit(ctx, u, members, AuditTwoFactorReset, map[string]any{"email": u.Email})...)
+	if err := s.Store.ResetTOTP(ctx, u.ID); err != nil {
+		return nil, err
+	}
+	return u, nil
 }

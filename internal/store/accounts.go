@@ -227,3 +227,123 @@ func (s *Store) ClearSignInFailures(ctx context.Context, userID string) error {
 		return err
 	})
 }
+
+func (s *Store) TeamMembers(ctx context.Context, projectID string) ([]gateway.Member, error) {
+	return teamMembers(ctx, s.query, projectID, "")
+}
+
+// teamMembers reads a project's members, owners first (lock: the dialect's FOR UPDATE, in a
+// transaction).
+func teamMembers(ctx context.Context, query func(context.Context, string, ...any) (*sql.Rows, error), projectID, lock string) ([]gateway.Member, error) {
+	rows, err := query(ctx, `SELECT m.user_id, u.email, m.role, u.totp_secret IS NOT NULL, m.created_at FROM dashboard_members m
+		JOIN dashboard_users u ON u.id = m.user_id WHERE m.project_id = ? ORDER BY m.role = 'owner' DESC, u.email `+lock, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("team: %w", err)
+	}
+	defer rows.Close()
+	var out []gateway.Member
+	for rows.Next() {
+		var m gateway.Member
+		var role string
+		var since int64
+		if err := rows.Scan(&m.UserID, &m.Email, &role, &m.TwoFactor, &since); err != nil {
+			return nil, fmt.Errorf("team: %w", err)
+		}
+		m.Role, m.Since = gateway.Role(role), fromMS(since)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) CreateInvite(ctx context.Context, inv *gateway.Invite) error {
+	return s.inTx(ctx, func(t *tx) error {
+		_, err := t.exec(ctx, `INSERT INTO dashboard_invites (id, project_id, email, role, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			inv.ID, inv.ProjectID, inv.Email, string(inv.Role), inv.CreatedBy, ms(inv.CreatedAt), ms(inv.ExpiresAt))
+		if err != nil {
+			return fmt.Errorf("insert invite: %w", err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) FindInvite(ctx context.Context, id string) (*gateway.Invite, error) {
+	var inv gateway.Invite
+	var role string
+	var created, expires int64
+	var used sql.NullInt64
+	err := s.queryRow(ctx, `SELECT i.id, i.project_id, p.name, i.email, i.role, i.created_by, i.created_at, i.expires_at, i.used_at
+		FROM dashboard_invites i JOIN projects p ON p.id = i.project_id WHERE i.id = ?`, id).
+		Scan(&inv.ID, &inv.ProjectID, &inv.Project, &inv.Email, &role, &inv.CreatedBy, &created, &expires, &used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gateway.ErrNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("read invite: %w", err)
+	}
+	inv.Role, inv.CreatedAt, inv.ExpiresAt, inv.UsedAt = gateway.Role(role), fromMS(created), fromMS(expires), nullMS(used)
+	return &inv, nil
+}
+
+func (s *Store) AcceptInvite(ctx context.Context, id string, u *gateway.User, newUser bool, at time.Time) error {
+	return s.inTx(ctx, func(t *tx) error {
+		var projectID, role string
+		err := t.queryRow(ctx, `UPDATE dashboard_invites SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ? RETURNING project_id, role`,
+			ms(at), id, ms(at)).Scan(&projectID, &role)
+		if errors.Is(err, sql.ErrNoRows) {
+			return gateway.ErrChanged
+		} else if err != nil {
+			return fmt.Errorf("use invite: %w", err)
+		}
+		if newUser {
+			if _, err := t.exec(ctx, `INSERT INTO dashboard_users (id, email, password_hash, must_change_password, created_at) VALUES (?, ?, ?, 0, ?)`,
+				u.ID, u.Email, u.PasswordHash, ms(u.CreatedAt)); err != nil {
+				if s.d.IsUniqueViolation(err) {
+					return gateway.ErrChanged // the email got an account meanwhile: accept again with its password
+				}
+				return fmt.Errorf("insert user: %w", err)
+			}
+		}
+		if _, err := t.exec(ctx, `INSERT INTO dashboard_members (user_id, project_id, role, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (user_id, project_id) DO NOTHING`, u.ID, projectID, role, ms(at)); err != nil {
+			return fmt.Errorf("insert membership: %w", err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) ChangeMembers(ctx context.Context, projectID string, decide func([]gateway.Member) (string, gateway.Role, error)) error {
+	return s.inTx(ctx, func(t *tx) error {
+		members, err := teamMembers(ctx, t.query, projectID, s.d.ForUpdate)
+		if err != nil {
+			return err
+		}
+		userID, role, err := decide(members)
+		if err != nil {
+			return err
+		}
+		if role == "" {
+			_, err = t.exec(ctx, `DELETE FROM dashboard_members WHERE project_id = ? AND user_id = ?`, projectID, userID)
+		} else {
+			_, err = t.exec(ctx, `UPDATE dashboard_members SET role = ? WHERE project_id = ? AND user_id = ?`, string(role), projectID, userID)
+		}
+		if err != nil {
+			return fmt.Errorf("change membership: %w", err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) ResetTOTP(ctx context.Context, userID string) error {
+	return s.inTx(ctx, func(t *tx) error {
+		res, err := t.exec(ctx, `UPDATE dashboard_users SET totp_secret = NULL, totp_pending = NULL WHERE id = ?`, userID)
+		if err := affected(res, err, "reset two-factor"); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, `DELETE FROM dashboard_recovery_codes WHERE user_id = ?`, userID); err != nil {
+			return fmt.Errorf("recovery codes: %w", err)
+		}
+		if _, err := t.exec(ctx, `DELETE FROM dashboard_sessions WHERE user_id = ?`, userID); err != nil {
+			return fmt.Errorf("sessions: %w", err)
+		}
+		return nil
+	})
+}

@@ -33,6 +33,8 @@ type Config struct {
 	Proxies ratelimit.Proxies
 	// TwoFactor says who is sent to enrol two-factor authentication before anything else.
 	TwoFactor gateway.TwoFactorPolicy
+	// PublicURL is where the gateway is reached, for invitation links (empty: the request's host).
+	PublicURL string
 }
 
 // CookieName is the session cookie's name.
@@ -65,7 +67,7 @@ func New(svc *gateway.Service, cfg Config) *Handler {
 	if cfg.TwoFactor == "" {
 		cfg.TwoFactor = gateway.TwoFactorAdmins
 	}
-	for _, name := range []string{"signin", "password", "overview", "message", "security", "recovery", "withdrawals", "payouts", "sweeps", "orders", "order"} {
+	for _, name := range []string{"signin", "password", "overview", "message", "security", "recovery", "withdrawals", "payouts", "sweeps", "orders", "order", "keys", "webhooks", "team", "invite"} {
 		h.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(assets, "assets/layout.html", "assets/"+name+".html"))
 	}
 	h.protect.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -97,6 +99,19 @@ func New(svc *gateway.Service, cfg Config) *Handler {
 	h.mux.HandleFunc("POST /dashboard/withdrawals/{id}/reject", h.signedIn(h.rejectWithdrawal))
 	h.mux.HandleFunc("GET /dashboard/payouts", h.signedIn(h.payoutsPage))
 	h.mux.HandleFunc("POST /dashboard/payouts", h.signedIn(h.payout))
+	h.mux.HandleFunc("GET /dashboard/keys", h.signedIn(h.keys))
+	h.mux.HandleFunc("POST /dashboard/keys", h.signedIn(h.createKey))
+	h.mux.HandleFunc("POST /dashboard/keys/{id}/revoke", h.signedIn(h.revokeKey))
+	h.mux.HandleFunc("GET /dashboard/webhooks", h.signedIn(h.webhooks))
+	h.mux.HandleFunc("POST /dashboard/webhooks/endpoint", h.signedIn(h.setEndpoint))
+	h.mux.HandleFunc("POST /dashboard/webhooks/rotate", h.signedIn(h.rotateSecret))
+	h.mux.HandleFunc("POST /dashboard/webhooks/events/{id}/retry", h.signedIn(h.retryEvent))
+	h.mux.HandleFunc("GET /dashboard/team", h.signedIn(h.team))
+	h.mux.HandleFunc("POST /dashboard/team/invite", h.signedIn(h.invite))
+	h.mux.HandleFunc("POST /dashboard/team/{user}/role", h.signedIn(h.changeRole))
+	h.mux.HandleFunc("POST /dashboard/team/{user}/remove", h.signedIn(h.removeMember))
+	h.mux.HandleFunc("GET /dashboard/invite/{token}", h.invitePage)
+	h.mux.HandleFunc("POST /dashboard/invite/{token}", h.acceptInvite)
 	h.mux.HandleFunc("GET /dashboard/sweeps", h.signedIn(h.sweepsPage))
 	h.mux.HandleFunc("POST /dashboard/sweeps", h.signedIn(h.sweep))
 	h.mux.HandleFunc("/dashboard/", func(w http.ResponseWriter, r *http.Request) {
@@ -141,7 +156,7 @@ func (p page) Can(perm string) bool {
 // Here is the path of the page's section, for the mode switch to stay on it.
 func (p page) Here() string {
 	switch p.Nav {
-	case "withdrawals", "payouts", "sweeps", "orders":
+	case "withdrawals", "payouts", "sweeps", "orders", "keys", "webhooks", "team":
 		return "/dashboard/" + p.Nav
 	}
 	return "/dashboard/"

@@ -163,6 +163,34 @@ func TestTwoFactorEnrolmentAndSignIn(t *testing.T) {
 	})
 }
 
+// The operator's reset (users reset-two-factor) turns it off and signs the user out everywhere;
+// the owner enrols again.
+func TestResetTwoFactor(t *testing.T) {
+	w := newWorldWith(t, "sqlite", dashboard.Config{})
+	if _, _, err := w.svc.CreateUser(context.Background(), "ana@shop.example.com", password, w.shop.Project.ID, gateway.RoleOwner); err != nil {
+		t.Fatal(err)
+	}
+	b := w.browser()
+	b.signIn("ana@shop.example.com", password)
+	b.enrol()
+	if _, err := w.svc.ResetTwoFactor(context.Background(), "ANA@shop.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if a := b.do("GET", "/dashboard/", nil); a.status != 303 || a.location != "/dashboard/signin" {
+		t.Fatalf("the session after the reset: %d → %s", a.status, a.location)
+	}
+	if a := b.signIn("ana@shop.example.com", password); a.status != 303 {
+		t.Fatalf("sign-in without a code after the reset: %d", a.status)
+	}
+	if a := b.do("GET", "/dashboard/", nil); a.location != "/dashboard/security" {
+		t.Fatalf("the owner after the reset goes to %q, want to enrol again", a.location)
+	}
+	b.enrol()
+	if _, err := w.svc.ResetTwoFactor(context.Background(), "nobody@shop.example.com"); gateway.ErrorCode(err) != gateway.ENotFound {
+		t.Fatalf("reset of an unknown email: %v", err)
+	}
+}
+
 // Five wrong codes lock the account, as five wrong passwords do.
 func TestWrongCodesLock(t *testing.T) {
 	w := newWorldWith(t, "sqlite", dashboard.Config{})
