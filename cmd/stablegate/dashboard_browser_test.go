@@ -219,8 +219,21 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	run(chromedp.Navigate(creds.BaseURL+"/dashboard/team"), chromedp.WaitVisible(chromedp.ID("invite-email")))
-	shoot(t, ctx, "dashboard-team-desktop.png", 1280, 900)
+	// The other pages, each with what it must show.
+	for _, p := range []struct{ path, shows, shot string }{
+		{"/dashboard/team", "owner@demo.localhost", "dashboard-team"},
+		{"/dashboard/deposits", "Deposits", "dashboard-deposits"},
+		{"/dashboard/links", "Make a payment link", "dashboard-links"},
+		{"/dashboard/settings", "Withdrawal policy", "dashboard-settings"},
+		{"/dashboard/audit", "withdrawal.approved", "dashboard-audit"},
+	} {
+		run(chromedp.EmulateViewport(1280, 900), chromedp.Navigate(creds.BaseURL+p.path), chromedp.WaitVisible(chromedp.CSS("main")))
+		if body := text("main"); !strings.Contains(body, p.shows) {
+			t.Fatalf("%s does not show %q: %q", p.path, p.shows, body)
+		}
+		shoot(t, ctx, p.shot+"-desktop.png", 1280, 900)
+		shoot(t, ctx, p.shot+"-phone.png", 390, 844)
+	}
 	run(chromedp.EmulateViewport(1280, 900))
 
 	// Live mode, then sign out.

@@ -288,7 +288,7 @@ func startGateway(ctx context.Context, c *Config, st *store.Store, kr *gateway.K
 		// is plain http on the loopback.
 		twoFactor, _ := gateway.ParseTwoFactorPolicy(c.TwoFactor) // validated when the configuration was loaded
 		board = dashboard.New(svc, dashboard.Config{Log: log, SecureCookies: dev == nil, Limiter: limiter, Proxies: proxies, TwoFactor: twoFactor,
-			PublicURL: c.PublicURL})
+			PublicURL: c.PublicURL, Chains: chains})
 	}
 	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/pay/") || strings.HasPrefix(r.URL.Path, "/checkout/") || strings.HasPrefix(r.URL.Path, "/assets/") {

@@ -35,6 +35,8 @@ type Config struct {
 	TwoFactor gateway.TwoFactorPolicy
 	// PublicURL is where the gateway is reached, for invitation links (empty: the request's host).
 	PublicURL string
+	// Chains reports each watched chain's scanner health (what /health shows; nil: none).
+	Chains func() []any
 }
 
 // CookieName is the session cookie's name.
@@ -67,7 +69,7 @@ func New(svc *gateway.Service, cfg Config) *Handler {
 	if cfg.TwoFactor == "" {
 		cfg.TwoFactor = gateway.TwoFactorAdmins
 	}
-	for _, name := range []string{"signin", "password", "overview", "message", "security", "recovery", "withdrawals", "payouts", "sweeps", "orders", "order", "keys", "webhooks", "team", "invite"} {
+	for _, name := range []string{"signin", "password", "overview", "message", "security", "recovery", "withdrawals", "payouts", "sweeps", "orders", "order", "keys", "webhooks", "team", "invite", "deposits", "links", "audit", "settings"} {
 		h.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(assets, "assets/layout.html", "assets/"+name+".html"))
 	}
 	h.protect.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -112,6 +114,15 @@ func New(svc *gateway.Service, cfg Config) *Handler {
 	h.mux.HandleFunc("POST /dashboard/team/{user}/remove", h.signedIn(h.removeMember))
 	h.mux.HandleFunc("GET /dashboard/invite/{token}", h.invitePage)
 	h.mux.HandleFunc("POST /dashboard/invite/{token}", h.acceptInvite)
+	h.mux.HandleFunc("GET /dashboard/deposits", h.signedIn(h.deposits))
+	h.mux.HandleFunc("GET /dashboard/links", h.signedIn(h.links))
+	h.mux.HandleFunc("POST /dashboard/links", h.signedIn(h.createLink))
+	h.mux.HandleFunc("POST /dashboard/links/{id}/publish", h.signedIn(h.publishLink))
+	h.mux.HandleFunc("POST /dashboard/links/{id}/archive", h.signedIn(h.archiveLink))
+	h.mux.HandleFunc("GET /dashboard/audit", h.signedIn(h.audit))
+	h.mux.HandleFunc("GET /dashboard/settings", h.signedIn(h.settings))
+	h.mux.HandleFunc("POST /dashboard/settings", h.signedIn(h.saveSettings))
+	h.mux.HandleFunc("POST /dashboard/settings/policy", h.signedIn(h.savePolicy))
 	h.mux.HandleFunc("GET /dashboard/sweeps", h.signedIn(h.sweepsPage))
 	h.mux.HandleFunc("POST /dashboard/sweeps", h.signedIn(h.sweep))
 	h.mux.HandleFunc("/dashboard/", func(w http.ResponseWriter, r *http.Request) {
@@ -156,7 +167,7 @@ func (p page) Can(perm string) bool {
 // Here is the path of the page's section, for the mode switch to stay on it.
 func (p page) Here() string {
 	switch p.Nav {
-	case "withdrawals", "payouts", "sweeps", "orders", "keys", "webhooks", "team":
+	case "withdrawals", "payouts", "sweeps", "orders", "keys", "webhooks", "team", "deposits", "links", "audit", "settings":
 		return "/dashboard/" + p.Nav
 	}
 	return "/dashboard/"

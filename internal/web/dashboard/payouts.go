@@ -11,7 +11,7 @@ import (
 )
 
 type balanceRow struct {
-	ChainID, Currency, Available, Held string
+	ChainID, Currency, Available, Held, Pending string
 }
 
 type payoutsView struct {

@@ -45,18 +45,24 @@ func (h *Handler) renderWithdrawals(w http.ResponseWriter, r *http.Request, u *g
 		return
 	}
 	sc.Nav, sc.Error, sc.Notice = "withdrawals", errText, noticeOf(r)
+	// What waits for approval (up to 100, however old), then the latest 50 of the others.
+	pending, _, err := h.svc.ListWithdrawals(r.Context(), sc.pr, gateway.WithdrawalFilter{Status: gateway.WithdrawalPendingApproval, Page: 1, Limit: 100})
+	if err != nil {
+		h.failed(w, r, err)
+		return
+	}
 	list, _, err := h.svc.ListWithdrawals(r.Context(), sc.pr, gateway.WithdrawalFilter{Page: 1, Limit: 50})
 	if err != nil {
 		h.failed(w, r, err)
 		return
 	}
 	v := withdrawalsView{scope: sc}
+	for _, wd := range pending {
+		v.Pending = append(v.Pending, withdrawalRowOf(h.svc, wd))
+	}
 	for _, wd := range list {
-		row := withdrawalRowOf(h.svc, wd)
-		if row.Pending {
-			v.Pending = append(v.Pending, row)
-		} else {
-			v.History = append(v.History, row)
+		if wd.Status != gateway.WithdrawalPendingApproval {
+			v.History = append(v.History, withdrawalRowOf(h.svc, wd))
 		}
 	}
 	h.render(w, "withdrawals", status, v)
