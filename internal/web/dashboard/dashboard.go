@@ -357,8 +357,55 @@ func (h *Handler) scopeOf(w http.ResponseWriter, r *http.Request, u *gateway.Use
 	return sc
 }
 
-// acting is the principal of an action that needs the API secret on the API: the role's
-// permission and a good two-factor code from the form (gateway.ActingPrincipal).
-func (h *Handler) acting(r *http.Request, u *gateway.User, sc *scope, perm gateway.Permission) (*gateway.Principal, error) {
-	return h.svc.ActingPrincipal(r.Context(), u, sc.pr.Project.ID, sc.pr.Mode, perm, r.PostForm.Get("code"))
+// action is how every posted form of a project runs: the form is parsed (too large: 413), the
+// project and mode it names are the user's (scopeOf), the role allows perm — and when code is
+// true the user's two-factor code is good (gateway.ActingPrincipal: the code stands for the API
+// secret the same action needs on the API) — then act runs with the principal. A domain error
+// shows the page again (again, with the error's status and message); any other error is the
+// server's; success is done's to answer.
+type action struct {
+	title string
+	perm  gateway.Permission
+	code  bool
+	act   func(pr *gateway.Principal) error
+	again func(status int, msg string)
+	done  func(sc *scope)
+}
+
+func (h *Handler) run(w http.ResponseWriter, r *http.Request, u *gateway.User, a action) {
+	if err := r.ParseForm(); err != nil {
+		h.message(w, http.StatusRequestEntityTooLarge, "Refused", "The form is larger than it can be.")
+		return
+	}
+	sc := h.scopeOf(w, r, u, r.PostForm, a.title)
+	if sc == nil {
+		return
+	}
+	err := func() error {
+		pr := sc.pr
+		if a.code {
+			p, err := h.svc.ActingPrincipal(r.Context(), u, sc.pr.Project.ID, sc.pr.Mode, a.perm, r.PostForm.Get("code"))
+			if err != nil {
+				return err
+			}
+			pr = p
+		} else if !sc.Member.Role.Can(a.perm) {
+			return gateway.Errorf(gateway.EForbidden, "", "Your role in this project (%s) does not allow this.", sc.Member.Role)
+		}
+		return a.act(pr)
+	}()
+	if msg, ok := userMessage(err); ok {
+		a.again(statusOf(err), msg)
+		return
+	} else if err != nil {
+		h.failed(w, r, err)
+		return
+	}
+	h.cfg.Log.Info("dashboard: "+r.URL.Path, "user", u.ID)
+	a.done(sc)
+}
+
+// back answers a done action by sending the browser to the page with what it did.
+func back(w http.ResponseWriter, r *http.Request, path string, sc *scope, query string) {
+	http.Redirect(w, r, path+"?"+string(sc.Query())+"&"+query, http.StatusSeeOther)
 }

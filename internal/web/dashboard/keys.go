@@ -56,46 +56,16 @@ func (h *Handler) renderKeys(w http.ResponseWriter, r *http.Request, u *gateway.
 // createKey makes a key pair and shows it in this answer, once: the page is not stored and
 // nothing shows the secret again.
 func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, _ *gateway.Session, u *gateway.User) {
-	h.keyAction(w, r, u, func(pr *gateway.Principal) (*gateway.KeyPair, error) {
-		kp, _, err := h.svc.CreateKey(r.Context(), pr)
-		return &kp, err
-	})
+	var made gateway.KeyPair
+	h.run(w, r, u, action{title: "API keys", perm: gateway.PermKeys, code: true,
+		act:   func(pr *gateway.Principal) (err error) { made, _, err = h.svc.CreateKey(r.Context(), pr); return err },
+		again: func(status int, msg string) { h.renderKeys(w, r, u, status, msg, nil) },
+		done:  func(*scope) { h.renderKeys(w, r, u, http.StatusOK, "", &made) }})
 }
 
 func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, _ *gateway.Session, u *gateway.User) {
-	h.keyAction(w, r, u, func(pr *gateway.Principal) (*gateway.KeyPair, error) {
-		return nil, h.svc.RevokeKey(r.Context(), pr, r.PathValue("id"))
-	})
-}
-
-func (h *Handler) keyAction(w http.ResponseWriter, r *http.Request, u *gateway.User, act func(*gateway.Principal) (*gateway.KeyPair, error)) {
-	if err := r.ParseForm(); err != nil {
-		h.message(w, http.StatusRequestEntityTooLarge, "Refused", "The form is larger than it can be.")
-		return
-	}
-	sc := h.scopeOf(w, r, u, r.PostForm, "API keys")
-	if sc == nil {
-		return
-	}
-	made, err := func() (*gateway.KeyPair, error) {
-		pr, err := h.acting(r, u, sc, gateway.PermKeys)
-		if err != nil {
-			return nil, err
-		}
-		return act(pr)
-	}()
-	if msg, ok := userMessage(err); ok {
-		h.renderKeys(w, r, u, statusOf(err), msg, nil)
-		return
-	} else if err != nil {
-		h.failed(w, r, err)
-		return
-	}
-	if made == nil {
-		h.cfg.Log.Info("dashboard: key revoked", "user", u.ID, "key", r.PathValue("id"))
-		http.Redirect(w, r, "/dashboard/keys?"+string(sc.Query())+"&done=revoked", http.StatusSeeOther)
-		return
-	}
-	h.cfg.Log.Info("dashboard: key created", "user", u.ID)
-	h.renderKeys(w, r, u, http.StatusOK, "", made)
+	h.run(w, r, u, action{title: "API keys", perm: gateway.PermKeys, code: true,
+		act:   func(pr *gateway.Principal) error { return h.svc.RevokeKey(r.Context(), pr, r.PathValue("id")) },
+		again: func(status int, msg string) { h.renderKeys(w, r, u, status, msg, nil) },
+		done:  func(sc *scope) { back(w, r, "/dashboard/keys", sc, "done=revoked") }})
 }

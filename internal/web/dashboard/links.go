@@ -82,7 +82,7 @@ func (h *Handler) renderLinks(w http.ResponseWriter, r *http.Request, u *gateway
 
 // createLink makes a draft payment link.
 func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, _ *gateway.Session, u *gateway.User) {
-	h.linkAction(w, r, u, func(pr *gateway.Principal) (string, error) {
+	h.linkAction(w, r, u, "created", func(pr *gateway.Principal) error {
 		f := r.PostForm
 		in := gateway.PaymentLinkInput{Title: f.Get("title"), Description: f.Get("description"), Amount: strings.TrimSpace(f.Get("amount"))}
 		if in.Amount == "" {
@@ -95,50 +95,33 @@ func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, _ *gateway.
 		if s := strings.TrimSpace(f.Get("inventory")); s != "" {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 1 || n > 1_000_000 {
-				return "", gateway.Errorf(gateway.EInvalid, "inventory", "inventory must be a whole number from 1 to 1000000, or empty for unlimited")
+				return gateway.Errorf(gateway.EInvalid, "inventory", "inventory must be a whole number from 1 to 1000000, or empty for unlimited")
 			}
 			in.InventoryTotal = &n
 		}
 		_, err := h.svc.CreatePaymentLink(r.Context(), pr, in)
-		return "created", err
+		return err
 	})
 }
 
 func (h *Handler) publishLink(w http.ResponseWriter, r *http.Request, _ *gateway.Session, u *gateway.User) {
-	h.linkAction(w, r, u, func(pr *gateway.Principal) (string, error) {
+	h.linkAction(w, r, u, "published", func(pr *gateway.Principal) error {
 		_, err := h.svc.PublishPaymentLink(r.Context(), pr, r.PathValue("id"))
-		return "published", err
+		return err
 	})
 }
 
 func (h *Handler) archiveLink(w http.ResponseWriter, r *http.Request, _ *gateway.Session, u *gateway.User) {
-	h.linkAction(w, r, u, func(pr *gateway.Principal) (string, error) {
+	h.linkAction(w, r, u, "archived", func(pr *gateway.Principal) error {
 		_, err := h.svc.ArchivePaymentLink(r.Context(), pr, r.PathValue("id"))
-		return "archived", err
+		return err
 	})
 }
 
-func (h *Handler) linkAction(w http.ResponseWriter, r *http.Request, u *gateway.User, act func(*gateway.Principal) (string, error)) {
-	if err := r.ParseForm(); err != nil {
-		h.message(w, http.StatusRequestEntityTooLarge, "Refused", "The form is larger than it can be.")
-		return
-	}
-	sc := h.scopeOf(w, r, u, r.PostForm, "Payment links")
-	if sc == nil {
-		return
-	}
-	done, err := func() (string, error) {
-		if !sc.Member.Role.Can(gateway.PermSettings) {
-			return "", gateway.Errorf(gateway.EForbidden, "", "Your role in this project (%s) does not allow this.", sc.Member.Role)
-		}
-		return act(sc.pr)
-	}()
-	if msg, ok := userMessage(err); ok {
-		h.renderLinks(w, r, u, r.PostForm, statusOf(err), msg)
-		return
-	} else if err != nil {
-		h.failed(w, r, err)
-		return
-	}
-	http.Redirect(w, r, "/dashboard/links?"+string(sc.Query())+"&done="+done, http.StatusSeeOther)
+// linkAction runs a change of payment links: owners and admins, no code (a link asks payers for
+// money, it moves none).
+func (h *Handler) linkAction(w http.ResponseWriter, r *http.Request, u *gateway.User, done string, act func(*gateway.Principal) error) {
+	h.run(w, r, u, action{title: "Payment links", perm: gateway.PermSettings, act: act,
+		again: func(status int, msg string) { h.renderLinks(w, r, u, r.PostForm, status, msg) },
+		done:  func(sc *scope) { back(w, r, "/dashboard/links", sc, "done="+done) }})
 }

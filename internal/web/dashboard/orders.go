@@ -13,12 +13,13 @@ import (
 
 type ordersView struct {
 	*scope
-	Status   string
-	Statuses []gateway.OrderStatus
-	Orders   []orderRow
-	Page     int
-	Pages    int
-	Total    int
+	Status, Chain, Currency string
+	Chains, Currencies      []string
+	Statuses                []gateway.OrderStatus
+	Orders                  []orderRow
+	Page                    int
+	Pages                   int
+	Total                   int
 }
 
 // orderStatuses are the statuses the filter offers.
@@ -38,10 +39,27 @@ func (h *Handler) orders(w http.ResponseWriter, r *http.Request, _ *gateway.Sess
 	if st := gateway.OrderStatus(r.URL.Query().Get("status")); st.Valid() {
 		v.Status = string(st)
 	}
+	seen := map[string]bool{}
+	for _, c := range h.svc.EnabledChains(sc.pr.Mode) {
+		v.Chains = append(v.Chains, c.Slug)
+		if c.Slug == r.URL.Query().Get("chainId") {
+			v.Chain = c.Slug
+		}
+		for _, sym := range c.Symbols() {
+			if !seen[sym] {
+				seen[sym] = true
+				v.Currencies = append(v.Currencies, sym)
+			}
+			if sym == r.URL.Query().Get("currency") {
+				v.Currency = sym
+			}
+		}
+	}
 	if p, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && p > 1 && p < 1_000_000 {
 		v.Page = p
 	}
-	orders, total, err := h.svc.ListOrders(r.Context(), sc.pr, gateway.OrderFilter{Status: gateway.OrderStatus(v.Status), Page: v.Page, Limit: ordersPerPage})
+	orders, total, err := h.svc.ListOrders(r.Context(), sc.pr, gateway.OrderFilter{Status: gateway.OrderStatus(v.Status), ChainID: v.Chain, Currency: v.Currency,
+		Page: v.Page, Limit: ordersPerPage})
 	if err != nil {
 		h.failed(w, r, err)
 		return
@@ -147,30 +165,12 @@ func (h *Handler) renderOrder(w http.ResponseWriter, r *http.Request, u *gateway
 // resolveOrder sets the order's status by hand (completed or invalid, with a reason), with the
 // user's two-factor code: the API's POST /api/v1/orders/{id}/resolve.
 func (h *Handler) resolveOrder(w http.ResponseWriter, r *http.Request, _ *gateway.Session, u *gateway.User) {
-	if err := r.ParseForm(); err != nil {
-		h.message(w, http.StatusRequestEntityTooLarge, "Refused", "The form is larger than a resolution can be.")
-		return
-	}
-	sc := h.scopeOf(w, r, u, r.PostForm, "Order")
-	if sc == nil {
-		return
-	}
 	id := r.PathValue("id")
-	err := func() error {
-		pr, err := h.acting(r, u, sc, gateway.PermMoney)
-		if err != nil {
+	h.run(w, r, u, action{title: "Order", perm: gateway.PermMoney, code: true,
+		act: func(pr *gateway.Principal) error {
+			_, err := h.svc.ResolveOrder(r.Context(), pr, id, gateway.OrderStatus(r.PostForm.Get("outcome")), strings.TrimSpace(r.PostForm.Get("reason")))
 			return err
-		}
-		_, err = h.svc.ResolveOrder(r.Context(), pr, id, gateway.OrderStatus(r.PostForm.Get("outcome")), strings.TrimSpace(r.PostForm.Get("reason")))
-		return err
-	}()
-	if msg, ok := userMessage(err); ok {
-		h.renderOrder(w, r, u, r.PostForm, statusOf(err), msg)
-		return
-	} else if err != nil {
-		h.failed(w, r, err)
-		return
-	}
-	h.cfg.Log.Info("dashboard: order resolved", "user", u.ID, "order", id)
-	http.Redirect(w, r, "/dashboard/orders/"+url.PathEscape(id)+"?"+string(sc.Query())+"&done=resolved", http.StatusSeeOther)
+		},
+		again: func(status int, msg string) { h.renderOrder(w, r, u, r.PostForm, status, msg) },
+		done:  func(sc *scope) { back(w, r, "/dashboard/orders/"+url.PathEscape(id), sc, "done=resolved") }})
 }

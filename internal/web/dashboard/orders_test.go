@@ -94,5 +94,11 @@ func TestOrdersAndResolveByHand(t *testing.T) {
 		if a := b.do("GET", "/dashboard/orders"+q+"&status=completed", nil); !strings.Contains(a.body, "short-order") {
 			t.Fatalf("the completed filter: %s", a.body)
 		}
+		if a := b.do("GET", "/dashboard/orders"+q+"&currency=USDC", nil); strings.Contains(a.body, "short-order") {
+			t.Fatalf("the USDC filter shows a USDT order: %s", a.body)
+		}
+		if a := b.do("GET", "/dashboard/orders"+q+"&chainId=devnet&currency=USDT", nil); !strings.Contains(a.body, "short-order") {
+			t.Fatalf("the devnet USDT filter: %s", a.body)
+		}
 	})
 }

@@ -68,42 +68,25 @@ func validReferenceField(s string) bool {
 // code: created and approved at once (3PAY's dashboard payouts), unless the project's policy
 // asks for a second approval.
 func (h *Handler) payout(w http.ResponseWriter, r *http.Request, _ *gateway.Session, u *gateway.User) {
-	if err := r.ParseForm(); err != nil {
-		h.message(w, http.StatusRequestEntityTooLarge, "Refused", "The form is larger than a payout can be.")
-		return
-	}
-	sc := h.scopeOf(w, r, u, r.PostForm, "Payouts")
-	if sc == nil {
-		return
-	}
-	f := r.PostForm
-	chainID, currency, _ := strings.Cut(f.Get("option"), " ")
-	wd, err := func() (*gateway.Withdrawal, error) {
-		pr, err := h.acting(r, u, sc, gateway.PermMoney)
-		if err != nil {
-			return nil, err
-		}
-		wd, _, err := h.svc.CreateWithdrawal(r.Context(), pr, gateway.WithdrawalInput{Reference: f.Get("reference"), Amount: strings.TrimSpace(f.Get("amount")),
-			Currency: currency, ChainID: chainID, Address: strings.TrimSpace(f.Get("address"))})
-		if err != nil {
-			return nil, err
-		}
-		if wd.Status == gateway.WithdrawalPendingApproval && len(wd.Approvals) == 0 {
-			return h.svc.ApproveWithdrawal(r.Context(), pr, wd.ID)
-		}
-		return wd, nil
-	}()
-	if msg, ok := userMessage(err); ok {
-		h.renderPayouts(w, r, u, r.PostForm, statusOf(err), msg)
-		return
-	} else if err != nil {
-		h.failed(w, r, err)
-		return
-	}
-	done := "payout"
-	if wd.Status == gateway.WithdrawalPendingApproval {
-		done = "payout-pending"
-	}
-	h.cfg.Log.Info("dashboard: payout", "user", u.ID, "withdrawal", wd.ID)
-	http.Redirect(w, r, "/dashboard/withdrawals?"+string(sc.Query())+"&done="+done+"&id="+url.QueryEscape(wd.ID), http.StatusSeeOther)
+	var wd *gateway.Withdrawal
+	h.run(w, r, u, action{title: "Payouts", perm: gateway.PermMoney, code: true,
+		act: func(pr *gateway.Principal) error {
+			f := r.PostForm
+			chainID, currency, _ := strings.Cut(f.Get("option"), " ")
+			var err error
+			wd, _, err = h.svc.CreateWithdrawal(r.Context(), pr, gateway.WithdrawalInput{Reference: f.Get("reference"), Amount: strings.TrimSpace(f.Get("amount")),
+				Currency: currency, ChainID: chainID, Address: strings.TrimSpace(f.Get("address"))})
+			if err == nil && wd.Status == gateway.WithdrawalPendingApproval && len(wd.Approvals) == 0 {
+				wd, err = h.svc.ApproveWithdrawal(r.Context(), pr, wd.ID)
+			}
+			return err
+		},
+		again: func(status int, msg string) { h.renderPayouts(w, r, u, r.PostForm, status, msg) },
+		done: func(sc *scope) {
+			done := "payout"
+			if wd.Status == gateway.WithdrawalPendingApproval {
+				done = "payout-pending"
+			}
+			back(w, r, "/dashboard/withdrawals", sc, "done="+done+"&id="+url.QueryEscape(wd.ID))
+		}})
 }

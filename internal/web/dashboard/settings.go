@@ -56,7 +56,7 @@ func (h *Handler) renderSettings(w http.ResponseWriter, r *http.Request, u *gate
 // saveSettings changes the project's name, website, default payment window and grace, and
 // underpayment tolerance.
 func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request, _ *gateway.Session, u *gateway.User) {
-	h.settingsAction(w, r, u, func(pr *gateway.Principal) (string, error) {
+	h.settingsAction(w, r, u, "project", func(pr *gateway.Principal) error {
 		f := r.PostForm
 		up := gateway.ProjectUpdate{}
 		name, website, tol := strings.TrimSpace(f.Get("name")), strings.TrimSpace(f.Get("website")), strings.TrimSpace(f.Get("tolerance"))
@@ -67,50 +67,29 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request, _ *gatewa
 		}{{"window", &up.PaymentWindowMinutes}, {"grace", &up.GraceMinutes}} {
 			n, err := strconv.Atoi(strings.TrimSpace(f.Get(fld.name)))
 			if err != nil {
-				return "", gateway.Errorf(gateway.EInvalid, fld.name, "%s must be a whole number of minutes", map[string]string{"window": "The payment window", "grace": "The grace period"}[fld.name])
+				return gateway.Errorf(gateway.EInvalid, fld.name, "%s must be a whole number of minutes", map[string]string{"window": "The payment window", "grace": "The grace period"}[fld.name])
 			}
 			*fld.dst = &n
 		}
 		_, err := h.svc.ChangeProject(r.Context(), pr, up)
-		return "project", err
+		return err
 	})
 }
 
 // savePolicy changes the mode's withdrawal policy: auto-approval below an amount, two approvals,
 // the allowlist.
 func (h *Handler) savePolicy(w http.ResponseWriter, r *http.Request, _ *gateway.Session, u *gateway.User) {
-	h.settingsAction(w, r, u, func(pr *gateway.Principal) (string, error) {
+	h.settingsAction(w, r, u, "policy", func(pr *gateway.Principal) error {
 		f := r.PostForm
 		below := strings.TrimSpace(f.Get("autoApproveBelow"))
 		two, allow := f.Get("twoApprovals") == "on", f.Get("allowlist") == "on"
 		_, err := h.svc.SetWithdrawalPolicy(r.Context(), pr, gateway.PolicyInput{AutoApproveBelow: &below, TwoApprovals: &two, Allowlist: &allow})
-		return "policy", err
+		return err
 	})
 }
 
-func (h *Handler) settingsAction(w http.ResponseWriter, r *http.Request, u *gateway.User, act func(*gateway.Principal) (string, error)) {
-	if err := r.ParseForm(); err != nil {
-		h.message(w, http.StatusRequestEntityTooLarge, "Refused", "The form is larger than it can be.")
-		return
-	}
-	sc := h.scopeOf(w, r, u, r.PostForm, "Settings")
-	if sc == nil {
-		return
-	}
-	done, err := func() (string, error) {
-		pr, err := h.acting(r, u, sc, gateway.PermSettings)
-		if err != nil {
-			return "", err
-		}
-		return act(pr)
-	}()
-	if msg, ok := userMessage(err); ok {
-		h.renderSettings(w, r, u, r.PostForm, statusOf(err), msg)
-		return
-	} else if err != nil {
-		h.failed(w, r, err)
-		return
-	}
-	h.cfg.Log.Info("dashboard: settings "+done, "user", u.ID)
-	http.Redirect(w, r, "/dashboard/settings?"+string(sc.Query())+"&done="+done, http.StatusSeeOther)
+func (h *Handler) settingsAction(w http.ResponseWriter, r *http.Request, u *gateway.User, done string, act func(*gateway.Principal) error) {
+	h.run(w, r, u, action{title: "Settings", perm: gateway.PermSettings, code: true, act: act,
+		again: func(status int, msg string) { h.renderSettings(w, r, u, r.PostForm, status, msg) },
+		done:  func(sc *scope) { back(w, r, "/dashboard/settings", sc, "done="+done) }})
 }

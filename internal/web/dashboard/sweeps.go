@@ -13,6 +13,8 @@ import (
 
 type hotWalletRow struct {
 	ChainID, Address string
+	// Treasury and Ceiling: where sweeps forward what the hot wallet holds above the ceiling.
+	Treasury, Ceiling string
 }
 
 type sweepRow struct {
@@ -57,6 +59,11 @@ func (h *Handler) renderSweeps(w http.ResponseWriter, r *http.Request, u *gatewa
 	}
 	v := sweepsView{scope: sc, Chain: values.Get("chainId")}
 	ctx := r.Context()
+	treasuries, err := h.svc.Treasuries(ctx, sc.pr)
+	if err != nil {
+		h.failed(w, r, err)
+		return
+	}
 	if !sc.pr.Project.WatchOnly() {
 		for _, c := range h.svc.EnabledChains(sc.pr.Mode) {
 			if c.Protocol != chain.EVM {
@@ -68,7 +75,13 @@ func (h *Handler) renderSweeps(w http.ResponseWriter, r *http.Request, u *gatewa
 				h.failed(w, r, err)
 				return
 			}
-			v.Wallets = append(v.Wallets, hotWalletRow{ChainID: c.Slug, Address: addr})
+			row := hotWalletRow{ChainID: c.Slug, Address: addr}
+			for _, t := range treasuries {
+				if t.ChainID == c.Slug {
+					row.Treasury, row.Ceiling = t.Address, t.Ceiling
+				}
+			}
+			v.Wallets = append(v.Wallets, row)
 		}
 	}
 	list, err := h.svc.Sweeps(ctx, sc.pr, 20)
@@ -104,52 +117,32 @@ func (h *Handler) sweepRowOf(s *gateway.Sweep) sweepRow {
 // sweep estimates a sweep of a chain (estimate: nothing is sent, no code asked, the role must
 // move money) or runs it with the user's two-factor code.
 func (h *Handler) sweep(w http.ResponseWriter, r *http.Request, _ *gateway.Session, u *gateway.User) {
-	if err := r.ParseForm(); err != nil {
-		h.message(w, http.StatusRequestEntityTooLarge, "Refused", "The form is larger than a sweep can be.")
-		return
-	}
-	sc := h.scopeOf(w, r, u, r.PostForm, "Sweeps")
-	if sc == nil {
+	if err := r.ParseForm(); err != nil { // before run: whether it is an estimate decides the code
+		h.message(w, http.StatusRequestEntityTooLarge, "Refused", "The form is larger than it can be.")
 		return
 	}
 	dry := r.PostForm.Get("estimate") != ""
-	plan, err := func() (*gateway.SweepPlan, error) {
-		var pr *gateway.Principal
-		if dry {
-			// An estimate reads balances and fees and sends nothing: the role is enough.
-			p, role, err := h.svc.MemberPrincipal(r.Context(), u, sc.pr.Project.ID, sc.pr.Mode)
-			if err != nil {
-				return nil, err
+	var plan *gateway.SweepPlan
+	h.run(w, r, u, action{title: "Sweeps", perm: gateway.PermMoney, code: !dry,
+		act: func(pr *gateway.Principal) (err error) {
+			if dry {
+				est := *pr
+				est.SecretProven = true // an estimate reads balances and fees and sends nothing: the role is enough
+				pr = &est
 			}
-			if !role.Can(gateway.PermMoney) {
-				return nil, gateway.Errorf(gateway.EForbidden, "", "Your role in this project (%s) does not allow this.", role)
+			plan, err = h.svc.Sweep(r.Context(), pr, gateway.SweepRequest{ChainID: r.PostForm.Get("chainId"), DryRun: dry})
+			return err
+		},
+		again: func(status int, msg string) { h.renderSweeps(w, r, u, r.PostForm, status, msg, nil) },
+		done: func(sc *scope) {
+			if dry {
+				h.renderSweeps(w, r, u, r.PostForm, http.StatusOK, "", plan)
+				return
 			}
-			p.SecretProven = true
-			pr = p
-		} else {
-			p, err := h.acting(r, u, sc, gateway.PermMoney)
-			if err != nil {
-				return nil, err
+			done := "sweep"
+			if len(plan.Sweeps) == 0 {
+				done = "nothing"
 			}
-			pr = p
-		}
-		return h.svc.Sweep(r.Context(), pr, gateway.SweepRequest{ChainID: r.PostForm.Get("chainId"), DryRun: dry})
-	}()
-	if msg, ok := userMessage(err); ok {
-		h.renderSweeps(w, r, u, r.PostForm, statusOf(err), msg, nil)
-		return
-	} else if err != nil {
-		h.failed(w, r, err)
-		return
-	}
-	if dry {
-		h.renderSweeps(w, r, u, r.PostForm, http.StatusOK, "", plan)
-		return
-	}
-	h.cfg.Log.Info("dashboard: sweep", "user", u.ID, "chain", plan.ChainID, "sweeps", len(plan.Sweeps))
-	done := "sweep"
-	if len(plan.Sweeps) == 0 {
-		done = "nothing"
-	}
-	http.Redirect(w, r, "/dashboard/sweeps?"+string(sc.Query())+"&chainId="+url.QueryEscape(plan.ChainID)+"&done="+done, http.StatusSeeOther)
+			back(w, r, "/dashboard/sweeps", sc, "chainId="+url.QueryEscape(plan.ChainID)+"&done="+done)
+		}})
 }

@@ -52,62 +52,31 @@ func (h *Handler) renderTeam(w http.ResponseWriter, r *http.Request, u *gateway.
 // invite makes an invitation and shows its link once.
 func (h *Handler) invite(w http.ResponseWriter, r *http.Request, _ *gateway.Session, u *gateway.User) {
 	var made *teamView
-	h.teamAction(w, r, u, func(pr *gateway.Principal) (string, error) {
+	h.teamAction(w, r, u, func(pr *gateway.Principal) error {
 		token, inv, err := h.svc.InviteMember(r.Context(), pr, r.PostForm.Get("email"), gateway.Role(r.PostForm.Get("role")))
-		if err != nil {
-			return "", err
+		if err == nil {
+			made = &teamView{Link: h.publicURL(r) + "/dashboard/invite/" + token, LinkEmail: inv.Email, LinkExpires: inv.ExpiresAt.UTC().Format(time.RFC3339)}
 		}
-		made = &teamView{Link: h.publicURL(r) + "/dashboard/invite/" + token, LinkEmail: inv.Email, LinkExpires: inv.ExpiresAt.UTC().Format(time.RFC3339)}
-		return "", nil
-	}, func(sc *scope) {
-		h.cfg.Log.Info("dashboard: invitation made", "user", u.ID)
-		h.renderTeam(w, r, u, r.PostForm, http.StatusOK, "", made)
-	})
+		return err
+	}, func(*scope) { h.renderTeam(w, r, u, r.PostForm, http.StatusOK, "", made) })
 }
 
 func (h *Handler) changeRole(w http.ResponseWriter, r *http.Request, _ *gateway.Session, u *gateway.User) {
-	h.teamAction(w, r, u, func(pr *gateway.Principal) (string, error) {
-		return "role", h.svc.ChangeRole(r.Context(), pr, r.PathValue("user"), gateway.Role(r.PostForm.Get("role")))
-	}, nil)
+	h.teamAction(w, r, u, func(pr *gateway.Principal) error {
+		return h.svc.ChangeRole(r.Context(), pr, r.PathValue("user"), gateway.Role(r.PostForm.Get("role")))
+	}, func(sc *scope) { back(w, r, "/dashboard/team", sc, "done=role") })
 }
 
 func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request, _ *gateway.Session, u *gateway.User) {
-	h.teamAction(w, r, u, func(pr *gateway.Principal) (string, error) {
-		return "removed", h.svc.RemoveMember(r.Context(), pr, r.PathValue("user"))
-	}, nil)
+	h.teamAction(w, r, u, func(pr *gateway.Principal) error {
+		return h.svc.RemoveMember(r.Context(), pr, r.PathValue("user"))
+	}, func(sc *scope) { back(w, r, "/dashboard/team", sc, "done=removed") })
 }
 
-// teamAction runs a team change with the owner's code; done answers it (nil: back to the page
-// with what it did).
-func (h *Handler) teamAction(w http.ResponseWriter, r *http.Request, u *gateway.User, act func(*gateway.Principal) (string, error), done func(*scope)) {
-	if err := r.ParseForm(); err != nil {
-		h.message(w, http.StatusRequestEntityTooLarge, "Refused", "The form is larger than it can be.")
-		return
-	}
-	sc := h.scopeOf(w, r, u, r.PostForm, "Team")
-	if sc == nil {
-		return
-	}
-	what, err := func() (string, error) {
-		pr, err := h.acting(r, u, sc, gateway.PermTeam)
-		if err != nil {
-			return "", err
-		}
-		return act(pr)
-	}()
-	if msg, ok := userMessage(err); ok {
-		h.renderTeam(w, r, u, r.PostForm, statusOf(err), msg, nil)
-		return
-	} else if err != nil {
-		h.failed(w, r, err)
-		return
-	}
-	if done != nil {
-		done(sc)
-		return
-	}
-	h.cfg.Log.Info("dashboard: team "+what, "user", u.ID, "member", r.PathValue("user"))
-	http.Redirect(w, r, "/dashboard/team?"+string(sc.Query())+"&done="+what, http.StatusSeeOther)
+// teamAction runs a team change with the owner's code.
+func (h *Handler) teamAction(w http.ResponseWriter, r *http.Request, u *gateway.User, act func(*gateway.Principal) error, done func(*scope)) {
+	h.run(w, r, u, action{title: "Team", perm: gateway.PermTeam, code: true, act: act, done: done,
+		again: func(status int, msg string) { h.renderTeam(w, r, u, r.PostForm, status, msg, nil) }})
 }
 
 // publicURL is where the gateway is reached: the configured public URL, or the request's own

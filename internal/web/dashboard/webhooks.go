@@ -85,81 +85,35 @@ func (v webhooksView) Subscribed(t string) bool {
 // setEndpoint sets the endpoint's URL, events and format, with a two-factor code: whoever sets
 // the URL receives the events.
 func (h *Handler) setEndpoint(w http.ResponseWriter, r *http.Request, _ *gateway.Session, u *gateway.User) {
-	h.webhookAction(w, r, u, func(pr *gateway.Principal) (string, error) {
-		events := r.PostForm["events"]
-		if len(events) == len(gateway.EventTypes) {
-			events = nil // every type, and the ones to come
-		}
-		_, err := h.svc.SetWebhookEndpoint(r.Context(), pr, r.PostForm.Get("url"), events, gateway.WebhookFormat(r.PostForm.Get("format")))
-		return "", err
-	})
+	h.run(w, r, u, action{title: "Webhooks", perm: gateway.PermWebhooks, code: true,
+		act: func(pr *gateway.Principal) error {
+			events := r.PostForm["events"]
+			if len(events) == len(gateway.EventTypes) {
+				events = nil // every type, and the ones to come
+			}
+			_, err := h.svc.SetWebhookEndpoint(r.Context(), pr, r.PostForm.Get("url"), events, gateway.WebhookFormat(r.PostForm.Get("format")))
+			return err
+		},
+		again: func(status int, msg string) { h.renderWebhooks(w, r, u, r.PostForm, status, msg, "") },
+		done:  func(sc *scope) { back(w, r, "/dashboard/webhooks", sc, "done=endpoint") }})
 }
 
 // rotateSecret replaces the webhook secret and shows the new one in this answer, once.
 func (h *Handler) rotateSecret(w http.ResponseWriter, r *http.Request, _ *gateway.Session, u *gateway.User) {
-	h.webhookAction(w, r, u, func(pr *gateway.Principal) (string, error) {
-		sec, err := h.svc.RotateWebhookSecret(r.Context(), pr)
-		if err != nil {
-			return "", err
-		}
-		return sec.Secret, nil
-	})
-}
-
-func (h *Handler) webhookAction(w http.ResponseWriter, r *http.Request, u *gateway.User, act func(*gateway.Principal) (string, error)) {
-	if err := r.ParseForm(); err != nil {
-		h.message(w, http.StatusRequestEntityTooLarge, "Refused", "The form is larger than it can be.")
-		return
-	}
-	sc := h.scopeOf(w, r, u, r.PostForm, "Webhooks")
-	if sc == nil {
-		return
-	}
-	secret, err := func() (string, error) {
-		pr, err := h.acting(r, u, sc, gateway.PermWebhooks)
-		if err != nil {
-			return "", err
-		}
-		return act(pr)
-	}()
-	if msg, ok := userMessage(err); ok {
-		h.renderWebhooks(w, r, u, r.PostForm, statusOf(err), msg, "")
-		return
-	} else if err != nil {
-		h.failed(w, r, err)
-		return
-	}
-	if secret != "" {
-		h.cfg.Log.Info("dashboard: webhook secret rotated", "user", u.ID)
-		h.renderWebhooks(w, r, u, r.PostForm, http.StatusOK, "", secret)
-		return
-	}
-	h.cfg.Log.Info("dashboard: webhook endpoint set", "user", u.ID)
-	http.Redirect(w, r, "/dashboard/webhooks?"+string(sc.Query())+"&done=endpoint", http.StatusSeeOther)
+	var sec *gateway.WebhookSecret
+	h.run(w, r, u, action{title: "Webhooks", perm: gateway.PermWebhooks, code: true,
+		act: func(pr *gateway.Principal) (err error) {
+			sec, err = h.svc.RotateWebhookSecret(r.Context(), pr)
+			return err
+		},
+		again: func(status int, msg string) { h.renderWebhooks(w, r, u, r.PostForm, status, msg, "") },
+		done:  func(*scope) { h.renderWebhooks(w, r, u, r.PostForm, http.StatusOK, "", sec.Secret) }})
 }
 
 // retryEvent queues one event for delivery now (no code: it sends what was sent, where it goes).
 func (h *Handler) retryEvent(w http.ResponseWriter, r *http.Request, _ *gateway.Session, u *gateway.User) {
-	if err := r.ParseForm(); err != nil {
-		h.message(w, http.StatusRequestEntityTooLarge, "Refused", "The form is larger than it can be.")
-		return
-	}
-	sc := h.scopeOf(w, r, u, r.PostForm, "Webhooks")
-	if sc == nil {
-		return
-	}
-	err := func() error {
-		if !sc.Member.Role.Can(gateway.PermWebhooks) {
-			return gateway.Errorf(gateway.EForbidden, "", "Your role in this project (%s) does not allow this.", sc.Member.Role)
-		}
-		return h.svc.RetryWebhookEvent(r.Context(), sc.pr, r.PathValue("id"))
-	}()
-	if msg, ok := userMessage(err); ok {
-		h.renderWebhooks(w, r, u, r.PostForm, statusOf(err), msg, "")
-		return
-	} else if err != nil {
-		h.failed(w, r, err)
-		return
-	}
-	http.Redirect(w, r, "/dashboard/webhooks?"+string(sc.Query())+"&done=retry", http.StatusSeeOther)
+	h.run(w, r, u, action{title: "Webhooks", perm: gateway.PermWebhooks,
+		act:   func(pr *gateway.Principal) error { return h.svc.RetryWebhookEvent(r.Context(), pr, r.PathValue("id")) },
+		again: func(status int, msg string) { h.renderWebhooks(w, r, u, r.PostForm, status, msg, "") },
+		done:  func(sc *scope) { back(w, r, "/dashboard/webhooks", sc, "done=retry") }})
 }

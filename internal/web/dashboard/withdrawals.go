@@ -128,29 +128,10 @@ func (h *Handler) rejectWithdrawal(w http.ResponseWriter, r *http.Request, _ *ga
 }
 
 func (h *Handler) withdrawalAction(w http.ResponseWriter, r *http.Request, u *gateway.User, act func(*gateway.Principal, string) (string, error)) {
-	if err := r.ParseForm(); err != nil {
-		h.message(w, http.StatusRequestEntityTooLarge, "Refused", "The form is larger than an approval can be.")
-		return
-	}
-	sc := h.scopeOf(w, r, u, r.PostForm, "Withdrawals")
-	if sc == nil {
-		return
-	}
 	id := r.PathValue("id")
-	done, err := func() (string, error) {
-		pr, err := h.acting(r, u, sc, gateway.PermMoney)
-		if err != nil {
-			return "", err
-		}
-		return act(pr, id)
-	}()
-	if msg, ok := userMessage(err); ok {
-		h.renderWithdrawals(w, r, u, r.PostForm, statusOf(err), msg)
-		return
-	} else if err != nil {
-		h.failed(w, r, err)
-		return
-	}
-	h.cfg.Log.Info("dashboard: withdrawal "+done, "user", u.ID, "withdrawal", id)
-	http.Redirect(w, r, "/dashboard/withdrawals?"+string(sc.Query())+"&done="+done+"&id="+url.QueryEscape(id), http.StatusSeeOther)
+	var done string
+	h.run(w, r, u, action{title: "Withdrawals", perm: gateway.PermMoney, code: true,
+		act:   func(pr *gateway.Principal) (err error) { done, err = act(pr, id); return err },
+		again: func(status int, msg string) { h.renderWithdrawals(w, r, u, r.PostForm, status, msg) },
+		done:  func(sc *scope) { back(w, r, "/dashboard/withdrawals", sc, "done="+done+"&id="+url.QueryEscape(id)) }})
 }
