@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,7 +23,7 @@ import (
 // desktop and phone.
 func TestDashboardInBrowser(t *testing.T) {
 	ctx := browserFor(t, 2*time.Minute)
-	creds, _ := startDev(t, "--block-time", "300ms")
+	creds, dir := startDev(t, "--block-time", "300ms")
 	began := time.Now()
 	defer func() { t.Logf("took %s", time.Since(began).Round(time.Second)) }()
 	run := func(actions ...chromedp.Action[chromedp.Void]) {
@@ -208,16 +209,23 @@ func TestDashboardInBrowser(t *testing.T) {
 	if u := text("#endpoint-url"); u != receiver.URL+"/hooks" {
 		t.Fatalf("the endpoint reads %q", u)
 	}
-	run(chromedp.Click(chromedp.CSS(`form[action$="/retry"] button`)), chromedp.WaitVisible(chromedp.CSS(".notice")))
-	if n := text(".notice"); !strings.Contains(n, "Delivery queued") {
-		t.Fatalf("after a retry: %q", n)
-	}
+	run(chromedp.Click(chromedp.CSS(`form[action$="/retry"] button`)))
+	// (The page before had a notice of its own: wait for the retry's.)
+	waitFor(t, ctx, `(document.querySelector('.notice') || {textContent: ''}).textContent.includes('Delivery queued')`, 10*time.Second)
 	waitUntil := time.Now().Add(20 * time.Second)
 	for hits.Load() == 0 {
 		if time.Now().After(waitUntil) {
 			t.Fatal("the retried delivery never reached the receiver")
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	// The page shows the failed attempt, with the receiver's answer.
+	for !strings.Contains(text("main"), "HTTP 503") {
+		if time.Now().After(waitUntil) {
+			t.Fatalf("the failed attempt is not on the page: %q", text("main"))
+		}
+		time.Sleep(300 * time.Millisecond)
+		run(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("main")))
 	}
 	// The other pages, each with what it must show.
 	for _, p := range []struct{ path, shows, shot string }{
@@ -243,4 +251,30 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	run(chromedp.Click(chromedp.CSS(`header button`)), chromedp.WaitVisible(chromedp.ID("email")))
 	waitFor(t, ctx, `location.pathname === '/dashboard/signin'`, 5*time.Second)
+
+	// A viewer (made on the command line, beside the running gateway) sees a pending withdrawal,
+	// and on no page a form that acts.
+	devAPI(t, creds, "POST", "/api/v1/withdrawals", `{"reference":"browser-wd-viewer","amount":"1","currency":"USDT","chainId":"devnet",
+		"address":"0x2222222222222222222222222222222222222222"}`)
+	out, _, err := runCLI(t, "users", "create", "--data", dir, "--email", "viewer@demo.localhost", "--project", creds.ProjectID, "--role", "viewer")
+	m := regexp.MustCompile(`One-time password \(shown once; the first sign-in replaces it\): (\S+)`).FindStringSubmatch(out)
+	if err != nil || m == nil {
+		t.Fatalf("users create: %v %s", err, out)
+	}
+	run(chromedp.SendKeys(chromedp.ID("email"), "viewer@demo.localhost"), chromedp.SendKeys(chromedp.ID("password"), m[1]),
+		chromedp.Click(chromedp.CSS("button.primary")), chromedp.WaitVisible(chromedp.ID("current")),
+		chromedp.SendKeys(chromedp.ID("current"), m[1]), chromedp.SendKeys(chromedp.ID("password"), "the viewer's own password"),
+		chromedp.Click(chromedp.CSS("button.primary")))
+	// (The page asking for a new password has a notice of its own: wait for the change's answer.)
+	waitFor(t, ctx, `location.search === '?done=1'`, 10*time.Second)
+	for _, path := range []string{"/dashboard/withdrawals", "/dashboard/payouts", "/dashboard/sweeps", "/dashboard/keys", "/dashboard/team"} {
+		run(chromedp.Navigate(creds.BaseURL+path), chromedp.WaitVisible(chromedp.CSS("main")))
+		forms, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('main form[method=post]').length`))
+		if forms != 0 {
+			t.Errorf("the viewer sees %d action form(s) on %s", forms, path)
+		}
+		if path == "/dashboard/withdrawals" && !strings.Contains(text("main"), "browser-wd-viewer") {
+			t.Errorf("the viewer does not see the pending withdrawal: %q", text("main"))
+		}
+	}
 }

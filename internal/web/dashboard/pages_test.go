@@ -157,8 +157,21 @@ func TestSettingsPage(t *testing.T) {
 			t.Fatalf("save the settings: %d %s", a.status, a.body)
 		}
 		p, _ = w.svc.Store.FindProject(ctx, w.shop.Project.ID)
-		if p.Name != "Shop 2" || p.PaymentWindowMinutes != 30 || p.GraceMinutes != 10 || p.UnderpaymentPPM != 5000 {
+		if p.Name != "Shop 2" || p.PaymentWindowMinutes != 30 || p.GraceMinutes != 10 || p.UnderpaymentPPM != 5000 || len(p.Confirmations) != 0 {
 			t.Fatalf("the saved project: %+v", p)
+		}
+		for name, c := range map[string]string{"words": "devnet=three", "an unknown chain": "nowhere=3", "fewer than the rule": "ethereum=1"} {
+			w.later(30 * time.Second)
+			if a := admin.do("POST", "/dashboard/settings", form(w.code(secret), append(good, "confirmations", c)...)); a.status != 400 {
+				t.Fatalf("confirmations of %s: %d", name, a.status)
+			}
+		}
+		w.later(30 * time.Second)
+		if a := admin.do("POST", "/dashboard/settings", form(w.code(secret), append(good, "confirmations", "devnet=3")...)); a.status != 303 {
+			t.Fatalf("save confirmations: %d %s", a.status, a.body)
+		}
+		if p, _ = w.svc.Store.FindProject(ctx, w.shop.Project.ID); p.Confirmations["devnet"] != 3 {
+			t.Fatalf("the saved confirmations: %v", p.Confirmations)
 		}
 		w.later(30 * time.Second)
 		if a := admin.do("POST", "/dashboard/settings/policy", form(w.code(secret), "autoApproveBelow", "5", "twoApprovals", "on")); a.status != 303 {

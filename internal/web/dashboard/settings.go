@@ -3,6 +3,7 @@ package dashboard
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,6 +44,7 @@ func (h *Handler) renderSettings(w http.ResponseWriter, r *http.Request, u *gate
 	for slug, n := range p.Confirmations {
 		cs = append(cs, slug+"="+strconv.Itoa(n))
 	}
+	slices.Sort(cs)
 	v.Confirmations = strings.Join(cs, ", ")
 	pol, err := h.svc.WithdrawalPolicy(r.Context(), sc.pr)
 	if err != nil {
@@ -71,9 +73,39 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request, _ *gatewa
 			}
 			*fld.dst = &n
 		}
+		if c := strings.TrimSpace(f.Get("confirmations")); c != v0(r) {
+			m, err := parseConfirmations(c)
+			if err != nil {
+				return err
+			}
+			up.Confirmations = m
+		}
 		_, err := h.svc.ChangeProject(r.Context(), pr, up)
 		return err
 	})
+}
+
+// v0 is the confirmations field as the page showed it (a hidden copy), so that an unchanged
+// field changes nothing.
+func v0(r *http.Request) string { return strings.TrimSpace(r.PostForm.Get("confirmationsWere")) }
+
+// parseConfirmations reads "bsc=20, ethereum=15" into a change of the project's confirmations:
+// each chain named is set, 0 drops a chain's entry, a chain not named keeps its own.
+func parseConfirmations(s string) (map[string]int, error) {
+	m := map[string]int{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		slug, n, ok := strings.Cut(part, "=")
+		v, err := strconv.Atoi(strings.TrimSpace(n))
+		if !ok || err != nil || v < 0 {
+			return nil, gateway.Errorf(gateway.EInvalid, "confirmations", "confirmations must read chain=number, separated by commas (bsc=20, ethereum=15; 0 drops a chain's)")
+		}
+		m[strings.TrimSpace(slug)] = v
+	}
+	return m, nil
 }
 
 // savePolicy changes the mode's withdrawal policy: auto-approval below an amount, two approvals,

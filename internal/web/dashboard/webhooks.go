@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/stablegate/stablegate/internal/gateway"
@@ -12,6 +13,11 @@ import (
 type deliveryRow struct {
 	ID, Type, Status, Created, LastError string
 	Attempts, LastStatusCode             int
+	Tries                                []attemptRow
+}
+
+type attemptRow struct {
+	At, Result string
 }
 
 type webhooksView struct {
@@ -71,8 +77,16 @@ func (h *Handler) renderWebhooks(w http.ResponseWriter, r *http.Request, u *gate
 		return
 	}
 	for _, ev := range evs {
-		v.Deliveries = append(v.Deliveries, deliveryRow{ID: ev.ID, Type: ev.Type, Status: ev.Status,
-			Created: ev.CreatedAt.UTC().Format(time.RFC3339), LastError: ev.LastError, Attempts: ev.AttemptCount, LastStatusCode: ev.LastStatusCode})
+		row := deliveryRow{ID: ev.ID, Type: ev.Type, Status: ev.Status, Created: ev.CreatedAt.UTC().Format(time.RFC3339), LastError: ev.LastError,
+			Attempts: ev.AttemptCount, LastStatusCode: ev.LastStatusCode}
+		for _, a := range ev.Attempts {
+			res := a.Error
+			if a.StatusCode != 0 {
+				res = "HTTP " + strconv.Itoa(a.StatusCode) + " " + res
+			}
+			row.Tries = append(row.Tries, attemptRow{At: a.At.UTC().Format(time.RFC3339), Result: res + " (" + a.Duration.Round(time.Millisecond).String() + ")"})
+		}
+		v.Deliveries = append(v.Deliveries, row)
 	}
 	h.render(w, "webhooks", status, v)
 }
