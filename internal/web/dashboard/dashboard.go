@@ -65,10 +65,10 @@ func New(svc *gateway.Service, cfg Config) *Handler {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux(), protect: http.NewCrossOriginProtection(), pages: map[string]*template.Template{}}
 	if cfg.TwoFactor == "" {
 		cfg.TwoFactor = gateway.TwoFactorAdmins
 	}
+	h := &Handler{svc: svc, cfg: cfg, mux: http.NewServeMux(), protect: http.NewCrossOriginProtection(), pages: map[string]*template.Template{}}
 	for _, name := range []string{"signin", "password", "overview", "message", "security", "recovery", "withdrawals", "payouts", "sweeps", "orders", "order", "keys", "webhooks", "team", "invite", "deposits", "links", "audit", "settings"} {
 		h.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(assets, "assets/layout.html", "assets/"+name+".html"))
 	}
