@@ -1,9 +1,12 @@
 package gateway_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pquerna/otp"
 
 	"github.com/stablegate/stablegate/internal/gateway"
 )
@@ -77,3 +80,28 @@ func TestNormalizeEmail(t *testing.T) {
 		}
 	}
 }
+
+// The enrolment's otpauth URL names the account whatever its email holds (+, #, %): the app
+// shows the right account, and the secret read back from the store is the one shown first.
+func TestEnrolmentURLEscapesTheEmail(t *testing.T) {
+	kr, _ := gateway.NewKeyring(make([]byte, 32))
+	svc := &gateway.Service{Store: &pendingOnly{}, Keyring: kr}
+	u := &gateway.User{ID: "usr_1", Email: "ana+shop#1%x@shop.example.com"}
+	e, err := svc.BeginTwoFactor(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := svc.PendingTwoFactor(u)
+	if err != nil || again.Secret != e.Secret || again.URL != e.URL {
+		t.Fatalf("the pending enrolment read back: %+v, %v (first %+v)", again, err, e)
+	}
+	key, err := otp.NewKeyFromURL(e.URL)
+	if err != nil || key.AccountName() != u.Email || key.Issuer() != "stablegate" || key.Secret() != e.Secret {
+		t.Fatalf("the URL %s reads account %q issuer %q: %v", e.URL, key.AccountName(), key.Issuer(), err)
+	}
+}
+
+// pendingOnly is a store that keeps a pending two-factor secret and nothing else.
+type pendingOnly struct{ gateway.Store }
+
+func (*pendingOnly) SetTOTPPending(context.Context, string, []byte) error { return nil }

@@ -3,8 +3,10 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base32"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -135,9 +137,13 @@ func (s *Service) BeginTwoFactor(ctx context.Context, u *User) (*Enrolment, erro
 	if s.Keyring == nil {
 		return nil, errors.New("two-factor: no master key to seal the secret with")
 	}
-	key, err := totp.Generate(totp.GenerateOpts{Issuer: totpIssuer, AccountName: u.Email, SecretSize: 20})
+	raw := make([]byte, 20)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	key, err := totpKey(u.Email, raw)
 	if err != nil {
-		return nil, fmt.Errorf("two-factor: %w", err)
+		return nil, err
 	}
 	sealed := s.Keyring.Seal([]byte(key.Secret()), totpAAD(u.ID))
 	if err := s.Store.SetTOTPPending(ctx, u.ID, sealed); err != nil {
@@ -156,12 +162,25 @@ func (s *Service) PendingTwoFactor(u *User) (*Enrolment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("two-factor: the pending secret: %w", err)
 	}
-	key, err := otp.NewKeyFromURL(fmt.Sprintf("otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=SHA1&digits=6&period=30",
-		totpIssuer, u.Email, secret, totpIssuer))
+	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(string(secret))
+	if err != nil {
+		return nil, fmt.Errorf("two-factor: the pending secret: %w", err)
+	}
+	key, err := totpKey(u.Email, raw)
+	if err != nil {
+		return nil, err
+	}
+	return &Enrolment{Secret: key.Secret(), URL: key.URL(), key: key}, nil
+}
+
+// totpKey is the key of a secret for the account, as an app reads it: the otp library writes its
+// otpauth:// URL (the email escaped in it, whatever characters it has).
+func totpKey(email string, secret []byte) (*otp.Key, error) {
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: totpIssuer, AccountName: email, Secret: secret})
 	if err != nil {
 		return nil, fmt.Errorf("two-factor: %w", err)
 	}
-	return &Enrolment{Secret: string(secret), URL: key.URL(), key: key}, nil
+	return key, nil
 }
 
 // ConfirmTwoFactor turns two-factor authentication on with a code of the pending secret, and
