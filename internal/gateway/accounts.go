@@ -414,8 +414,14 @@ func (s *Service) MemberPrincipal(ctx context.Context, u *User, projectID string
 	if err != nil {
 		return nil, "", err
 	}
+	return s.PrincipalIn(ctx, u, ms, projectID, mode)
+}
+
+// PrincipalIn is MemberPrincipal from the user's memberships as read already (a page that lists
+// them reads them once).
+func (s *Service) PrincipalIn(ctx context.Context, u *User, ms []Membership, projectID string, mode Mode) (*Principal, Role, error) {
 	for _, m := range ms {
-		if m.ProjectID != projectID {
+		if m.ProjectID != projectID || m.UserID != u.ID {
 			continue
 		}
 		p, err := s.Store.FindProject(ctx, projectID)

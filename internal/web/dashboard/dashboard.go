@@ -340,7 +340,7 @@ func (h *Handler) scopeOf(w http.ResponseWriter, r *http.Request, u *gateway.Use
 	if values.Get("mode") == "live" {
 		mode = gateway.Live
 	}
-	pr, _, err := h.svc.MemberPrincipal(ctx, u, projectID, mode)
+	pr, _, err := h.svc.PrincipalIn(ctx, u, members, projectID, mode)
 	if gateway.ErrorCode(err) == gateway.ENotFound {
 		h.message(w, http.StatusNotFound, "Not found", "There is no such project among yours.")
 		return nil
