@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/stablegate/stablegate/internal/chain"
 	"github.com/stablegate/stablegate/internal/gateway"
@@ -52,8 +51,7 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, _ *gateway.Se
 		}
 	}
 	for _, o := range orders {
-		v.Orders = append(v.Orders, orderRow{ID: o.ID, Reference: o.Reference, Status: string(o.Status), Amount: money.Format(o.Amount, o.Token.Decimals),
-			Currency: o.Currency, ChainID: o.ChainID, Created: o.CreatedAt.UTC().Format(time.RFC3339)})
+		v.Orders = append(v.Orders, orderRowOf(o))
 	}
 	bs, err := h.svc.Balances(ctx, pr)
 	if err != nil {
