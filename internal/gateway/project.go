@@ -103,6 +103,14 @@ func (pr *Principal) Who() string {
 	return "key " + pr.ActorID()
 }
 
+// actorKind is what acts: "key" or "user".
+func (pr *Principal) actorKind() string {
+	if pr.User != nil {
+		return "user"
+	}
+	return "key"
+}
+
 // MaxUnderpaymentPPM bounds the underpayment tolerance: 10 %.
 const MaxUnderpaymentPPM = 100_000
 

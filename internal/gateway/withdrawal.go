@@ -544,7 +544,7 @@ func (s *Service) ApproveWithdrawal(ctx context.Context, pr *Principal, id strin
 		for _, a := range w.Approvals {
 			if a.By == by {
 				return Errorf(EConflict, "id", "Withdrawal %s was already approved by this %s: it needs a second approval from another key or user", w.ID,
-					strings.Fields(pr.Who())[0])
+					pr.actorKind())
 			}
 		}
 		now := s.now()
