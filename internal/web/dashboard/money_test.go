@@ -228,3 +228,59 @@ func TestMoneyActionsNeedRoleAndCode(t *testing.T) {
 		}
 	})
 }
+
+// The attacker's and the crash's questions of the money forms: a payout whose approval never ran
+// (the gateway stopped between its two steps) is finished by sending the form again; the other
+// mode's withdrawal is not found; a 2 MB form and a NUL byte change nothing.
+func TestMoneyFormsEdges(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		w := newWorldWith(t, engine, dashboard.Config{})
+		ctx := context.Background()
+		w.funded(w.shop)
+		if _, _, err := w.svc.CreateUser(ctx, "ana@shop.example.com", password, w.shop.Project.ID, gateway.RoleOwner); err != nil {
+			t.Fatal(err)
+		}
+		b := w.browser()
+		b.signIn("ana@shop.example.com", password)
+		secret, _ := b.enrol()
+		form := func(mode string, kv ...string) url.Values {
+			w.later(30 * time.Second)
+			v := url.Values{"project": {w.shop.Project.ID}, "mode": {mode}, "code": {w.code(secret)}}
+			for i := 0; i+1 < len(kv); i += 2 {
+				v.Set(kv[i], kv[i+1])
+			}
+			return v
+		}
+		// The first step of a payout stored (created, pending), the second never ran.
+		half := w.withdrawal(w.shop, "payout_half", "2")
+		if a := b.do("POST", "/dashboard/payouts", form("test", "option", "devnet USDT", "amount", "2", "address", payee, "reference", "payout_half")); a.status != 303 {
+			t.Fatalf("the payout form again: %d %s", a.status, a.body)
+		}
+		if st := w.status(w.shop, half.ID); st != gateway.WithdrawalApproved {
+			t.Fatalf("the half-made payout after the form again: %s", st)
+		}
+		list, _, _ := w.svc.ListWithdrawals(ctx, &gateway.Principal{Project: w.shop.Project, Mode: gateway.Test}, gateway.WithdrawalFilter{})
+		if len(list) != 1 {
+			t.Fatalf("withdrawals: %d, want the one", len(list))
+		}
+		// The other mode: a test withdrawal approved with mode=live is not found.
+		pending := w.withdrawal(w.shop, "w-modes", "1")
+		if a := b.do("POST", "/dashboard/withdrawals/"+pending.ID+"/approve", form("live")); a.status != 404 {
+			t.Fatalf("a test withdrawal approved in live mode: %d", a.status)
+		}
+		// A NUL byte in the reason, and a 2 MB form: refused, nothing changes.
+		if a := b.do("POST", "/dashboard/withdrawals/"+pending.ID+"/reject", form("test", "reason", "no\x00pe")); a.status != 400 {
+			t.Fatalf("a reason with a NUL byte: %d", a.status)
+		}
+		big := form("test", "reason", strings.Repeat("x", 2<<20))
+		if a := b.do("POST", "/dashboard/withdrawals/"+pending.ID+"/reject", big); a.status != 413 {
+			t.Fatalf("a 2 MB form: %d", a.status)
+		}
+		if st := w.status(w.shop, pending.ID); st != gateway.WithdrawalPendingApproval {
+			t.Fatalf("after the refused forms the withdrawal is %s", st)
+		}
+		if a := b.do("GET", "/dashboard/withdrawals?project="+w.shop.Project.ID+"%00&mode=test", nil); a.status != 404 {
+			t.Fatalf("a NUL byte in the project: %d", a.status)
+		}
+	})
+}
